@@ -1,0 +1,33 @@
+import type { Governor } from '../core/governor.js';
+import type { Logger } from '../gateway/logger.js';
+import type { ConnectionSpec, Protocol } from '../policy/types.js';
+
+/** What an adapter is given for one connection of the policy. */
+export interface AdapterContext {
+  connection: ConnectionSpec;
+  governor: Governor;
+  log: Logger;
+}
+
+/** A connection's loopback listener, as the job sees it. */
+export interface Listener {
+  /** Variables the job gets: the connection's export, plus protocol extras (an ssh config, CA paths). */
+  exports: Readonly<Record<string, string>>;
+  /** Job-scoped secrets inside those exports, for the CI log masks. */
+  secrets: readonly string[];
+  /** The target, for the manifest: host, port and database, never credentials. */
+  target: string;
+  /** Stops accepting, lets open sessions finish within the deadline, then ends them. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/**
+ * A protocol adapter translates its protocol's bytes into operations for the governor and its verdicts
+ * back into the protocol's own errors. Adding a protocol means writing one of these.
+ */
+export interface Adapter {
+  readonly protocol: Protocol;
+  listen(context: AdapterContext): Promise<Listener>;
+}
+
+export type AdapterRegistry = ReadonlyMap<Protocol, Adapter>;

@@ -1,0 +1,49 @@
+import { formatProblem, PolicyError } from '../core/errors.js';
+import { loadPolicy } from '../policy/load.js';
+import { formatTimeline } from '../recording/replay.js';
+import { verifyBundle } from '../recording/verify.js';
+import { usage, type CommandContext } from './context.js';
+
+function oneDirectory(positionals: string[], command: string): string {
+  if (positionals.length !== 1) throw usage(`govern ${command} takes one session directory, such as ./govern-session`);
+  return positionals[0]!;
+}
+
+export async function verifyCommand({ values, positionals, io }: CommandContext): Promise<number> {
+  const dir = oneDirectory(positionals, 'verify');
+  const result = verifyBundle(dir, values.key ? { expectedKey: values.key as string } : {});
+  if (values.json) {
+    const { events, manifest, ...rest } = result;
+    io.stdout.write(`${JSON.stringify({ ...rest, events: events.length, public_key: manifest?.public_key }, null, 2)}\n`);
+  } else if (result.ok) {
+    const m = result.manifest!;
+    io.stdout.write(`${dir}: ok — ${m.events.count} events, chain head ${m.events.head.slice(0, 16)}, signed by ${m.public_key}\n`);
+  } else {
+    const broken = result.brokenSeq !== undefined ? ` (first broken event: #${result.brokenSeq})` : '';
+    io.stderr.write(`${dir}: FAILED — ${result.problem}${broken}\n`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+export async function replayCommand({ values, positionals, io }: CommandContext): Promise<number> {
+  const dir = oneDirectory(positionals, 'replay');
+  const result = verifyBundle(dir);
+  if (!result.ok) io.stderr.write(`warning: ${dir} does not verify: ${result.problem}\n`);
+  io.stdout.write(formatTimeline(result.events, values.connection ? { connection: values.connection as string } : {}));
+  return 0;
+}
+
+export async function policyCheckCommand({ values, positionals, env, io }: CommandContext): Promise<number> {
+  const [sub, file, extra] = positionals;
+  if (sub !== 'check' || !file || extra) throw usage('use govern policy check FILE');
+  try {
+    const policy = loadPolicy(file, { env, resolveVariables: !values['no-env'] });
+    const rules = policy.rules.length;
+    io.stdout.write(`${file}: ok — ${policy.connections.length} connections, ${rules} rules, mode ${policy.mode}${policy.identity ? '' : ', no identity section (runs are recorded as identity "none")'}\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    io.stderr.write(`${e.problems.map(formatProblem).join('\n')}\n${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} in ${file}\n`);
+    return 1;
+  }
+}

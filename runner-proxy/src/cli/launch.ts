@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { builtInAdapters } from '../adapters/index.js';
+import { ErrorCode, GovernError } from '../core/errors.js';
+import { callControl, controlSocketPath, readRuntimeInfo, removeRuntimeInfo, serveControl, writeRuntimeInfo, type ControlRequest } from '../gateway/control.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { Logger } from '../gateway/logger.js';
+import { formatSummary } from '../gateway/summary.js';
+import { NO_IDENTITY, type Principal } from '../identity/principal.js';
+import { NO_TOKEN_HELP, obtainToken } from '../identity/token-source.js';
+import { TokenVerifier } from '../identity/verify.js';
+import { loadPolicy } from '../policy/load.js';
+import type { Policy } from '../policy/types.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_OUT = 'govern-session';
+const DEFAULT_POLICIES = ['.github/govern.yml', '.govern.yml'];
+
+export function findPolicy(explicit: string | undefined): string {
+  if (explicit) return explicit;
+  const found = DEFAULT_POLICIES.find((p) => existsSync(p));
+  if (!found) throw new GovernError(ErrorCode.PolicyNotFound, `no policy file: pass --policy FILE or create ${DEFAULT_POLICIES.join(' or ')}`);
+  return found;
+}
+
+export interface LaunchOptions {
+  policyPath: string | undefined;
+  outDir: string;
+  tokenEnv: string | undefined;
+  env: Env;
+  log: Logger;
+}
+
+export interface Launched {
+  gateway: Gateway;
+  policy: Policy;
+  control: Server;
+  /** Variables the job's own environment must not keep: the policy's secrets and the OIDC token. */
+  withheld: string[];
+}
+
+export async function identify(policy: Policy, env: Env, tokenEnv: string | undefined, log: Logger): Promise<{ principal: Principal; tokenVariable?: string }> {
+  if (!policy.identity) {
+    log.warn('the policy has no identity section: this run is recorded as identity "none"');
+    return { principal: NO_IDENTITY };
+  }
+  const obtained = await obtainToken({ env, audience: policy.identity.audience, ...(tokenEnv && { tokenEnv }) });
+  if (!obtained) throw new GovernError(ErrorCode.TokenMissing, NO_TOKEN_HELP);
+  const principal = await new TokenVerifier(policy.identity, { ...(env.CI_SERVER_URL && { gitlabUrl: env.CI_SERVER_URL }) }).verify(obtained.token);
+  log.info(`identity verified from ${obtained.source}: ${principal.subject ?? principal.issuer}${principal.readOnly ? ' (read-only)' : ''}`);
+  return { principal, ...(obtained.variable && { tokenVariable: obtained.variable }) };
+}
+
+/**
+ * Loads the policy, verifies the identity (a rejected token stops here, before any listener opens),
+ * starts the gateway and its control socket, and leaves gateway.json for later commands.
+ */
+export async function launch({ policyPath, outDir, tokenEnv, env, log }: LaunchOptions): Promise<Launched> {
+  const policy = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true });
+  const { principal, tokenVariable } = await identify(policy, env, tokenEnv, log);
+  const out = resolve(outDir);
+  const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log });
+  const approver = `cli:${userInfo().username}`;
+  const socket = controlSocketPath(out);
+  const control = await serveControl(socket, (request: ControlRequest) => handleControl(gateway, request, approver));
+  writeRuntimeInfo(out, {
+    pid: process.pid,
+    control: socket,
+    session_id: gateway.sessionId,
+    public_key: gateway.signer.publicKey,
+    started_at: new Date().toISOString(),
+    env: gateway.exports(),
+    secrets: gateway.secrets(),
+  });
+  log.info(`gateway ready; session ${gateway.sessionId}; signing key ${gateway.signer.publicKey}`);
+  return { gateway, policy, control, withheld: [...policy.variables, ...(tokenVariable ? [tokenVariable] : [])] };
+}
+
+async function handleControl(gateway: Gateway, request: ControlRequest, approver: string): Promise<unknown> {
+  switch (request.cmd) {
+    case 'status':
+      return gateway.status();
+    case 'stop': {
+      const manifest = await gateway.stop('govern stop');
+      return formatSummary(manifest, gateway.outDir);
+    }
+    case 'approve':
+    case 'deny':
+      gateway.governor.approvals.decide(request.id, request.cmd === 'approve', approver, request.reason);
+      return { id: request.id, decided: request.cmd };
+    default:
+      throw new GovernError(ErrorCode.ControlFailed, `unknown control command ${JSON.stringify((request as { cmd: unknown }).cmd)}`);
+  }
+}
+
+/** Stops a launched gateway in this process: finalize, close the control socket, forget the runtime file. */
+export async function shutdown({ gateway, control }: Launched, reason: string): Promise<string> {
+  const manifest = await gateway.stop(reason);
+  await new Promise((done) => control.close(done));
+  removeRuntimeInfo(gateway.outDir);
+  return formatSummary(manifest, gateway.outDir);
+}
+
+/** Sends one control request to the gateway recorded in the out dir. */
+export function control(outDir: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  return callControl(readRuntimeInfo(outDir).control, request, timeoutMs);
+}

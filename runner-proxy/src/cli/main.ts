@@ -1,0 +1,130 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ErrorCode, GovernError } from '../core/errors.js';
+import { streamLogger } from '../gateway/logger.js';
+import type { CommandContext, Io } from './context.js';
+import { DEFAULT_OUT, type Env } from './launch.js';
+import { approveCommand, serveCommand, startCommand, statusCommand, stopCommand } from './daemon.js';
+import { policyCheckCommand, replayCommand, verifyCommand } from './inspect.js';
+import { runCommand } from './run.js';
+
+type Command = {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run: (ctx: CommandContext) => Promise<number>;
+};
+
+const policy = { type: 'string', short: 'p' } as const;
+const out = { type: 'string', short: 'o', default: DEFAULT_OUT } as const;
+const tokenEnv = { type: 'string' } as const;
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    summary: 'start the gateway, run a command with the rewritten env, stop, finalize',
+    usage: 'govern run [--policy F] [--out DIR] [--token-env NAME] [--fail-on blocked|denied|never] -- CMD [ARG…]',
+    options: { policy, out, 'token-env': tokenEnv, 'fail-on': { type: 'string', default: 'blocked' } },
+    run: runCommand,
+  },
+  start: {
+    summary: 'start the gateway detached and print the env to export',
+    usage: 'govern start [--policy F] [--out DIR] [--token-env NAME] [--env-format shell|dotenv|github]',
+    options: { policy, out, 'token-env': tokenEnv, 'env-format': { type: 'string', default: 'shell' } },
+    run: startCommand,
+  },
+  serve: {
+    summary: '',
+    usage: 'govern serve (internal: the detached gateway that start launches)',
+    options: { policy, out, 'token-env': tokenEnv, 'ready-fd': { type: 'string' } },
+    run: serveCommand,
+  },
+  stop: {
+    summary: 'drain, finalize and sign the bundle, print the summary',
+    usage: 'govern stop [--out DIR]',
+    options: { out },
+    run: stopCommand,
+  },
+  status: {
+    summary: 'connections, counts and pending approvals of the running gateway',
+    usage: 'govern status [--out DIR] [--json]',
+    options: { out, json: { type: 'boolean' } },
+    run: statusCommand,
+  },
+  approve: {
+    summary: 'release an operation held for approval',
+    usage: 'govern approve ID [--reason TEXT] [--out DIR]',
+    options: { out, reason: { type: 'string' } },
+    run: (ctx) => approveCommand(ctx, 'approve'),
+  },
+  deny: {
+    summary: 'refuse an operation held for approval',
+    usage: 'govern deny ID [--reason TEXT] [--out DIR]',
+    options: { out, reason: { type: 'string' } },
+    run: (ctx) => approveCommand(ctx, 'deny'),
+  },
+  verify: {
+    summary: 'check a bundle: signature, hash chain, completeness',
+    usage: 'govern verify DIR [--key ed25519:…] [--json]',
+    options: { key: { type: 'string' }, json: { type: 'boolean' } },
+    run: verifyCommand,
+  },
+  replay: {
+    summary: 'the session as a readable timeline',
+    usage: 'govern replay DIR [--connection NAME]',
+    options: { connection: { type: 'string' } },
+    run: replayCommand,
+  },
+  policy: {
+    summary: 'validate a policy file (govern policy check F)',
+    usage: 'govern policy check F [--no-env]',
+    options: { 'no-env': { type: 'boolean' } },
+    run: policyCheckCommand,
+  },
+};
+
+function help(): string {
+  const rows = Object.entries(COMMANDS)
+    .filter(([, c]) => c.summary)
+    .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `govern: in-transit data governance for CI jobs\n\nUsage: govern COMMAND [options]\n\n${rows.join('\n')}\n\nRun "govern COMMAND --help" for a command's options. Add --debug for stack traces.\n`;
+}
+
+/** Runs one CLI invocation and returns its exit status: 0 ok, 1 failure, 2 usage. */
+export async function main(argv: string[], env: Env, io: Io): Promise<number> {
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  const [name, ...rest] = args;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`govern: unknown command "${name}"; run "govern --help" for the list\n`);
+    return 2;
+  }
+  const helpAt = rest.indexOf('--help');
+  const separatorAt = rest.indexOf('--');
+  if (helpAt >= 0 && (separatorAt < 0 || helpAt < separatorAt)) {
+    io.stdout.write(`Usage: ${command.usage}\n`);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.stderr.write(`govern ${name}: ${(e as Error).message.split('\n')[0]}\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  const log = streamLogger(io.stderr, { timestamps: name === 'serve' });
+  try {
+    return await command.run({ values: parsed.values as CommandContext['values'], positionals: parsed.positionals, env, io, log });
+  } catch (e) {
+    if (debug) io.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    if (e instanceof GovernError) {
+      io.stderr.write(`govern ${name}: ${e.message}${debug ? ` [${e.code}]` : ''}\n`);
+      return e.code === ErrorCode.Usage ? 2 : 1;
+    }
+    io.stderr.write(`govern ${name}: unexpected failure: ${(e as Error).message} (run with --debug for details)\n`);
+    return 1;
+  }
+}

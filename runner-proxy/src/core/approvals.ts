@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import type { ApprovalsSpec } from '../policy/types.js';
+import type { Recorder } from '../recording/recorder.js';
+import { ErrorCode, GovernError } from './errors.js';
+import type { Operation } from './operation.js';
+
+export type ApprovalOutcome = 'approved' | 'denied' | 'timeout';
+
+export interface ApprovalResult {
+  id: string;
+  outcome: ApprovalOutcome;
+  by?: string;
+  reason?: string;
+}
+
+export interface PendingApproval {
+  id: string;
+  connection: string;
+  operation: string;
+  rule: string;
+  requested_at: string;
+}
+
+interface Waiting extends PendingApproval {
+  settle(result: ApprovalResult): void;
+}
+
+export interface ApprovalsOptions {
+  spec: ApprovalsSpec;
+  recorder: Recorder;
+  now?: () => number;
+}
+
+/**
+ * Holds operations until someone decides. The adapter awaits `request`, so only that one operation waits:
+ * the connection and the job go on. Requests and decisions are durable in the record before the
+ * operation is refused or forwarded.
+ */
+export class Approvals {
+  readonly #spec: ApprovalsSpec;
+  readonly #recorder: Recorder;
+  readonly #now: () => number;
+  readonly #waiting = new Map<string, Waiting>();
+
+  constructor({ spec, recorder, now = Date.now }: ApprovalsOptions) {
+    this.#spec = spec;
+    this.#recorder = recorder;
+    this.#now = now;
+  }
+
+  get via(): ApprovalsSpec['via'] {
+    return this.#spec.via;
+  }
+
+  pending(): PendingApproval[] {
+    return [...this.#waiting.values()].map(({ id, connection, operation, rule, requested_at }) => ({ id, connection, operation, rule, requested_at }));
+  }
+
+  async request(op: Operation, rule: string, opSeq: number): Promise<ApprovalResult> {
+    const id = `apr_${randomBytes(5).toString('hex')}`;
+    if (this.#waiting.size >= this.#spec.maxPending) {
+      const result: ApprovalResult = { id, outcome: 'denied', by: 'govern', reason: `${this.#spec.maxPending} operations already wait for approval` };
+      this.#recorder.append('approval.decided', { request_id: id, op: opSeq, outcome: result.outcome, by: result.by, reason: result.reason });
+      await this.#recorder.durable();
+      return result;
+    }
+    this.#recorder.append('approval.requested', { request_id: id, op: opSeq, connection: op.connection, rule, via: this.#spec.via, timeout_ms: this.#spec.timeoutMs });
+    await this.#recorder.durable();
+    const result = await new Promise<ApprovalResult>((resolve) => {
+      const timer = setTimeout(() => waiting.settle({ id, outcome: 'timeout', by: 'govern', reason: `no decision within ${this.#spec.timeoutMs / 1000} s` }), this.#spec.timeoutMs);
+      timer.unref();
+      const waiting: Waiting = {
+        id,
+        connection: op.connection,
+        operation: op.text,
+        rule,
+        requested_at: new Date(this.#now()).toISOString(),
+        settle: (r) => {
+          clearTimeout(timer);
+          this.#waiting.delete(id);
+          resolve(r);
+        },
+      };
+      this.#waiting.set(id, waiting);
+    });
+    this.#recorder.append('approval.decided', { request_id: id, op: opSeq, outcome: result.outcome, by: result.by, reason: result.reason });
+    await this.#recorder.durable();
+    return result;
+  }
+
+  /** Settles a waiting request; the caller has already checked that `by` may decide. */
+  decide(id: string, approved: boolean, by: string, reason?: string): void {
+    const waiting = this.#waiting.get(id);
+    if (!waiting) throw new GovernError(ErrorCode.ApprovalNotFound, `no operation waits under approval id ${id}`);
+    waiting.settle({ id, outcome: approved ? 'approved' : 'denied', by, ...(reason && { reason }) });
+  }
+
+  /** Denies everything still waiting, when the gateway stops. */
+  denyAll(reason: string): void {
+    for (const waiting of [...this.#waiting.values()]) waiting.settle({ id: waiting.id, outcome: 'denied', by: 'govern', reason });
+  }
+}

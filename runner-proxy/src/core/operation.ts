@@ -1,0 +1,65 @@
+import type { DetectorType, MaskStrategy, Protocol } from '../policy/types.js';
+import type { JsonSelector } from './json-select.js';
+
+/**
+ * What an adapter hands the pipeline: one statement, command or request, already classified by the
+ * adapter's own parser. The pipeline never sees protocol bytes.
+ */
+export interface Operation {
+  connection: string;
+  protocol: Protocol | 'process';
+  /** For the record: the statement, command line or "METHOD path", with sensitive literals masked. */
+  text: string;
+  /** The classes of the operation's worst effect, in the policy's vocabulary (drop, ddl, unknown…). */
+  classes: ReadonlySet<string>;
+  /** Whether it changes the target; refused for identities that may only read. */
+  writes: boolean;
+  /** Shell: the argv of every simple command the parser found. */
+  commands?: readonly (readonly string[])[];
+  /** HTTP. */
+  method?: string;
+  path?: string;
+  /** HTTP: the decoded JSON body, when there is one, for json conditions. */
+  json?: unknown;
+  /** Binds an approval to this exact operation: a hash of the normalised statement, argv or request. */
+  fingerprint?: string;
+}
+
+export type Verdict = 'allow' | 'block' | 'approve';
+
+export interface ColumnMask {
+  matches(table: string, column: string): boolean;
+  strategy: MaskStrategy;
+  rule: string;
+}
+
+export interface JsonMask {
+  selector: JsonSelector;
+  strategy: MaskStrategy;
+  rule: string;
+}
+
+/** Everything that must be masked for one operation, merged from every matching mask rule. */
+export interface MaskPlan {
+  /** Columns masked on the way back to the job. */
+  columns: readonly ColumnMask[];
+  /** Columns whose bound values are masked on the way to the target. */
+  writeColumns: readonly ColumnMask[];
+  /** Detectors run on every value, with the strategy of the first rule that asked for the type. */
+  detectors: ReadonlyMap<DetectorType, MaskStrategy>;
+  json: readonly JsonMask[];
+  /** The mask rules that contributed. */
+  rules: readonly string[];
+}
+
+export interface Decision {
+  /** What happens: in observe mode always allow. */
+  verdict: Verdict;
+  /** What the policy says; differs from verdict only in observe mode. */
+  policyVerdict: Verdict;
+  /** The rule that decided, for block and approve. */
+  rule?: string;
+  /** One sentence for the client and the record. */
+  reason: string;
+  masks: MaskPlan;
+}

@@ -1,0 +1,189 @@
+import type { DetectorType, MaskStrategy, Policy, RuleCondition, RuleSpec } from '../policy/types.js';
+import { globMatcher } from './glob.js';
+import { compileCondition, compileSelector, evaluateCondition } from './json-select.js';
+import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, Verdict } from './operation.js';
+import type { Principal } from '../identity/principal.js';
+
+/** Classes no statement may have unless a rule allows them explicitly. */
+const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set(['function_call', 'startup_options', 'replication']);
+const UNKNOWN = 'unknown';
+
+type Matcher = (op: Operation) => boolean;
+
+interface CompiledRule {
+  name: string;
+  action: RuleSpec['action'];
+  applies: Matcher;
+  matches: Matcher;
+  /** Whether the rule's condition names the unknown class, which lifts the default hold. */
+  coversUnknown: boolean;
+  mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; on: 'read' | 'write'; strategy: MaskStrategy };
+  /** Whether `applies` depends on more than the connection, so mask plans cannot be cached per connection. */
+  perRequest: boolean;
+}
+
+const anyOf = (matchers: Matcher[]): Matcher => (op) => matchers.some((m) => m(op));
+
+function shellMatcher(pattern: string): Matcher {
+  if (pattern === UNKNOWN) return (op) => op.protocol === 'ssh' && op.classes.has(UNKNOWN);
+  const [program, ...required] = pattern.split(/\s+/);
+  const flagsNeeded = required.filter((t) => /^-[^-]/.test(t)).flatMap((t) => [...t.slice(1)]);
+  const wordsNeeded = required.filter((t) => !/^-[^-]/.test(t));
+  return (op) =>
+    op.commands?.some((argv) => {
+      if (argv.length === 0 || argv[0]!.split('/').pop() !== program) return false;
+      const args = argv.slice(1);
+      const flags = new Set(args.filter((a) => /^-[^-]/.test(a)).flatMap((a) => [...a.slice(1)]));
+      return flagsNeeded.every((f) => flags.has(f)) && wordsNeeded.every((w) => args.includes(w));
+    }) ?? false;
+}
+
+function httpMatcher(pattern: string): Matcher {
+  if (pattern === UNKNOWN) return (op) => op.protocol === 'http' && op.classes.has(UNKNOWN);
+  const parts = pattern.split(/\s+/);
+  const method = parts.find((p) => !p.startsWith('/'))?.toUpperCase();
+  const path = parts.find((p) => p.startsWith('/'));
+  const pathMatches = path ? globMatcher(path, { separator: '/' }) : () => true;
+  return (op) => op.protocol === 'http' && (!method || op.method === method) && pathMatches(op.path ?? '');
+}
+
+function conditionMatcher(condition: RuleCondition): Matcher {
+  const matchers: Matcher[] = [];
+  if (condition.sql) {
+    const classes = new Set(condition.sql);
+    matchers.push((op) => op.protocol === 'postgres' && [...op.classes].some((c) => classes.has(c)));
+  }
+  condition.shell?.forEach((p) => matchers.push(shellMatcher(p)));
+  condition.http?.forEach((p) => matchers.push(httpMatcher(p)));
+  if (condition.json !== undefined) {
+    const compiled = compileCondition(condition.json);
+    matchers.push((op) => op.json !== undefined && evaluateCondition(compiled, op.json));
+  }
+  return anyOf(matchers);
+}
+
+function whenMatcher(when: RuleSpec['when']): Matcher {
+  if (!when) return () => true;
+  const connections = when.connection && new Set(when.connection);
+  const methods = when.method && new Set(when.method);
+  const paths = when.path?.map((p) => globMatcher(p, { separator: '/' }));
+  return (op) =>
+    (!connections || connections.has(op.connection)) &&
+    (!methods || (op.method !== undefined && methods.has(op.method))) &&
+    (!paths || (op.path !== undefined && paths.some((m) => m(op.path!))));
+}
+
+function compileRule(spec: RuleSpec): CompiledRule {
+  const rule: CompiledRule = {
+    name: spec.name,
+    action: spec.action,
+    applies: whenMatcher(spec.when),
+    matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
+    coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http].some((l) => l?.includes(UNKNOWN)),
+    perRequest: Boolean(spec.when?.method || spec.when?.path),
+  };
+  if (spec.mask) {
+    const { strategy } = spec.mask;
+    rule.mask = {
+      columns: spec.mask.columns.map((pattern) => {
+        const [table, column] = splitColumn(pattern);
+        const t = globMatcher(table, { separator: '.' });
+        const c = globMatcher(column, { separator: '.' });
+        return { matches: (tn: string, cn: string) => t(tn) && c(cn), strategy, rule: spec.name };
+      }),
+      types: [...spec.mask.types],
+      json: spec.mask.json.map((s) => ({ selector: compileSelector(s), strategy, rule: spec.name })),
+      on: spec.mask.on,
+      strategy,
+    };
+  }
+  return rule;
+}
+
+/** "schema.users.ssn" names table "schema.users" and column "ssn". */
+function splitColumn(pattern: string): [string, string] {
+  const dot = pattern.lastIndexOf('.');
+  return [pattern.slice(0, dot), pattern.slice(dot + 1)];
+}
+
+export const EMPTY_MASK_PLAN: MaskPlan = Object.freeze({ columns: [], writeColumns: [], detectors: new Map(), json: [], rules: [] });
+
+/**
+ * The rule engine: block beats approve beats allow, masks from every matching rule accumulate.
+ * Built once per run from the validated policy.
+ */
+export class RuleEngine {
+  readonly #rules: CompiledRule[];
+  readonly #maskRules: CompiledRule[];
+  readonly #observe: boolean;
+  readonly #planCache = new Map<string, MaskPlan>();
+  readonly #plansPerRequest: boolean;
+
+  constructor(policy: Pick<Policy, 'rules' | 'mode'>) {
+    this.#rules = policy.rules.map(compileRule);
+    this.#maskRules = this.#rules.filter((r) => r.mask);
+    this.#observe = policy.mode === 'observe';
+    this.#plansPerRequest = this.#maskRules.some((r) => r.perRequest);
+  }
+
+  evaluate(op: Operation, principal: Principal): Decision {
+    const masks = this.maskPlan(op);
+    const policyDecision = this.#policyDecision(op, principal);
+    return {
+      ...policyDecision,
+      policyVerdict: policyDecision.verdict,
+      verdict: this.#observe ? 'allow' : policyDecision.verdict,
+      masks,
+    };
+  }
+
+  #policyDecision(op: Operation, principal: Principal): { verdict: Verdict; rule?: string; reason: string } {
+    const applicable = this.#rules.filter((r) => r.action !== 'mask' && r.applies(op) && r.matches(op));
+    const first = (action: RuleSpec['action']) => applicable.find((r) => r.action === action);
+    const block = first('block');
+    if (block) return { verdict: 'block', rule: block.name, reason: `blocked by rule "${block.name}"` };
+    if (op.writes && principal.readOnly) {
+      return { verdict: 'block', rule: 'read-only-identity', reason: `blocked: ${principal.readOnlyReason ?? 'this identity may only read'}` };
+    }
+    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c));
+    if (refused && !applicable.some((r) => r.action === 'allow')) {
+      return { verdict: 'block', rule: `default-${refused}`, reason: `blocked: ${refused.replaceAll('_', ' ')} is refused unless a rule allows it` };
+    }
+    const approve = first('approve');
+    if (approve) return { verdict: 'approve', rule: approve.name, reason: `held for approval by rule "${approve.name}"` };
+    if (op.classes.has(UNKNOWN) && !applicable.some((r) => r.coversUnknown)) {
+      return { verdict: 'approve', rule: 'default-unknown', reason: 'held for approval: its effect cannot be known before it runs, and no rule covers unknown' };
+    }
+    return { verdict: 'allow', reason: 'allowed' };
+  }
+
+  /** The masks for an operation; cached per connection unless a mask rule looks at method or path. */
+  maskPlan(op: Operation): MaskPlan {
+    if (this.#maskRules.length === 0) return EMPTY_MASK_PLAN;
+    if (this.#plansPerRequest) return this.#buildPlan(op);
+    let plan = this.#planCache.get(op.connection);
+    if (!plan) this.#planCache.set(op.connection, (plan = this.#buildPlan(op)));
+    return plan;
+  }
+
+  #buildPlan(op: Operation): MaskPlan {
+    const columns: ColumnMask[] = [];
+    const writeColumns: ColumnMask[] = [];
+    const detectors = new Map<DetectorType, MaskStrategy>();
+    const json: JsonMask[] = [];
+    const rules: string[] = [];
+    for (const rule of this.#maskRules) {
+      if (!rule.applies(op)) continue;
+      const mask = rule.mask!;
+      rules.push(rule.name);
+      if (mask.on === 'write') {
+        writeColumns.push(...mask.columns);
+        continue;
+      }
+      columns.push(...mask.columns);
+      json.push(...mask.json);
+      for (const t of mask.types) if (!detectors.has(t)) detectors.set(t, mask.strategy);
+    }
+    return rules.length ? { columns, writeColumns, detectors, json, rules } : EMPTY_MASK_PLAN;
+  }
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
+import { Approvals } from '../core/approvals.js';
+import { ErrorCode, GovernError } from '../core/errors.js';
+import { Governor } from '../core/governor.js';
+import { principalRecord, type Principal } from '../identity/principal.js';
+import { Masker } from '../masking/masker.js';
+import type { Policy } from '../policy/types.js';
+import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
+import { Recorder } from '../recording/recorder.js';
+import type { Logger } from './logger.js';
+
+export interface GatewayOptions {
+  policy: Policy;
+  principal: Principal;
+  outDir: string;
+  adapters: AdapterRegistry;
+  log: Logger;
+  now?: () => number;
+  /** How long open sessions may take to finish when the gateway stops. */
+  drainMs?: number;
+}
+
+interface OpenConnection {
+  name: string;
+  protocol: string;
+  export: string;
+  target: string;
+  listener: Listener;
+}
+
+export interface GatewayStatus {
+  session_id: string;
+  pid: number;
+  out_dir: string;
+  public_key: string;
+  identity: Principal;
+  mode: Policy['mode'];
+  connections: { name: string; protocol: string; export: string; target: string }[];
+  counts: Governor['counts'];
+  pending: ReturnType<Approvals['pending']>;
+}
+
+/**
+ * One run of the gateway: the recording, the governor, and a loopback listener per connection.
+ * `start` returns once every listener is ready; `stop` drains, then finalizes and signs the bundle.
+ */
+export class Gateway {
+  readonly sessionId = randomUUID();
+  readonly governor: Governor;
+  readonly signer = new SessionSigner();
+  readonly #options: GatewayOptions;
+  readonly #connections: OpenConnection[] = [];
+  readonly #startedAt: string;
+  #stopping: Promise<Manifest> | undefined;
+  #markStopped!: (manifest: Manifest) => void;
+  /** Settles once the bundle is finalized, whoever asked for the stop. */
+  readonly stopped = new Promise<Manifest>((resolve) => (this.#markStopped = resolve));
+
+  private constructor(options: GatewayOptions, recorder: Recorder) {
+    this.#options = options;
+    this.#startedAt = new Date((options.now ?? Date.now)()).toISOString();
+    this.governor = new Governor({
+      policy: options.policy,
+      principal: options.principal,
+      recorder,
+      masker: new Masker(),
+      approvals: new Approvals({ spec: options.policy.approvals, recorder, ...(options.now && { now: options.now }) }),
+    });
+  }
+
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const recorder = await Recorder.create(options.outDir, options.now ? { now: options.now } : {});
+    const gateway = new Gateway(options, recorder);
+    const { policy, principal } = options;
+    recorder.append('session.start', {
+      session_id: gateway.sessionId,
+      identity: principalRecord(principal),
+      policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+      public_key: gateway.signer.publicKey,
+      pid: process.pid,
+    });
+    await recorder.durable();
+    try {
+      for (const connection of policy.connections) {
+        const adapter = options.adapters.get(connection.protocol);
+        if (!adapter) {
+          throw new GovernError(ErrorCode.AdapterUnavailable, `connection "${connection.name}" uses ${connection.protocol}, which this build of govern cannot serve yet`);
+        }
+        const listener = await adapter.listen({ connection, governor: gateway.governor, log: options.log });
+        gateway.#connections.push({ name: connection.name, protocol: connection.protocol, export: connection.export, target: listener.target, listener });
+        recorder.append('listener.ready', { connection: connection.name, protocol: connection.protocol, target: listener.target, exports: Object.keys(listener.exports) });
+      }
+    } catch (e) {
+      // The bundle still tells what happened: it ends, signed, with the reason the gateway did not start.
+      await gateway.stop(`failed to start: ${(e as Error).message}`).catch(() => undefined);
+      throw e;
+    }
+    return gateway;
+  }
+
+  get outDir(): string {
+    return this.#options.outDir;
+  }
+
+  /** The variables the job gets: one loopback address per connection. */
+  exports(): Record<string, string> {
+    return Object.assign({}, ...this.#connections.map((c) => c.listener.exports)) as Record<string, string>;
+  }
+
+  /** The job-scoped secrets inside the exports, for `::add-mask::` and the like. */
+  secrets(): string[] {
+    return this.#connections.flatMap((c) => c.listener.secrets);
+  }
+
+  status(): GatewayStatus {
+    return {
+      session_id: this.sessionId,
+      pid: process.pid,
+      out_dir: this.#options.outDir,
+      public_key: this.signer.publicKey,
+      identity: this.#options.principal,
+      mode: this.#options.policy.mode,
+      connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
+      counts: { ...this.governor.counts },
+      pending: this.governor.approvals.pending(),
+    };
+  }
+
+  /** Drains, denies what still waits for approval, and writes the signed manifest. Idempotent. */
+  stop(reason: string): Promise<Manifest> {
+    this.#stopping ??= this.#finalize(reason).then((manifest) => {
+      this.#markStopped(manifest);
+      return manifest;
+    });
+    return this.#stopping;
+  }
+
+  async #finalize(reason: string): Promise<Manifest> {
+    const { policy, principal, outDir } = this.#options;
+    this.governor.approvals.denyAll('the gateway stopped');
+    const drainMs = this.#options.drainMs ?? 10_000;
+    await Promise.all(this.#connections.map((c) => c.listener.close(drainMs)));
+    const recorder = this.governor.recorder;
+    const counts = { ...this.governor.counts };
+    if (!recorder.failure) recorder.append('session.end', { reason, counts });
+    await recorder.close().catch(() => undefined);
+    if (recorder.failure) this.#options.log.warn(recorder.failure.message);
+    return writeManifest(
+      outDir,
+      {
+        session_id: this.sessionId,
+        started_at: this.#startedAt,
+        ended_at: new Date((this.#options.now ?? Date.now)()).toISOString(),
+        end_reason: reason,
+        identity: principalRecord(principal),
+        policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+        connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
+        counts,
+        events: { count: recorder.head.count, head: recorder.head.hash },
+      },
+      this.signer,
+    );
+  }
+}

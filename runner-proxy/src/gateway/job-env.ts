@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, GovernError } from '../core/errors.js';
+
+export type EnvFormat = 'shell' | 'dotenv' | 'github';
+export const ENV_FORMATS: readonly EnvFormat[] = ['shell', 'dotenv', 'github'];
+
+/**
+ * The environment the job's commands get: the caller's own, without any variable the policy reads
+ * (the real credentials) or the OIDC token, plus the gateway's loopback exports.
+ */
+export function jobEnvironment(
+  parent: Readonly<Record<string, string | undefined>>,
+  withheld: Iterable<string>,
+  exports: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
+  for (const name of withheld) delete env[name];
+  return Object.assign(env, exports);
+}
+
+/** Prints exports for `eval`, for a dotenv file (GitLab artifacts:reports:dotenv), or for $GITHUB_ENV. */
+export function formatEnv(vars: Readonly<Record<string, string>>, format: EnvFormat): string {
+  const entries = Object.entries(vars);
+  switch (format) {
+    case 'shell':
+      return entries.map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`).join('');
+    case 'dotenv':
+      return entries
+        .map(([k, v]) => {
+          if (/[\r\n]/.test(v)) throw new GovernError(ErrorCode.Usage, `${k} spans several lines, which a dotenv file cannot hold; use --env-format shell`);
+          return `${k}=${v}\n`;
+        })
+        .join('');
+    case 'github':
+      // The runner's multi-line syntax, with a delimiter no value can contain (as @actions/core does).
+      return entries
+        .map(([k, v]) => {
+          const delimiter = `ghadelimiter_${randomUUID()}`;
+          return `${k}<<${delimiter}\n${v}\n${delimiter}\n`;
+        })
+        .join('');
+  }
+}

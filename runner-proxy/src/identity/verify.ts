@@ -1,0 +1,218 @@
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { ErrorCode, GovernError, TokenRejectedError } from '../core/errors.js';
+import { globMatcher } from '../core/glob.js';
+import type { ClaimValue, IdentityPolicy, TrustEntry } from '../policy/types.js';
+import { RECORDED_CLAIMS, type Principal } from './principal.js';
+
+const ALGORITHMS = ['RS256', 'ES256'];
+const CLOCK_TOLERANCE_S = 60;
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+/** Events whose code comes from someone who may not be trusted to write: read-only unless named. */
+const UNTRUSTED_EVENTS: Readonly<Record<string, string>> = {
+  pull_request: 'event_name',
+  pull_request_target: 'event_name',
+  merge_request_event: 'pipeline_source',
+};
+
+export interface VerifierOptions {
+  /** GitLab's issuer is the instance URL (CI_SERVER_URL); gitlab.com when unset. */
+  gitlabUrl?: string;
+  now?: () => Date;
+  /** How long one JWKS or discovery request may take. */
+  timeoutMs?: number;
+}
+
+/** Verifies OIDC tokens against the policy's trust entries. JWKS are fetched once per issuer and cached. */
+export class TokenVerifier {
+  readonly #policy: IdentityPolicy;
+  readonly #now: () => Date;
+  readonly #timeoutMs: number;
+  readonly #gitlabUrl: string;
+  readonly #keySets = new Map<string, Promise<ReturnType<typeof createRemoteJWKSet>>>();
+
+  constructor(policy: IdentityPolicy, options: VerifierOptions = {}) {
+    this.#policy = policy;
+    this.#now = options.now ?? (() => new Date());
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#gitlabUrl = (options.gitlabUrl ?? 'https://gitlab.com').replace(/\/+$/, '');
+  }
+
+  issuerUrl(entry: TrustEntry): string {
+    if (entry.issuer === 'github') return GITHUB_ISSUER;
+    if (entry.issuer === 'gitlab') return this.#gitlabUrl;
+    return entry.issuer.replace(/\/+$/, '');
+  }
+
+  async verify(token: string): Promise<Principal> {
+    const header = readHeader(token);
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(token);
+    } catch (cause) {
+      throw new TokenRejectedError('format', 'its claims are not a JSON object', { cause });
+    }
+    const iss = typeof unverified.iss === 'string' ? unverified.iss.replace(/\/+$/, '') : undefined;
+    if (!iss) throw new TokenRejectedError('iss', 'token has no "iss" claim');
+    const candidates = this.#policy.trust
+      .map((entry, index) => ({ entry, index }))
+      .filter(({ entry }) => this.issuerUrl(entry) === iss);
+    if (candidates.length === 0) {
+      const trusted = [...new Set(this.#policy.trust.map((e) => this.issuerUrl(e)))].join(', ');
+      throw new TokenRejectedError('iss', `issuer "${iss}" is not trusted; the policy trusts ${trusted}`);
+    }
+    const payload = await this.#verifySignatureAndTimes(token, iss, header.kid);
+    const { index, entry } = matchTrust(candidates, payload);
+    return principalOf(payload, iss, index, entry);
+  }
+
+  async #verifySignatureAndTimes(token: string, iss: string, kid: string | undefined): Promise<JWTPayload> {
+    const keys = await this.#keySet(iss);
+    const now = this.#now();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        algorithms: ALGORITHMS,
+        issuer: [iss, `${iss}/`],
+        audience: this.#policy.audience,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['iss', 'aud', 'exp', 'iat'],
+        currentDate: now,
+      }));
+    } catch (e) {
+      throw this.#explain(e, kid, now);
+    }
+    const nowS = Math.floor(now.getTime() / 1000);
+    if (typeof payload.iat !== 'number') throw new TokenRejectedError('iat', '"iat" claim is not a number');
+    if (payload.iat > nowS + CLOCK_TOLERANCE_S) {
+      throw new TokenRejectedError('iat', `token issued ${payload.iat - nowS} s in the future (tolerance ${CLOCK_TOLERANCE_S} s)`);
+    }
+    return payload;
+  }
+
+  #explain(e: unknown, kid: string | undefined, now: Date): GovernError {
+    const nowS = Math.floor(now.getTime() / 1000);
+    if (e instanceof errors.JWTExpired) {
+      return new TokenRejectedError('exp', `token expired ${nowS - Number(e.payload.exp)} s ago`, { cause: e });
+    }
+    if (e instanceof errors.JWTClaimValidationFailed) {
+      const { claim, reason, payload } = e;
+      if (reason === 'missing') return new TokenRejectedError(claim, `token has no "${claim}" claim`, { cause: e });
+      if (claim === 'aud') {
+        const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+        return new TokenRejectedError('aud', `audience "${this.#policy.audience}" not in token aud ${JSON.stringify(aud)}`, { cause: e });
+      }
+      if (claim === 'nbf') {
+        return new TokenRejectedError('nbf', `token not valid for another ${Number(payload.nbf) - nowS} s ("nbf" in the future)`, { cause: e });
+      }
+      return new TokenRejectedError(claim, `"${claim}" claim is not valid`, { cause: e });
+    }
+    if (e instanceof errors.JWKSNoMatchingKey) {
+      return new TokenRejectedError('kid', `no key in the issuer's JWKS matches kid ${JSON.stringify(kid ?? null)}`, { cause: e });
+    }
+    if (e instanceof errors.JWSSignatureVerificationFailed) {
+      return new TokenRejectedError('signature', "signature does not verify against the issuer's keys", { cause: e });
+    }
+    if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || (e instanceof TypeError && /fetch/i.test(e.message))) {
+      return new GovernError(ErrorCode.IssuerUnreachable, `cannot fetch the issuer's keys: ${(e as Error).message}`, { cause: e });
+    }
+    if (e instanceof errors.JOSEError) return new TokenRejectedError('format', `token is malformed: ${e.message}`, { cause: e });
+    return new GovernError(ErrorCode.IssuerUnreachable, `cannot verify the token: ${(e as Error).message}`, { cause: e });
+  }
+
+  #keySet(iss: string): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    let keys = this.#keySets.get(iss);
+    if (!keys) {
+      keys = this.#discoverJwks(iss).then((url) => createRemoteJWKSet(url, { timeoutDuration: this.#timeoutMs }));
+      keys.catch(() => this.#keySets.delete(iss));
+      this.#keySets.set(iss, keys);
+    }
+    return keys;
+  }
+
+  /** GitHub's JWKS address is fixed; every other issuer is asked through OIDC discovery. */
+  async #discoverJwks(iss: string): Promise<URL> {
+    if (iss === GITHUB_ISSUER) return new URL(`${GITHUB_ISSUER}/.well-known/jwks`);
+    const url = `${iss}/.well-known/openid-configuration`;
+    let config: { issuer?: string; jwks_uri?: string };
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      config = (await response.json()) as typeof config;
+    } catch (cause) {
+      throw new GovernError(ErrorCode.IssuerUnreachable, `cannot read the issuer's discovery document ${url}: ${(cause as Error).message}`, { cause });
+    }
+    if (config.issuer?.replace(/\/+$/, '') !== iss || typeof config.jwks_uri !== 'string') {
+      throw new GovernError(ErrorCode.IssuerUnreachable, `the discovery document at ${url} names another issuer or no jwks_uri`);
+    }
+    return new URL(config.jwks_uri);
+  }
+}
+
+function readHeader(token: string): { kid?: string } {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch (cause) {
+    throw new TokenRejectedError('format', 'it is not a JWT (three base64url parts with a JSON header)', { cause });
+  }
+  const alg = String(header.alg);
+  if (alg.toLowerCase() === 'none') throw new TokenRejectedError('alg', 'token is unsigned (alg "none")');
+  if (!ALGORITHMS.includes(alg)) throw new TokenRejectedError('alg', `algorithm "${alg}" is not allowed; only RS256 and ES256 are`);
+  for (const key of ['jwk', 'jku', 'x5u', 'x5c'] as const) {
+    if (header[key] !== undefined) {
+      throw new TokenRejectedError(key, `token header carries "${key}"; keys come only from the issuer's JWKS`);
+    }
+  }
+  return { ...(header.kid !== undefined && { kid: header.kid }) };
+}
+
+interface Mismatch {
+  claim: string;
+  actual: unknown;
+  wanted: ClaimValue | readonly ClaimValue[];
+}
+
+function claimMatches(actual: unknown, wanted: ClaimValue | readonly ClaimValue[]): boolean {
+  if (actual === undefined || actual === null || typeof actual === 'object') return false;
+  const value = String(actual);
+  return (Array.isArray(wanted) ? wanted : [wanted]).some((w: ClaimValue) =>
+    typeof w === 'string' ? globMatcher(w, { separator: '/' })(value) : String(w) === value,
+  );
+}
+
+function matchTrust(candidates: { entry: TrustEntry; index: number }[], payload: JWTPayload): { entry: TrustEntry; index: number } {
+  let closest: Mismatch[] | undefined;
+  for (const candidate of candidates) {
+    const mismatches = Object.entries(candidate.entry.claims)
+      .filter(([claim, wanted]) => !claimMatches(payload[claim], wanted))
+      .map(([claim, wanted]) => ({ claim, actual: payload[claim], wanted }));
+    if (mismatches.length === 0) return candidate;
+    if (!closest || mismatches.length < closest.length) closest = mismatches;
+  }
+  const m = closest![0]!;
+  const actual = m.actual === undefined ? 'absent' : `was ${String(m.actual)}`;
+  const wanted = Array.isArray(m.wanted) ? `one of ${m.wanted.join(', ')}` : String(m.wanted);
+  throw new TokenRejectedError('claims', `no trust entry matched: ${m.claim} ${actual}, wanted ${wanted}`);
+}
+
+function principalOf(payload: JWTPayload, iss: string, index: number, entry: TrustEntry): Principal {
+  const claims: Record<string, unknown> = {};
+  for (const key of RECORDED_CLAIMS) if (payload[key] !== undefined) claims[key] = payload[key];
+  let readOnlyReason: string | undefined;
+  for (const [event, claim] of Object.entries(UNTRUSTED_EVENTS)) {
+    const named = entry.claims[claim];
+    const namesEvent = named !== undefined && (Array.isArray(named) ? named : [named]).includes(event);
+    if (payload[claim] === event && !namesEvent) {
+      readOnlyReason = `a ${event} run may only read; name ${claim}: ${event} in a trust entry to let it write`;
+    }
+  }
+  return {
+    kind: 'oidc',
+    issuer: iss,
+    ...(typeof payload.sub === 'string' && { subject: payload.sub }),
+    claims,
+    trustEntry: index,
+    readOnly: readOnlyReason !== undefined,
+    ...(readOnlyReason && { readOnlyReason }),
+  };
+}

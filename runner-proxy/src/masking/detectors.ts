@@ -1,0 +1,184 @@
+import type { DetectorType } from '../policy/types.js';
+
+/**
+ * Detectors find sensitive values in free text: results, errors, notices, bodies, terminal output.
+ * Each one pairs a cheap pre-check with a regular expression and a validator (Luhn, mod-97, SSA ranges),
+ * so look-alikes such as order ids, dates and checksum-invalid numbers stay as they are.
+ */
+export interface Finding {
+  type: DetectorType;
+  start: number;
+  end: number;
+}
+
+interface Detector {
+  type: DetectorType;
+  /** A test that rules the text out quickly; most values have nothing to find. */
+  mayContain(text: string): boolean;
+  pattern: RegExp;
+  /** Which capture group is the sensitive part (0: the whole match). */
+  group: number;
+  valid(value: string): boolean;
+}
+
+const hasDigit = (text: string) => /\d/.test(text);
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double && (d *= 2) > 9) d -= 9;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Issuer prefixes of the card networks, so a Luhn-valid timestamp or id is not taken for a card. */
+function knownCardIssuer(digits: string): boolean {
+  const n = digits.length;
+  const p2 = Number(digits.slice(0, 2));
+  const p3 = Number(digits.slice(0, 3));
+  const p4 = Number(digits.slice(0, 4));
+  const p6 = Number(digits.slice(0, 6));
+  if (digits[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
+  if (p2 === 34 || p2 === 37) return n === 15; // American Express
+  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) return n >= 16; // Discover
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16; // JCB
+  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14; // Diners Club
+  if (p2 === 62) return n >= 16; // UnionPay
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 12; // Maestro
+  return false;
+}
+
+function cardValid(match: string): boolean {
+  const digits = match.replace(/[ -]/g, '');
+  if (digits.length < 13 || digits.length > 19) return false;
+  // Separators must be consistent: "4111 1111 1111 1111" or "4111-1111-…", not a date-time run.
+  if (/ /.test(match) && /-/.test(match)) return false;
+  return knownCardIssuer(digits) && luhnValid(digits);
+}
+
+/** SSA rules: no area 000, 666 or 900–999, no group 00, no serial 0000, and the famous advertising numbers. */
+function ssnValid(match: string): boolean {
+  const [area, group, serial] = match.split('-') as [string, string, string];
+  if (area === '000' || area === '666' || area[0] === '9') return false;
+  if (group === '00' || serial === '0000') return false;
+  return match !== '078-05-1120' && match !== '219-09-9999' && match !== '123-45-6789';
+}
+
+const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28,
+  CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18,
+  GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32,
+  LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24,
+  PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28,
+  TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+};
+
+export function ibanValid(match: string): boolean {
+  const iban = match.replace(/ /g, '');
+  if (IBAN_LENGTHS[iban.slice(0, 2)] !== iban.length) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const code = ch.charCodeAt(0);
+    const value = code >= 65 ? String(code - 55) : ch;
+    for (const d of value) remainder = (remainder * 10 + (d.charCodeAt(0) - 48)) % 97;
+  }
+  return remainder === 1;
+}
+
+function phoneValid(match: string): boolean {
+  const digits = match.replace(/\D/g, '').length;
+  return digits >= 10 && digits <= 15;
+}
+
+const always = () => true;
+
+const DETECTORS: readonly Detector[] = [
+  {
+    type: 'private_key',
+    mayContain: (t) => t.includes('PRIVATE KEY'),
+    // An unterminated block (a cut-off chunk) is masked to the end: better too much than a key fragment.
+    pattern: /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END \1PRIVATE KEY(?: BLOCK)?-----|$)/g,
+    group: 0,
+    valid: always,
+  },
+  {
+    type: 'bearer_token',
+    mayContain: (t) => /Bearer|eyJ|gh[pousr]_|github_pat_|glpat-/.test(t),
+    pattern:
+      /\bBearer\s+([A-Za-z0-9\-._~+/]{8,}=*)|\b(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,})|\b((?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}|glpat-[A-Za-z0-9_-]{20,}))/g,
+    group: -1,
+    valid: always,
+  },
+  {
+    type: 'aws_key',
+    mayContain: (t) => /A[KSGIRNP][IPSDONV]A|aws_secret|secret_access_key/i.test(t),
+    pattern:
+      /\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b|(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
+    group: -1,
+    valid: always,
+  },
+  {
+    type: 'email',
+    mayContain: (t) => t.includes('@'),
+    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    group: 0,
+    valid: always,
+  },
+  {
+    type: 'iban',
+    mayContain: hasDigit,
+    pattern: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g,
+    group: 0,
+    valid: ibanValid,
+  },
+  {
+    type: 'credit_card',
+    mayContain: hasDigit,
+    pattern: /(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-]|\.\d)/g,
+    group: 0,
+    valid: cardValid,
+  },
+  {
+    type: 'us_ssn',
+    mayContain: hasDigit,
+    pattern: /(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g,
+    group: 0,
+    valid: ssnValid,
+  },
+  {
+    type: 'phone',
+    mayContain: hasDigit,
+    // International numbers with a leading +, and North American numbers written with separators.
+    pattern: /(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])|(?<![\w-])\(?[2-9]\d{2}\)?[ .-][2-9]\d{2}[ .-]\d{4}(?![\d-])/g,
+    group: 0,
+    valid: phoneValid,
+  },
+];
+
+export const DETECTOR_TYPES: readonly DetectorType[] = DETECTORS.map((d) => d.type);
+
+/**
+ * Finds every sensitive value of the given types. Earlier detectors win where findings overlap, so a
+ * private key's base64 is one finding, not many.
+ */
+export function detect(text: string, types: { has(type: DetectorType): boolean }): Finding[] {
+  let findings: Finding[] | undefined;
+  for (const detector of DETECTORS) {
+    if (!types.has(detector.type) || !detector.mayContain(text)) continue;
+    detector.pattern.lastIndex = 0;
+    for (let m = detector.pattern.exec(text); m !== null; m = detector.pattern.exec(text)) {
+      const groupIndex = detector.group >= 0 ? detector.group : m.findIndex((g, i) => i > 0 && g !== undefined);
+      const value = m[groupIndex]!;
+      const start = groupIndex === 0 ? m.index : m.index + m[0].indexOf(value);
+      if (!detector.valid(value)) continue;
+      const end = start + value.length;
+      findings ??= [];
+      if (!findings.some((f) => f.start < end && start < f.end)) findings.push({ type: detector.type, start, end });
+    }
+  }
+  return findings ? findings.sort((a, b) => a.start - b.start) : [];
+}

@@ -1,0 +1,82 @@
+/** The policy after validation and `${VAR}` resolution: what the rest of govern works from. */
+
+export type Protocol = 'postgres' | 'ssh' | 'http';
+export type RuleAction = 'mask' | 'block' | 'approve' | 'allow';
+export type MaskStrategy = 'redact' | 'partial' | 'hash';
+export type DetectorType =
+  | 'credit_card'
+  | 'us_ssn'
+  | 'email'
+  | 'iban'
+  | 'phone'
+  | 'aws_key'
+  | 'bearer_token'
+  | 'private_key';
+
+export type ClaimValue = string | number | boolean;
+
+export interface TrustEntry {
+  /** As written: github, gitlab or a URL. */
+  issuer: string;
+  claims: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
+}
+
+export interface IdentityPolicy {
+  audience: string;
+  trust: readonly TrustEntry[];
+}
+
+export interface ConnectionSpec {
+  name: string;
+  protocol: Protocol;
+  /** The variable the job gets. */
+  export: string;
+  /** The protocol's settings with every `${VAR}` resolved. Never logged, never recorded. */
+  settings: Readonly<Record<string, unknown>>;
+}
+
+export interface RuleCondition {
+  sql?: readonly string[];
+  shell?: readonly string[];
+  http?: readonly string[];
+  json?: string;
+}
+
+export interface MaskSpec {
+  columns: readonly string[];
+  types: readonly DetectorType[];
+  json: readonly string[];
+  on: 'read' | 'write';
+  strategy: MaskStrategy;
+}
+
+export interface RuleSpec {
+  name: string;
+  action: RuleAction;
+  when?: { connection?: readonly string[]; method?: readonly string[]; path?: readonly string[] };
+  condition?: RuleCondition;
+  mask?: MaskSpec;
+}
+
+export interface ApprovalsSpec {
+  via: 'github' | 'gitlab' | 'cli';
+  approvers: readonly string[];
+  timeoutMs: number;
+  allowSelfApproval: boolean;
+  maxPending: number;
+}
+
+export interface Policy {
+  /** The path the policy was read from, as given. */
+  file: string;
+  /** sha256 of the file's bytes, for the manifest. */
+  sha256: string;
+  identity?: IdentityPolicy;
+  connections: readonly ConnectionSpec[];
+  rules: readonly RuleSpec[];
+  approvals: ApprovalsSpec;
+  recording: { results: 'none' | 'summary' | 'masked' };
+  mode: 'enforce' | 'observe';
+  /** Names of the environment variables the policy reads: the job's own environment never keeps them. */
+  variables: readonly string[];
+}

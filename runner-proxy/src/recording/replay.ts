@@ -1,0 +1,76 @@
+import type { RecordedEvent } from './recorder.js';
+
+export interface ReplayOptions {
+  connection?: string;
+}
+
+/** The session as a readable timeline: one line an event, times relative to the start. */
+export function formatTimeline(events: readonly RecordedEvent[], options: ReplayOptions = {}): string {
+  if (events.length === 0) return '(no events)\n';
+  const start = Date.parse(events[0]!.ts);
+  const operations = new Map<number, RecordedEvent>();
+  const lines: string[] = [];
+  for (const e of events) {
+    if (e.type === 'operation') operations.set(e.seq, e);
+    const connection = (e.connection as string | undefined) ?? (e.type === 'result' ? (operations.get(e.op as number)?.connection as string | undefined) : undefined);
+    if (options.connection && connection !== options.connection) continue;
+    const text = describe(e, operations);
+    if (text) lines.push(`${clock(Date.parse(e.ts) - start)}  #${String(e.seq).padEnd(4)} ${(connection ?? '-').padEnd(12)} ${text}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function clock(ms: number): string {
+  const m = Math.floor(ms / 60_000);
+  const s = ((ms % 60_000) / 1000).toFixed(3).padStart(6, '0');
+  return `${String(m).padStart(2, '0')}:${s}`;
+}
+
+function oneLine(text: unknown, max = 160): string {
+  const s = String(text).replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEvent>): string | undefined {
+  switch (e.type) {
+    case 'session.start': {
+      const identity = e.identity as { kind: string; claims?: Record<string, unknown> };
+      const who = identity.kind === 'none' ? 'no identity' : oneLine(identity.claims?.repository ?? identity.claims?.project_path ?? identity.claims?.sub ?? 'oidc');
+      const policy = e.policy as { file: string; mode: string };
+      return `session start: ${who}, policy ${policy.file} (${policy.mode})`;
+    }
+    case 'listener.ready':
+      return `listening for ${String(e.protocol)} → ${String(e.target)}`;
+    case 'connection.open':
+      return `connection opened${e.peer ? ` from ${String(e.peer)}` : ''}`;
+    case 'connection.close':
+      return `connection closed (${String(e.reason)})`;
+    case 'operation': {
+      const verdict = e.enforced ? `${String(e.verdict).toUpperCase()} (observe: let through)` : String(e.verdict).toUpperCase();
+      return `${oneLine(e.text)}  → ${verdict}${e.rule ? ` by ${String(e.rule)}` : ''}`;
+    }
+    case 'result': {
+      const op = operations.get(e.op as number);
+      const parts = [
+        e.rows !== undefined && `${String(e.rows)} rows`,
+        e.bytes !== undefined && `${String(e.bytes)} bytes`,
+        e.masked !== undefined && `${String(e.masked)} masked`,
+        `${String(e.duration_ms)} ms`,
+        e.error !== undefined && `error: ${oneLine(e.error)}`,
+      ].filter(Boolean);
+      return `  ↳ #${String(e.op)}${op ? '' : ' (unknown operation)'} ${parts.join(', ')}`;
+    }
+    case 'approval.requested':
+      return `approval requested: ${String(e.request_id)} for #${String(e.op)} (rule ${String(e.rule)}, via ${String(e.via)})`;
+    case 'approval.decided':
+      return `approval ${String(e.request_id)}: ${String(e.outcome)} by ${String(e.by)}${e.reason ? ` (${oneLine(e.reason)})` : ''}`;
+    case 'process.start':
+      return `command started: ${oneLine(e.command)}`;
+    case 'process.exit':
+      return `command exited: ${e.signal ? `signal ${String(e.signal)}` : `status ${String(e.status)}`} after ${String(e.duration_ms)} ms`;
+    case 'session.end':
+      return `session end: ${String(e.reason)}`;
+    default:
+      return `${e.type}${e.message ? `: ${oneLine(e.message)}` : ''}`;
+  }
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { formatEnv, jobEnvironment } from '../../src/gateway/job-env.js';
+import { loadPolicy } from '../../src/policy/load.js';
+import { failOnReason } from '../../src/cli/run.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../../examples/policy.yml', import.meta.url));
+
+describe('the job environment', () => {
+  test('keeps the caller’s variables, drops every variable the policy reads and the token, adds the exports', () => {
+    const parent = {
+      PATH: '/usr/bin',
+      PROD_DATABASE_URL: 'postgres://app:s3cret@db.internal/app',
+      DEPLOY_KEY: 'k',
+      DEPLOY_KNOWN_HOSTS: 'h',
+      BILLING_TOKEN: 'b',
+      GOVERN_ID_TOKEN: 'jwt',
+      DATABASE_URL: 'postgres://old',
+    };
+    const policy = loadPolicy(EXAMPLE, { env: parent, resolveVariables: true });
+    const env = jobEnvironment(parent, [...policy.variables, 'GOVERN_ID_TOKEN'], { DATABASE_URL: 'postgres://job:x@127.0.0.1:5999/app' });
+    assert.deepEqual(env, { PATH: '/usr/bin', DATABASE_URL: 'postgres://job:x@127.0.0.1:5999/app' });
+  });
+
+  test('formats exports for a shell, a dotenv file and $GITHUB_ENV', () => {
+    const vars = { A: "it's", B: 'plain' };
+    assert.equal(formatEnv(vars, 'shell'), "export A='it'\\''s'\nexport B='plain'\n");
+    assert.equal(formatEnv(vars, 'dotenv'), "A=it's\nB=plain\n");
+    assert.match(formatEnv({ A: 'x\ny' }, 'github'), /^A<<(ghadelimiter_[0-9a-f-]{36})\nx\ny\n\1\n$/);
+    assert.throws(() => formatEnv({ A: 'x\ny' }, 'dotenv'), /A spans several lines/);
+  });
+
+  test('--fail-on decides whether a successful command still fails the run', () => {
+    const counts = { operations: 3, allowed: 1, masked_values: 0, blocked: 1, approved: 0, denied: 1 };
+    assert.match(failOnReason('blocked', counts)!, /1 blocked and 1 denied/);
+    assert.match(failOnReason('denied', counts)!, /1 denied/);
+    assert.equal(failOnReason('denied', { ...counts, denied: 0 }), undefined);
+    assert.equal(failOnReason('never', counts), undefined);
+  });
+});

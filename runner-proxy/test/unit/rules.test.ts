@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileCondition, compileSelector, evaluateCondition, forEachSelected, JsonSyntaxError } from '../../src/core/json-select.js';
+import type { Operation } from '../../src/core/operation.js';
+import { RuleEngine } from '../../src/core/rules.js';
+import { NO_IDENTITY, type Principal } from '../../src/identity/principal.js';
+import { parsePolicy } from '../../src/policy/load.js';
+
+function engine(rulesYaml: string, mode = 'enforce'): RuleEngine {
+  const yaml = `version: 1\nmode: ${mode}\nconnections:\n  db: { postgres: { url: x }, export: DB }\n  api: { http: { url: x }, export: API }\n  box: { ssh: { host: h, user: u }, export: BOX }\nrules:\n${rulesYaml}`;
+  return new RuleEngine(parsePolicy('p.yml', Buffer.from(yaml), { env: {}, resolveVariables: true }));
+}
+
+const sql = (classes: string[], extra: Partial<Operation> = {}): Operation => ({
+  connection: 'db',
+  protocol: 'postgres',
+  text: 'statement',
+  classes: new Set(classes),
+  writes: classes.some((c) => c !== 'read'),
+  ...extra,
+});
+const shell = (...commands: string[][]): Operation => ({ connection: 'box', protocol: 'ssh', text: 'cmd', classes: new Set(['exec']), writes: true, commands });
+const http = (method: string, path: string, json?: unknown): Operation => ({
+  connection: 'api',
+  protocol: 'http',
+  text: `${method} ${path}`,
+  classes: new Set([method.toLowerCase()]),
+  writes: method !== 'GET',
+  method,
+  path,
+  ...(json !== undefined && { json }),
+});
+
+const RULES = `
+  - name: no-destruction
+    block: { sql: [drop, truncate], shell: ["rm -rf", "mkfs"], http: ["DELETE /accounts/**"] }
+  - name: reviewed
+    approve: { sql: [ddl, delete_without_where] }
+  - name: big-payments
+    when: { connection: api, method: POST, path: "/payments/**" }
+    approve: { json: "amount > 1000 and currency == 'EUR'" }
+  - name: pii
+    mask: { columns: ["users.ssn", "*.card_number"], types: [email, us_ssn], strategy: partial }
+  - name: more-pii
+    mask: { types: [email, credit_card], json: ["$..ssn"] }
+  - name: ssn-at-rest
+    mask: { columns: ["users.ssn"], on: write, strategy: hash }
+`;
+
+describe('rule engine', () => {
+  const rules = engine(RULES);
+
+  test('block beats approve', () => {
+    const d = rules.evaluate(sql(['ddl', 'drop']), NO_IDENTITY);
+    assert.equal(d.verdict, 'block');
+    assert.equal(d.rule, 'no-destruction');
+    assert.equal(d.reason, 'blocked by rule "no-destruction"');
+  });
+
+  test('approve beats allow', () => {
+    assert.equal(rules.evaluate(sql(['ddl', 'create']), NO_IDENTITY).verdict, 'approve');
+    assert.equal(rules.evaluate(sql(['read']), NO_IDENTITY).verdict, 'allow');
+  });
+
+  test('masks from every matching rule accumulate; the first rule sets a type’s strategy', () => {
+    const plan = rules.evaluate(sql(['read']), NO_IDENTITY).masks;
+    assert.deepEqual(plan.rules, ['pii', 'more-pii', 'ssn-at-rest']);
+    assert.deepEqual([...plan.detectors], [['email', 'partial'], ['us_ssn', 'partial'], ['credit_card', 'redact']]);
+    assert.equal(plan.columns.length, 2);
+    assert.ok(plan.columns[0]!.matches('users', 'ssn'));
+    assert.ok(plan.columns[1]!.matches('billing', 'card_number'));
+    assert.ok(!plan.columns[1]!.matches('billing', 'card_number_hash'));
+    assert.equal(plan.writeColumns.length, 1);
+    assert.equal(plan.writeColumns[0]!.strategy, 'hash');
+    assert.equal(plan.json.length, 1);
+  });
+
+  test('shell patterns match the program and its flags in any order and grouping', () => {
+    assert.equal(rules.evaluate(shell(['rm', '-rf', '/']), NO_IDENTITY).verdict, 'block');
+    assert.equal(rules.evaluate(shell(['/bin/rm', '-f', '-r', 'x']), NO_IDENTITY).verdict, 'block');
+    assert.equal(rules.evaluate(shell(['ls'], ['rm', '-fr', 'x']), NO_IDENTITY).verdict, 'block');
+    assert.equal(rules.evaluate(shell(['rm', '-f', 'x']), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(shell(['echo', 'rm', '-rf']), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(shell(['mkfs.ext4', '/dev/sda']), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(shell(['mkfs', '/dev/sda']), NO_IDENTITY).verdict, 'block');
+  });
+
+  test('http patterns and json conditions, narrowed by when', () => {
+    assert.equal(rules.evaluate(http('DELETE', '/accounts/1/cards'), NO_IDENTITY).verdict, 'block');
+    assert.equal(rules.evaluate(http('DELETE', '/payments/1'), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(http('POST', '/payments/eu/1', { amount: 5000, currency: 'EUR' }), NO_IDENTITY).verdict, 'approve');
+    assert.equal(rules.evaluate(http('POST', '/payments/eu/1', { amount: 50, currency: 'EUR' }), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(http('POST', '/refunds/1', { amount: 5000, currency: 'EUR' }), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(http('PUT', '/payments/1', { amount: 5000, currency: 'EUR' }), NO_IDENTITY).verdict, 'allow');
+  });
+
+  test('unknown is held for approval when no rule covers it', () => {
+    const d = rules.evaluate(sql(['unknown']), NO_IDENTITY);
+    assert.equal(d.verdict, 'approve');
+    assert.equal(d.rule, 'default-unknown');
+    assert.equal(engine('  - name: trusted\n    allow: { sql: [unknown] }\n').evaluate(sql(['unknown']), NO_IDENTITY).verdict, 'allow');
+    assert.equal(engine('  - name: never\n    block: { sql: [unknown] }\n').evaluate(sql(['unknown']), NO_IDENTITY).verdict, 'block');
+  });
+
+  test('function calls, startup options and replication are refused unless allowed', () => {
+    const d = rules.evaluate(sql(['function_call']), NO_IDENTITY);
+    assert.equal(d.verdict, 'block');
+    assert.equal(d.rule, 'default-function_call');
+    assert.equal(engine('  - name: ok\n    allow: { sql: [function_call] }\n').evaluate(sql(['function_call']), NO_IDENTITY).verdict, 'allow');
+  });
+
+  test('a read-only identity may read but not write', () => {
+    const readOnly: Principal = { kind: 'oidc', claims: {}, readOnly: true, readOnlyReason: 'a pull_request run may only read' };
+    assert.equal(rules.evaluate(sql(['read']), readOnly).verdict, 'allow');
+    const d = rules.evaluate(sql(['insert']), readOnly);
+    assert.equal(d.verdict, 'block');
+    assert.equal(d.rule, 'read-only-identity');
+    assert.match(d.reason, /pull_request run may only read/);
+  });
+
+  test('observe mode lets everything through but keeps what the policy said, and still masks', () => {
+    const observing = engine(RULES, 'observe');
+    const d = observing.evaluate(sql(['drop']), NO_IDENTITY);
+    assert.equal(d.verdict, 'allow');
+    assert.equal(d.policyVerdict, 'block');
+    assert.equal(d.rule, 'no-destruction');
+    assert.ok(d.masks.rules.includes('pii'));
+  });
+
+  test('mask rules narrowed by connection apply only there', () => {
+    const scoped = engine('  - name: api-only\n    when: { connection: api }\n    mask: { types: [email] }\n');
+    assert.equal(scoped.maskPlan(sql(['read'])).rules.length, 0);
+    assert.deepEqual(scoped.maskPlan(http('GET', '/')).rules, ['api-only']);
+  });
+});
+
+describe('json selectors and conditions', () => {
+  test('selectors reach nested fields, arrays and any depth', () => {
+    const doc = { user: { ssn: '1', name: 'a' }, items: [{ card: '2' }, { card: '3' }], deep: [{ x: { ssn: '4' } }] };
+    const seen: string[] = [];
+    const collect = (sel: string) => forEachSelected(doc, compileSelector(sel), (parent, key) => seen.push(String((parent as Record<string, unknown>)[key])));
+    collect('$..ssn');
+    collect('$.items[*].card');
+    collect('$.user.name');
+    collect("$['user']['name']");
+    collect('$.items[1].card');
+    assert.deepEqual(seen, ['1', '4', '2', '3', 'a', 'a', '3']);
+  });
+
+  test('selector syntax errors are errors', () => {
+    assert.throws(() => compileSelector('$..'), JsonSyntaxError);
+    assert.throws(() => compileSelector('user.ssn'), JsonSyntaxError);
+    assert.throws(() => compileSelector('$'), JsonSyntaxError);
+  });
+
+  test('conditions compare numbers and strings, combine with and/or/not, and treat missing as false', () => {
+    const body = { amount: 1500, currency: 'EUR', customer: { tier: 'gold' }, lines: [{ qty: 3 }] };
+    const check = (c: string) => evaluateCondition(compileCondition(c), body);
+    assert.equal(check('amount > 1000'), true);
+    assert.equal(check('amount > 1000 and currency == "USD"'), false);
+    assert.equal(check('amount > 5000 or customer.tier == "gold"'), true);
+    assert.equal(check('not (amount <= 1000)'), true);
+    assert.equal(check('lines[0].qty >= 3'), true);
+    assert.equal(check('$.customer.tier != "gold"'), false);
+    assert.equal(check('missing > 1'), false);
+    assert.equal(check('"1500" > 1000'), false);
+    assert.equal(check('customer'), true);
+  });
+
+  test('condition syntax errors are errors', () => {
+    for (const bad of ['', 'amount >', 'amount > 1 and', '(amount > 1', 'amount > 1 )', 'a ~ b']) assert.throws(() => compileCondition(bad), JsonSyntaxError, bad);
+  });
+});
