@@ -15,10 +15,59 @@ interface Detector {
   type: DetectorType;
   /** A test that rules the text out quickly; most values have nothing to find. */
   mayContain(text: string): boolean;
-  pattern: RegExp;
-  /** Which capture group is the sensitive part (0: the whole match). */
-  group: number;
+  /** Calls `found` with the start and end of every candidate, in order. */
+  scan(text: string, found: (start: number, end: number) => void): void;
   valid(value: string): boolean;
+}
+
+/**
+ * A scan by regular expression. `group` is the capture group holding the sensitive part: 0 for the
+ * whole match, -1 for whichever alternative's group matched.
+ */
+function byPattern(pattern: RegExp, group = 0): Detector['scan'] {
+  return (text, found) => {
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+      const index = group >= 0 ? group : m.findIndex((g, i) => i > 0 && g !== undefined);
+      const value = m[index]!;
+      const start = index === 0 ? m.index : m.index + m[0].indexOf(value);
+      found(start, start + value.length);
+    }
+  };
+}
+
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+// . _ % + -
+const isLocalChar = (c: number) => isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+const isDomainChar = (c: number) => isAlnum(c) || c === 46 || c === 45;
+
+/**
+ * Emails are found from each '@' outwards, which stays linear where a pattern anchored on the local
+ * part would retry at every letter of the text.
+ */
+function scanEmails(text: string, found: (start: number, end: number) => void): void {
+  let last = 0;
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > last && at - start < 64 && isLocalChar(text.charCodeAt(start - 1))) start--;
+    while (start < at && !isAlnum(text.charCodeAt(start))) start++;
+    let end = at + 1;
+    let lastDot = -1;
+    while (end < text.length && end - at < 255 && isDomainChar(text.charCodeAt(end))) {
+      if (text.charCodeAt(end) === 46) lastDot = end;
+      end++;
+    }
+    while (end > at + 1 && !isLetter(text.charCodeAt(end - 1))) end--;
+    if (start === at || lastDot < 0 || lastDot >= end) continue;
+    const tld = end - lastDot - 1;
+    if (tld < 2 || tld > 24 || !isAlnum(text.charCodeAt(at + 1)) || text.slice(at + 1, end).includes('..')) continue;
+    let letters = true;
+    for (let i = lastDot + 1; i < end && letters; i++) letters = isLetter(text.charCodeAt(i));
+    if (!letters) continue;
+    found(start, end);
+    last = end;
+  }
 }
 
 const hasDigit = (text: string) => /\d/.test(text);
@@ -101,60 +150,57 @@ const DETECTORS: readonly Detector[] = [
     type: 'private_key',
     mayContain: (t) => t.includes('PRIVATE KEY'),
     // An unterminated block (a cut-off chunk) is masked to the end: better too much than a key fragment.
-    pattern: /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END \1PRIVATE KEY(?: BLOCK)?-----|$)/g,
-    group: 0,
+    scan: byPattern(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END \1PRIVATE KEY(?: BLOCK)?-----|$)/g),
     valid: always,
   },
   {
     type: 'bearer_token',
     mayContain: (t) => /Bearer|eyJ|gh[pousr]_|github_pat_|glpat-/.test(t),
-    pattern:
+    scan: byPattern(
       /\bBearer\s+([A-Za-z0-9\-._~+/]{8,}=*)|\b(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,})|\b((?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}|glpat-[A-Za-z0-9_-]{20,}))/g,
-    group: -1,
+      -1,
+    ),
     valid: always,
   },
   {
     type: 'aws_key',
     mayContain: (t) => /A[KSGIRNP][IPSDONV]A|aws_secret|secret_access_key/i.test(t),
-    pattern:
+    scan: byPattern(
       /\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b|(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
-    group: -1,
+      -1,
+    ),
     valid: always,
   },
   {
     type: 'email',
     mayContain: (t) => t.includes('@'),
-    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
-    group: 0,
+    scan: scanEmails,
     valid: always,
   },
   {
     type: 'iban',
     mayContain: hasDigit,
-    pattern: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g,
-    group: 0,
+    scan: byPattern(/(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g),
     valid: ibanValid,
   },
   {
     type: 'credit_card',
     mayContain: hasDigit,
-    pattern: /(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-]|\.\d)/g,
-    group: 0,
+    // Not inside a longer token (a UUID's digits, a hex id): letters around the digits rule it out.
+    scan: byPattern(/(?<![A-Za-z0-9.-])\d(?:[ -]?\d){12,18}(?![A-Za-z0-9-]|\.\d)/g),
     valid: cardValid,
   },
   {
     type: 'us_ssn',
     mayContain: hasDigit,
-    pattern: /(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g,
-    group: 0,
+    scan: byPattern(/(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g),
     valid: ssnValid,
   },
   {
     type: 'phone',
     mayContain: hasDigit,
     // International numbers with a leading +, and North American numbers written with separators.
-    pattern: /(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])|(?<![\w-])\(?[2-9]\d{2}\)?[ .-][2-9]\d{2}[ .-]\d{4}(?![\d-])/g,
-    group: 0,
+    scan: byPattern(/(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])|(?<![\w-])\(?[2-9]\d{2}\)?[ .-][2-9]\d{2}[ .-]\d{4}(?![\d-])/g),
     valid: phoneValid,
   },
 ];
@@ -169,16 +215,11 @@ export function detect(text: string, types: { has(type: DetectorType): boolean }
   let findings: Finding[] | undefined;
   for (const detector of DETECTORS) {
     if (!types.has(detector.type) || !detector.mayContain(text)) continue;
-    detector.pattern.lastIndex = 0;
-    for (let m = detector.pattern.exec(text); m !== null; m = detector.pattern.exec(text)) {
-      const groupIndex = detector.group >= 0 ? detector.group : m.findIndex((g, i) => i > 0 && g !== undefined);
-      const value = m[groupIndex]!;
-      const start = groupIndex === 0 ? m.index : m.index + m[0].indexOf(value);
-      if (!detector.valid(value)) continue;
-      const end = start + value.length;
+    detector.scan(text, (start, end) => {
+      if (!detector.valid(text.slice(start, end))) return;
       findings ??= [];
       if (!findings.some((f) => f.start < end && start < f.end)) findings.push({ type: detector.type, start, end });
-    }
+    });
   }
   return findings ? findings.sort((a, b) => a.start - b.start) : [];
 }
