@@ -2,9 +2,6 @@
 # The test command (`npm test`): installs what the tests need when it is missing, builds, runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+. scripts/node-deps.sh
 npx tsc -p tsconfig.json
 node --test --test-reporter=spec --test-timeout=300000 build/runner-proxy/test/*/*.test.js

@@ -14,7 +14,6 @@ export const ErrorCode = {
   GatewayStartFailed: 'GOVERN_GATEWAY_START_FAILED',
   ControlFailed: 'GOVERN_CONTROL_FAILED',
   RecordingFailed: 'GOVERN_RECORDING_FAILED',
-  BundleInvalid: 'GOVERN_BUNDLE_INVALID',
   ApprovalNotFound: 'GOVERN_APPROVAL_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

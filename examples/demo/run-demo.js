@@ -1,0 +1,62 @@
+// npm run demo: a CI job under govern, on this machine, with nothing installed beyond npm ci.
+// A local OIDC issuer plays GitHub's token service; the policy trusts it like it would trust GitHub.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startIssuer } from '../../build/runner-proxy/test/fixtures/oidc-issuer.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const govern = join(root, 'runner-proxy', 'bin', 'govern.js');
+const workDir = join(root, '.govern-demo', new Date().toISOString().replace(/[:.]/g, '-'));
+mkdirSync(workDir, { recursive: true });
+
+const step = (title) => console.log(`\n▶ ${title}`);
+// The issuer answers from this process, so govern runs asynchronously beside it.
+const show = (args, env = {}) =>
+  new Promise((resolve) => {
+    console.log(`  $ govern ${args.map((a) => relative(process.cwd(), a) || a).join(' ')}`);
+    const child = spawn(process.execPath, [govern, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    child.on('close', (status) => {
+      if (text.trimEnd()) console.log(text.trimEnd().replace(/^/gm, '    '));
+      console.log(`    (exit status ${status})`);
+      resolve(status);
+    });
+  });
+
+const issuer = await startIssuer();
+try {
+  const policy = join(workDir, 'govern.yml');
+  writeFileSync(policy, readFileSync(join(here, 'policy.template.yml'), 'utf8').replace('{{ISSUER}}', issuer.url));
+  const claims = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4242', ref: 'refs/heads/main', sha: 'f00dfacecafe', workflow: 'deploy', run_id: '1001', run_attempt: '1', actor: 'octo-dev', event_name: 'push' };
+
+  step('1. Check the policy');
+  await show(['policy', 'check', policy]);
+
+  step('2. A job on main runs its script through govern');
+  const session = join(workDir, 'session');
+  await show(['run', '--policy', policy, '--out', session, '--', 'sh', join(here, 'pipeline.sh')], { GOVERN_ID_TOKEN: await issuer.sign(claims) });
+
+  step('3. A job from another branch is stopped before anything starts');
+  await show(['run', '--policy', policy, '--out', join(workDir, 'rejected'), '--', 'sh', join(here, 'pipeline.sh')], { GOVERN_ID_TOKEN: await issuer.sign({ ...claims, ref: 'refs/heads/experiment' }) });
+
+  step('4. The signed session bundle verifies, and replays as a timeline');
+  await show(['verify', session]);
+  await show(['replay', session]);
+
+  step('5. Editing one recorded event is caught');
+  const tampered = join(workDir, 'tampered');
+  mkdirSync(tampered);
+  for (const f of ['manifest.json', 'events.jsonl']) writeFileSync(join(tampered, f), readFileSync(join(session, f)));
+  const events = join(tampered, 'events.jsonl');
+  writeFileSync(events, readFileSync(events, 'utf8').replace('"status":0', '"status":1'));
+  await show(['verify', tampered]);
+
+  console.log(`\nThe verified bundle is in ${relative(process.cwd(), session)}/ (manifest.json, events.jsonl).`);
+} finally {
+  await issuer.close();
+}
