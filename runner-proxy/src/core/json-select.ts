@@ -154,22 +154,17 @@ export function compileCondition(source: string): JsonCondition {
     }
     return { kind: 'truthy', operand: left };
   };
-  const and = (): Expr => {
-    let left = primary();
-    while (peekWord('and')) {
+  // `and` binds tighter than `or`: each level chains operands of the level below.
+  const chain = (word: 'and' | 'or', operandOf: () => Expr): Expr => {
+    let left = operandOf();
+    while (peekWord(word)) {
       i++;
-      left = { kind: 'and', left, right: primary() };
+      left = { kind: word, left, right: operandOf() };
     }
     return left;
   };
-  const or = (): Expr => {
-    let left = and();
-    while (peekWord('or')) {
-      i++;
-      left = { kind: 'or', left, right: and() };
-    }
-    return left;
-  };
+  const and = (): Expr => chain('and', primary);
+  const or = (): Expr => chain('or', and);
   if (tokens.length === 0) fail('is empty');
   const expr = or();
   if (i < tokens.length) fail(`unexpected "${String(tokens[i]!.value)}"`);
