@@ -1,6 +1,7 @@
 import type { AdapterRegistry } from './adapter.js';
+import { PostgresAdapter } from './postgres/adapter.js';
 
-/** The protocol adapters this build serves; each protocol's issue adds its own. */
+/** The protocol adapters this build serves. */
 export function builtInAdapters(): AdapterRegistry {
-  return new Map();
+  return new Map([['postgres', new PostgresAdapter()]]);
 }

@@ -71,7 +71,11 @@ export class Governor {
     this.#tryAppend('connection.close', { connection, open: openSeq, reason });
   }
 
-  async decide(op: Operation): Promise<Ruling> {
+  /**
+   * Decides one operation. An allowed operation gets its ruling at once, so the hot path never waits;
+   * a block (durable before the refusal) or a hold (until someone decides) comes as a promise.
+   */
+  decide(op: Operation): Ruling | Promise<Ruling> {
     this.counts.operations++;
     let decision: Decision;
     let seq: number;
@@ -91,6 +95,11 @@ export class Governor {
       this.counts.blocked++;
       return this.#refuse(0, 'recording-failed', recordingMessage(e));
     }
+    // A recorder that failed after this event was queued refuses now rather than at the next operation.
+    if (this.recorder.failure) {
+      this.counts.blocked++;
+      return this.#refuse(seq, 'recording-failed', recordingMessage(this.recorder.failure));
+    }
     if (decision.verdict === 'block') return this.#block(seq, decision);
     if (decision.verdict === 'approve') return this.#hold(op, seq, decision);
     this.counts.allowed++;
@@ -109,6 +118,11 @@ export class Governor {
       ...(stats.maskedValues && { masked: stats.maskedValues }),
       ...(stats.error !== undefined && { error: stats.error }),
     });
+  }
+
+  /** The read masks of a connection, for what belongs to no operation (notices, notifications). */
+  maskPlanFor(connection: string, protocol: Operation['protocol']): MaskPlan {
+    return this.#rules.maskPlan({ connection, protocol, text: '', classes: new Set(), writes: false });
   }
 
   /** Something worth keeping that is not an operation, such as a refused malformed message. */

@@ -29,6 +29,10 @@ export type Verdict = 'allow' | 'block' | 'approve';
 
 export interface ColumnMask {
   matches(table: string, column: string): boolean;
+  /** The column part alone: for columns whose table is unknown or a view. */
+  matchesColumn(column: string): boolean;
+  /** The table part alone: whether some column of that table may be masked. */
+  matchesTable(table: string): boolean;
   strategy: MaskStrategy;
   rule: string;
 }

@@ -4,8 +4,11 @@ import { compileCondition, compileSelector, evaluateCondition } from './json-sel
 import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, Verdict } from './operation.js';
 import type { Principal } from '../identity/principal.js';
 
-/** Classes no statement may have unless a rule allows them explicitly. */
-const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set(['function_call', 'startup_options', 'replication']);
+/**
+ * Classes no operation may have unless a rule allows them explicitly. `unparseable` has no place in
+ * the schema, so nothing allows it: text the parser rejects is always refused.
+ */
+const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set(['function_call', 'startup_options', 'replication', 'unparseable']);
 const UNKNOWN = 'unknown';
 
 type Matcher = (op: Operation) => boolean;
@@ -89,7 +92,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
         const [table, column] = splitColumn(pattern);
         const t = globMatcher(table, { separator: '.' });
         const c = globMatcher(column, { separator: '.' });
-        return { matches: (tn: string, cn: string) => t(tn) && c(cn), strategy, rule: spec.name };
+        return { matches: (tn: string, cn: string) => t(tn) && c(cn), matchesColumn: c, matchesTable: t, strategy, rule: spec.name };
       }),
       types: [...spec.mask.types],
       json: spec.mask.json.map((s) => ({ selector: compileSelector(s), strategy, rule: spec.name })),

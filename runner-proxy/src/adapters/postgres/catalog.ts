@@ -1,0 +1,150 @@
+import { FrameReader } from './codec/frames.js';
+import { Backend, readDataRow, readNotice, writeQuery } from './codec/messages.js';
+import { connectUpstream, type Target, type UpstreamConnection } from './upstream.js';
+
+/** A table as the catalog describes it: enough to match mask rules by name. */
+export interface TableInfo {
+  oid: number;
+  schema: string;
+  name: string;
+  /** Views and materialized views report their own columns, not their base tables'. */
+  isView: boolean;
+  /** Column names by attribute number. */
+  columns: ReadonlyMap<number, string>;
+  /** Column names in attribute order, for INSERT and COPY without a column list. */
+  ordered: readonly string[];
+}
+
+/**
+ * Resolves table OIDs (from RowDescription) and table names (from statements) through the target's
+ * catalog, on a connection of the gateway's own, once per table: results are cached by OID. One
+ * catalog serves every session of a connection; its queries run one at a time.
+ */
+export class Catalog {
+  readonly #target: Target;
+  readonly #tables = new Map<number, TableInfo>();
+  #connection: Promise<CatalogConnection> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(target: Target) {
+    this.#target = target;
+  }
+
+  cached(oid: number): TableInfo | undefined {
+    return this.#tables.get(oid);
+  }
+
+  /** Looks up the OIDs not yet known; resolves once all are in the cache (unknown OIDs stay absent). */
+  async describe(oids: readonly number[]): Promise<void> {
+    const missing = [...new Set(oids)].filter((o) => o !== 0 && !this.#tables.has(o));
+    if (missing.length === 0) return;
+    const rows = await this.#query(
+      `SELECT c.oid, n.nspname, c.relname, c.relkind, a.attnum, a.attname FROM pg_catalog.pg_class c ` +
+        `JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
+        `JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ` +
+        `WHERE c.oid IN (${missing.map((o) => String(Math.trunc(o))).join(',')}) ORDER BY c.oid, a.attnum`,
+    );
+    const building = new Map<number, { schema: string; name: string; isView: boolean; columns: Map<number, string>; ordered: string[] }>();
+    for (const [oid, schema, name, kind, attnum, attname] of rows) {
+      const key = Number(oid);
+      let t = building.get(key);
+      if (!t) building.set(key, (t = { schema: schema!, name: name!, isView: kind === 'v' || kind === 'm', columns: new Map(), ordered: [] }));
+      t.columns.set(Number(attnum), attname!);
+      t.ordered.push(attname!);
+    }
+    for (const [oid, t] of building) this.#tables.set(oid, { oid, ...t });
+  }
+
+  /** A table by the name a statement uses (resolved with the target's default search_path). */
+  async byName(qualifiedName: string): Promise<TableInfo | undefined> {
+    const literal = `'${qualifiedName.replaceAll("'", "''")}'`;
+    const [row] = await this.#query(`SELECT pg_catalog.to_regclass(${literal})::oid`);
+    const oid = Number(row?.[0] ?? 0);
+    if (!oid) return undefined;
+    this.#tables.delete(oid); // a name lookup happens before writes: take the table as it is now
+    await this.describe([oid]);
+    return this.#tables.get(oid);
+  }
+
+  close(): void {
+    void this.#connection?.then((c) => c.close()).catch(() => undefined);
+    this.#connection = undefined;
+  }
+
+  #query(sql: string): Promise<(string | null)[][]> {
+    const run = this.#queue.then(async () => {
+      this.#connection ??= CatalogConnection.open(this.#target);
+      let connection: CatalogConnection;
+      try {
+        connection = await this.#connection;
+      } catch (e) {
+        this.#connection = undefined;
+        throw e;
+      }
+      try {
+        return await connection.query(sql);
+      } catch (e) {
+        if (connection.closed) this.#connection = undefined;
+        throw e;
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** A minimal simple-query client over the gateway's own upstream connection. */
+class CatalogConnection {
+  readonly #upstream: UpstreamConnection;
+  #rows: (string | null)[][] = [];
+  #error: string | undefined;
+  #done: ((result: Error | (string | null)[][]) => void) | undefined;
+  closed = false;
+
+  private constructor(upstream: UpstreamConnection) {
+    this.#upstream = upstream;
+    const reader = new FrameReader(
+      {
+        frame: (code, frame) => {
+          if (code === Backend.DataRow) this.#rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
+          else if (code === Backend.ErrorResponse) this.#error = readNotice(frame).get('M') ?? 'catalog query failed';
+          else if (code === Backend.ReadyForQuery) this.#finish();
+          return true;
+        },
+        mayStream: () => false,
+        streamed: () => undefined,
+      },
+      { maxFrame: 16 << 20 },
+    );
+    upstream.socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    upstream.socket.on('close', () => {
+      this.closed = true;
+      this.#done?.(new Error('the catalog connection closed'));
+    });
+    upstream.socket.on('error', () => undefined);
+    upstream.socket.resume();
+  }
+
+  static async open(target: Target): Promise<CatalogConnection> {
+    return new CatalogConnection(await connectUpstream(target, { application_name: 'govern catalog' }));
+  }
+
+  query(sql: string): Promise<(string | null)[][]> {
+    return new Promise((resolve, reject) => {
+      this.#rows = [];
+      this.#error = undefined;
+      this.#done = (r) => (r instanceof Error ? reject(r) : resolve(r));
+      this.#upstream.socket.write(writeQuery(sql));
+    });
+  }
+
+  #finish(): void {
+    const done = this.#done;
+    this.#done = undefined;
+    done?.(this.#error ? new Error(this.#error) : this.#rows);
+  }
+
+  close(): void {
+    this.#upstream.socket.end();
+  }
+}

@@ -1,0 +1,405 @@
+import { normalizeSync, parsePlPgSQLSync, parseSync } from 'libpg-query';
+
+/**
+ * Classifies SQL with the real PostgreSQL parser (libpg-query). Every statement of a message is
+ * classified, and each takes the classes of its worst effect anywhere in its tree: a DELETE in a CTE,
+ * EXPLAIN ANALYZE of an UPDATE, a DROP inside a DO block. What cannot be known before it runs (DO,
+ * CALL, EXECUTE of an unknown statement, functions that run SQL text) is `unknown`.
+ *
+ * Results are cached by the statement's normalized text (constants replaced by the real lexer), so a
+ * statement shape is parsed once. Classification never depends on a constant's value, except where
+ * marked not cacheable (set_config's setting name).
+ */
+export interface SqlClassification {
+  classes: ReadonlySet<string>;
+  writes: boolean;
+  /** One command tag-like name per statement, for the record: SELECT, INSERT, DROP… */
+  commands: readonly string[];
+  /** Set when the parser rejected the text; the message is the parser's. */
+  syntaxError?: string;
+  /** Statements PREPAREd by this text, by name, for a later EXECUTE. */
+  prepares?: ReadonlyMap<string, SqlClassification>;
+  /** Statements DEALLOCATEd by this text (`*` for ALL). */
+  deallocates?: readonly string[];
+  /** The first COPY of the text: what its data rows hold and how they are written. */
+  copy?: CopySpec;
+}
+
+export interface CopySpec {
+  /** The table, as written (schema-qualified when it was); absent for COPY (query). */
+  relation?: string;
+  /** The column list, when one was given. */
+  columns?: readonly string[];
+  from: boolean;
+  format: 'text' | 'csv' | 'binary';
+  delimiter?: string;
+  null?: string;
+  quote?: string;
+  escape?: string;
+  header: boolean;
+}
+
+type Node = Record<string, unknown>;
+
+const WRITE_CLASSES = new Set([
+  'write', 'insert', 'update', 'delete', 'merge', 'delete_without_where', 'update_without_where', 'ddl', 'create', 'alter',
+  'drop', 'truncate', 'grant', 'set_role', 'alter_system', 'copy_from', 'copy_program', 'dangerous_function', 'unknown',
+  'maintenance', 'lock',
+]);
+
+/** Functions with effects beyond reading: they stop backends, touch server files, or run SQL elsewhere. */
+const DANGEROUS_FUNCTIONS = new Set([
+  'pg_terminate_backend', 'pg_cancel_backend', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_promote', 'pg_switch_wal',
+  'pg_create_restore_point', 'pg_backup_start', 'pg_backup_stop', 'pg_start_backup', 'pg_stop_backup',
+  'pg_drop_replication_slot', 'pg_create_physical_replication_slot', 'pg_create_logical_replication_slot',
+  'pg_replication_origin_create', 'pg_replication_origin_drop', 'pg_log_backend_memory_contexts',
+  'lo_import', 'lo_export', 'lo_unlink', 'lo_put', 'lo_from_bytea', 'lo_create', 'lo_creat', 'lo_truncate',
+  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'pg_ls_archive_statusdir',
+  'pg_stat_file', 'pg_file_write', 'pg_file_unlink', 'pg_file_rename', 'pg_file_sync', 'pg_logdir_ls',
+  'dblink', 'dblink_exec', 'dblink_open', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query', 'dblink_fetch',
+  'pg_advisory_lock', 'pg_advisory_xact_lock',
+]);
+
+/** Functions that run SQL given as text: what they do cannot be known from the statement. */
+const SQL_RUNNING_FUNCTIONS = new Set(['query_to_xml', 'query_to_xml_and_xmlschema', 'query_to_xmlschema', 'cursor_to_xml', 'ts_stat', 'ts_rewrite']);
+
+/** Settings whose change makes the session act as someone else. */
+const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
+
+class Collector {
+  readonly classes = new Set<string>();
+  cacheable = true;
+  copy: CopySpec | undefined;
+  readonly prepares = new Map<string, SqlClassification>();
+  readonly deallocates: string[] = [];
+  constructor(readonly prepared: ReadonlyMap<string, SqlClassification>) {}
+  add(...classes: string[]): void {
+    for (const c of classes) this.classes.add(c);
+  }
+}
+
+const nodeType = (n: unknown): [string, Node] | undefined => {
+  if (!n || typeof n !== 'object' || Array.isArray(n)) return undefined;
+  const keys = Object.keys(n);
+  return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (n as Node)[keys[0]!] as Node] : undefined;
+};
+
+function funcName(fn: Node): string {
+  const parts = (fn.funcname as Node[] | undefined) ?? [];
+  const last = parts.at(-1) as { String?: { sval?: string } } | undefined;
+  return (last?.String?.sval ?? '').toLowerCase();
+}
+
+/** Whether an expression mentions no column: such a WHERE is true or false for every row alike. */
+function mentionsColumn(n: unknown): boolean {
+  if (!n || typeof n !== 'object') return false;
+  if (Array.isArray(n)) return n.some(mentionsColumn);
+  if ('ColumnRef' in n) return true;
+  return Object.values(n).some(mentionsColumn);
+}
+
+/** `a = a` and the like: one column compared with itself. */
+function selfComparison(where: Node): boolean {
+  const expr = (where.A_Expr as Node | undefined) ?? undefined;
+  if (!expr || !['=', '>=', '<=', 'IS NOT DISTINCT FROM'].includes(((expr.name as Node[] | undefined)?.[0] as { String?: { sval?: string } })?.String?.sval ?? '')) return false;
+  return expr.lexpr !== undefined && JSON.stringify(expr.lexpr).replace(/"location":\d+/g, '') === JSON.stringify(expr.rexpr).replace(/"location":\d+/g, '');
+}
+
+function alwaysTrue(where: unknown): boolean {
+  if (where === undefined || where === null) return true;
+  if (!mentionsColumn(where)) return true;
+  const w = where as Node;
+  if (selfComparison(w)) return true;
+  const bool = w.BoolExpr as { boolop?: string; args?: unknown[] } | undefined;
+  return bool?.boolop === 'OR_EXPR' && (bool.args ?? []).some((a) => alwaysTrue(a));
+}
+
+const stringOf = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
+
+function copySpec(node: Node): CopySpec {
+  const relation = node.relation as { schemaname?: string; relname?: string } | undefined;
+  const options = new Map<string, unknown>();
+  for (const o of (node.options as Node[] | undefined) ?? []) {
+    const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+    if (def?.defname) options.set(def.defname, def.arg ?? true);
+  }
+  const format = (stringOf(options.get('format')) ?? 'text').toLowerCase() as CopySpec['format'];
+  const header = options.get('header');
+  return {
+    ...(relation?.relname && { relation: relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname }),
+    ...(Array.isArray(node.attlist) && { columns: (node.attlist as unknown[]).map((a) => stringOf(a) ?? '') }),
+    from: Boolean(node.is_from),
+    format,
+    ...(stringOf(options.get('delimiter')) !== undefined && { delimiter: stringOf(options.get('delimiter')) }),
+    ...(stringOf(options.get('null')) !== undefined && { null: stringOf(options.get('null')) }),
+    ...(stringOf(options.get('quote')) !== undefined && { quote: stringOf(options.get('quote')) }),
+    ...(stringOf(options.get('escape')) !== undefined && { escape: stringOf(options.get('escape')) }),
+    header: header !== undefined && !/false|"off"|"0"|ival":0/.test(JSON.stringify(header).toLowerCase()),
+  };
+}
+
+function explainAnalyzes(options: unknown): boolean {
+  return ((options as Node[] | undefined) ?? []).some((o) => {
+    const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+    if (def?.defname !== 'analyze') return false;
+    const arg = JSON.stringify(def.arg ?? '').toLowerCase();
+    return !/false|"off"|"0"|ival":0/.test(arg);
+  });
+}
+
+/** The classes a node type contributes by itself, before its children are visited. */
+function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
+  switch (type) {
+    case 'SelectStmt':
+      c.add('read');
+      if (node.intoClause) c.add('create', 'ddl', 'write');
+      return 'descend';
+    case 'InsertStmt': {
+      c.add('insert', 'write');
+      const conflict = node.onConflictClause as { action?: string } | undefined;
+      if (conflict?.action === 'ONCONFLICT_UPDATE') c.add('update');
+      return 'descend';
+    }
+    case 'UpdateStmt':
+      c.add('update', 'write');
+      if (alwaysTrue(node.whereClause)) c.add('update_without_where');
+      return 'descend';
+    case 'DeleteStmt':
+      c.add('delete', 'write');
+      if (alwaysTrue(node.whereClause)) c.add('delete_without_where');
+      return 'descend';
+    case 'MergeStmt':
+      c.add('merge', 'write');
+      return 'descend';
+    case 'TruncateStmt':
+      c.add('truncate', 'write');
+      return 'descend';
+    case 'ExplainStmt':
+      c.add('read');
+      return explainAnalyzes(node.options) ? 'descend' : 'skip';
+    case 'CopyStmt':
+      c.add(node.is_from ? 'copy_from' : 'copy_to', node.is_from ? 'write' : 'read');
+      if (node.is_from) c.add('insert');
+      if (node.is_program || node.filename) c.add('copy_program');
+      c.copy ??= copySpec(node);
+      return 'descend';
+    case 'VariableSetStmt':
+      if (ROLE_SETTINGS.has(String(node.name)) && node.kind !== 'VAR_RESET' && node.kind !== 'VAR_RESET_ALL') c.add('set_role');
+      else c.add('session');
+      return 'skip';
+    case 'AlterSystemStmt':
+      c.add('alter_system', 'write');
+      return 'skip';
+    case 'GrantStmt':
+    case 'GrantRoleStmt':
+    case 'AlterDefaultPrivilegesStmt':
+    case 'ReassignOwnedStmt':
+      c.add('grant', 'write');
+      return 'skip';
+    case 'CreateRoleStmt':
+      c.add('create', 'ddl', 'grant', 'write');
+      return 'skip';
+    case 'AlterRoleStmt':
+    case 'AlterRoleSetStmt':
+      c.add('alter', 'ddl', 'grant', 'write');
+      return 'skip';
+    case 'DoStmt':
+      c.add('unknown', 'write');
+      classifyDoBody(node, c);
+      return 'skip';
+    case 'CallStmt':
+      c.add('unknown', 'write');
+      return 'descend';
+    case 'CreateFunctionStmt':
+      // Defining a function runs nothing; its body is not executed here.
+      c.add('create', 'ddl', 'write');
+      return 'skip';
+    case 'PrepareStmt': {
+      const inner = new Collector(c.prepared);
+      walk(node.query, inner);
+      c.prepares.set(String(node.name), finish(inner, ['PREPARE']));
+      c.add('session');
+      c.cacheable = false;
+      return 'skip';
+    }
+    case 'ExecuteStmt': {
+      c.cacheable = false;
+      const prepared = c.prepared.get(String(node.name));
+      if (prepared) c.add(...prepared.classes);
+      else c.add('unknown', 'write');
+      return 'descend';
+    }
+    case 'DeallocateStmt':
+      c.deallocates.push(node.isall || !node.name ? '*' : String(node.name));
+      c.add('session');
+      c.cacheable = false;
+      return 'skip';
+    case 'FuncCall': {
+      const name = funcName(node);
+      if (DANGEROUS_FUNCTIONS.has(name)) c.add('dangerous_function', 'write');
+      if (SQL_RUNNING_FUNCTIONS.has(name)) c.add('unknown', 'write');
+      if (name === 'set_config') {
+        // Whether set_config changes the role depends on its first argument's value.
+        c.cacheable = false;
+        const first = ((node.args as Node[] | undefined)?.[0] as { A_Const?: { sval?: { sval?: string } } } | undefined)?.A_Const?.sval?.sval;
+        if (first === undefined || ROLE_SETTINGS.has(first.toLowerCase())) c.add('set_role', 'write');
+      }
+      return 'descend';
+    }
+    case 'LoadStmt':
+      c.add('dangerous_function', 'write');
+      return 'skip';
+    case 'TransactionStmt':
+      c.add('transaction');
+      return 'skip';
+    case 'VacuumStmt':
+    case 'ClusterStmt':
+    case 'ReindexStmt':
+    case 'CheckPointStmt':
+    case 'RefreshMatViewStmt':
+      c.add('maintenance', 'write');
+      return 'skip';
+    case 'LockStmt':
+      c.add('lock', 'write');
+      return 'skip';
+    case 'ListenStmt':
+    case 'UnlistenStmt':
+    case 'NotifyStmt':
+      c.add('notify');
+      return 'skip';
+    case 'VariableShowStmt':
+    case 'DiscardStmt':
+    case 'FetchStmt':
+    case 'ClosePortalStmt':
+    case 'ConstraintsSetStmt':
+      c.add('session');
+      return 'skip';
+    case 'DeclareCursorStmt':
+      c.add('read');
+      return 'descend';
+    default:
+      if (/^Drop/.test(type)) c.add('drop', 'ddl', 'write');
+      else if (/^(Create|Define)|^(IndexStmt|ViewStmt|RuleStmt|CompositeTypeStmt|ImportForeignSchemaStmt)$/.test(type)) c.add('create', 'ddl', 'write');
+      else if (/^Alter|^(RenameStmt|CommentStmt|SecLabelStmt)$/.test(type)) c.add('alter', 'ddl', 'write');
+      else if (/Stmt$/.test(type)) c.add('unknown', 'write');
+      return 'descend';
+  }
+}
+
+function walk(n: unknown, c: Collector): void {
+  if (!n || typeof n !== 'object') return;
+  if (Array.isArray(n)) {
+    for (const item of n) walk(item, c);
+    return;
+  }
+  const typed = nodeType(n);
+  if (typed) {
+    if (visit(typed[0], typed[1], c) === 'skip') return;
+    walk(typed[1], c);
+    return;
+  }
+  for (const v of Object.values(n)) walk(v, c);
+}
+
+/** Static SQL inside a DO block counts; EXECUTE of a computed string is already `unknown`. */
+function classifyDoBody(node: Node, c: Collector): void {
+  const body = ((node.args as Node[] | undefined) ?? [])
+    .map((a) => (a as { DefElem?: { defname?: string; arg?: { String?: { sval?: string } } } }).DefElem)
+    .find((d) => d?.defname === 'as')?.arg?.String?.sval;
+  const language = ((node.args as Node[] | undefined) ?? [])
+    .map((a) => (a as { DefElem?: { defname?: string; arg?: { String?: { sval?: string } } } }).DefElem)
+    .find((d) => d?.defname === 'language')?.arg?.String?.sval;
+  if (body === undefined || (language && language.toLowerCase() !== 'plpgsql')) return;
+  let tree: unknown;
+  try {
+    tree = parsePlPgSQLSync(`CREATE FUNCTION governed_do() RETURNS void LANGUAGE plpgsql AS $governed_do$${body}$governed_do$`);
+  } catch {
+    return;
+  }
+  const queries: { query: string; expression: boolean }[] = [];
+  const collect = (n: unknown): void => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(collect);
+    const expr = (n as { PLpgSQL_expr?: { query?: string; parseMode?: number } }).PLpgSQL_expr;
+    if (expr?.query) queries.push({ query: expr.query, expression: expr.parseMode !== 0 });
+    Object.values(n).forEach(collect);
+  };
+  collect(tree);
+  for (const { query, expression } of queries) {
+    try {
+      walk(parseSync(expression ? `SELECT ${query}` : query), c);
+    } catch {
+      c.add('unknown');
+    }
+  }
+}
+
+function finish(c: Collector, commands: string[]): SqlClassification {
+  const writes = [...c.classes].some((k) => WRITE_CLASSES.has(k));
+  return {
+    classes: c.classes,
+    writes,
+    commands,
+    ...(c.prepares.size && { prepares: c.prepares }),
+    ...(c.deallocates.length && { deallocates: c.deallocates }),
+    ...(c.copy && { copy: c.copy }),
+  };
+}
+
+function commandOf(stmt: unknown): string {
+  const typed = nodeType(stmt);
+  if (!typed) return 'UNKNOWN';
+  return typed[0].replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+}
+
+export interface ClassifierOptions {
+  /** How many statement shapes to remember. */
+  cacheSize?: number;
+}
+
+/** One classifier per connection: it knows that connection's PREPAREd statements. */
+export class SqlClassifier {
+  readonly #cache: Map<string, SqlClassification>;
+  readonly #cacheSize: number;
+  readonly #prepared = new Map<string, SqlClassification>();
+
+  constructor(sharedCache: Map<string, SqlClassification>, options: ClassifierOptions = {}) {
+    this.#cache = sharedCache;
+    this.#cacheSize = options.cacheSize ?? 5000;
+  }
+
+  classify(sql: string): SqlClassification {
+    let key: string | undefined;
+    try {
+      key = normalizeSync(sql);
+    } catch (e) {
+      return syntaxError(e);
+    }
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    let tree: { stmts?: { stmt?: unknown }[] };
+    try {
+      tree = parseSync(sql) as typeof tree;
+    } catch (e) {
+      return syntaxError(e);
+    }
+    const c = new Collector(this.#prepared);
+    const stmts = tree.stmts ?? [];
+    for (const s of stmts) walk(s.stmt, c);
+    const result = finish(c, stmts.map((s) => commandOf(s.stmt)));
+    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, prepared);
+    for (const name of result.deallocates ?? []) {
+      if (name === '*') this.#prepared.clear();
+      else this.#prepared.delete(name);
+    }
+    if (c.cacheable) {
+      if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(key, result);
+    }
+    return result;
+  }
+}
+
+function syntaxError(e: unknown): SqlClassification {
+  return { classes: new Set(['unparseable']), writes: true, commands: ['UNPARSEABLE'], syntaxError: (e as Error).message };
+}

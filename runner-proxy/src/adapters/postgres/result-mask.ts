@@ -1,0 +1,184 @@
+import type { ColumnMask, MaskPlan } from '../../core/operation.js';
+import { forEachSelected } from '../../core/json-select.js';
+import type { Masker } from '../../masking/masker.js';
+import type { MaskStrategy } from '../../policy/types.js';
+import type { Catalog, TableInfo } from './catalog.js';
+import { readDataRow, writeDataRow, type Field, type NoticeFields } from './codec/messages.js';
+
+/** Types whose binary form is their text (jsonb with a version byte first). */
+const TEXT = 25, VARCHAR = 1043, BPCHAR = 1042, NAME = 19, UNKNOWN = 705, CHAR = 18, JSON_T = 114, JSONB = 3802, XML = 142;
+const TEXTUAL = new Set([TEXT, VARCHAR, BPCHAR, NAME, UNKNOWN, CHAR, JSON_T, JSONB, XML]);
+/** Built-in types that never hold free text: detectors skip them (numbers would be false card hits). */
+const NOT_TEXT = new Set([
+  16, 17, 20, 21, 23, 26, 27, 28, 29, 700, 701, 790, 650, 869, 829, 774, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562, 1700, 2950,
+  3220, 2202, 2203, 2204, 2205, 2206, 3734, 3769, 4089, 4096, 1005, 1007, 1016, 1021, 1022, 1231, 1182, 1183, 1115, 1185, 2951,
+]);
+
+const enum CellAction {
+  None = 0,
+  Column = 1,
+  Detect = 2,
+}
+
+interface CellPlan {
+  action: CellAction;
+  strategy: MaskStrategy;
+  typeOid: number;
+  binary: boolean;
+}
+
+/** What to do with each column of one result, decided once from its RowDescription. */
+export interface ResultPlan {
+  readonly cells: readonly CellPlan[];
+  /** False when no cell needs looking at: rows then pass through untouched. */
+  readonly active: boolean;
+}
+
+export const PASS_THROUGH: ResultPlan = Object.freeze({ cells: [], active: false });
+
+/** The OIDs a RowDescription refers to, for the catalog to resolve before the plan is made. */
+export function tableOids(fields: readonly Field[]): number[] {
+  return fields.map((f) => f.tableOid).filter((o) => o !== 0);
+}
+
+function columnMaskFor(masks: readonly ColumnMask[], table: TableInfo | undefined, column: string | undefined): ColumnMask | undefined {
+  if (!column) return undefined;
+  if (!table || table.isView) return masks.find((m) => m.matchesColumn(column));
+  const qualified = `${table.schema}.${table.name}`;
+  return masks.find((m) => m.matches(table.name, column) || m.matches(qualified, column));
+}
+
+/**
+ * Source-column masking: RowDescription names each column's table OID and attribute number, so an
+ * alias, a subquery or a CTE cannot rename a masked column out of reach. Columns of no table
+ * (expressions, functions) and of views get the detectors.
+ */
+export function planResult(fields: readonly Field[], masks: MaskPlan, catalog: Catalog, formats?: readonly number[]): ResultPlan {
+  if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0) return PASS_THROUGH;
+  let active = false;
+  const cells = fields.map((f, i): CellPlan => {
+    const binary = (formats ? (formats.length === 1 ? formats[0] : formats[i]) ?? 0 : f.format) === 1;
+    const table = f.tableOid ? catalog.cached(f.tableOid) : undefined;
+    const mask = columnMaskFor(masks.columns, table, table?.columns.get(f.column));
+    if (mask) {
+      active = true;
+      return { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary };
+    }
+    const scannable = binary ? TEXTUAL.has(f.typeOid) : !NOT_TEXT.has(f.typeOid);
+    if (scannable && (masks.detectors.size > 0 || (masks.json.length > 0 && (f.typeOid === JSON_T || f.typeOid === JSONB)))) {
+      active = true;
+      return { action: CellAction.Detect, strategy: 'redact', typeOid: f.typeOid, binary };
+    }
+    return { action: CellAction.None, strategy: 'redact', typeOid: f.typeOid, binary };
+  });
+  return active ? { cells, active } : PASS_THROUGH;
+}
+
+const isJson = (typeOid: number) => typeOid === JSON_T || typeOid === JSONB;
+
+/** A whole-cell replacement that stays valid for the type, or NULL where no masked text could be. */
+function replacement(plan: CellPlan, masked: string): Buffer | null {
+  if (!TEXTUAL.has(plan.typeOid)) return null;
+  const text = isJson(plan.typeOid) ? JSON.stringify(masked) : masked;
+  return plan.typeOid === JSONB && plan.binary ? Buffer.concat([Buffer.of(1), Buffer.from(text)]) : Buffer.from(text);
+}
+
+/** Masks strings (and numbers that detectors recognise) inside a JSON document, and the selected fields. */
+function maskJsonText(text: string, masks: MaskPlan, masker: Masker): { text: string; count: number } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    const r = masker.maskText(text, masks.detectors);
+    return r;
+  }
+  let count = 0;
+  for (const { selector, strategy } of masks.json) {
+    forEachSelected(doc, selector, (parent, key) => {
+      const holder = parent as Record<string | number, unknown>;
+      if (holder[key] === null || holder[key] === undefined) return;
+      holder[key] = masker.maskValue(typeof holder[key] === 'string' ? (holder[key] as string) : JSON.stringify(holder[key]), strategy);
+      count++;
+    });
+  }
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string' || typeof v === 'number') {
+      const s = String(v);
+      const r = masker.maskText(s, masks.detectors);
+      if (r.count === 0) return v;
+      count += r.count;
+      return r.text;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = walk((v as Record<string, unknown>)[k]);
+    }
+    return v;
+  };
+  if (masks.detectors.size > 0) doc = walk(doc);
+  return { text: count ? JSON.stringify(doc) : text, count };
+}
+
+export interface MaskedRow {
+  frame: Buffer;
+  masked: number;
+}
+
+/** Masks one DataRow by its plan; the frame comes back as it was when nothing changed. */
+export function maskRow(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker): MaskedRow {
+  const cells = readDataRow(frame);
+  let masked = 0;
+  for (let i = 0; i < cells.length && i < plan.cells.length; i++) {
+    const cell = cells[i];
+    const p = plan.cells[i]!;
+    if (cell === null || p.action === CellAction.None) continue;
+    if (p.action === CellAction.Column) {
+      const original = cell.toString('utf8', p.typeOid === JSONB && p.binary ? 1 : 0);
+      cells[i] = replacement(p, masker.maskValue(original, p.strategy));
+      masked++;
+      continue;
+    }
+    const offset = p.typeOid === JSONB && p.binary ? 1 : 0;
+    const text = cell.toString('utf8', offset);
+    const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
+    if (r.count === 0) continue;
+    masked += r.count;
+    cells[i] = offset ? Buffer.concat([Buffer.of(1), Buffer.from(r.text)]) : Buffer.from(r.text);
+  }
+  return masked ? { frame: writeDataRow(cells), masked } : { frame, masked: 0 };
+}
+
+/** Fields of ErrorResponse and NoticeResponse that can carry values. */
+const VALUE_FIELDS = ['M', 'D', 'H', 'W', 'q', 'P'];
+
+/**
+ * Masks an error or notice. Detectors run on every field that can carry values; a DETAIL that quotes
+ * a row or key of a table with masked columns has those values replaced.
+ */
+export function maskNotice(fields: NoticeFields, masks: MaskPlan, masker: Masker): number {
+  let count = 0;
+  for (const key of VALUE_FIELDS) {
+    const value = fields.get(key);
+    if (value === undefined) continue;
+    const r = masker.maskText(value, masks.detectors);
+    if (r.count) {
+      fields.set(key, r.text);
+      count += r.count;
+    }
+  }
+  const table = fields.get('t');
+  const detail = fields.get('D');
+  if (detail && masks.columns.length) {
+    const tableMasked = (column: string) => masks.columns.some((m) => (table ? m.matches(table, column) : m.matchesColumn(column)));
+    const key = /^Key \(([^)]*)\)=\((.*)\)( .*)?$/s.exec(detail);
+    if (key && key[1]!.split(',').some((c) => tableMasked(c.trim().replace(/^"|"$/g, '')))) {
+      fields.set('D', `Key (${key[1]})=([masked])${key[3] ?? ''}`);
+      count++;
+    } else if (/^Failing row contains \(/.test(detail) && (!table || masks.columns.some((m) => m.matchesTable(table)))) {
+      fields.set('D', 'Failing row contains ([masked])');
+      count++;
+    }
+  }
+  return count;
+}
+

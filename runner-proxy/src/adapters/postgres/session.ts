@@ -1,0 +1,667 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Governor, Ruling } from '../../core/governor.js';
+import type { MaskPlan, Operation } from '../../core/operation.js';
+import { EMPTY_MASK_PLAN } from '../../core/rules.js';
+import { REDACT_ALL } from '../../masking/masker.js';
+import type { Catalog } from './catalog.js';
+import type { SqlClassification, SqlClassifier } from './classify.js';
+import { FrameReader, FrameTooLargeError, MalformedFrameError, OutputBatch, type FrameSink } from './codec/frames.js';
+import {
+  Backend,
+  errorFields,
+  Frontend,
+  readBind,
+  readCopyResponse,
+  readCString,
+  readExecute,
+  readNotice,
+  readNotification,
+  readParameterStatus,
+  readParse,
+  readRowDescription,
+  readTarget,
+  writeBind,
+  writeNotice,
+  writeNotification,
+  writeParse,
+  writeQuery,
+  type Field,
+  type NoticeFields,
+} from './codec/messages.js';
+import { CopyOutMasker } from './copy-mask.js';
+import { maskNotice, maskRow, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
+import type { UpstreamConnection } from './upstream.js';
+import { WriteMasker, type WritePlan } from './write-mask.js';
+
+/** Client encodings whose multi-byte characters never contain ASCII bytes, so quoting reads the same. */
+const SAFE_ENCODINGS = /^(UTF8|SQL_ASCII|LATIN\d+|WIN\d+|ISO_8859_\d+|KOI8[RU]|EUC_\w+|MULE_INTERNAL)$/i;
+const SQLSTATE_REFUSED = '42501';
+
+export interface SessionContext {
+  connection: string;
+  governor: Governor;
+  catalog: Catalog;
+  classifier: SqlClassifier;
+  /** Frames up to this size are inspected whole. */
+  maxFrame: number;
+  log: { warn(message: string): void };
+}
+
+/** A statement as the gateway knows it, from its Parse until its Close. */
+interface Statement {
+  ruling: Ruling;
+  sql?: SqlClassification;
+  /** Refused at Parse: every Bind of it is refused again with the same words. */
+  refusal?: NoticeFields;
+  fields?: Field[];
+  write?: WritePlan;
+  text: string;
+}
+
+interface Portal {
+  statement: Statement | undefined;
+  resultFormats: number[];
+  fields?: Field[];
+  plan?: ResultPlan;
+}
+
+/** What the target's next responses answer, in the order the requests went out. */
+type Pending =
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields }
+  | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
+  | { kind: 'close' | 'sync' }
+  | { kind: 'describe'; statement?: Statement; portal?: Portal }
+  | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number };
+
+/**
+ * One job connection after authentication: client messages become operations for the governor; the
+ * target's answers are masked on their way back. Refusals are answered in the protocol's own terms: the
+ * refused message is replaced, on the target, by one that fails harmlessly (EXECUTE of a statement that
+ * does not exist, named with a nonce), and the target's error by ours. The target thereby aborts the
+ * transaction and skips to Sync exactly as it would for a real error, so the session stays usable and
+ * in step, inside transaction blocks and pipelines alike.
+ */
+export class PostgresSession {
+  readonly #ctx: SessionContext;
+  readonly #client: Socket;
+  readonly #server: Socket;
+  readonly #nonce = `govern_refused_${randomBytes(8).toString('hex')}`;
+  readonly #clientReader: FrameReader;
+  readonly #serverReader: FrameReader;
+  readonly #toServer = new OutputBatch();
+  readonly #toClient = new OutputBatch();
+  readonly #pending: Pending[] = [];
+  readonly #statements = new Map<string, Statement>();
+  readonly #portals = new Map<string, Portal>();
+  readonly #openSeq: number;
+  /** After a refusal in an extended-protocol batch, the client's messages up to Sync are dropped, as the target would. */
+  #skipUntilSync = false;
+  /** A COPY FROM STDIN under way, and what must be masked in its data. */
+  #copyIn: WriteMasker | undefined;
+  #copyOut: CopyOutMasker | undefined;
+  #syntaxUnsafe: string | undefined;
+  #closed = false;
+
+  constructor(ctx: SessionContext, client: Socket, upstream: UpstreamConnection, openSeq: number) {
+    this.#ctx = ctx;
+    this.#client = client;
+    this.#server = upstream.socket as Socket;
+    this.#openSeq = openSeq;
+    for (const [name, value] of upstream.parameters) this.#trackParameter(name, value);
+    this.#clientReader = new FrameReader(this.#clientSink(), { maxFrame: ctx.maxFrame });
+    this.#serverReader = new FrameReader(this.#serverSink(), { maxFrame: ctx.maxFrame });
+  }
+
+  /** Starts relaying; `leftover` is what the client sent after authentication in the same packet. */
+  start(leftover: Buffer | undefined): void {
+    this.#client.on('data', (chunk: Buffer) => this.#fromClient(chunk));
+    this.#server.on('data', (chunk: Buffer) => this.#fromServer(chunk));
+    this.#client.on('close', () => this.#close('client'));
+    this.#server.on('close', () => this.#close('server'));
+    this.#client.on('error', () => this.#close('client error'));
+    this.#server.on('error', () => this.#close('target error'));
+    this.#client.on('drain', () => this.#server.resume());
+    this.#server.on('drain', () => this.#client.resume());
+    this.#server.resume();
+    this.#client.resume();
+    if (leftover?.length) this.#fromClient(leftover);
+  }
+
+  // ---- client → target ----
+
+  #fromClient(chunk: Buffer): void {
+    try {
+      this.#clientReader.push(chunk);
+    } catch (e) {
+      return this.#protocolViolation(e);
+    }
+    this.#flushToServer();
+  }
+
+  #flushToServer(): void {
+    const parts = this.#toServer.take();
+    let ok = true;
+    for (const p of parts) ok = this.#server.write(p);
+    if (!ok) this.#client.pause();
+  }
+
+  #clientSink(): FrameSink {
+    return {
+      frame: (code, frame) => this.#clientFrame(code, frame),
+      // Only COPY data may stream past the size limit, and only when nothing in it needs masking.
+      mayStream: (code) => code === Frontend.CopyData && !this.#copyIn,
+      streamed: (piece) => this.#toServer.pass(piece),
+    };
+  }
+
+  /** Returns false to stop reading while a decision is pending. */
+  #clientFrame(code: number, frame: Buffer): boolean {
+    if (this.#skipUntilSync && code !== Frontend.Sync && code !== Frontend.Flush) return true;
+    switch (code) {
+      case Frontend.Query:
+        return this.#decideThen(this.#sqlOperation(readCString(frame)), (ruling, op) => this.#query(frame, ruling, op));
+      case Frontend.Parse: {
+        const parse = readParse(frame);
+        return this.#decideThen(this.#sqlOperation(parse.query), (ruling, op) => this.#parse(frame, parse, ruling, op));
+      }
+      case Frontend.Bind:
+        return this.#bind(frame);
+      case Frontend.Describe: {
+        const target = readTarget(frame);
+        this.#pending.push(target.kind === 'S' ? { kind: 'describe', statement: this.#statements.get(target.name) ?? placeholder(target.name) } : { kind: 'describe', portal: this.#portal(target.name) });
+        this.#toServer.pass(frame);
+        return true;
+      }
+      case Frontend.Execute: {
+        const { portal } = readExecute(frame);
+        this.#pending.push({ kind: 'execute', portal: this.#portal(portal), started: performance.now(), rows: 0, bytes: 0, masked: 0 });
+        this.#toServer.pass(frame);
+        return true;
+      }
+      case Frontend.Close: {
+        const target = readTarget(frame);
+        if (target.kind === 'S') this.#statements.delete(target.name);
+        else this.#portals.delete(target.name);
+        this.#pending.push({ kind: 'close' });
+        this.#toServer.pass(frame);
+        return true;
+      }
+      case Frontend.Sync:
+        this.#skipUntilSync = false;
+        this.#pending.push({ kind: 'sync' });
+        this.#toServer.pass(frame);
+        return true;
+      case Frontend.FunctionCall:
+        return this.#decideThen(
+          { connection: this.#ctx.connection, protocol: 'postgres', text: 'FunctionCall message', classes: new Set(['function_call']), writes: true },
+          (ruling) => {
+            if (!ruling.allowed) return this.#refuseSimple(ruling);
+            this.#pending.push({ kind: 'function' });
+            this.#toServer.pass(frame);
+          },
+        );
+      case Frontend.CopyData:
+        if (this.#copyIn) this.#copyIn.data(frame, this.#toServer);
+        else this.#toServer.pass(frame);
+        return true;
+      case Frontend.CopyDone:
+      case Frontend.CopyFail:
+        this.#copyIn?.end(this.#toServer);
+        this.#copyIn = undefined;
+        this.#toServer.pass(frame);
+        return true;
+      case Frontend.Flush:
+      case Frontend.Terminate:
+        this.#toServer.pass(frame);
+        return true;
+      default:
+        throw new MalformedFrameError(`unexpected message type "${String.fromCharCode(code)}" from the client`);
+    }
+  }
+
+  #portal(name: string): Portal {
+    return this.#portals.get(name) ?? { statement: undefined, resultFormats: [] };
+  }
+
+  #sqlOperation(sql: string): Operation & { sql: SqlClassification } {
+    let classification = this.#ctx.classifier.classify(sql);
+    if (this.#syntaxUnsafe && sql.includes('\\')) {
+      // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
+      classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
+    }
+    return {
+      connection: this.#ctx.connection,
+      protocol: 'postgres',
+      text: this.#ctx.governor.masker.maskText(sql, REDACT_ALL).text,
+      classes: classification.classes,
+      writes: classification.writes,
+      sql: classification,
+    };
+  }
+
+  /**
+   * Asks the governor, then acts. An allowed operation is decided at once and reading goes on; a
+   * decision that waits (a block made durable, an approval, a catalog lookup) stops the reader, and
+   * reading resumes, in order, once the action is done.
+   */
+  #decideThen<O extends Operation>(op: O, act: (ruling: Ruling, op: O) => void | Promise<void>): boolean {
+    const decided = this.#ctx.governor.decide(op);
+    const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
+    if (!(acted instanceof Promise)) return true;
+    acted.then(
+      () => this.#resumeClient(),
+      (e: unknown) => this.#fail(e),
+    );
+    return false;
+  }
+
+  #resumeClient(): void {
+    if (this.#closed) return;
+    try {
+      this.#clientReader.resume();
+    } catch (e) {
+      return this.#protocolViolation(e);
+    }
+    this.#flushToServer();
+  }
+
+  #query(frame: Buffer, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
+    if (!ruling.allowed) return this.#refuseSimple(ruling, op.sql.syntaxError);
+    const unmaskable = unmaskableCopy(op.sql, ruling.masks);
+    if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
+    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH };
+    if (ruling.masks.writeColumns.length && op.sql.writes) {
+      return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
+        if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
+        this.#pending.push(entry);
+        this.#toServer.push(plan.sql !== undefined ? writeQuery(plan.sql) : frame);
+        if (plan.copy) this.#copyInPlan = plan;
+      });
+    }
+    this.#pending.push(entry);
+    this.#toServer.pass(frame);
+  }
+
+  /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
+  #copyInPlan: WritePlan | undefined;
+
+  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
+    const statement: Statement = { ruling, sql: op.sql, text: op.text };
+    this.#statements.set(parse.statement, statement);
+    const unmaskable = ruling.allowed ? unmaskableCopy(op.sql, ruling.masks) : undefined;
+    if (!ruling.allowed || unmaskable) {
+      statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(ruling, op.sql.syntaxError);
+      return this.#refuseExtended(statement.refusal, 'parse');
+    }
+    if (ruling.masks.writeColumns.length && op.sql.writes) {
+      return WriteMasker.forStatement(op.sql, parse.query, ruling.masks, this.#ctx).then((plan) => {
+        if (plan.refusal) {
+          statement.refusal = errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${plan.refusal.message}`, `rule: ${plan.refusal.rule}`);
+          return this.#refuseExtended(statement.refusal, 'parse');
+        }
+        statement.write = plan;
+        if (plan.copy) this.#copyInPlan = plan;
+        this.#pending.push({ kind: 'parse' });
+        this.#toServer.push(plan.sql !== undefined ? writeParse({ ...parse, query: plan.sql }) : frame);
+      });
+    }
+    this.#pending.push({ kind: 'parse' });
+    this.#toServer.pass(frame);
+  }
+
+  #bind(frame: Buffer): boolean {
+    const bind = readBind(frame);
+    const statement = this.#statements.get(bind.statement);
+    if (statement?.refusal) {
+      this.#refuseExtended(statement.refusal, 'bind');
+      return true;
+    }
+    this.#portals.set(bind.portal, { statement, resultFormats: bind.resultFormats });
+    this.#pending.push({ kind: 'bind' });
+    const params = statement?.write?.params;
+    if (params?.size) {
+      for (const [index, strategy] of params) {
+        const value = bind.params[index];
+        if (value) bind.params[index] = Buffer.from(this.#ctx.governor.masker.maskValue(value.toString('utf8'), strategy));
+      }
+      this.#toServer.push(writeBind(bind));
+    } else {
+      this.#toServer.pass(frame);
+    }
+    return true;
+  }
+
+  #refusalFields(ruling: Ruling, syntaxError?: string): NoticeFields {
+    const requestNote = ruling.requestId ? ` (request ${ruling.requestId})` : '';
+    return errorFields(
+      'ERROR',
+      syntaxError ? '42601' : SQLSTATE_REFUSED,
+      `govern: ${ruling.message}${ruling.message?.includes(ruling.requestId ?? '\u0000') ? '' : requestNote}`,
+      syntaxError ? `the SQL parser says: ${syntaxError}` : `rule: ${ruling.rule}`,
+    );
+  }
+
+  /** Simple protocol (Query, FunctionCall): the target runs a statement that fails, and we answer for it. */
+  #refuseSimple(ruling: Ruling, syntaxError?: string): void {
+    const substitution = this.#refusalFields(ruling, syntaxError);
+    this.#pending.push({ kind: 'query', ruling, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, substitution });
+    this.#toServer.push(writeQuery(`EXECUTE ${this.#nonce}`));
+  }
+
+  /** Extended protocol: a Bind of a statement that does not exist fails; the target then skips to Sync. */
+  #refuseExtended(substitution: NoticeFields, kind: 'parse' | 'bind'): void {
+    this.#pending.push({ kind, substitution });
+    this.#toServer.push(writeBind({ portal: '', statement: this.#nonce, paramFormats: [], params: [], resultFormats: [] }));
+    this.#skipUntilSync = true;
+  }
+
+  // ---- target → client ----
+
+  #fromServer(chunk: Buffer): void {
+    try {
+      this.#serverReader.push(chunk);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    this.#flushToClient();
+  }
+
+  #flushToClient(): void {
+    const parts = this.#toClient.take();
+    let ok = true;
+    for (const p of parts) ok = this.#client.write(p);
+    if (!ok) this.#server.pause();
+  }
+
+  #serverSink(): FrameSink {
+    return {
+      frame: (code, frame) => this.#serverFrame(code, frame),
+      mayStream: (code) => (code === Backend.DataRow && !this.#currentPlan().active) || (code === Backend.CopyData && !this.#copyOut),
+      streamed: (piece) => this.#toClient.pass(piece),
+    };
+  }
+
+  #currentPlan(): ResultPlan {
+    const head = this.#pending[0];
+    if (head?.kind === 'query') return head.plan;
+    if (head?.kind !== 'execute') return PASS_THROUGH;
+    const portal = head.portal;
+    if (portal.plan) return portal.plan;
+    const masks = this.#masksOf(head);
+    const fields = portal.statement?.fields;
+    if (fields) return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats));
+    if (masks.columns.length || masks.detectors.size || masks.json.length) {
+      // Rows of a statement never described: which columns they hold is unknown, so nothing passes.
+      throw new Error('a result arrived for a statement whose columns were never described; the gateway cannot mask it');
+    }
+    return (portal.plan = PASS_THROUGH);
+  }
+
+  #masksOf(head: Pending | undefined): MaskPlan {
+    if (head?.kind === 'query') return head.ruling.masks;
+    if (head?.kind === 'execute') return head.portal.statement?.ruling.masks ?? EMPTY_MASK_PLAN;
+    if (head?.kind === 'describe') return (head.statement ?? head.portal?.statement)?.ruling.masks ?? EMPTY_MASK_PLAN;
+    return this.#connectionMasks();
+  }
+
+  /** Masks for what belongs to no statement (notices, notifications): every rule of this connection. */
+  #connectionMasks(): MaskPlan {
+    return this.#ctx.governor.maskPlanFor(this.#ctx.connection, 'postgres');
+  }
+
+  #serverFrame(code: number, frame: Buffer): boolean {
+    const head = this.#pending[0];
+    switch (code) {
+      case Backend.DataRow:
+        return this.#dataRow(frame, head);
+      case Backend.RowDescription:
+        return this.#rowDescription(frame, head);
+      case Backend.ParseComplete:
+      case Backend.BindComplete:
+      case Backend.CloseComplete:
+      case Backend.NoData:
+        this.#pending.shift();
+        break;
+      case Backend.CommandComplete:
+      case Backend.EmptyQueryResponse:
+      case Backend.PortalSuspended:
+        if (head?.kind === 'execute') {
+          this.#pending.shift();
+          this.#completed(head.portal.statement?.ruling, head);
+        } else if (head?.kind === 'query') {
+          head.plan = PASS_THROUGH;
+        }
+        this.#copyOut = undefined;
+        break;
+      case Backend.ErrorResponse:
+        this.#error(frame, head);
+        return true;
+      case Backend.ReadyForQuery:
+        this.#readyForQuery(head);
+        break;
+      case Backend.NoticeResponse: {
+        const fields = readNotice(frame);
+        if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
+          this.#toClient.push(writeNotice(Backend.NoticeResponse, fields));
+          return true;
+        }
+        break;
+      }
+      case Backend.NotificationResponse: {
+        const n = readNotification(frame);
+        const r = this.#ctx.governor.masker.maskText(n.payload, this.#connectionMasks().detectors);
+        if (r.count) {
+          this.#toClient.push(writeNotification({ ...n, payload: r.text }));
+          return true;
+        }
+        break;
+      }
+      case Backend.ParameterStatus: {
+        const { name, value } = readParameterStatus(frame);
+        this.#trackParameter(name, value);
+        break;
+      }
+      case Backend.CopyInResponse:
+        if (this.#copyInPlan?.copy) this.#copyIn = new WriteMasker(this.#copyInPlan, this.#ctx.governor.masker);
+        this.#copyInPlan = undefined;
+        break;
+      case Backend.CopyOutResponse:
+        return this.#copyOutResponse(frame, head);
+      case Backend.CopyData:
+        if (this.#copyOut) {
+          const out = this.#copyOut.row(frame);
+          this.#count(head, frame.length, out.masked, 0);
+          if (out.frame !== frame) {
+            this.#toClient.push(out.frame);
+            return true;
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    this.#toClient.pass(frame);
+    return true;
+  }
+
+  #count(head: Pending | undefined, bytes: number, masked: number, rows: number): void {
+    if (head?.kind === 'query' || head?.kind === 'execute') {
+      head.rows += rows;
+      head.bytes += bytes;
+      head.masked += masked;
+    }
+  }
+
+  #dataRow(frame: Buffer, head: Pending | undefined): boolean {
+    const plan = this.#currentPlan();
+    if (!plan.active) {
+      this.#count(head, frame.length, 0, 1);
+      this.#toClient.pass(frame);
+      return true;
+    }
+    const out = maskRow(frame, plan, this.#masksOf(head), this.#ctx.governor.masker);
+    this.#count(head, frame.length, out.masked, 1);
+    if (out.frame === frame) this.#toClient.pass(frame);
+    else this.#toClient.push(out.frame);
+    return true;
+  }
+
+  /** Plans masking for a result; when a table is new to the catalog, reading waits for the lookup. */
+  #rowDescription(frame: Buffer, head: Pending | undefined): boolean {
+    const fields = readRowDescription(frame);
+    const masks = this.#masksOf(head);
+    const apply = () => {
+      if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog);
+      else if (head?.kind === 'describe') {
+        this.#pending.shift();
+        if (head.statement) head.statement.fields = fields;
+        if (head.portal) {
+          head.portal.fields = fields;
+          head.portal.plan = planResult(fields, masks, this.#ctx.catalog);
+        }
+      }
+      this.#toClient.pass(frame);
+    };
+    const oids = tableOids(fields).filter((o) => !this.#ctx.catalog.cached(o));
+    if (oids.length === 0 || (masks.columns.length === 0)) {
+      apply();
+      return true;
+    }
+    void this.#ctx.catalog.describe(oids).then(
+      () => {
+        apply();
+        this.#resumeServer();
+      },
+      (e: unknown) => this.#fail(new Error(`cannot resolve result columns through the catalog: ${(e as Error).message}`)),
+    );
+    return false;
+  }
+
+  #resumeServer(): void {
+    if (this.#closed) return;
+    this.#flushToClient();
+    try {
+      this.#serverReader.resume();
+    } catch (e) {
+      return this.#fail(e);
+    }
+    this.#flushToClient();
+  }
+
+  #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
+    const masks = this.#masksOf(head);
+    const sql = head?.kind === 'query' ? head.sql : head?.kind === 'execute' ? head.portal.statement?.sql : undefined;
+    if (masks.columns.length === 0 && masks.detectors.size === 0) {
+      this.#toClient.pass(frame);
+      return true;
+    }
+    const { format } = readCopyResponse(frame);
+    void CopyOutMasker.create(sql?.copy, format, masks, this.#ctx.catalog, this.#ctx.governor.masker).then(
+      (masker) => {
+        this.#copyOut = masker;
+        this.#toClient.pass(frame);
+        this.#resumeServer();
+      },
+      (e: unknown) => this.#fail(e),
+    );
+    return false;
+  }
+
+  #error(frame: Buffer, head: Pending | undefined): void {
+    let fields = readNotice(frame);
+    const substitution = head && 'substitution' in head ? head.substitution : undefined;
+    if (substitution && (fields.get('M') ?? '').includes(this.#nonce)) {
+      fields = substitution;
+      this.#toClient.push(writeNotice(Backend.ErrorResponse, fields));
+    } else if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
+      this.#toClient.push(writeNotice(Backend.ErrorResponse, fields));
+    } else {
+      this.#toClient.pass(frame);
+    }
+    this.#copyOut = undefined;
+    const message = fields.get('M');
+    if (head?.kind === 'query') {
+      head.error ??= message;
+      return;
+    }
+    // Extended protocol: the target skips everything up to Sync.
+    while (this.#pending.length && this.#pending[0]!.kind !== 'sync') {
+      const dropped = this.#pending.shift()!;
+      if (dropped.kind === 'execute') this.#completed(dropped.portal.statement?.ruling, { ...dropped, error: message });
+    }
+  }
+
+  #readyForQuery(head: Pending | undefined): void {
+    if (head?.kind === 'query') this.#completed(head.ruling, head);
+    this.#pending.shift();
+  }
+
+  #completed(ruling: Ruling | undefined, stats: { started: number; rows: number; bytes: number; masked: number; error?: string }): void {
+    if (!ruling || !ruling.allowed) return;
+    this.#ctx.governor.completed(ruling, {
+      rows: stats.rows,
+      bytes: stats.bytes,
+      maskedValues: stats.masked,
+      durationMs: performance.now() - stats.started,
+      ...(stats.error !== undefined && { error: stats.error }),
+    });
+  }
+
+  #trackParameter(name: string, value: string): void {
+    if (name === 'standard_conforming_strings' || name === 'client_encoding') {
+      const scs = name === 'standard_conforming_strings' ? value : undefined;
+      const encoding = name === 'client_encoding' ? value : undefined;
+      if (scs !== undefined && scs !== 'on') this.#syntaxUnsafe = 'standard_conforming_strings is off, so backslashes in strings could be read differently';
+      else if (encoding !== undefined && !SAFE_ENCODINGS.test(encoding)) this.#syntaxUnsafe = `client_encoding ${encoding} can hide quotes inside characters`;
+      else if (scs === 'on' || (encoding !== undefined && SAFE_ENCODINGS.test(encoding))) this.#syntaxUnsafe = undefined;
+    }
+  }
+
+  // ---- ending ----
+
+  #protocolViolation(e: unknown): void {
+    const message = e instanceof FrameTooLargeError ? e.message : e instanceof MalformedFrameError ? `invalid message: ${e.message}` : (e as Error).message;
+    const sqlstate = e instanceof FrameTooLargeError ? '54000' : '08P01';
+    this.#ctx.governor.note('protocol.violation', { connection: this.#ctx.connection, message });
+    if (!this.#client.destroyed) this.#client.end(writeNotice(Backend.ErrorResponse, errorFields('FATAL', sqlstate, `govern: ${message}`)));
+    this.#close('protocol violation');
+  }
+
+  #fail(e: unknown): void {
+    const message = (e as Error).message;
+    this.#ctx.log.warn(`${this.#ctx.connection}: ${message}`);
+    if (!this.#client.destroyed) this.#client.end(writeNotice(Backend.ErrorResponse, errorFields('FATAL', '08006', `govern: ${message}`)));
+    this.#close('gateway error');
+  }
+
+  #close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.destroy();
+    if (!this.#client.destroyed) this.#client.end();
+    this.#ctx.governor.connectionClosed(this.#ctx.connection, this.#openSeq, reason);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ends the session at the gateway's stop. */
+  end(): void {
+    this.#close('gateway stopped');
+    this.#client.destroy();
+  }
+}
+
+function placeholder(text: string): Statement {
+  return { ruling: { allowed: true, seq: 0, masks: EMPTY_MASK_PLAN }, text };
+}
+
+/** Binary COPY TO cannot be read without types, so it cannot be masked: refused when masks apply. */
+function unmaskableCopy(sql: SqlClassification, masks: MaskPlan): string | undefined {
+  const copy = sql.copy;
+  if (!copy || copy.from || copy.format !== 'binary') return undefined;
+  if (masks.columns.length === 0 && masks.detectors.size === 0) return undefined;
+  return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
+}
