@@ -224,7 +224,7 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
     }
     case 'ExecuteStmt': {
       c.cacheable = false;
-      const prepared = c.prepared.get(String(node.name));
+      const prepared = c.prepares.get(String(node.name)) ?? c.prepared.get(String(node.name));
       if (prepared) c.add(...prepared.classes);
       else c.add('unknown', 'write');
       return 'descend';
