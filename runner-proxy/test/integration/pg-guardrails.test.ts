@@ -203,9 +203,11 @@ describe('PostgreSQL guardrails', () => {
       assert.equal(text.status, 0, text.stderr);
       expectMasked(text.stdout);
       assert.match(text.stdout, /^1\tAda\t\[masked\]\t\[masked:email\]\t\[masked\]$/m);
-      const csv = await psql('COPY (SELECT id, ssn, email FROM users) TO STDOUT WITH (FORMAT csv, HEADER)');
+      const csv = await psql('COPY (SELECT id, name, email FROM users) TO STDOUT WITH (FORMAT csv, HEADER)');
       expectMasked(csv.stdout);
-      assert.match(csv.stdout, /^id,ssn,email$/m);
+      assert.match(csv.stdout, /^id,name,email\n1,Ada,\[masked:email\]$/m);
+      const query = await psql('COPY (SELECT ssn FROM users) TO STDOUT');
+      assert.match(query.stderr, /cannot be masked; COPY the table itself or SELECT/);
       const binary = await psql('COPY users TO STDOUT WITH (FORMAT binary)');
       assert.notEqual(binary.status, 0);
       assert.match(binary.stderr, /binary COPY output cannot be masked/);

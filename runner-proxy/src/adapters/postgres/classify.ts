@@ -30,6 +30,8 @@ export interface CopySpec {
   relation?: string;
   /** The column list, when one was given. */
   columns?: readonly string[];
+  /** COPY (query): the tables the query reads, what it calls them, and the names its column references use. */
+  reads?: { tables: readonly string[]; aliases: readonly string[]; names: readonly string[] };
   from: boolean;
   format: 'text' | 'csv' | 'binary';
   delimiter?: string;
@@ -128,6 +130,7 @@ function copySpec(node: Node): CopySpec {
   return {
     ...(relation?.relname && { relation: relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname }),
     ...(Array.isArray(node.attlist) && { columns: (node.attlist as unknown[]).map((a) => stringOf(a) ?? '') }),
+    ...(node.query !== undefined && { reads: namesIn(node.query) }),
     from: Boolean(node.is_from),
     format,
     ...(stringOf(options.get('delimiter')) !== undefined && { delimiter: stringOf(options.get('delimiter')) }),
@@ -136,6 +139,30 @@ function copySpec(node: Node): CopySpec {
     ...(stringOf(options.get('escape')) !== undefined && { escape: stringOf(options.get('escape')) }),
     header: header !== undefined && !/false|"off"|"0"|ival":0/.test(JSON.stringify(header).toLowerCase()),
   };
+}
+
+/** The tables a tree reads (RangeVar, with their aliases) and the names its column references use. */
+function namesIn(tree: unknown): { tables: string[]; aliases: string[]; names: string[] } {
+  const tables: string[] = [];
+  const aliases: string[] = [];
+  const names: string[] = [];
+  const visitNode = (n: unknown): void => {
+    if (!n || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(visitNode);
+    const range = (n as { RangeVar?: { schemaname?: string; relname?: string; alias?: { aliasname?: string } } }).RangeVar;
+    if (range?.relname) {
+      tables.push(range.schemaname ? `${range.schemaname}.${range.relname}` : range.relname);
+      aliases.push(range.alias?.aliasname ?? range.relname);
+    }
+    const ref = (n as { ColumnRef?: { fields?: unknown[] } }).ColumnRef;
+    if (ref?.fields) {
+      const last = ref.fields.at(-1) as { String?: { sval?: string }; A_Star?: unknown };
+      names.push(last.A_Star !== undefined ? '*' : (last.String?.sval ?? '*'));
+    }
+    Object.values(n).forEach(visitNode);
+  };
+  visitNode(tree);
+  return { tables, aliases, names };
 }
 
 function explainAnalyzes(options: unknown): boolean {

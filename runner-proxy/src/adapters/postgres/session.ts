@@ -658,10 +658,21 @@ function placeholder(text: string): Statement {
   return { ruling: { allowed: true, seq: 0, masks: EMPTY_MASK_PLAN }, text };
 }
 
-/** Binary COPY TO cannot be read without types, so it cannot be masked: refused when masks apply. */
+/**
+ * COPY output the gateway cannot mask is refused before it starts: binary output (no types to read it
+ * by), and COPY (query) that may carry a masked column (no row description to find it by): one that
+ * reads a table with masked columns and names such a column, `*`, or a whole row.
+ */
 function unmaskableCopy(sql: SqlClassification, masks: MaskPlan): string | undefined {
   const copy = sql.copy;
-  if (!copy || copy.from || copy.format !== 'binary') return undefined;
-  if (masks.columns.length === 0 && masks.detectors.size === 0) return undefined;
-  return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
+  if (!copy || copy.from) return undefined;
+  if (copy.format === 'binary' && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
+  if (!copy.reads) return undefined;
+  const bare = (name: string) => name.slice(name.lastIndexOf('.') + 1);
+  const table = copy.reads.tables.find((t) => masks.columns.some((m) => m.matchesTable(t) || m.matchesTable(bare(t))));
+  if (!table) return undefined;
+  const { aliases, names } = copy.reads;
+  const risky = names.find((n) => n === '*' || aliases.includes(n) || masks.columns.some((m) => m.matchesColumn(n)));
+  if (risky === undefined) return undefined;
+  return `refused: COPY (query) output from ${table} may carry a masked column (${risky}) and cannot be masked; COPY the table itself or SELECT`;
 }
