@@ -207,7 +207,15 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
       ...(params.application_name && { application_name: params.application_name }),
     });
     const session = new PostgresSession(
-      { connection: state.name, governor: state.governor, catalog: state.catalog, classifier: new SqlClassifier(state.classifierCache), maxFrame: MAX_FRAME, log: state.log },
+      {
+        connection: state.name,
+        governor: state.governor,
+        catalog: state.catalog,
+        classifier: new SqlClassifier(state.classifierCache),
+        maxFrame: MAX_FRAME,
+        log: state.log,
+        cancel: () => cancelUpstream(state.target, upstream.pid, upstream.secret),
+      },
       socket,
       upstream,
       openSeq,

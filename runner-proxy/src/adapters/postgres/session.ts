@@ -46,6 +46,8 @@ export interface SessionContext {
   /** Frames up to this size are inspected whole. */
   maxFrame: number;
   log: { warn(message: string): void };
+  /** Cancels what the target is running for this session: a client that leaves mid-query leaves no work behind. */
+  cancel(): Promise<void>;
 }
 
 /** A statement as the gateway knows it, from its Parse until its Close. */
@@ -638,6 +640,7 @@ export class PostgresSession {
   #close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#pending.length && reason.startsWith('client')) void this.#ctx.cancel().catch(() => undefined);
     this.#server.destroy();
     if (!this.#client.destroyed) this.#client.end();
     this.#ctx.governor.connectionClosed(this.#ctx.connection, this.#openSeq, reason);
