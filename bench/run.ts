@@ -1,8 +1,16 @@
 import { benchDetectors } from './detectors.js';
+import { benchPostgres } from './postgres.js';
 
-/** `npm run bench`: every benchmark with its baseline in the same run, printed as ratios. */
-function main(): void {
+const only = process.argv[2];
+
+/** `npm run bench [detectors|postgres]`: every benchmark with its baselines in the same run, printed as ratios. */
+async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
+  if (!only || only === 'detectors') printDetectors();
+  if (!only || only === 'postgres') await printPostgres();
+}
+
+function printDetectors(): void {
   const d = benchDetectors();
   console.log('detectors (all types, redact; 8 MiB of table rows in 8 KiB chunks, 1 in 20 rows with PII)');
   console.log(`  baseline UTF-8 decode         ${d.decodeMBps.toFixed(0).padStart(6)} MB/s`);
@@ -12,4 +20,25 @@ function main(): void {
   console.log(`  false positives               ${d.falsePositives} of ${d.harmlessCount} look-alike values (${((d.falsePositives / d.harmlessCount) * 1e6).toFixed(0)} per million) ${JSON.stringify(d.falsePositiveKinds)}`);
 }
 
-main();
+async function printPostgres(): Promise<void> {
+  const p = await benchPostgres();
+  console.log('\npostgres: pgbench -S -M simple, scale 10 (direct, pgbouncer in session mode, govern with a masking and guardrail policy)');
+  for (const clients of [8, 1]) {
+    const rows = p.pgbench.filter((f) => f.clients === clients);
+    const direct = rows.find((f) => f.path === 'direct')!;
+    const bouncer = rows.find((f) => f.path === 'pgbouncer')!;
+    for (const f of rows) {
+      const ratio = (f.tps / direct.tps).toFixed(2);
+      const added = ((f.latencyMs - direct.latencyMs) * 1000).toFixed(0);
+      const vsBouncer = f.path === 'gateway' ? `, ${(f.tps / bouncer.tps).toFixed(2)}× pgbouncer` : '';
+      const cpu = f.proxyCpuUsPerTx !== undefined ? `, proxy CPU ${f.proxyCpuUsPerTx.toFixed(0)} µs/tx` : '';
+      console.log(`  ${String(clients).padStart(2)} clients ${f.path.padEnd(10)} ${f.tps.toFixed(0).padStart(7)} tps  ${ratio}× direct${vsBouncer}  latency ${f.latencyMs.toFixed(3)} ms (+${added} µs)${cpu}`);
+    }
+  }
+  const { direct, gateway, gatewayPeakRssMb, maskedSample } = p.big;
+  console.log(`\npostgres: SELECT of 1,000,000 rows (${direct.megabytes.toFixed(0)} MB of values) with a masked column, read by psql`);
+  console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
+  console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), gateway peak RSS ${gatewayPeakRssMb.toFixed(0)} MB, sample value "${maskedSample}"`);
+}
+
+await main();

@@ -64,7 +64,7 @@ export class Governor {
   }
 
   connectionOpened(connection: string, protocol: Protocol | 'process', detail: Readonly<Record<string, unknown>> = {}): number {
-    return this.recorder.append('connection.open', { connection, protocol, ...detail }).seq;
+    return this.recorder.append('connection.open', { connection, protocol, ...detail });
   }
 
   connectionClosed(connection: string, openSeq: number, reason: string): void {
@@ -90,7 +90,7 @@ export class Governor {
         ...(decision.verdict !== decision.policyVerdict && { enforced: decision.verdict }),
         ...(decision.rule && { rule: decision.rule }),
         ...(decision.masks.rules.length && { masks: decision.masks.rules }),
-      }).seq;
+      });
     } catch (e) {
       this.counts.blocked++;
       return this.#refuse(0, 'recording-failed', recordingMessage(e));

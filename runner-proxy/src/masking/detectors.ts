@@ -11,10 +11,31 @@ export interface Finding {
   end: number;
 }
 
+/** What one pass over a text (or its UTF-8 bytes) learns, for the detectors' quick tests. */
+interface TextStats {
+  digits: number;
+  at: boolean;
+  length: number;
+}
+
+function statsOf(text: string | Uint8Array, start = 0, end = text.length): TextStats {
+  let digits = 0;
+  let at = false;
+  const bytes = typeof text === 'string' ? undefined : text;
+  for (let i = start; i < end; i++) {
+    const c = bytes ? bytes[i]! : (text as string).charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 64) at = true;
+  }
+  return { digits, at, length: end - start };
+}
+
 interface Detector {
   type: DetectorType;
-  /** A test that rules the text out quickly; most values have nothing to find. */
-  mayContain(text: string): boolean;
+  /** Rules a text out from its counts alone; most values have nothing to find. */
+  quick(stats: TextStats): boolean;
+  /** A further test on the text itself, for detectors of words rather than digits. */
+  mayContain?(text: string): boolean;
   /** Calls `found` with the start and end of every candidate, in order. */
   scan(text: string, found: (start: number, end: number) => void): void;
   valid(value: string): boolean;
@@ -70,7 +91,6 @@ function scanEmails(text: string, found: (start: number, end: number) => void): 
   }
 }
 
-const hasDigit = (text: string) => /\d/.test(text);
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -148,6 +168,7 @@ const always = () => true;
 const DETECTORS: readonly Detector[] = [
   {
     type: 'private_key',
+    quick: always,
     mayContain: (t) => t.includes('PRIVATE KEY'),
     // An unterminated block (a cut-off chunk) is masked to the end: better too much than a key fragment.
     scan: byPattern(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END \1PRIVATE KEY(?: BLOCK)?-----|$)/g),
@@ -155,6 +176,7 @@ const DETECTORS: readonly Detector[] = [
   },
   {
     type: 'bearer_token',
+    quick: always,
     mayContain: (t) => /Bearer|eyJ|gh[pousr]_|github_pat_|glpat-/.test(t),
     scan: byPattern(
       /\bBearer\s+([A-Za-z0-9\-._~+/]{8,}=*)|\b(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,})|\b((?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}|glpat-[A-Za-z0-9_-]{20,}))/g,
@@ -164,6 +186,7 @@ const DETECTORS: readonly Detector[] = [
   },
   {
     type: 'aws_key',
+    quick: always,
     mayContain: (t) => /A[KSGIRNP][IPSDONV]A|aws_secret|secret_access_key/i.test(t),
     scan: byPattern(
       /\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b|(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
@@ -173,32 +196,32 @@ const DETECTORS: readonly Detector[] = [
   },
   {
     type: 'email',
-    mayContain: (t) => t.includes('@'),
+    quick: (s) => s.at,
     scan: scanEmails,
     valid: always,
   },
   {
     type: 'iban',
-    mayContain: hasDigit,
+    quick: (s) => s.digits >= 8 && s.length >= 15,
     scan: byPattern(/(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g),
     valid: ibanValid,
   },
   {
     type: 'credit_card',
-    mayContain: hasDigit,
+    quick: (s) => s.digits >= 12,
     // Not inside a longer token (a UUID's digits, a hex id): letters around the digits rule it out.
     scan: byPattern(/(?<![A-Za-z0-9.-])\d(?:[ -]?\d){12,18}(?![A-Za-z0-9-]|\.\d)/g),
     valid: cardValid,
   },
   {
     type: 'us_ssn',
-    mayContain: hasDigit,
+    quick: (s) => s.digits >= 9,
     scan: byPattern(/(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g),
     valid: ssnValid,
   },
   {
     type: 'phone',
-    mayContain: hasDigit,
+    quick: (s) => s.digits >= 10,
     // International numbers with a leading +, and North American numbers written with separators.
     scan: byPattern(/(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])|(?<![\w-])\(?[2-9]\d{2}\)?[ .-][2-9]\d{2}[ .-]\d{4}(?![\d-])/g),
     valid: phoneValid,
@@ -208,13 +231,23 @@ const DETECTORS: readonly Detector[] = [
 export const DETECTOR_TYPES: readonly DetectorType[] = DETECTORS.map((d) => d.type);
 
 /**
+ * Whether raw UTF-8 bytes could hold a finding of the given types, judged from their counts alone:
+ * most cells of a result hold none, and then need not be decoded at all.
+ */
+export function couldContain(bytes: Uint8Array, start: number, end: number, types: { has(type: DetectorType): boolean }): boolean {
+  const stats = statsOf(bytes, start, end);
+  return DETECTORS.some((d) => types.has(d.type) && d.quick(stats));
+}
+
+/**
  * Finds every sensitive value of the given types. Earlier detectors win where findings overlap, so a
  * private key's base64 is one finding, not many.
  */
 export function detect(text: string, types: { has(type: DetectorType): boolean }): Finding[] {
   let findings: Finding[] | undefined;
+  const stats = statsOf(text);
   for (const detector of DETECTORS) {
-    if (!types.has(detector.type) || !detector.mayContain(text)) continue;
+    if (!types.has(detector.type) || !detector.quick(stats) || (detector.mayContain && !detector.mayContain(text))) continue;
     detector.scan(text, (start, end) => {
       if (!detector.valid(text.slice(start, end))) return;
       findings ??= [];

@@ -1,8 +1,7 @@
-import { constants, existsSync, mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, GovernError } from '../core/errors.js';
-import { chainHash, GENESIS } from './canonical.js';
+import { canonical, GENESIS, sha256Hex } from './canonical.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const MANIFEST_FILE = 'manifest.json';
@@ -18,30 +17,37 @@ export interface RecordedEvent {
 
 export interface RecorderOptions {
   now?: () => number;
+  /** How long appended events may wait before they are written (durable() writes at once). */
+  flushIntervalMs?: number;
 }
 
+/** Queued bytes past which the queue is written at once rather than at the next interval. */
+const FLUSH_BYTES = 256 * 1024;
+
 /**
- * Appends hash-chained events to events.jsonl. Appending is synchronous and cheap (the chain is computed
- * at once, the line queued); lines reach the file in batches. `durable()` flushes and fsyncs, and is
- * awaited before a block or an approval takes effect. After any write error the recorder refuses every
- * further event, so the gateway fails closed.
+ * Appends hash-chained events to events.jsonl. Appending is synchronous and cheap: the chain is
+ * computed at once and the line queued; queued lines reach the file in one write every few
+ * milliseconds. `durable()` writes and fsyncs, and is awaited before a block or an approval takes
+ * effect. After any write error the recorder refuses every further event, so the gateway fails closed.
  */
 export class Recorder {
   readonly dir: string;
-  readonly #file: FileHandle;
+  readonly #fd: number;
   readonly #now: () => number;
+  readonly #flushIntervalMs: number;
   #seq = 0;
   #head = GENESIS;
   #queue: string[] = [];
-  #writing: Promise<void> = Promise.resolve();
-  #flushScheduled = false;
+  #queuedBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
   #failure: GovernError | undefined;
   #closed = false;
 
-  private constructor(dir: string, file: FileHandle, now: () => number) {
+  private constructor(dir: string, fd: number, options: RecorderOptions) {
     this.dir = dir;
-    this.#file = file;
-    this.#now = now;
+    this.#fd = fd;
+    this.#now = options.now ?? Date.now;
+    this.#flushIntervalMs = options.flushIntervalMs ?? 10;
   }
 
   /** Creates the bundle directory; refuses one that already holds a session, so no evidence is overwritten. */
@@ -54,13 +60,13 @@ export class Recorder {
     if (existsSync(join(dir, EVENTS_FILE)) || existsSync(join(dir, MANIFEST_FILE))) {
       throw new GovernError(ErrorCode.RecordingFailed, `${dir} already holds a recorded session; move it away or choose another --out`);
     }
-    let file: FileHandle;
+    let fd: number;
     try {
-      file = await open(join(dir, EVENTS_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);
+      fd = openSync(join(dir, EVENTS_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);
     } catch (cause) {
       throw new GovernError(ErrorCode.RecordingFailed, `cannot create ${join(dir, EVENTS_FILE)}: ${(cause as Error).message}`, { cause });
     }
-    return new Recorder(dir, file, options.now ?? Date.now);
+    return new Recorder(dir, fd, options);
   }
 
   get failure(): GovernError | undefined {
@@ -71,27 +77,37 @@ export class Recorder {
     return { count: this.#seq, hash: this.#head };
   }
 
-  /** Adds an event to the chain; throws when recording has failed, which must refuse the operation. */
-  append(type: string, fields: Readonly<Record<string, unknown>> = {}): RecordedEvent {
+  /**
+   * Adds an event to the chain and returns its sequence number; throws when recording has failed,
+   * which must refuse the operation.
+   */
+  append(type: string, fields: Readonly<Record<string, unknown>> = {}): number {
     if (this.#failure) throw this.#failure;
     if (this.#closed) throw new GovernError(ErrorCode.RecordingFailed, 'the session recording is already closed');
     const body = { seq: this.#seq + 1, ts: new Date(this.#now()).toISOString(), type, ...fields, prev: this.#head };
-    const hash = chainHash(this.#head, body);
+    // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
+    const canon = canonical(body);
+    const hash = sha256Hex(this.#head + canon);
     this.#seq = body.seq;
     this.#head = hash;
-    const event = { ...body, hash } as RecordedEvent;
-    this.#queue.push(`${JSON.stringify(event)}\n`);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => void this.#flush().catch(() => undefined));
-    }
-    return event;
+    const line = `${canon.slice(0, -1)},"hash":"${hash}"}\n`;
+    this.#queue.push(line);
+    this.#queuedBytes += line.length;
+    if (this.#queuedBytes >= FLUSH_BYTES) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), this.#flushIntervalMs).unref();
+    return body.seq;
   }
 
   /** Resolves once every event appended so far is on disk; rejects when it cannot be. */
   async durable(): Promise<void> {
-    await this.#flush();
-    await this.#serially(() => this.#file.sync());
+    this.#flush();
+    if (this.#failure) throw this.#failure;
+    await new Promise<void>((resolve, reject) =>
+      fsync(this.#fd, (cause) => {
+        if (!cause) return resolve();
+        reject(this.#fail(cause));
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -100,36 +116,35 @@ export class Recorder {
       await this.durable();
     } finally {
       this.#closed = true;
-      await this.#file.close().catch(() => undefined);
+      try {
+        closeSync(this.#fd);
+      } catch {
+        // Already failed; the failure is what is reported.
+      }
     }
   }
 
-  #flush(): Promise<void> {
-    this.#flushScheduled = false;
-    if (this.#queue.length === 0) return this.#serially(async () => undefined);
-    const chunk = this.#queue.join('');
+  /** Writes the queue in one go; the first failure poisons the recorder for good. */
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#queue.length === 0 || this.#failure) return;
+    const chunk = Buffer.from(this.#queue.join(''));
     this.#queue = [];
-    return this.#serially(async () => {
-      await this.#file.appendFile(chunk);
-    });
+    this.#queuedBytes = 0;
+    try {
+      for (let written = 0; written < chunk.length; ) written += writeSync(this.#fd, chunk, written);
+    } catch (cause) {
+      this.#fail(cause);
+    }
   }
 
-  /** Runs file operations one after another; the first failure poisons the recorder for good. */
-  #serially(step: () => Promise<unknown>): Promise<void> {
-    const run = this.#writing.then(async () => {
-      if (this.#failure) throw this.#failure;
-      try {
-        await step();
-      } catch (cause) {
-        this.#failure = new GovernError(
-          ErrorCode.RecordingFailed,
-          `cannot write the session recording in ${this.dir}: ${(cause as Error).message}; new operations are refused`,
-          { cause },
-        );
-        throw this.#failure;
-      }
-    });
-    this.#writing = run.catch(() => undefined);
-    return run;
+  #fail(cause: unknown): GovernError {
+    this.#failure ??= new GovernError(
+      ErrorCode.RecordingFailed,
+      `cannot write the session recording in ${this.dir}: ${(cause as Error).message}; new operations are refused`,
+      { cause },
+    );
+    return this.#failure;
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FrameReader, MalformedFrameError, OutputBatch } from '../../src/adapters/postgres/codec/frames.js';
-import { readBind, readDataRow, readParse, readRowDescription, readStartup, writeBind, writeDataRow, writeParse, writeQuery, Writer } from '../../src/adapters/postgres/codec/messages.js';
+import { readBind, readDataRow, readParse, readRowDescription, readStartup, writeBind, writeParse, writeQuery, Writer } from '../../src/adapters/postgres/codec/messages.js';
 import { makeVerifier, ScramClient, ScramServer } from '../../src/adapters/postgres/scram.js';
 import { CopyRowCodec } from '../../src/adapters/postgres/copy-mask.js';
 
@@ -34,7 +34,7 @@ describe('PostgreSQL codec', () => {
     const bind = readBind(writeBind({ portal: 'p', statement: 's', paramFormats: [1], params: [Buffer.from([1, 2]), null], resultFormats: [0, 1] }));
     assert.deepEqual(bind.params.map((p) => p && [...p]), [[1, 2], null]);
     assert.deepEqual(bind.resultFormats, [0, 1]);
-    const row = readDataRow(writeDataRow([Buffer.from('a'), null, Buffer.alloc(0)]));
+    const row = readDataRow(new Writer().int16(3).int32(1).bytes(Buffer.from('a')).int32(-1).int32(0).finish(0x44));
     assert.deepEqual(row.map((c) => c?.toString()), ['a', undefined, '']);
     const desc = new Writer().int16(1).cstring('ssn').int32(16384).int16(3).int32(25).int16(-1).int32(-1).int16(0).finish(0x54);
     assert.deepEqual(readRowDescription(desc), [{ name: 'ssn', tableOid: 16384, column: 3, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 }]);

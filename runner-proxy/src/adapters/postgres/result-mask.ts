@@ -1,9 +1,11 @@
 import type { ColumnMask, MaskPlan } from '../../core/operation.js';
 import { forEachSelected } from '../../core/json-select.js';
+import { couldContain } from '../../masking/detectors.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Catalog, TableInfo } from './catalog.js';
-import { readDataRow, writeDataRow, type Field, type NoticeFields } from './codec/messages.js';
+import { HEADER_LENGTH, MalformedFrameError, type OutputBatch } from './codec/frames.js';
+import type { Field, NoticeFields } from './codec/messages.js';
 
 /** Types whose binary form is their text (jsonb with a version byte first). */
 const TEXT = 25, VARCHAR = 1043, BPCHAR = 1042, NAME = 19, UNKNOWN = 705, CHAR = 18, JSON_T = 114, JSONB = 3802, XML = 142;
@@ -25,6 +27,8 @@ interface CellPlan {
   strategy: MaskStrategy;
   typeOid: number;
   binary: boolean;
+  /** A column mask whose result does not depend on the value (redact, or NULL): made once. */
+  constant?: Buffer | null;
 }
 
 /** What to do with each column of one result, decided once from its RowDescription. */
@@ -62,7 +66,9 @@ export function planResult(fields: readonly Field[], masks: MaskPlan, catalog: C
     const mask = columnMaskFor(masks.columns, table, table?.columns.get(f.column));
     if (mask) {
       active = true;
-      return { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary };
+      const cell: CellPlan = { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary };
+      if (mask.strategy === 'redact' || !TEXTUAL.has(f.typeOid)) cell.constant = replacement(cell, '[masked]');
+      return cell;
     }
     const scannable = binary ? TEXTUAL.has(f.typeOid) : !NOT_TEXT.has(f.typeOid);
     if (scannable && (masks.detectors.size > 0 || (masks.json.length > 0 && (f.typeOid === JSON_T || f.typeOid === JSONB)))) {
@@ -119,33 +125,65 @@ function maskJsonText(text: string, masks: MaskPlan, masker: Masker): { text: st
   return { text: count ? JSON.stringify(doc) : text, count };
 }
 
-export interface MaskedRow {
-  frame: Buffer;
-  masked: number;
-}
-
-/** Masks one DataRow by its plan; the frame comes back as it was when nothing changed. */
-export function maskRow(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker): MaskedRow {
-  const cells = readDataRow(frame);
+/**
+ * Masks one DataRow by its plan into the output batch. Cells are read in place; the row is rebuilt
+ * only when a cell changes, straight into the batch. Returns how many values were masked.
+ */
+export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker, out: OutputBatch): number {
+  const count = frame.readInt16BE(HEADER_LENGTH);
+  let replaced: (Buffer | null | undefined)[] | undefined;
   let masked = 0;
-  for (let i = 0; i < cells.length && i < plan.cells.length; i++) {
-    const cell = cells[i];
-    const p = plan.cells[i]!;
-    if (cell === null || p.action === CellAction.None) continue;
+  let size = frame.length;
+  for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
+    if (pos + 4 > frame.length) throw new MalformedFrameError('a DataRow ends before its cells do');
+    const len = frame.readInt32BE(pos);
+    const start = pos + 4;
+    pos = start + Math.max(len, 0);
+    if (pos > frame.length) throw new MalformedFrameError('a DataRow cell runs past the message');
+    const p = plan.cells[i];
+    if (len < 0 || !p || p.action === CellAction.None) continue;
+    let value: Buffer | null | undefined;
+    const offset = p.typeOid === JSONB && p.binary ? 1 : 0;
     if (p.action === CellAction.Column) {
-      const original = cell.toString('utf8', p.typeOid === JSONB && p.binary ? 1 : 0);
-      cells[i] = replacement(p, masker.maskValue(original, p.strategy));
+      value = p.constant !== undefined ? p.constant : replacement(p, masker.maskValue(frame.toString('utf8', start + offset, pos), p.strategy));
       masked++;
+    } else if (masks.json.length > 0 || couldContain(frame, start + offset, pos, masks.detectors)) {
+      const text = frame.toString('utf8', start + offset, pos);
+      const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
+      if (r.count === 0) continue;
+      masked += r.count;
+      value = offset ? Buffer.concat([Buffer.of(1), Buffer.from(r.text)]) : Buffer.from(r.text);
+    } else {
       continue;
     }
-    const offset = p.typeOid === JSONB && p.binary ? 1 : 0;
-    const text = cell.toString('utf8', offset);
-    const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
-    if (r.count === 0) continue;
-    masked += r.count;
-    cells[i] = offset ? Buffer.concat([Buffer.of(1), Buffer.from(r.text)]) : Buffer.from(r.text);
+    (replaced ??= [])[i] = value;
+    size += (value?.length ?? 0) - len;
   }
-  return masked ? { frame: writeDataRow(cells), masked } : { frame, masked: 0 };
+  if (!replaced) {
+    out.pass(frame);
+    return 0;
+  }
+  const row = out.reserve(size);
+  row[0] = frame[0]!;
+  row.writeInt32BE(size - 1, 1);
+  row.writeInt16BE(count, HEADER_LENGTH);
+  let w = HEADER_LENGTH + 2;
+  for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
+    const len = frame.readInt32BE(pos);
+    const end = pos + 4 + Math.max(len, 0);
+    if (replaced[i] === undefined) {
+      w += frame.copy(row, w, pos, end);
+    } else {
+      const r = replaced[i]!;
+      if (r === null) w = row.writeInt32BE(-1, w);
+      else {
+        w = row.writeInt32BE(r.length, w);
+        w += r.copy(row, w);
+      }
+    }
+    pos = end;
+  }
+  return masked;
 }
 
 /** Fields of ErrorResponse and NoticeResponse that can carry values. */

@@ -30,7 +30,7 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker } from './copy-mask.js';
-import { maskNotice, maskRow, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
+import { maskNotice, maskRowInto, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type WritePlan } from './write-mask.js';
 
@@ -142,10 +142,7 @@ export class PostgresSession {
   }
 
   #flushToServer(): void {
-    const parts = this.#toServer.take();
-    let ok = true;
-    for (const p of parts) ok = this.#server.write(p);
-    if (!ok) this.#client.pause();
+    if (!this.#toServer.flushTo(this.#server)) this.#client.pause();
   }
 
   #clientSink(): FrameSink {
@@ -370,10 +367,7 @@ export class PostgresSession {
   }
 
   #flushToClient(): void {
-    const parts = this.#toClient.take();
-    let ok = true;
-    for (const p of parts) ok = this.#client.write(p);
-    if (!ok) this.#server.pause();
+    if (!this.#toClient.flushTo(this.#client)) this.#server.pause();
   }
 
   #serverSink(): FrameSink {
@@ -502,17 +496,21 @@ export class PostgresSession {
       this.#toClient.pass(frame);
       return true;
     }
-    const out = maskRow(frame, plan, this.#masksOf(head), this.#ctx.governor.masker);
-    this.#count(head, frame.length, out.masked, 1);
-    if (out.frame === frame) this.#toClient.pass(frame);
-    else this.#toClient.push(out.frame);
+    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#toClient);
+    this.#count(head, frame.length, masked, 1);
     return true;
   }
 
   /** Plans masking for a result; when a table is new to the catalog, reading waits for the lookup. */
   #rowDescription(frame: Buffer, head: Pending | undefined): boolean {
-    const fields = readRowDescription(frame);
     const masks = this.#masksOf(head);
+    if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0) {
+      // Nothing to mask: the description need not even be read.
+      if (head?.kind === 'describe') this.#pending.shift();
+      this.#toClient.pass(frame);
+      return true;
+    }
+    const fields = readRowDescription(frame);
     const apply = () => {
       if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog);
       else if (head?.kind === 'describe') {

@@ -112,37 +112,58 @@ export class FrameReader {
 }
 
 /**
- * Collects the frames to write for one batch of input, joining neighbouring views of the same chunk,
- * so a batch of untouched frames leaves as a single write.
+ * Collects what to write for one batch of input. Untouched frames are views of the input and
+ * neighbouring ones join into one piece; frames the gateway makes are written into an arena, so a
+ * run of rewritten rows is one piece too. A batch leaves as one write (writev when it has several).
+ * An arena is never written into again once taken: the socket may still hold it.
  */
+const ARENA_SIZE = 64 * 1024;
+
 export class OutputBatch {
   #parts: Buffer[] = [];
-  #runBuffer: Buffer | undefined;
+  #run: Buffer | undefined;
   #runStart = 0;
   #runEnd = 0;
+  #arena: Buffer | undefined;
+  #arenaUsed = 0;
 
   /** A view to pass on as it is. */
   pass(view: Buffer): void {
-    const parent = view.buffer;
     const start = view.byteOffset;
-    if (this.#runBuffer && this.#runBuffer.buffer === parent && this.#runEnd === start) {
+    if (this.#run && this.#run.buffer === view.buffer && this.#runEnd === start) {
       this.#runEnd = start + view.length;
       return;
     }
     this.#closeRun();
-    this.#runBuffer = view;
+    this.#run = view;
     this.#runStart = start;
     this.#runEnd = start + view.length;
   }
 
+  /** Room for n new bytes, to be filled by the caller before the batch is taken. */
+  reserve(n: number): Buffer {
+    if (!this.#arena || this.#arenaUsed + n > this.#arena.length) {
+      this.#arena = Buffer.allocUnsafe(Math.max(ARENA_SIZE, n));
+      this.#arenaUsed = 0;
+    }
+    const slice = this.#arena.subarray(this.#arenaUsed, this.#arenaUsed + n);
+    this.#arenaUsed += n;
+    this.pass(slice);
+    return slice;
+  }
+
   /** New bytes made by the gateway. */
   push(bytes: Buffer): void {
-    this.#closeRun();
-    this.#parts.push(bytes);
+    if (bytes.length > ARENA_SIZE / 4) {
+      this.#closeRun();
+      this.#parts.push(bytes);
+      return;
+    }
+    this.reserve(bytes.length).set(bytes);
   }
 
   get empty(): boolean {
-    return this.#parts.length === 0 && !this.#runBuffer;
+    return this.#parts.length === 0 && !this.#run;
   }
 
   /** Everything collected, as few buffers as possible; the batch is empty afterwards. */
@@ -150,13 +171,25 @@ export class OutputBatch {
     this.#closeRun();
     const parts = this.#parts;
     this.#parts = [];
+    this.#arena = undefined;
     return parts;
   }
 
+  /** Writes the batch to a socket; returns false when the socket asks the writer to wait for 'drain'. */
+  flushTo(socket: { write(b: Buffer): boolean; cork(): void; uncork(): void }): boolean {
+    const parts = this.take();
+    if (parts.length === 0) return true;
+    if (parts.length === 1) return socket.write(parts[0]!);
+    socket.cork();
+    let ok = true;
+    for (const p of parts) ok = socket.write(p);
+    socket.uncork();
+    return ok;
+  }
+
   #closeRun(): void {
-    if (!this.#runBuffer) return;
-    const b = this.#runBuffer;
-    this.#parts.push(Buffer.from(b.buffer, this.#runStart, this.#runEnd - this.#runStart));
-    this.#runBuffer = undefined;
+    if (!this.#run) return;
+    this.#parts.push(Buffer.from(this.#run.buffer, this.#runStart, this.#runEnd - this.#runStart));
+    this.#run = undefined;
   }
 }

@@ -323,17 +323,6 @@ export function readDataRow(frame: Buffer): (Buffer | null)[] {
   return cells;
 }
 
-export function writeDataRow(cells: readonly (Buffer | null)[]): Buffer {
-  let size = 2;
-  for (const c of cells) size += 4 + (c?.length ?? 0);
-  const w = new Writer(size + HEADER_LENGTH).int16(cells.length);
-  for (const c of cells) {
-    if (c === null) w.int32(-1);
-    else w.int32(c.length).bytes(c);
-  }
-  return w.finish(Backend.DataRow);
-}
-
 /** ErrorResponse and NoticeResponse fields by their one-letter codes (S V C M D H P p q W s t c d n F L R). */
 export type NoticeFields = Map<string, string>;
 
