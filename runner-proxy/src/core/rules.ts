@@ -121,6 +121,12 @@ export class RuleEngine {
   readonly #observe: boolean;
   readonly #planCache = new Map<string, MaskPlan>();
   readonly #plansPerRequest: boolean;
+  /**
+   * Decisions by classification: adapters cache classifications by statement shape, so the same class
+   * set comes back for every statement of that shape. Only for operations whose decision depends on
+   * nothing but their classes, connection and write flag (no method, path or body).
+   */
+  readonly #decisions = new WeakMap<ReadonlySet<string>, Map<string, Decision>>();
 
   constructor(policy: Pick<Policy, 'rules' | 'mode'>) {
     this.#rules = policy.rules.map(compileRule);
@@ -130,6 +136,17 @@ export class RuleEngine {
   }
 
   evaluate(op: Operation, principal: Principal): Decision {
+    const cacheable = op.method === undefined && op.path === undefined && op.json === undefined && op.commands === undefined;
+    if (!cacheable) return this.#evaluate(op, principal);
+    let byConnection = this.#decisions.get(op.classes);
+    if (!byConnection) this.#decisions.set(op.classes, (byConnection = new Map()));
+    const key = `${op.connection}\u0000${op.writes}\u0000${principal.readOnly}`;
+    let decision = byConnection.get(key);
+    if (!decision) byConnection.set(key, (decision = this.#evaluate(op, principal)));
+    return decision;
+  }
+
+  #evaluate(op: Operation, principal: Principal): Decision {
     const masks = this.maskPlan(op);
     const policyDecision = this.#policyDecision(op, principal);
     return {
