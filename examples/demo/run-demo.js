@@ -1,10 +1,12 @@
 // npm run demo: a CI job under govern, on this machine, with nothing installed beyond npm ci.
-// A local OIDC issuer plays GitHub's token service; the policy trusts it like it would trust GitHub.
+// A local OIDC issuer plays GitHub's token service; the policy trusts it as it would trust GitHub.
+// The target is a throwaway PostgreSQL cluster, or an embedded one when no server is installed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startIssuer } from '../../build/runner-proxy/test/fixtures/oidc-issuer.js';
+import { startDemoTarget } from './target.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -13,10 +15,11 @@ const workDir = join(root, '.govern-demo', new Date().toISOString().replace(/[:.
 mkdirSync(workDir, { recursive: true });
 
 const step = (title) => console.log(`\n▶ ${title}`);
-// The issuer answers from this process, so govern runs asynchronously beside it.
+const shown = (a) => (a.startsWith(root) ? relative(process.cwd(), a) || a : a);
+// The issuer and an embedded target answer from this process, so govern runs asynchronously beside them.
 const show = (args, env = {}) =>
   new Promise((resolve) => {
-    console.log(`  $ govern ${args.map((a) => relative(process.cwd(), a) || a).join(' ')}`);
+    console.log(`  $ govern ${args.map(shown).join(' ')}`);
     const child = spawn(process.execPath, [govern, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
     let text = '';
     child.stdout.on('data', (d) => (text += d));
@@ -29,20 +32,23 @@ const show = (args, env = {}) =>
   });
 
 const issuer = await startIssuer();
+const target = await startDemoTarget();
 try {
+  console.log(`target: ${target.kind}`);
   const policy = join(workDir, 'govern.yml');
   writeFileSync(policy, readFileSync(join(here, 'policy.template.yml'), 'utf8').replace('{{ISSUER}}', issuer.url));
   const claims = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4242', ref: 'refs/heads/main', sha: 'f00dfacecafe', workflow: 'deploy', run_id: '1001', run_attempt: '1', actor: 'octo-dev', event_name: 'push' };
+  const secrets = { PROD_DATABASE_URL: target.url };
 
   step('1. Check the policy');
-  await show(['policy', 'check', policy]);
+  await show(['policy', 'check', policy], secrets);
 
-  step('2. A job on main runs its script through govern');
+  step('2. A job on main runs its pipeline through govern');
   const session = join(workDir, 'session');
-  await show(['run', '--policy', policy, '--out', session, '--', 'sh', join(here, 'pipeline.sh')], { GOVERN_ID_TOKEN: await issuer.sign(claims) });
+  await show(['run', '--policy', policy, '--out', session, '--fail-on', 'never', '--', process.execPath, join(here, 'pipeline.js')], { ...secrets, GOVERN_ID_TOKEN: await issuer.sign(claims) });
 
   step('3. A job from another branch is stopped before anything starts');
-  await show(['run', '--policy', policy, '--out', join(workDir, 'rejected'), '--', 'sh', join(here, 'pipeline.sh')], { GOVERN_ID_TOKEN: await issuer.sign({ ...claims, ref: 'refs/heads/experiment' }) });
+  await show(['run', '--policy', policy, '--out', join(workDir, 'rejected'), '--', process.execPath, join(here, 'pipeline.js')], { ...secrets, GOVERN_ID_TOKEN: await issuer.sign({ ...claims, ref: 'refs/heads/experiment' }) });
 
   step('4. The signed session bundle verifies, and replays as a timeline');
   await show(['verify', session]);
@@ -53,10 +59,11 @@ try {
   mkdirSync(tampered);
   for (const f of ['manifest.json', 'events.jsonl']) writeFileSync(join(tampered, f), readFileSync(join(session, f)));
   const events = join(tampered, 'events.jsonl');
-  writeFileSync(events, readFileSync(events, 'utf8').replace('"status":0', '"status":1'));
+  writeFileSync(events, readFileSync(events, 'utf8').replace('"verdict":"block"', '"verdict":"allow"'));
   await show(['verify', tampered]);
 
   console.log(`\nThe verified bundle is in ${relative(process.cwd(), session)}/ (manifest.json, events.jsonl).`);
 } finally {
+  await target.stop();
   await issuer.close();
 }

@@ -38,8 +38,8 @@ export async function policyCheckCommand({ values, positionals, env, io }: Comma
   if (sub !== 'check' || !file || extra) throw usage('use govern policy check FILE');
   try {
     const policy = loadPolicy(file, { env, resolveVariables: !values['no-env'] });
-    const rules = policy.rules.length;
-    io.stdout.write(`${file}: ok — ${policy.connections.length} connections, ${rules} rules, mode ${policy.mode}${policy.identity ? '' : ', no identity section (runs are recorded as identity "none")'}\n`);
+    const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+    io.stdout.write(`${file}: ok — ${count(policy.connections.length, 'connection')}, ${count(policy.rules.length, 'rule')}, mode ${policy.mode}${policy.identity ? '' : ', no identity section (runs are recorded as identity "none")'}\n`);
     return 0;
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
