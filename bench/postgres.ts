@@ -50,9 +50,15 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function peakRssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
+/** Resident memory now (VmRSS) or at its peak so far (VmHWM), in MB. */
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!;
   return Number(line.replace(/\D+/g, '')) / 1024;
+}
+
+/** Resets the peak, so the next VmHWM reading covers only what follows. */
+function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 async function pgbench(target: Target, path: Path, clients: number): Promise<PgbenchFigure> {
@@ -134,7 +140,14 @@ async function bigSelect(target: Target, url: string): Promise<{ seconds: number
 
 export interface PostgresFigures {
   pgbench: PgbenchFigure[];
-  big: { direct: { seconds: number; megabytes: number }; gateway: { seconds: number; megabytes: number }; gatewayPeakRssMb: number; maskedSample: string };
+  big: {
+    direct: { seconds: number; megabytes: number };
+    gateway: { seconds: number; megabytes: number };
+    /** The gateway's resident memory before the SELECT (after pgbench) and its peak during it. */
+    rssBeforeMb: number;
+    rssPeakMb: number;
+    maskedSample: string;
+  };
 }
 
 export async function benchPostgres(): Promise<PostgresFigures> {
@@ -153,9 +166,12 @@ export async function benchPostgres(): Promise<PostgresFigures> {
     const figures: PgbenchFigure[] = [];
     for (const clients of [8, 1]) for (const path of paths) figures.push(await pgbench(target, path, clients));
     const direct = await bigSelect(target, target.appUrl);
+    const rssBeforeMb = rssMb(gateway.pid!, 'VmRSS');
+    resetPeak(gateway.pid!);
     const governed = await bigSelect(target, gateway.url);
+    const rssPeakMb = rssMb(gateway.pid!, 'VmHWM');
     const sample = await runClient(`${target.pg.bin}/psql`, [gateway.url, '-X', '-A', '-t', '-c', 'SELECT ssn FROM big WHERE id = 7']);
-    return { pgbench: figures, big: { direct, gateway: governed, gatewayPeakRssMb: peakRssMb(gateway.pid!), maskedSample: sample.stdout.trim() } };
+    return { pgbench: figures, big: { direct, gateway: governed, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
   } finally {
     if (gateway) await runClient(process.execPath, [GOVERN, 'stop', '--out', gateway.out]);
     bouncer?.kill();

@@ -35,10 +35,11 @@ async function printPostgres(): Promise<void> {
       console.log(`  ${String(clients).padStart(2)} clients ${f.path.padEnd(10)} ${f.tps.toFixed(0).padStart(7)} tps  ${ratio}× direct${vsBouncer}  latency ${f.latencyMs.toFixed(3)} ms (+${added} µs)${cpu}`);
     }
   }
-  const { direct, gateway, gatewayPeakRssMb, maskedSample } = p.big;
+  const { direct, gateway, rssBeforeMb, rssPeakMb, maskedSample } = p.big;
   console.log(`\npostgres: SELECT of 1,000,000 rows (${direct.megabytes.toFixed(0)} MB of values) with a masked column, read by psql`);
   console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
-  console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), gateway peak RSS ${gatewayPeakRssMb.toFixed(0)} MB, sample value "${maskedSample}"`);
+  console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), sample value "${maskedSample}"`);
+  console.log(`  gateway RSS ${rssBeforeMb.toFixed(0)} MB before the SELECT, ${rssPeakMb.toFixed(0)} MB at its peak during it`);
 }
 
 await main();
