@@ -174,8 +174,48 @@ function explainAnalyzes(options: unknown): boolean {
   });
 }
 
+/** Node types whose classes do not depend on their content, and whether their children count too. */
+const FIXED: Readonly<Record<string, readonly [readonly string[], 'descend' | 'skip']>> = {
+  MergeStmt: [['merge', 'write'], 'descend'],
+  TruncateStmt: [['truncate', 'write'], 'descend'],
+  AlterSystemStmt: [['alter_system', 'write'], 'skip'],
+  GrantStmt: [['grant', 'write'], 'skip'],
+  GrantRoleStmt: [['grant', 'write'], 'skip'],
+  AlterDefaultPrivilegesStmt: [['grant', 'write'], 'skip'],
+  ReassignOwnedStmt: [['grant', 'write'], 'skip'],
+  CreateRoleStmt: [['create', 'ddl', 'grant', 'write'], 'skip'],
+  AlterRoleStmt: [['alter', 'ddl', 'grant', 'write'], 'skip'],
+  AlterRoleSetStmt: [['alter', 'ddl', 'grant', 'write'], 'skip'],
+  // A procedure can do anything; its arguments are still looked at.
+  CallStmt: [['unknown', 'write'], 'descend'],
+  // Defining a function runs nothing; its body is not executed here.
+  CreateFunctionStmt: [['create', 'ddl', 'write'], 'skip'],
+  LoadStmt: [['dangerous_function', 'write'], 'skip'],
+  TransactionStmt: [['transaction'], 'skip'],
+  VacuumStmt: [['maintenance', 'write'], 'skip'],
+  ClusterStmt: [['maintenance', 'write'], 'skip'],
+  ReindexStmt: [['maintenance', 'write'], 'skip'],
+  CheckPointStmt: [['maintenance', 'write'], 'skip'],
+  RefreshMatViewStmt: [['maintenance', 'write'], 'skip'],
+  LockStmt: [['lock', 'write'], 'skip'],
+  ListenStmt: [['notify'], 'skip'],
+  UnlistenStmt: [['notify'], 'skip'],
+  NotifyStmt: [['notify'], 'skip'],
+  VariableShowStmt: [['session'], 'skip'],
+  DiscardStmt: [['session'], 'skip'],
+  FetchStmt: [['session'], 'skip'],
+  ClosePortalStmt: [['session'], 'skip'],
+  ConstraintsSetStmt: [['session'], 'skip'],
+  DeclareCursorStmt: [['read'], 'descend'],
+};
+
 /** The classes a node type contributes by itself, before its children are visited. */
 function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
+  const fixed = FIXED[type];
+  if (fixed) {
+    c.add(...fixed[0]);
+    return fixed[1];
+  }
   switch (type) {
     case 'SelectStmt':
       c.add('read');
@@ -195,12 +235,6 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       c.add('delete', 'write');
       if (alwaysTrue(node.whereClause)) c.add('delete_without_where');
       return 'descend';
-    case 'MergeStmt':
-      c.add('merge', 'write');
-      return 'descend';
-    case 'TruncateStmt':
-      c.add('truncate', 'write');
-      return 'descend';
     case 'ExplainStmt':
       c.add('read');
       return explainAnalyzes(node.options) ? 'descend' : 'skip';
@@ -214,32 +248,9 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       if (ROLE_SETTINGS.has(String(node.name)) && node.kind !== 'VAR_RESET' && node.kind !== 'VAR_RESET_ALL') c.add('set_role');
       else c.add('session');
       return 'skip';
-    case 'AlterSystemStmt':
-      c.add('alter_system', 'write');
-      return 'skip';
-    case 'GrantStmt':
-    case 'GrantRoleStmt':
-    case 'AlterDefaultPrivilegesStmt':
-    case 'ReassignOwnedStmt':
-      c.add('grant', 'write');
-      return 'skip';
-    case 'CreateRoleStmt':
-      c.add('create', 'ddl', 'grant', 'write');
-      return 'skip';
-    case 'AlterRoleStmt':
-    case 'AlterRoleSetStmt':
-      c.add('alter', 'ddl', 'grant', 'write');
-      return 'skip';
     case 'DoStmt':
       c.add('unknown', 'write');
       classifyDoBody(node, c);
-      return 'skip';
-    case 'CallStmt':
-      c.add('unknown', 'write');
-      return 'descend';
-    case 'CreateFunctionStmt':
-      // Defining a function runs nothing; its body is not executed here.
-      c.add('create', 'ddl', 'write');
       return 'skip';
     case 'PrepareStmt': {
       const inner = new Collector(c.prepared);
@@ -273,37 +284,6 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       }
       return 'descend';
     }
-    case 'LoadStmt':
-      c.add('dangerous_function', 'write');
-      return 'skip';
-    case 'TransactionStmt':
-      c.add('transaction');
-      return 'skip';
-    case 'VacuumStmt':
-    case 'ClusterStmt':
-    case 'ReindexStmt':
-    case 'CheckPointStmt':
-    case 'RefreshMatViewStmt':
-      c.add('maintenance', 'write');
-      return 'skip';
-    case 'LockStmt':
-      c.add('lock', 'write');
-      return 'skip';
-    case 'ListenStmt':
-    case 'UnlistenStmt':
-    case 'NotifyStmt':
-      c.add('notify');
-      return 'skip';
-    case 'VariableShowStmt':
-    case 'DiscardStmt':
-    case 'FetchStmt':
-    case 'ClosePortalStmt':
-    case 'ConstraintsSetStmt':
-      c.add('session');
-      return 'skip';
-    case 'DeclareCursorStmt':
-      c.add('read');
-      return 'descend';
     default:
       if (/^Drop/.test(type)) c.add('drop', 'ddl', 'write');
       else if (/^(Create|Define)|^(IndexStmt|ViewStmt|RuleStmt|CompositeTypeStmt|ImportForeignSchemaStmt)$/.test(type)) c.add('create', 'ddl', 'write');

@@ -77,6 +77,44 @@ type Pending =
   | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number };
 
 /**
+ * One direction of the relay: frames read from one socket, the batch built from them written to the
+ * other. When the other socket is full, reading from this one pauses until it drains.
+ */
+class Direction {
+  readonly reader: FrameReader;
+  readonly out = new OutputBatch();
+  readonly #from: Socket;
+  readonly #to: Socket;
+  readonly #onError: (e: unknown) => void;
+
+  constructor(from: Socket, to: Socket, sink: FrameSink, maxFrame: number, onError: (e: unknown) => void) {
+    this.#from = from;
+    this.#to = to;
+    this.#onError = onError;
+    this.reader = new FrameReader(sink, { maxFrame });
+    to.on('drain', () => from.resume());
+  }
+
+  push(chunk: Buffer): void {
+    this.#run(() => this.reader.push(chunk));
+  }
+
+  /** Goes on after a decision that paused reading. */
+  resume(): void {
+    if (!this.#from.destroyed && !this.#to.destroyed) this.#run(() => this.reader.resume());
+  }
+
+  #run(read: () => void): void {
+    try {
+      read();
+    } catch (e) {
+      return this.#onError(e);
+    }
+    if (!this.out.flushTo(this.#to)) this.#from.pause();
+  }
+}
+
+/**
  * One job connection after authentication: client messages become operations for the governor; the
  * target's answers are masked on their way back. Refusals are answered in the protocol's own terms: the
  * refused message is replaced, on the target, by one that fails harmlessly (EXECUTE of a statement that
@@ -89,10 +127,9 @@ export class PostgresSession {
   readonly #client: Socket;
   readonly #server: Socket;
   readonly #nonce = `govern_refused_${randomBytes(8).toString('hex')}`;
-  readonly #clientReader: FrameReader;
-  readonly #serverReader: FrameReader;
-  readonly #toServer = new OutputBatch();
-  readonly #toClient = new OutputBatch();
+  /** Client → target, and target → client. */
+  readonly #up: Direction;
+  readonly #down: Direction;
   readonly #pending: Pending[] = [];
   readonly #statements = new Map<string, Statement>();
   readonly #portals = new Map<string, Portal>();
@@ -111,46 +148,31 @@ export class PostgresSession {
     this.#server = upstream.socket as Socket;
     this.#openSeq = openSeq;
     for (const [name, value] of upstream.parameters) this.#trackParameter(name, value);
-    this.#clientReader = new FrameReader(this.#clientSink(), { maxFrame: ctx.maxFrame });
-    this.#serverReader = new FrameReader(this.#serverSink(), { maxFrame: ctx.maxFrame });
+    this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e));
+    this.#down = new Direction(this.#server, client, this.#serverSink(), ctx.maxFrame, (e) => this.#fail(e));
   }
 
   /** Starts relaying; `leftover` is what the client sent after authentication in the same packet. */
   start(leftover: Buffer | undefined): void {
-    this.#client.on('data', (chunk: Buffer) => this.#fromClient(chunk));
-    this.#server.on('data', (chunk: Buffer) => this.#fromServer(chunk));
+    this.#client.on('data', (chunk: Buffer) => this.#up.push(chunk));
+    this.#server.on('data', (chunk: Buffer) => this.#down.push(chunk));
     this.#client.on('close', () => this.#close('client'));
     this.#server.on('close', () => this.#close('server'));
     this.#client.on('error', () => this.#close('client error'));
     this.#server.on('error', () => this.#close('target error'));
-    this.#client.on('drain', () => this.#server.resume());
-    this.#server.on('drain', () => this.#client.resume());
     this.#server.resume();
     this.#client.resume();
-    if (leftover?.length) this.#fromClient(leftover);
+    if (leftover?.length) this.#up.push(leftover);
   }
 
   // ---- client → target ----
-
-  #fromClient(chunk: Buffer): void {
-    try {
-      this.#clientReader.push(chunk);
-    } catch (e) {
-      return this.#protocolViolation(e);
-    }
-    this.#flushToServer();
-  }
-
-  #flushToServer(): void {
-    if (!this.#toServer.flushTo(this.#server)) this.#client.pause();
-  }
 
   #clientSink(): FrameSink {
     return {
       frame: (code, frame) => this.#clientFrame(code, frame),
       // Only COPY data may stream past the size limit, and only when nothing in it needs masking.
       mayStream: (code) => code === Frontend.CopyData && !this.#copyIn,
-      streamed: (piece) => this.#toServer.pass(piece),
+      streamed: (piece) => this.#up.out.pass(piece),
     };
   }
 
@@ -169,13 +191,13 @@ export class PostgresSession {
       case Frontend.Describe: {
         const target = readTarget(frame);
         this.#pending.push(target.kind === 'S' ? { kind: 'describe', statement: this.#statements.get(target.name) ?? placeholder(target.name) } : { kind: 'describe', portal: this.#portal(target.name) });
-        this.#toServer.pass(frame);
+        this.#up.out.pass(frame);
         return true;
       }
       case Frontend.Execute: {
         const { portal } = readExecute(frame);
         this.#pending.push({ kind: 'execute', portal: this.#portal(portal), started: performance.now(), rows: 0, bytes: 0, masked: 0 });
-        this.#toServer.pass(frame);
+        this.#up.out.pass(frame);
         return true;
       }
       case Frontend.Close: {
@@ -183,13 +205,13 @@ export class PostgresSession {
         if (target.kind === 'S') this.#statements.delete(target.name);
         else this.#portals.delete(target.name);
         this.#pending.push({ kind: 'close' });
-        this.#toServer.pass(frame);
+        this.#up.out.pass(frame);
         return true;
       }
       case Frontend.Sync:
         this.#skipUntilSync = false;
         this.#pending.push({ kind: 'sync' });
-        this.#toServer.pass(frame);
+        this.#up.out.pass(frame);
         return true;
       case Frontend.FunctionCall:
         return this.#decideThen(
@@ -197,22 +219,22 @@ export class PostgresSession {
           (ruling) => {
             if (!ruling.allowed) return this.#refuseSimple(ruling);
             this.#pending.push({ kind: 'function' });
-            this.#toServer.pass(frame);
+            this.#up.out.pass(frame);
           },
         );
       case Frontend.CopyData:
-        if (this.#copyIn) this.#copyIn.data(frame, this.#toServer);
-        else this.#toServer.pass(frame);
+        if (this.#copyIn) this.#copyIn.data(frame, this.#up.out);
+        else this.#up.out.pass(frame);
         return true;
       case Frontend.CopyDone:
       case Frontend.CopyFail:
-        this.#copyIn?.end(this.#toServer);
+        this.#copyIn?.end(this.#up.out);
         this.#copyIn = undefined;
-        this.#toServer.pass(frame);
+        this.#up.out.pass(frame);
         return true;
       case Frontend.Flush:
       case Frontend.Terminate:
-        this.#toServer.pass(frame);
+        this.#up.out.pass(frame);
         return true;
       default:
         throw new MalformedFrameError(`unexpected message type "${String.fromCharCode(code)}" from the client`);
@@ -249,20 +271,10 @@ export class PostgresSession {
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
     acted.then(
-      () => this.#resumeClient(),
+      () => this.#up.resume(),
       (e: unknown) => this.#fail(e),
     );
     return false;
-  }
-
-  #resumeClient(): void {
-    if (this.#closed) return;
-    try {
-      this.#clientReader.resume();
-    } catch (e) {
-      return this.#protocolViolation(e);
-    }
-    this.#flushToServer();
   }
 
   #query(frame: Buffer, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
@@ -274,12 +286,12 @@ export class PostgresSession {
       return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
         this.#pending.push(entry);
-        this.#toServer.push(plan.sql !== undefined ? writeQuery(plan.sql) : frame);
+        this.#up.out.push(plan.sql !== undefined ? writeQuery(plan.sql) : frame);
         if (plan.copy) this.#copyInPlan = plan;
       });
     }
     this.#pending.push(entry);
-    this.#toServer.pass(frame);
+    this.#up.out.pass(frame);
   }
 
   /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
@@ -302,11 +314,11 @@ export class PostgresSession {
         statement.write = plan;
         if (plan.copy) this.#copyInPlan = plan;
         this.#pending.push({ kind: 'parse' });
-        this.#toServer.push(plan.sql !== undefined ? writeParse({ ...parse, query: plan.sql }) : frame);
+        this.#up.out.push(plan.sql !== undefined ? writeParse({ ...parse, query: plan.sql }) : frame);
       });
     }
     this.#pending.push({ kind: 'parse' });
-    this.#toServer.pass(frame);
+    this.#up.out.pass(frame);
   }
 
   #bind(frame: Buffer): boolean {
@@ -324,9 +336,9 @@ export class PostgresSession {
         const value = bind.params[index];
         if (value) bind.params[index] = Buffer.from(this.#ctx.governor.masker.maskValue(value.toString('utf8'), strategy));
       }
-      this.#toServer.push(writeBind(bind));
+      this.#up.out.push(writeBind(bind));
     } else {
-      this.#toServer.pass(frame);
+      this.#up.out.pass(frame);
     }
     return true;
   }
@@ -345,36 +357,23 @@ export class PostgresSession {
   #refuseSimple(ruling: Ruling, syntaxError?: string): void {
     const substitution = this.#refusalFields(ruling, syntaxError);
     this.#pending.push({ kind: 'query', ruling, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, substitution });
-    this.#toServer.push(writeQuery(`EXECUTE ${this.#nonce}`));
+    this.#up.out.push(writeQuery(`EXECUTE ${this.#nonce}`));
   }
 
   /** Extended protocol: a Bind of a statement that does not exist fails; the target then skips to Sync. */
   #refuseExtended(substitution: NoticeFields, kind: 'parse' | 'bind'): void {
     this.#pending.push({ kind, substitution });
-    this.#toServer.push(writeBind({ portal: '', statement: this.#nonce, paramFormats: [], params: [], resultFormats: [] }));
+    this.#up.out.push(writeBind({ portal: '', statement: this.#nonce, paramFormats: [], params: [], resultFormats: [] }));
     this.#skipUntilSync = true;
   }
 
   // ---- target → client ----
 
-  #fromServer(chunk: Buffer): void {
-    try {
-      this.#serverReader.push(chunk);
-    } catch (e) {
-      return this.#fail(e);
-    }
-    this.#flushToClient();
-  }
-
-  #flushToClient(): void {
-    if (!this.#toClient.flushTo(this.#client)) this.#server.pause();
-  }
-
   #serverSink(): FrameSink {
     return {
       frame: (code, frame) => this.#serverFrame(code, frame),
       mayStream: (code) => (code === Backend.DataRow && !this.#currentPlan().active) || (code === Backend.CopyData && !this.#copyOut),
-      streamed: (piece) => this.#toClient.pass(piece),
+      streamed: (piece) => this.#down.out.pass(piece),
     };
   }
 
@@ -439,7 +438,7 @@ export class PostgresSession {
       case Backend.NoticeResponse: {
         const fields = readNotice(frame);
         if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
-          this.#toClient.push(writeNotice(Backend.NoticeResponse, fields));
+          this.#down.out.push(writeNotice(Backend.NoticeResponse, fields));
           return true;
         }
         break;
@@ -448,7 +447,7 @@ export class PostgresSession {
         const n = readNotification(frame);
         const r = this.#ctx.governor.masker.maskText(n.payload, this.#connectionMasks().detectors);
         if (r.count) {
-          this.#toClient.push(writeNotification({ ...n, payload: r.text }));
+          this.#down.out.push(writeNotification({ ...n, payload: r.text }));
           return true;
         }
         break;
@@ -469,7 +468,7 @@ export class PostgresSession {
           const out = this.#copyOut.row(frame);
           this.#count(head, frame.length, out.masked, 0);
           if (out.frame !== frame) {
-            this.#toClient.push(out.frame);
+            this.#down.out.push(out.frame);
             return true;
           }
         }
@@ -477,7 +476,7 @@ export class PostgresSession {
       default:
         break;
     }
-    this.#toClient.pass(frame);
+    this.#down.out.pass(frame);
     return true;
   }
 
@@ -493,10 +492,10 @@ export class PostgresSession {
     const plan = this.#currentPlan();
     if (!plan.active) {
       this.#count(head, frame.length, 0, 1);
-      this.#toClient.pass(frame);
+      this.#down.out.pass(frame);
       return true;
     }
-    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#toClient);
+    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out);
     this.#count(head, frame.length, masked, 1);
     return true;
   }
@@ -507,7 +506,7 @@ export class PostgresSession {
     if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0) {
       // Nothing to mask: the description need not even be read.
       if (head?.kind === 'describe') this.#pending.shift();
-      this.#toClient.pass(frame);
+      this.#down.out.pass(frame);
       return true;
     }
     const fields = readRowDescription(frame);
@@ -521,7 +520,7 @@ export class PostgresSession {
           head.portal.plan = planResult(fields, masks, this.#ctx.catalog);
         }
       }
-      this.#toClient.pass(frame);
+      this.#down.out.pass(frame);
     };
     const oids = tableOids(fields).filter((o) => !this.#ctx.catalog.cached(o));
     if (oids.length === 0 || (masks.columns.length === 0)) {
@@ -531,37 +530,26 @@ export class PostgresSession {
     void this.#ctx.catalog.describe(oids).then(
       () => {
         apply();
-        this.#resumeServer();
+        this.#down.resume();
       },
       (e: unknown) => this.#fail(new Error(`cannot resolve result columns through the catalog: ${(e as Error).message}`)),
     );
     return false;
   }
 
-  #resumeServer(): void {
-    if (this.#closed) return;
-    this.#flushToClient();
-    try {
-      this.#serverReader.resume();
-    } catch (e) {
-      return this.#fail(e);
-    }
-    this.#flushToClient();
-  }
-
   #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
     const masks = this.#masksOf(head);
     const sql = head?.kind === 'query' ? head.sql : head?.kind === 'execute' ? head.portal.statement?.sql : undefined;
     if (masks.columns.length === 0 && masks.detectors.size === 0) {
-      this.#toClient.pass(frame);
+      this.#down.out.pass(frame);
       return true;
     }
     const { format } = readCopyResponse(frame);
     void CopyOutMasker.create(sql?.copy, format, masks, this.#ctx.catalog, this.#ctx.governor.masker).then(
       (masker) => {
         this.#copyOut = masker;
-        this.#toClient.pass(frame);
-        this.#resumeServer();
+        this.#down.out.pass(frame);
+        this.#down.resume();
       },
       (e: unknown) => this.#fail(e),
     );
@@ -573,11 +561,11 @@ export class PostgresSession {
     const substitution = head && 'substitution' in head ? head.substitution : undefined;
     if (substitution && (fields.get('M') ?? '').includes(this.#nonce)) {
       fields = substitution;
-      this.#toClient.push(writeNotice(Backend.ErrorResponse, fields));
+      this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
     } else if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
-      this.#toClient.push(writeNotice(Backend.ErrorResponse, fields));
+      this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
     } else {
-      this.#toClient.pass(frame);
+      this.#down.out.pass(frame);
     }
     this.#copyOut = undefined;
     const message = fields.get('M');
