@@ -70,6 +70,21 @@ describe('PostgreSQL adapter under bad input', () => {
     await target?.stop();
   });
 
+  test('a FunctionCall message is refused in the protocol, and the session goes on', async () => {
+    const socket = await rawSession();
+    // FunctionCall of pg_terminate_backend (OID 2096) with one int4 argument in binary.
+    const call = new Writer().int32(2096).int16(1).int16(1).int16(1).int32(4).int32(1).int16(0).finish(0x46);
+    socket.write(Buffer.concat([call, writeQuery('SELECT 1')]));
+    let readies = 0;
+    const frames = await collectFrames(socket, (code) => code === Backend.ReadyForQuery && ++readies === 2);
+    const [error] = fatalOf(frames);
+    assert.equal(error?.get('S'), 'ERROR');
+    assert.equal(error?.get('C'), '42501');
+    assert.match(error!.get('M')!, /function call is refused unless a rule allows it/);
+    assert.ok(frames.some((f) => f.code === Backend.DataRow), 'the next query ran');
+    socket.destroy();
+  });
+
   test('a frame with an impossible length ends that connection with 08P01, and only that one', async () => {
     const socket = await rawSession();
     socket.write(Buffer.from([0x51, 0, 0, 0, 2]));
