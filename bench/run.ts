@@ -1,4 +1,5 @@
 import { benchDetectors } from './detectors.js';
+import { benchActionStart } from './action.js';
 import { benchPostgres } from './postgres.js';
 
 const only = process.argv[2];
@@ -8,6 +9,15 @@ async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
   if (!only || only === 'postgres') await printPostgres();
+  if (!only || only === 'action') await printActionStart();
+}
+
+async function printActionStart(): Promise<void> {
+  const { mainMs, nodeMs } = await benchActionStart();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`\naction: main step from start to ready (OIDC token, gateway detached with a postgres connection), ${mainMs.length} runs`);
+  console.log(`  baseline node -e ''   median ${median(nodeMs).toFixed(0)} ms`);
+  console.log(`  dist/main/index.js    median ${median(mainMs).toFixed(0)} ms (runs: ${mainMs.map((m) => m.toFixed(0)).join(', ')} ms)`);
 }
 
 function printDetectors(): void {

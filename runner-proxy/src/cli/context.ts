@@ -1,6 +1,8 @@
 import { ErrorCode, GovernError } from '../core/errors.js';
 import type { Logger } from '../gateway/logger.js';
-import type { Env } from './launch.js';
+
+/** An environment as the process has it: the CLI reads it once and passes it down. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface Io {
   stdout: NodeJS.WritableStream;

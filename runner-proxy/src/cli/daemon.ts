@@ -1,62 +1,25 @@
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { closeSync, writeSync } from 'node:fs';
+import { GovernError } from '../core/errors.js';
 import type { GatewayStatus } from '../gateway/gateway.js';
 import { ENV_FORMATS, formatEnv, type EnvFormat } from '../gateway/job-env.js';
-import { readRuntimeInfo } from '../gateway/control.js';
+import { controlGateway, readRuntimeInfo } from '../gateway/control.js';
 import { usage, type CommandContext } from './context.js';
-import { control, launch, shutdown } from './launch.js';
+import { startDetached, type ReadyMessage } from './detach.js';
+import { launch, shutdown } from './launch.js';
 
-const START_TIMEOUT_MS = 60_000;
-const LOG_FILE = 'gateway.log';
-
-interface ReadyMessage {
-  ready?: boolean;
-  env?: Record<string, string>;
-  error?: string;
-  code?: ErrorCode;
-}
-
-/**
- * `govern start`: launches `govern serve` detached, its output going to DIR/gateway.log (never the
- * job's own stdio, which would keep the CI step open), and returns once the gateway reports ready.
- */
+/** `govern start`: the gateway detached, and the env to export printed in the chosen format. */
 export async function startCommand({ values, env, io }: CommandContext): Promise<number> {
   const format = values['env-format'] as EnvFormat;
   if (!ENV_FORMATS.includes(format)) throw usage(`--env-format must be one of ${ENV_FORMATS.join(', ')}, not "${format}"`);
-  const outDir = resolve(values.out as string);
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const logPath = join(outDir, LOG_FILE);
-  const logFd = openSync(logPath, 'a', 0o600);
-  const args = [io.entry, 'serve', '--out', outDir, '--ready-fd', '3'];
-  if (values.policy) args.push('--policy', resolve(values.policy as string));
-  if (values['token-env']) args.push('--token-env', values['token-env'] as string);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { ...env } });
-  closeSync(logFd);
-
-  const message = await new Promise<ReadyMessage>((done) => {
-    const pipe = child.stdio[3] as Readable;
-    let buffered = '';
-    const timer = setTimeout(() => done({ error: `the gateway did not report ready within ${START_TIMEOUT_MS / 1000} s; see ${logPath}` }), START_TIMEOUT_MS);
-    const finish = (m: ReadyMessage) => {
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      pipe.destroy();
-      done(m);
-    };
-    pipe.setEncoding('utf8');
-    pipe.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.includes('\n')) finish(JSON.parse(buffered.slice(0, buffered.indexOf('\n'))) as ReadyMessage);
-    });
-    pipe.on('error', () => undefined);
-    child.once('exit', (status) => finish({ error: `the gateway exited with status ${status} while starting; see ${logPath}` }));
+  const started = await startDetached({
+    entry: io.entry,
+    outDir: values.out as string,
+    env,
+    ...(values.policy !== undefined && { policy: values.policy as string }),
+    ...(values['token-env'] !== undefined && { tokenEnv: values['token-env'] as string }),
+    ...(values.mode !== undefined && { mode: values.mode as string }),
   });
-  child.unref();
-  if (!message.ready) throw new GovernError(message.code ?? ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-  io.stdout.write(formatEnv(message.env ?? {}, format));
+  io.stdout.write(formatEnv(started.env, format));
   return 0;
 }
 
@@ -70,7 +33,7 @@ export async function serveCommand({ values, env, log }: CommandContext): Promis
   };
   let launched;
   try {
-    launched = await launch({ policyPath: values.policy as string | undefined, outDir: values.out as string, tokenEnv: values['token-env'] as string | undefined, env, log });
+    launched = await launch({ policyPath: values.policy as string | undefined, outDir: values.out as string, tokenEnv: values['token-env'] as string | undefined, mode: values.mode as string | undefined, env, log });
   } catch (e) {
     report({ error: (e as Error).message, ...(e instanceof GovernError && { code: e.code }) });
     throw e;
@@ -78,7 +41,7 @@ export async function serveCommand({ values, env, log }: CommandContext): Promis
   const stopOnSignal = (signal: NodeJS.Signals) => void launched.gateway.stop(`received ${signal}`);
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
-  report({ ready: true, env: launched.gateway.exports() });
+  report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), publicKey: launched.gateway.signer.publicKey });
   await launched.gateway.stopped;
   // Let the stop request's answer leave before the socket closes.
   await new Promise((r) => setTimeout(r, 50));
@@ -89,7 +52,7 @@ export async function serveCommand({ values, env, log }: CommandContext): Promis
 export async function stopCommand({ values, io }: CommandContext): Promise<number> {
   const outDir = values.out as string;
   const { pid } = readRuntimeInfo(outDir);
-  const summary = (await control(outDir, { cmd: 'stop' }, 120_000)) as string;
+  const summary = (await controlGateway(outDir, { cmd: 'stop' }, 120_000)) as string;
   io.stdout.write(summary);
   await waitForExit(pid, 10_000);
   return 0;
@@ -108,7 +71,7 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
 }
 
 export async function statusCommand({ values, io }: CommandContext): Promise<number> {
-  const status = (await control(values.out as string, { cmd: 'status' })) as GatewayStatus;
+  const status = (await controlGateway(values.out as string, { cmd: 'status' })) as GatewayStatus;
   if (values.json) {
     io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
     return 0;
@@ -129,7 +92,7 @@ export async function statusCommand({ values, io }: CommandContext): Promise<num
 export async function approveCommand({ values, positionals, io }: CommandContext, decision: 'approve' | 'deny'): Promise<number> {
   const [id, extra] = positionals;
   if (!id || extra) throw usage(`govern ${decision} takes exactly one approval id, as listed by govern status`);
-  await control(values.out as string, { cmd: decision, id, ...(values.reason !== undefined && { reason: values.reason as string }) });
+  await controlGateway(values.out as string, { cmd: decision, id, ...(values.reason !== undefined && { reason: values.reason as string }) });
   io.stdout.write(`${id}: ${decision === 'approve' ? 'approved' : 'denied'}\n`);
   return 0;
 }

@@ -1,35 +1,27 @@
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { builtInAdapters } from '../adapters/index.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
-import { callControl, controlSocketPath, readRuntimeInfo, removeRuntimeInfo, serveControl, writeRuntimeInfo, type ControlRequest } from '../gateway/control.js';
+import { controlSocketPath, removeRuntimeInfo, serveControl, writeRuntimeInfo, type ControlRequest } from '../gateway/control.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../gateway/logger.js';
 import { formatSummary } from '../gateway/summary.js';
 import { NO_IDENTITY, type Principal } from '../identity/principal.js';
 import { NO_TOKEN_HELP, obtainToken } from '../identity/token-source.js';
 import { TokenVerifier } from '../identity/verify.js';
-import { loadPolicy } from '../policy/load.js';
+import { findPolicy, loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-
-export type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from './context.js';
 
 export const DEFAULT_OUT = 'govern-session';
-const DEFAULT_POLICIES = ['.github/govern.yml', '.govern.yml'];
-
-export function findPolicy(explicit: string | undefined): string {
-  if (explicit) return explicit;
-  const found = DEFAULT_POLICIES.find((p) => existsSync(p));
-  if (!found) throw new GovernError(ErrorCode.PolicyNotFound, `no policy file: pass --policy FILE or create ${DEFAULT_POLICIES.join(' or ')}`);
-  return found;
-}
 
 export interface LaunchOptions {
   policyPath: string | undefined;
   outDir: string;
   tokenEnv: string | undefined;
+  /** Overrides the policy's mode (the action's `mode` input, `--mode`). */
+  mode?: string | undefined;
   env: Env;
   log: Logger;
 }
@@ -58,8 +50,10 @@ export async function identify(policy: Policy, env: Env, tokenEnv: string | unde
  * Loads the policy, verifies the identity (a rejected token stops here, before any listener opens),
  * starts the gateway and its control socket, and leaves gateway.json for later commands.
  */
-export async function launch({ policyPath, outDir, tokenEnv, env, log }: LaunchOptions): Promise<Launched> {
-  const policy = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true });
+export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: LaunchOptions): Promise<Launched> {
+  const loaded = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true });
+  if (mode !== undefined && mode !== 'enforce' && mode !== 'observe') throw new GovernError(ErrorCode.Usage, `mode must be enforce or observe, not "${mode}"`);
+  const policy: Policy = mode ? { ...loaded, mode } : loaded;
   const { principal, tokenVariable } = await identify(policy, env, tokenEnv, log);
   const out = resolve(outDir);
   const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log });
@@ -102,9 +96,4 @@ export async function shutdown({ gateway, control }: Launched, reason: string): 
   await new Promise((done) => control.close(done));
   removeRuntimeInfo(gateway.outDir);
   return formatSummary(manifest, gateway.outDir);
-}
-
-/** Sends one control request to the gateway recorded in the out dir. */
-export function control(outDir: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
-  return callControl(readRuntimeInfo(outDir).control, request, timeoutMs);
 }

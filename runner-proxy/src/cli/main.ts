@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { streamLogger } from '../gateway/logger.js';
-import type { CommandContext, Io } from './context.js';
-import { DEFAULT_OUT, type Env } from './launch.js';
+import type { CommandContext, Env, Io } from './context.js';
+import { DEFAULT_OUT } from './launch.js';
 import { approveCommand, serveCommand, startCommand, statusCommand, stopCommand } from './daemon.js';
 import { policyCheckCommand, replayCommand, verifyCommand } from './inspect.js';
 import { runCommand } from './run.js';
@@ -17,24 +17,25 @@ type Command = {
 const policy = { type: 'string', short: 'p' } as const;
 const out = { type: 'string', short: 'o', default: DEFAULT_OUT } as const;
 const tokenEnv = { type: 'string' } as const;
+const mode = { type: 'string' } as const;
 
 const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'start the gateway, run a command with the rewritten env, stop, finalize',
-    usage: 'govern run [--policy F] [--out DIR] [--token-env NAME] [--fail-on blocked|denied|never] -- CMD [ARG…]',
-    options: { policy, out, 'token-env': tokenEnv, 'fail-on': { type: 'string', default: 'blocked' } },
+    usage: 'govern run [--policy F] [--out DIR] [--token-env NAME] [--mode enforce|observe] [--fail-on blocked|denied|never] -- CMD [ARG…]',
+    options: { policy, out, 'token-env': tokenEnv, mode, 'fail-on': { type: 'string', default: 'blocked' } },
     run: runCommand,
   },
   start: {
     summary: 'start the gateway detached and print the env to export',
-    usage: 'govern start [--policy F] [--out DIR] [--token-env NAME] [--env-format shell|dotenv|github]',
-    options: { policy, out, 'token-env': tokenEnv, 'env-format': { type: 'string', default: 'shell' } },
+    usage: 'govern start [--policy F] [--out DIR] [--token-env NAME] [--mode enforce|observe] [--env-format shell|dotenv|github]',
+    options: { policy, out, 'token-env': tokenEnv, mode, 'env-format': { type: 'string', default: 'shell' } },
     run: startCommand,
   },
   serve: {
     summary: '',
     usage: 'govern serve (internal: the detached gateway that start launches)',
-    options: { policy, out, 'token-env': tokenEnv, 'ready-fd': { type: 'string' } },
+    options: { policy, out, 'token-env': tokenEnv, mode, 'ready-fd': { type: 'string' } },
     run: serveCommand,
   },
   stop: {

@@ -1,26 +1,10 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Counts } from '../recording/bundle.js';
 import { REDACT_ALL } from '../masking/masker.js';
 import { jobEnvironment } from '../gateway/job-env.js';
 import { launch, shutdown } from './launch.js';
 import { usage, type CommandContext } from './context.js';
-
-export type FailOn = 'blocked' | 'denied' | 'never';
-const FAIL_ON: readonly FailOn[] = ['blocked', 'denied', 'never'];
-
-export function parseFailOn(value: unknown): FailOn {
-  if (!FAIL_ON.includes(value as FailOn)) throw usage(`--fail-on must be one of ${FAIL_ON.join(', ')}, not "${String(value)}"`);
-  return value as FailOn;
-}
-
-/** Why the run should fail although the command succeeded, if it should. */
-export function failOnReason(failOn: FailOn, counts: Counts): string | undefined {
-  if (failOn === 'never') return undefined;
-  if (failOn === 'blocked' && counts.blocked + counts.denied > 0) return `${counts.blocked} blocked and ${counts.denied} denied operations (--fail-on blocked)`;
-  if (failOn === 'denied' && counts.denied > 0) return `${counts.denied} denied operations (--fail-on denied)`;
-  return undefined;
-}
+import { failOnReason, parseFailOn } from './fail-on.js';
 
 const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
 
@@ -33,7 +17,7 @@ interface Exit {
 export async function runCommand({ values, positionals, env, io, log }: CommandContext): Promise<number> {
   if (positionals.length === 0) throw usage('nothing to run: put the command after --, as in govern run -- npm test');
   const failOn = parseFailOn(values['fail-on']);
-  const launched = await launch({ policyPath: values.policy as string | undefined, outDir: values.out as string, tokenEnv: values['token-env'] as string | undefined, env, log });
+  const launched = await launch({ policyPath: values.policy as string | undefined, outDir: values.out as string, tokenEnv: values['token-env'] as string | undefined, mode: values.mode as string | undefined, env, log });
   const { governor } = launched.gateway;
   const [program, ...args] = positionals as [string, ...string[]];
   governor.note('process.start', { command: governor.masker.maskText(positionals.map(quote).join(' '), REDACT_ALL).text });

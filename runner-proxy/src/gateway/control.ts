@@ -113,3 +113,8 @@ export function callControl(path: string, request: ControlRequest, timeoutMs: nu
     });
   });
 }
+
+/** Sends one control request to the gateway recorded in the out dir. */
+export function controlGateway(outDir: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  return callControl(readRuntimeInfo(outDir).control, request, timeoutMs);
+}

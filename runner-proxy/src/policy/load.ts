@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ErrorCode, GovernError, PolicyError, type PolicyProblem } from '../core/errors.js';
@@ -42,6 +42,16 @@ function validate(data: unknown): ErrorObject[] {
 }
 
 type Path = (string | number)[];
+
+const DEFAULT_POLICIES = ['.github/govern.yml', '.govern.yml'];
+
+/** The policy file to use: the one given, else .github/govern.yml, else .govern.yml. */
+export function findPolicy(explicit: string | undefined): string {
+  if (explicit) return explicit;
+  const found = DEFAULT_POLICIES.find((p) => existsSync(p));
+  if (!found) throw new GovernError(ErrorCode.PolicyNotFound, `no policy file: pass --policy FILE or create ${DEFAULT_POLICIES.join(' or ')}`);
+  return found;
+}
 
 /** Reads, validates and resolves a policy file; throws PolicyError listing every problem found. */
 export function loadPolicy(file: string, options: LoadOptions): Policy {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { formatEnv, jobEnvironment } from '../../src/gateway/job-env.js';
 import { loadPolicy } from '../../src/policy/load.js';
-import { failOnReason } from '../../src/cli/run.js';
+import { failOnReason } from '../../src/cli/fail-on.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/policy.yml', import.meta.url));
 

@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ErrorCode, GovernError } from '../core/errors.js';
+import type { Env } from './context.js';
+
+const START_TIMEOUT_MS = 60_000;
+const LOG_FILE = 'gateway.log';
+
+export interface ReadyMessage {
+  ready?: boolean;
+  env?: Record<string, string>;
+  secrets?: string[];
+  publicKey?: string;
+  error?: string;
+  code?: ErrorCode;
+}
+
+export interface DetachedOptions {
+  /** The govern CLI script to run as the gateway. */
+  entry: string;
+  outDir: string;
+  policy?: string;
+  tokenEnv?: string;
+  mode?: string;
+  env: Env;
+}
+
+export interface Started {
+  env: Record<string, string>;
+  secrets: string[];
+  publicKey: string;
+  pid: number;
+}
+
+/**
+ * Launches `govern serve` detached, its output going to DIR/gateway.log (never the caller's stdio,
+ * which would keep a CI step open), and resolves once the gateway reports ready.
+ */
+export async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }: DetachedOptions): Promise<Started> {
+  const outDir = resolve(out);
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const logPath = join(outDir, LOG_FILE);
+  const logFd = openSync(logPath, 'a', 0o600);
+  const args = [entry, 'serve', '--out', outDir, '--ready-fd', '3'];
+  if (policy) args.push('--policy', resolve(policy));
+  if (tokenEnv) args.push('--token-env', tokenEnv);
+  if (mode) args.push('--mode', mode);
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { ...env } });
+  closeSync(logFd);
+
+  const message = await new Promise<ReadyMessage>((done) => {
+    const pipe = child.stdio[3] as Readable;
+    let buffered = '';
+    const timer = setTimeout(() => done({ error: `the gateway did not report ready within ${START_TIMEOUT_MS / 1000} s; see ${logPath}` }), START_TIMEOUT_MS);
+    const finish = (m: ReadyMessage) => {
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      pipe.destroy();
+      done(m);
+    };
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.includes('\n')) finish(JSON.parse(buffered.slice(0, buffered.indexOf('\n'))) as ReadyMessage);
+    });
+    pipe.on('error', () => undefined);
+    child.once('exit', (status) => finish({ error: `the gateway exited with status ${status} while starting; see ${logPath}` }));
+  });
+  child.unref();
+  if (!message.ready) throw new GovernError(message.code ?? ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
+  return { env: message.env ?? {}, secrets: message.secrets ?? [], publicKey: message.publicKey ?? '', pid: child.pid! };
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { verifyBundle } from '../../src/recording/verify.js';
+import { startArtifactService, type ArtifactService } from '../fixtures/artifact-service.js';
+import { REPO_ROOT } from '../fixtures/cli.js';
+import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
+import { startTarget, type Target } from '../fixtures/pg-gateway.js';
+import { runClient } from '../fixtures/postgres.js';
+
+/** Reads a runner file-command file (NAME<<DELIMITER … DELIMITER, or NAME=value). */
+function readCommandFile(path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = readFileSync(path, 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i]!);
+    if (heredoc) {
+      const value: string[] = [];
+      for (i++; lines[i] !== heredoc[2]; i++) value.push(lines[i]!);
+      out[heredoc[1]!] = value.join('\n');
+    } else if (lines[i]!.includes('=')) {
+      const at = lines[i]!.indexOf('=');
+      out[lines[i]!.slice(0, at)] = lines[i]!.slice(at + 1);
+    }
+  }
+  return out;
+}
+
+const POLICY = (issuer: string) => `version: 1
+identity:
+  audience: govern
+  trust:
+    - issuer: ${issuer}
+      claims: { repository: acme/payments, ref: refs/heads/main }
+connections:
+  app_db:
+    postgres: { url: "\${PROD_DATABASE_URL}" }
+    export: DATABASE_URL
+rules:
+  - name: pii
+    mask: { columns: ["people.ssn"], types: [email] }
+  - name: no-destruction
+    block: { sql: [drop, truncate] }
+`;
+
+describe('the GitHub Action, run as the runner runs it', () => {
+  let target: Target;
+  let issuer: TestIssuer;
+  let artifacts: ArtifactService;
+  let work: string;
+
+  before(async () => {
+    [target, issuer, artifacts] = await Promise.all([startTarget(), startIssuer(), startArtifactService()]);
+    await target.direct("CREATE TABLE people (id int, name text, ssn text, email text); INSERT INTO people VALUES (1, 'Ada', '536-22-4711', 'ada@example.com')");
+    issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', ref: 'refs/heads/main', event_name: 'push', run_id: '77', actor: 'octo-dev' };
+    work = mkdtempSync(join(tmpdir(), 'govern-runner-'));
+  });
+  after(async () => {
+    await Promise.all([target?.stop(), issuer?.close(), artifacts?.close()]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('main exports loopback env, later steps are governed, post uploads a bundle that verifies', async () => {
+    // The action as a workflow checks it out: action.yml and dist/, with no node_modules anywhere near.
+    const actionDir = join(work, 'action');
+    mkdirSync(actionDir);
+    cpSync(join(REPO_ROOT, 'dist'), join(actionDir, 'dist'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'action.yml'), join(actionDir, 'action.yml'));
+    const workspace = join(work, 'workspace');
+    mkdirSync(join(workspace, '.github'), { recursive: true });
+    writeFileSync(join(workspace, '.github', 'govern.yml'), POLICY(issuer.url));
+    const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT', 'STEP_SUMMARY'].map((k) => [`GITHUB_${k}`, join(work, k.toLowerCase())]));
+    for (const f of Object.values(files)) writeFileSync(f, '');
+    const runner = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...files,
+      RUNNER_TEMP: join(work, 'runner-temp'),
+      GITHUB_WORKSPACE: workspace,
+      GITHUB_JOB: 'migrate',
+      GITHUB_RUN_ATTEMPT: '1',
+      RUNNER_TRACKING_ID: 'github_test',
+    };
+    mkdirSync(runner.RUNNER_TEMP);
+
+    const main = await runClient(process.execPath, [join(actionDir, 'dist/main/index.js')], {
+      env: {
+        ...runner,
+        'INPUT_FAIL-ON': 'blocked',
+        ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken,
+        // The step's env: the real credential, as a secret.
+        PROD_DATABASE_URL: target.appUrl,
+      },
+      cwd: workspace,
+    });
+    assert.equal(main.status, 0, `${main.stdout}\n${main.stderr}`);
+    const exported = readCommandFile(files.GITHUB_ENV!);
+    assert.match(exported.DATABASE_URL!, /^postgresql:\/\/app:[\w-]+@127\.0\.0\.1:\d+\/app$/);
+    const jobSecret = new URL(exported.DATABASE_URL!).password;
+    assert.match(main.stdout, new RegExp(`::add-mask::${jobSecret}`), 'the job-scoped password is masked in logs');
+    const outputs = readCommandFile(files.GITHUB_OUTPUT!);
+    assert.match(outputs['public-key']!, /^ed25519:/);
+
+    // Later steps: separate processes with only what the runner gives every step.
+    const psql = (sql: string) => runClient('sh', ['-c', `${target.pg.bin}/psql "$DATABASE_URL" -X -A -t -c "$0"`, sql], { env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL } });
+    assert.equal((await psql('SELECT name, ssn, email FROM people')).stdout, 'Ada|[masked]|[masked:email]\n');
+    assert.match((await psql('DROP TABLE people')).stderr, /govern: blocked by rule "no-destruction"/);
+    await psql("SELECT '<script>alert(1)</script>' AS html");
+    const node = await runClient(process.execPath, ['--input-type=module', '-e', "import pg from 'pg'; const c = new pg.Client({ connectionString: process.env.DATABASE_URL }); await c.connect(); console.log((await c.query('SELECT ssn FROM people')).rows[0].ssn); await c.end();"], {
+      env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL, NODE_PATH: join(REPO_ROOT, 'node_modules') },
+    });
+    assert.equal(node.stdout, '[masked]\n', node.stderr);
+
+    const state = readCommandFile(files.GITHUB_STATE!);
+    const post = await runClient(process.execPath, [join(actionDir, 'dist/post/index.js')], {
+      env: {
+        ...runner,
+        'INPUT_FAIL-ON': 'blocked',
+        ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])),
+        ACTIONS_RUNTIME_TOKEN: artifacts.runtimeToken,
+        ACTIONS_RESULTS_URL: artifacts.url,
+      },
+      cwd: workspace,
+    });
+    assert.equal(post.status, 1, 'fail-on: blocked fails the job after a blocked DROP');
+    assert.match(post.stdout, /::error title=govern blocked an operation \(rule no-destruction\)::app_db: DROP TABLE people/);
+    assert.match(post.stdout, /::error::govern: 1 blocked and 0 denied operations \(--fail-on blocked\)/);
+
+    const uploaded = artifacts.artifacts.get('govern-session-migrate-1');
+    assert.ok(uploaded, `the bundle was uploaded: ${post.stdout}\n${post.stderr}`);
+    const unpacked = join(work, 'unpacked');
+    writeFileSync(join(work, 'bundle.zip'), uploaded.zip);
+    const unzip = await runClient('python3', ['-m', 'zipfile', '-e', join(work, 'bundle.zip'), unpacked]);
+    assert.equal(unzip.status, 0, unzip.stderr);
+    const verified = verifyBundle(unpacked, { expectedKey: outputs['public-key']! });
+    assert.equal(verified.ok, true, verified.problem);
+    assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.repository, 'acme/payments');
+
+    const summary = readFileSync(files.GITHUB_STEP_SUMMARY!, 'utf8');
+    assert.match(summary, /<h2>govern session<\/h2>/);
+    assert.match(summary, /<td><code>DROP TABLE people<\/code><\/td><td>block<\/td><td>no-destruction/);
+    assert.match(summary, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.ok(!summary.includes('<script>'), 'every value in the summary is escaped');
+    assert.match(summary, /Signed by <code>ed25519:/);
+
+    const everything = [main.stdout, main.stderr, post.stdout, post.stderr, summary, ...Object.values(files).map((f) => readFileSync(f, 'utf8'))].join('\n');
+    assert.ok(!everything.includes(target.appPassword), 'the real password reaches no env file, output, summary or log');
+    assert.ok(!everything.includes('536-22-4711'), 'no unmasked value reaches them either');
+    assert.ok(!existsSync(join(state.govern ? JSON.parse(state.govern).outDir : '', 'gateway.json')), 'the gateway stopped');
+  });
+});
