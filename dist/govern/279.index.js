@@ -5172,12 +5172,17 @@ function jobEnvironment(parent, withheld, exports) {
         delete env[name];
     return Object.assign(env, exports);
 }
-/** Prints exports for `eval`, for a dotenv file (GitLab artifacts:reports:dotenv), or for $GITHUB_ENV. */
-function formatEnv(vars, format) {
+/**
+ * Prints exports for `eval`, for a dotenv file (GitLab artifacts:reports:dotenv), or for $GITHUB_ENV.
+ * For a shell, the variables the gateway read are unset too: a job shell that held the real
+ * credentials to start the gateway (GitLab CI/CD variables) no longer has them afterwards.
+ */
+function formatEnv(vars, format, withheld = []) {
     const entries = Object.entries(vars);
     switch (format) {
         case 'shell':
-            return entries.map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`).join('');
+            return (entries.map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`).join('') +
+                withheld.filter((name) => !(name in vars)).map((name) => `unset ${name}\n`).join(''));
         case 'dotenv':
             return entries
                 .map(([k, v]) => {
@@ -5252,7 +5257,7 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
     child.unref();
     if (!message.ready)
         throw new GovernError(message.code ?? ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-    return { env: message.env ?? {}, secrets: message.secrets ?? [], publicKey: message.publicKey ?? '', pid: child.pid };
+    return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', pid: child.pid };
 }
 
 ;// CONCATENATED MODULE: ./runner-proxy/src/cli/daemon.ts
@@ -5276,7 +5281,7 @@ async function startCommand({ values, env, io }) {
         ...(values['token-env'] !== undefined && { tokenEnv: values['token-env'] }),
         ...(values.mode !== undefined && { mode: values.mode }),
     });
-    io.stdout.write(formatEnv(started.env, format));
+    io.stdout.write(formatEnv(started.env, format, started.withheld));
     return 0;
 }
 /** `govern serve`: the detached gateway. Stops on `govern stop`, SIGTERM or SIGINT. */
@@ -5299,7 +5304,7 @@ async function serveCommand({ values, env, log }) {
     const stopOnSignal = (signal) => void launched.gateway.stop(`received ${signal}`);
     process.once('SIGTERM', stopOnSignal);
     process.once('SIGINT', stopOnSignal);
-    report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), publicKey: launched.gateway.signer.publicKey });
+    report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), withheld: launched.withheld, publicKey: launched.gateway.signer.publicKey });
     await launched.gateway.stopped;
     // Let the stop request's answer leave before the socket closes.
     await new Promise((r) => setTimeout(r, 50));

@@ -47912,7 +47912,7 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
     child.unref();
     if (!message.ready)
         throw new errors_GovernError(message.code ?? errors_ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-    return { env: message.env ?? {}, secrets: message.secrets ?? [], publicKey: message.publicKey ?? '', pid: child.pid };
+    return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', pid: child.pid };
 }
 
 // EXTERNAL MODULE: external "node:crypto"

@@ -19,7 +19,7 @@ export async function startCommand({ values, env, io }: CommandContext): Promise
     ...(values['token-env'] !== undefined && { tokenEnv: values['token-env'] as string }),
     ...(values.mode !== undefined && { mode: values.mode as string }),
   });
-  io.stdout.write(formatEnv(started.env, format));
+  io.stdout.write(formatEnv(started.env, format, started.withheld));
   return 0;
 }
 
@@ -41,7 +41,7 @@ export async function serveCommand({ values, env, log }: CommandContext): Promis
   const stopOnSignal = (signal: NodeJS.Signals) => void launched.gateway.stop(`received ${signal}`);
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
-  report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), publicKey: launched.gateway.signer.publicKey });
+  report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), withheld: launched.withheld, publicKey: launched.gateway.signer.publicKey });
   await launched.gateway.stopped;
   // Let the stop request's answer leave before the socket closes.
   await new Promise((r) => setTimeout(r, 50));

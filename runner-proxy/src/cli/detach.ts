@@ -12,6 +12,8 @@ export interface ReadyMessage {
   ready?: boolean;
   env?: Record<string, string>;
   secrets?: string[];
+  /** Variables the gateway read (the policy's secrets, the token) that the caller's shell should drop. */
+  withheld?: string[];
   publicKey?: string;
   error?: string;
   code?: ErrorCode;
@@ -30,6 +32,7 @@ export interface DetachedOptions {
 export interface Started {
   env: Record<string, string>;
   secrets: string[];
+  withheld: string[];
   publicKey: string;
   pid: number;
 }
@@ -70,5 +73,5 @@ export async function startDetached({ entry, outDir: out, policy, tokenEnv, mode
   });
   child.unref();
   if (!message.ready) throw new GovernError(message.code ?? ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-  return { env: message.env ?? {}, secrets: message.secrets ?? [], publicKey: message.publicKey ?? '', pid: child.pid! };
+  return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', pid: child.pid! };
 }

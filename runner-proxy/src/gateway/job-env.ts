@@ -19,12 +19,19 @@ export function jobEnvironment(
   return Object.assign(env, exports);
 }
 
-/** Prints exports for `eval`, for a dotenv file (GitLab artifacts:reports:dotenv), or for $GITHUB_ENV. */
-export function formatEnv(vars: Readonly<Record<string, string>>, format: EnvFormat): string {
+/**
+ * Prints exports for `eval`, for a dotenv file (GitLab artifacts:reports:dotenv), or for $GITHUB_ENV.
+ * For a shell, the variables the gateway read are unset too: a job shell that held the real
+ * credentials to start the gateway (GitLab CI/CD variables) no longer has them afterwards.
+ */
+export function formatEnv(vars: Readonly<Record<string, string>>, format: EnvFormat, withheld: readonly string[] = []): string {
   const entries = Object.entries(vars);
   switch (format) {
     case 'shell':
-      return entries.map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`).join('');
+      return (
+        entries.map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`).join('') +
+        withheld.filter((name) => !(name in vars)).map((name) => `unset ${name}\n`).join('')
+      );
     case 'dotenv':
       return entries
         .map(([k, v]) => {

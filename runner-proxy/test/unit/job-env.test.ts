@@ -26,6 +26,7 @@ describe('the job environment', () => {
   test('formats exports for a shell, a dotenv file and $GITHUB_ENV', () => {
     const vars = { A: "it's", B: 'plain' };
     assert.equal(formatEnv(vars, 'shell'), "export A='it'\\''s'\nexport B='plain'\n");
+    assert.equal(formatEnv({ DATABASE_URL: 'x' }, 'shell', ['PROD_DATABASE_URL', 'GOVERN_ID_TOKEN']), "export DATABASE_URL='x'\nunset PROD_DATABASE_URL\nunset GOVERN_ID_TOKEN\n");
     assert.equal(formatEnv(vars, 'dotenv'), "A=it's\nB=plain\n");
     assert.match(formatEnv({ A: 'x\ny' }, 'github'), /^A<<(ghadelimiter_[0-9a-f-]{36})\nx\ny\n\1\n$/);
     assert.throws(() => formatEnv({ A: 'x\ny' }, 'dotenv'), /A spans several lines/);
