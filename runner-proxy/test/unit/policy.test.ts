@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { PolicyError } from '../../src/core/errors.js';
@@ -152,4 +153,16 @@ describe('policy', () => {
   test('a missing file is one sentence', () => {
     assert.throws(() => loadPolicy('/nonexistent/govern.yml', { env: {}, resolveVariables: true }), /cannot read the policy file \/nonexistent\/govern\.yml/);
   });
+});
+
+describe('the example policies', () => {
+  const examples = ['examples/policy.yml', 'examples/demo/github-policy.yml', 'examples/demo/gitlab-policy.yml', 'examples/demo/policy.template.yml'];
+  for (const file of examples) {
+    test(`${file} is valid`, () => {
+      const path = fileURLToPath(new URL(`../../../../${file}`, import.meta.url));
+      // The demo template's issuer is filled in at run time; any loopback address stands for it.
+      const text = readFileSync(path, 'utf8').replace('{{ISSUER}}', 'http://127.0.0.1:9');
+      assert.ok(parsePolicy(file, Buffer.from(text), { env: {}, resolveVariables: false }));
+    });
+  }
 });
