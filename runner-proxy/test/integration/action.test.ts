@@ -62,40 +62,60 @@ describe('the GitHub Action, run as the runner runs it', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('main exports loopback env, later steps are governed, post uploads a bundle that verifies', async () => {
-    // The action as a workflow checks it out: action.yml and dist/, with no node_modules anywhere near.
-    const actionDir = join(work, 'action');
-    mkdirSync(actionDir);
+  /** A fresh runner: the action checked out with no node_modules near it, a workspace, the file commands. */
+  function runnerFor(name: string) {
+    const root = join(work, name);
+    const actionDir = join(root, 'action');
+    mkdirSync(actionDir, { recursive: true });
     cpSync(join(REPO_ROOT, 'dist'), join(actionDir, 'dist'), { recursive: true });
     cpSync(join(REPO_ROOT, 'action.yml'), join(actionDir, 'action.yml'));
-    const workspace = join(work, 'workspace');
+    const workspace = join(root, 'workspace');
     mkdirSync(join(workspace, '.github'), { recursive: true });
     writeFileSync(join(workspace, '.github', 'govern.yml'), POLICY(issuer.url));
-    const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT', 'STEP_SUMMARY'].map((k) => [`GITHUB_${k}`, join(work, k.toLowerCase())]));
+    const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT', 'STEP_SUMMARY'].map((k) => [`GITHUB_${k}`, join(root, k.toLowerCase())]));
     for (const f of Object.values(files)) writeFileSync(f, '');
     const runner = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       ...files,
-      RUNNER_TEMP: join(work, 'runner-temp'),
+      RUNNER_TEMP: join(root, 'runner-temp'),
       GITHUB_WORKSPACE: workspace,
-      GITHUB_JOB: 'migrate',
+      GITHUB_JOB: name,
       GITHUB_RUN_ATTEMPT: '1',
       RUNNER_TRACKING_ID: 'github_test',
     };
     mkdirSync(runner.RUNNER_TEMP);
+    const main = () =>
+      runClient(process.execPath, [join(actionDir, 'dist/main/index.js')], {
+        env: {
+          ...runner,
+          'INPUT_FAIL-ON': 'blocked',
+          ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl,
+          ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken,
+          // The step's env: the real credential, as a secret.
+          PROD_DATABASE_URL: target.appUrl,
+        },
+        cwd: workspace,
+      });
+    const post = () => {
+      const state = readCommandFile(files.GITHUB_STATE!);
+      return runClient(process.execPath, [join(actionDir, 'dist/post/index.js')], {
+        env: {
+          ...runner,
+          'INPUT_FAIL-ON': 'blocked',
+          ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])),
+          ACTIONS_RUNTIME_TOKEN: artifacts.runtimeToken,
+          ACTIONS_RESULTS_URL: artifacts.url,
+        },
+        cwd: workspace,
+      });
+    };
+    return { root, files, main, post };
+  }
 
-    const main = await runClient(process.execPath, [join(actionDir, 'dist/main/index.js')], {
-      env: {
-        ...runner,
-        'INPUT_FAIL-ON': 'blocked',
-        ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl,
-        ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken,
-        // The step's env: the real credential, as a secret.
-        PROD_DATABASE_URL: target.appUrl,
-      },
-      cwd: workspace,
-    });
+  test('main exports loopback env, later steps are governed, post uploads a bundle that verifies', async () => {
+    const { root: work, files, main: runMain, post: runPost } = runnerFor('migrate');
+    const main = await runMain();
     assert.equal(main.status, 0, `${main.stdout}\n${main.stderr}`);
     const exported = readCommandFile(files.GITHUB_ENV!);
     assert.match(exported.DATABASE_URL!, /^postgresql:\/\/app:[\w-]+@127\.0\.0\.1:\d+\/app$/);
@@ -115,16 +135,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.equal(node.stdout, '[masked]\n', node.stderr);
 
     const state = readCommandFile(files.GITHUB_STATE!);
-    const post = await runClient(process.execPath, [join(actionDir, 'dist/post/index.js')], {
-      env: {
-        ...runner,
-        'INPUT_FAIL-ON': 'blocked',
-        ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])),
-        ACTIONS_RUNTIME_TOKEN: artifacts.runtimeToken,
-        ACTIONS_RESULTS_URL: artifacts.url,
-      },
-      cwd: workspace,
-    });
+    const post = await runPost();
     assert.equal(post.status, 1, 'fail-on: blocked fails the job after a blocked DROP');
     assert.match(post.stdout, /::error title=govern blocked an operation \(rule no-destruction\)::app_db: DROP TABLE people/);
     assert.match(post.stdout, /::error::govern: 1 blocked and 0 denied operations \(--fail-on blocked\)/);
@@ -150,5 +161,18 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.ok(!everything.includes(target.appPassword), 'the real password reaches no env file, output, summary or log');
     assert.ok(!everything.includes('536-22-4711'), 'no unmasked value reaches them either');
     assert.ok(!existsSync(join(state.govern ? JSON.parse(state.govern).outDir : '', 'gateway.json')), 'the gateway stopped');
+  });
+
+  test('when the gateway died mid-job, post says so, uploads what was recorded and fails the job', async () => {
+    const { files, main, post } = runnerFor('crashed');
+    assert.equal((await main()).status, 0);
+    const { pid } = JSON.parse(readCommandFile(files.GITHUB_STATE!).govern!) as { pid: number };
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await post();
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /::warning::govern: the gateway was not running at the end of the job \(it stopped early or died\); uploading what it recorded/);
+    assert.match(r.stdout, /the session bundle does not verify: manifest\.json is missing: the gateway never finalized this session/);
+    assert.ok(artifacts.artifacts.has('govern-session-crashed-1'), 'what was recorded is uploaded');
   });
 });
