@@ -1,9 +1,12 @@
 # Sourced by the test command: installs the system packages the tests use, when they are missing.
-# PostgreSQL's server and clients, pgbouncer (the benchmark's peer), psycopg2 for Debian's python3.
+# PostgreSQL's server and clients, pgbouncer (the benchmark's peer), psycopg2 for Debian's python3,
+# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates).
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
