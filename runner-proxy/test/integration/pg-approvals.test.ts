@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
+import { govern } from '../fixtures/cli.js';
+
+const RULES = `
+  - name: reviewed-writes
+    approve: { sql: [delete_without_where, update_without_where] }
+`;
+
+/** Polls `govern status --json` until an operation waits, and returns its request id. */
+async function waitingRequest(outDir: string): Promise<{ id: string; operation: string }> {
+  for (let i = 0; i < 100; i++) {
+    const status = await govern(['status', '--out', outDir, '--json']);
+    const pending = (JSON.parse(status.stdout) as { pending: { id: string; operation: string }[] }).pending;
+    if (pending.length) return pending[0]!;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('nothing came to wait for approval');
+}
+
+describe('PostgreSQL statements held for approval', () => {
+  let target: Target;
+  let db: GovernedDb;
+
+  before(async () => {
+    target = await startTarget();
+    await target.direct("CREATE TABLE jobs (id int, state text); INSERT INTO jobs SELECT g, 'old' FROM generate_series(1, 5) g");
+    db = await governDb(target.appUrl, RULES, 'approvals: { via: cli, timeout: 30s }');
+  });
+  after(async () => {
+    await db?.stop();
+    await target?.stop();
+  });
+
+  test('psql waits on a held DELETE and completes after govern approve', async () => {
+    const psql = spawn(`${target.pg.bin}/psql`, [db.url, '-X', '-c', 'DELETE FROM jobs'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    psql.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const closed = once(psql, 'close');
+    const request = await waitingRequest(db.gateway.outDir);
+    assert.equal(request.operation, 'DELETE FROM jobs');
+    assert.equal((await target.direct('SELECT count(*)::int AS n FROM jobs')).rows[0].n, 5, 'nothing ran while it waited');
+    const approved = await govern(['approve', request.id, '--out', db.gateway.outDir]);
+    assert.equal(approved.status, 0, approved.stderr);
+    const [status] = (await closed) as [number];
+    assert.equal(status, 0);
+    assert.match(out, /DELETE 5/);
+  });
+
+  test('node-postgres waits inside a transaction, gets the protocol error after govern deny, and can roll back', async () => {
+    await target.direct("INSERT INTO jobs SELECT g, 'new' FROM generate_series(1, 3) g");
+    const client = await db.client();
+    await client.query('BEGIN');
+    await client.query("INSERT INTO jobs VALUES (99, 'inside')");
+    const held = client.query("UPDATE jobs SET state = 'done'").then(
+      () => undefined,
+      (e: { code?: string; message: string }) => e,
+    );
+    const request = await waitingRequest(db.gateway.outDir);
+    const denied = await govern(['deny', request.id, '--reason', 'not on a Friday', '--out', db.gateway.outDir]);
+    assert.equal(denied.status, 0, denied.stderr);
+    const error = await held;
+    assert.equal(error?.code, '42501');
+    assert.match(error!.message, new RegExp(`denied by cli:\\w+: not on a Friday \\(rule "reviewed-writes", request ${request.id}\\)`));
+    await client.query('ROLLBACK');
+    assert.equal((await client.query("SELECT count(*)::int AS n FROM jobs WHERE state = 'done' OR id = 99")).rows[0].n, 0);
+  });
+
+  test('an approval releases only the statement it was asked for', async () => {
+    const client = await db.client();
+    const first = client.query("UPDATE jobs SET state = 'first'");
+    const request = await waitingRequest(db.gateway.outDir);
+    await govern(['approve', request.id, '--out', db.gateway.outDir]);
+    await first;
+    const again = await govern(['approve', request.id, '--out', db.gateway.outDir]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /no operation waits under approval id/);
+    const second = client.query("UPDATE jobs SET state = 'second'").then(
+      () => undefined,
+      (e: { code?: string }) => e,
+    );
+    const next = await waitingRequest(db.gateway.outDir);
+    assert.notEqual(next.id, request.id, 'the same statement asks again');
+    await govern(['deny', next.id, '--out', db.gateway.outDir]);
+    assert.equal((await second)?.code, '42501');
+  });
+});
