@@ -22,6 +22,8 @@ async function run(): Promise<void> {
     }
     env[GOVERN_ID_TOKEN] = await core.getIDToken(core.getInput('audience') || policy.identity.audience);
   }
+  // PR-comment approvals: the gateway posts and reads comments with the job's token.
+  if (core.getInput('github-token')) env.GOVERN_GITHUB_TOKEN = core.getInput('github-token');
   const mode = core.getInput('mode');
   const started = await startDetached({ entry: GATEWAY, outDir, policy: policyPath, env, ...(mode && { mode }) });
   for (const secret of started.secrets) core.setSecret(secret);

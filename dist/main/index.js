@@ -48688,6 +48688,9 @@ async function run() {
         }
         env[GOVERN_ID_TOKEN] = await getIDToken(getInput('audience') || policy.identity.audience);
     }
+    // PR-comment approvals: the gateway posts and reads comments with the job's token.
+    if (getInput('github-token'))
+        env.GOVERN_GITHUB_TOKEN = getInput('github-token');
     const mode = getInput('mode');
     const started = await startDetached({ entry: GATEWAY, outDir, policy: policyPath, env, ...(mode && { mode }) });
     for (const secret of started.secrets)

@@ -2,6 +2,7 @@ import type { Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { builtInAdapters } from '../adapters/index.js';
+import { approvalProvider } from '../approvals/providers.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { controlSocketPath, removeRuntimeInfo, serveControl, writeRuntimeInfo, type ControlRequest } from '../gateway/control.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -56,7 +57,8 @@ export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: L
   const policy: Policy = mode ? { ...loaded, mode } : loaded;
   const { principal, tokenVariable } = await identify(policy, env, tokenEnv, log);
   const out = resolve(outDir);
-  const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log });
+  const provider = approvalProvider(policy.approvals, principal, env, (m) => log.warn(m));
+  const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log, ...(provider && { approvalProvider: provider }) });
   const approver = `cli:${userInfo().username}`;
   const socket = controlSocketPath(out);
   const control = await serveControl(socket, (request: ControlRequest) => handleControl(gateway, request, approver));

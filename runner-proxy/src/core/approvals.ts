@@ -25,9 +25,26 @@ interface Waiting extends PendingApproval {
   settle(result: ApprovalResult): void;
 }
 
+/**
+ * Where approvers are asked and answer: a pull request (GitHub), a merge request (GitLab). The CLI
+ * needs none: `govern approve` reaches the control socket directly.
+ */
+export interface ApprovalProvider {
+  /** Asks the approvers: posts the request where they will see it. */
+  announce(request: PendingApproval): Promise<void>;
+  /** Watches for answers and passes each valid one to `decide`. */
+  start(decide: (id: string, approved: boolean, by: string, reason?: string) => void): void;
+  /** Shows the outcome where the request was announced. */
+  settled(result: ApprovalResult): Promise<void>;
+  stop(): void;
+}
+
 export interface ApprovalsOptions {
   spec: ApprovalsSpec;
   recorder: Recorder;
+  provider?: ApprovalProvider;
+  /** Where a provider's failures are told; an approval still works through the CLI then. */
+  warn?: (message: string) => void;
   now?: () => number;
 }
 
@@ -41,11 +58,18 @@ export class Approvals {
   readonly #recorder: Recorder;
   readonly #now: () => number;
   readonly #waiting = new Map<string, Waiting>();
+  readonly #provider: ApprovalProvider | undefined;
+  readonly #warn: (message: string) => void;
 
-  constructor({ spec, recorder, now = Date.now }: ApprovalsOptions) {
+  constructor({ spec, recorder, provider, warn = () => undefined, now = Date.now }: ApprovalsOptions) {
     this.#spec = spec;
     this.#recorder = recorder;
     this.#now = now;
+    this.#provider = provider;
+    this.#warn = warn;
+    provider?.start((id, approved, by, reason) => {
+      if (this.#waiting.has(id)) this.decide(id, approved, by, reason);
+    });
   }
 
   get via(): ApprovalsSpec['via'] {
@@ -82,9 +106,11 @@ export class Approvals {
         },
       };
       this.#waiting.set(id, waiting);
+      this.#provider?.announce(this.pending().find((p) => p.id === id)!).catch((e: Error) => this.#warn(`cannot ask for approval ${id}: ${e.message}; govern approve ${id} still works`));
     });
     this.#recorder.append('approval.decided', { request_id: id, op: opSeq, outcome: result.outcome, by: result.by, reason: result.reason });
     await this.#recorder.durable();
+    this.#provider?.settled(result).catch((e: Error) => this.#warn(`cannot show the outcome of ${id}: ${e.message}`));
     return result;
   }
 
@@ -98,5 +124,6 @@ export class Approvals {
   /** Denies everything still waiting, when the gateway stops. */
   denyAll(reason: string): void {
     for (const waiting of [...this.#waiting.values()]) waiting.settle({ id: waiting.id, outcome: 'denied', by: 'govern', reason });
+    this.#provider?.stop();
   }
 }

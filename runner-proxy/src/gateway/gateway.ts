@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
-import { Approvals } from '../core/approvals.js';
+import { Approvals, type ApprovalProvider } from '../core/approvals.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { Governor } from '../core/governor.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
@@ -15,6 +15,8 @@ export interface GatewayOptions {
   principal: Principal;
   outDir: string;
   adapters: AdapterRegistry;
+  /** Where approvers answer besides `govern approve`: a pull or merge request. */
+  approvalProvider?: ApprovalProvider;
   log: Logger;
   now?: () => number;
   /** How long open sessions may take to finish when the gateway stops. */
@@ -65,7 +67,13 @@ export class Gateway {
       principal: options.principal,
       recorder,
       masker: new Masker(),
-      approvals: new Approvals({ spec: options.policy.approvals, recorder, ...(options.now && { now: options.now }) }),
+      approvals: new Approvals({
+        spec: options.policy.approvals,
+        recorder,
+        warn: (m) => options.log.warn(m),
+        ...(options.approvalProvider && { provider: options.approvalProvider }),
+        ...(options.now && { now: options.now }),
+      }),
     });
   }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { startArtifactService, type ArtifactService } from '../fixtures/artifact-service.js';
+import { startFakeGitHub } from '../fixtures/forges.js';
 import { REPO_ROOT } from '../fixtures/cli.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 import { startTarget, type Target } from '../fixtures/pg-gateway.js';
@@ -63,7 +64,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
   });
 
   /** A fresh runner: the action checked out with no node_modules near it, a workspace, the file commands. */
-  function runnerFor(name: string) {
+  function runnerFor(name: string, policy = POLICY(issuer.url), extraEnv: Record<string, string> = {}) {
     const root = join(work, name);
     const actionDir = join(root, 'action');
     mkdirSync(actionDir, { recursive: true });
@@ -71,7 +72,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
     cpSync(join(REPO_ROOT, 'action.yml'), join(actionDir, 'action.yml'));
     const workspace = join(root, 'workspace');
     mkdirSync(join(workspace, '.github'), { recursive: true });
-    writeFileSync(join(workspace, '.github', 'govern.yml'), POLICY(issuer.url));
+    writeFileSync(join(workspace, '.github', 'govern.yml'), policy);
     const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT', 'STEP_SUMMARY'].map((k) => [`GITHUB_${k}`, join(root, k.toLowerCase())]));
     for (const f of Object.values(files)) writeFileSync(f, '');
     const runner = {
@@ -83,6 +84,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
       GITHUB_JOB: name,
       GITHUB_RUN_ATTEMPT: '1',
       RUNNER_TRACKING_ID: 'github_test',
+      ...extraEnv,
     };
     mkdirSync(runner.RUNNER_TEMP);
     const main = () =>
@@ -174,5 +176,42 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.match(r.stdout, /::warning::govern: the gateway was not running at the end of the job \(it stopped early or died\); uploading what it recorded/);
     assert.match(r.stdout, /the session bundle does not verify: manifest\.json is missing: the gateway never finalized this session/);
     assert.ok(artifacts.artifacts.has('govern-session-crashed-1'), 'what was recorded is uploaded');
+  });
+
+  test('a held DELETE is approved by a pull request comment, and the summary names the approver', async () => {
+    const github = await startFakeGitHub();
+    github.permissions.set('alice', 'write');
+    try {
+      const eventPath = join(work, 'event.json');
+      writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 12 } }));
+      const policy = `${POLICY(issuer.url)}  - name: reviewed-writes\n    approve: { sql: [delete_without_where] }\napprovals: { via: github, approvers: [alice], timeout: 1m }\n`;
+      const { files, main, post } = runnerFor('approve', policy, {
+        GITHUB_REPOSITORY: 'acme/payments',
+        GITHUB_SHA: 'f00d',
+        GITHUB_API_URL: github.url,
+        GITHUB_EVENT_PATH: eventPath,
+        'INPUT_GITHUB-TOKEN': github.token,
+        GOVERN_APPROVAL_POLL_MS: '50',
+      });
+      assert.equal((await main()).status, 0);
+      const url = readCommandFile(files.GITHUB_ENV!).DATABASE_URL!;
+      const held = runClient('sh', ['-c', `${target.pg.bin}/psql "$DATABASE_URL" -X -c "DELETE FROM people"`], { env: { PATH: process.env.PATH, DATABASE_URL: url } });
+      let id: string | undefined;
+      for (let i = 0; i < 200 && !id; i++) {
+        id = /request `(apr_[0-9a-f]+)`/.exec(github.posted('issue:12').at(-1)?.body ?? '')?.[1];
+        if (!id) await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(id, 'the gateway asked in the pull request');
+      github.comment('issue:12', 'alice', `/govern approve ${id}`);
+      const deleted = await held;
+      assert.match(deleted.stdout, /DELETE 1/);
+      const r = await post();
+      assert.equal(r.status, 0, r.stdout);
+      const summary = readFileSync(files.GITHUB_STEP_SUMMARY!, 'utf8');
+      assert.match(summary, new RegExp(`<td><code>DELETE FROM people</code></td><td>approved</td><td>reviewed-writes \\(${id}, by alice\\)</td>`));
+      assert.match(github.posted('issue:12').at(-1)!.body, /\*\*Approved\*\* by @alice\./);
+    } finally {
+      await github.close();
+    }
   });
 });
