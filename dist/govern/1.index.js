@@ -4156,7 +4156,9 @@ class Approvals {
             await this.#recorder.durable();
             return result;
         }
-        this.#recorder.append('approval.requested', { request_id: id, op: opSeq, connection: op.connection, rule, via: this.#spec.via, timeout_ms: this.#spec.timeoutMs });
+        // The approval is bound to this one operation: its id is fresh, and the record names what it covers.
+        const fingerprint = op.fingerprint ?? (0,external_node_crypto_.createHash)('sha256').update(`${op.connection}\u0000${op.text}`).digest('hex');
+        this.#recorder.append('approval.requested', { request_id: id, op: opSeq, connection: op.connection, rule, fingerprint, via: this.#spec.via, timeout_ms: this.#spec.timeoutMs });
         await this.#recorder.durable();
         const result = await new Promise((resolve) => {
             const timer = setTimeout(() => waiting.settle({ id, outcome: 'timeout', by: 'govern', reason: `no decision within ${this.#spec.timeoutMs / 1000} s` }), this.#spec.timeoutMs);

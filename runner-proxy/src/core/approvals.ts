@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalsSpec } from '../policy/types.js';
 import type { Recorder } from '../recording/recorder.js';
 import { ErrorCode, GovernError } from './errors.js';
@@ -88,7 +88,9 @@ export class Approvals {
       await this.#recorder.durable();
       return result;
     }
-    this.#recorder.append('approval.requested', { request_id: id, op: opSeq, connection: op.connection, rule, via: this.#spec.via, timeout_ms: this.#spec.timeoutMs });
+    // The approval is bound to this one operation: its id is fresh, and the record names what it covers.
+    const fingerprint = op.fingerprint ?? createHash('sha256').update(`${op.connection}\u0000${op.text}`).digest('hex');
+    this.#recorder.append('approval.requested', { request_id: id, op: opSeq, connection: op.connection, rule, fingerprint, via: this.#spec.via, timeout_ms: this.#spec.timeoutMs });
     await this.#recorder.durable();
     const result = await new Promise<ApprovalResult>((resolve) => {
       const timer = setTimeout(() => waiting.settle({ id, outcome: 'timeout', by: 'govern', reason: `no decision within ${this.#spec.timeoutMs / 1000} s` }), this.#spec.timeoutMs);
