@@ -12,7 +12,10 @@ import { sha256Hex } from '../../runner-proxy/src/recording/canonical.js';
 import { EVENTS_FILE, MANIFEST_FILE } from '../../runner-proxy/src/recording/recorder.js';
 import { verifyBundle } from '../../runner-proxy/src/recording/verify.js';
 import { State } from './state.js';
-import { outcomes, summaryHtml } from './summary.js';
+import { outcomes, sessionHtml } from '../../runner-proxy/src/recording/report.js';
+
+/** A job summary is shown on one page; the bundle's report.html has every operation. */
+const SUMMARY_ROWS = 100;
 
 async function stopGateway(outDir: string): Promise<void> {
   try {
@@ -46,7 +49,8 @@ async function run(): Promise<void> {
   const result = verifyBundle(state.outDir, { expectedKey: state.publicKey });
   const manifestPath = join(state.outDir, MANIFEST_FILE);
   const digest = existsSync(manifestPath) ? sha256Hex(readFileSync(manifestPath)) : undefined;
-  await core.summary.addRaw(summaryHtml(result.manifest, result.events, result.ok ? undefined : result.problem, digest)).write();
+  const problem = result.ok ? {} : { problem: result.problem! };
+  await core.summary.addRaw(sessionHtml(result.manifest, result.events, { ...problem, ...(digest && { manifestDigest: digest }), maxRows: SUMMARY_ROWS })).write();
 
   for (const o of outcomes(result.events)) {
     if (o.verdict === 'block') core.error(`${o.connection}: ${o.text}`, { title: `govern blocked an operation (rule ${o.rule})` });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
@@ -7,7 +9,8 @@ import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
 import type { Policy } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
-import { Recorder } from '../recording/recorder.js';
+import { EVENTS_FILE, Recorder, type RecordedEvent } from '../recording/recorder.js';
+import { reportPage } from '../recording/report.js';
 import type { Logger } from './logger.js';
 
 export interface GatewayOptions {
@@ -22,6 +25,9 @@ export interface GatewayOptions {
   /** How long open sessions may take to finish when the gateway stops. */
   drainMs?: number;
 }
+
+/** The bundle's self-contained viewer. */
+export const REPORT_FILE = 'report.html';
 
 interface OpenConnection {
   name: string;
@@ -154,20 +160,20 @@ export class Gateway {
     if (!recorder.failure) recorder.append('session.end', { reason, counts });
     await recorder.close().catch(() => undefined);
     if (recorder.failure) this.#options.log.warn(recorder.failure.message);
-    return writeManifest(
-      outDir,
-      {
-        session_id: this.sessionId,
-        started_at: this.#startedAt,
-        ended_at: new Date((this.#options.now ?? Date.now)()).toISOString(),
-        end_reason: reason,
-        identity: principalRecord(principal),
-        policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
-        connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
-        counts,
-        events: { count: recorder.head.count, head: recorder.head.hash },
-      },
-      this.signer,
-    );
+    const body = {
+      session_id: this.sessionId,
+      started_at: this.#startedAt,
+      ended_at: new Date((this.#options.now ?? Date.now)()).toISOString(),
+      end_reason: reason,
+      identity: principalRecord(principal),
+      policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+      connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
+      counts,
+      events: { count: recorder.head.count, head: recorder.head.hash },
+    };
+    // The report is written before the manifest, so the signature covers it too.
+    const events = readFileSync(join(outDir, EVENTS_FILE), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent);
+    writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, events));
+    return writeManifest(outDir, body, this.signer);
   }
 }

@@ -59,6 +59,16 @@ describe('session bundle', () => {
     assert.deepEqual(result.events.map((e) => e.type).slice(0, 2), ['session.start', 'operation']);
     assert.equal(result.events.at(-1)!.type, 'session.end');
     assert.equal(verifyBundle(dir, { expectedKey: m.public_key }).ok, true);
+    assert.ok(m.files['report.html'], 'the report is signed with the rest');
+    const report = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.match(report, /^<!doctype html>/);
+    assert.match(report, /<td><code>DROP TABLE users<\/code><\/td><td>block<\/td><td>no-drop/);
+  });
+
+  test('an edited report fails verification', async () => {
+    const dir = await recordSession(root, 'report');
+    writeFileSync(join(dir, 'report.html'), '<p>all fine</p>');
+    assert.match(verifyBundle(dir).problem!, /report\.html does not match its digest in the manifest/);
   });
 
   test('an edited event is named', async () => {

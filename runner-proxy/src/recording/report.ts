@@ -1,7 +1,10 @@
-import type { RecordedEvent } from '../../runner-proxy/src/recording/recorder.js';
-import type { Manifest } from '../../runner-proxy/src/recording/bundle.js';
+import type { ManifestBody } from './bundle.js';
+import type { RecordedEvent } from './recorder.js';
 
-const MAX_ROWS = 100;
+/**
+ * The session as HTML: the job summary on GitHub, and report.html in the bundle. Every value is
+ * escaped: statements, claims and names come from the job and the target, not from us.
+ */
 
 /** Every value that reaches the job summary passes through here: SQL text and claims are not HTML. */
 export function escapeHtml(value: unknown): string {
@@ -45,8 +48,20 @@ export function outcomes(events: readonly RecordedEvent[]): Outcome[] {
   return [...byOp.values()];
 }
 
-/** The job summary as HTML: identity, connections, counts, the operations, and the signing key. */
-export function summaryHtml(manifest: Manifest | undefined, events: readonly RecordedEvent[], problem: string | undefined, bundleDigest: string | undefined): string {
+/** What the report says of the session as a whole: the manifest's facts, signed or about to be. */
+export type SessionFacts = Pick<ManifestBody, 'identity' | 'connections' | 'counts' | 'public_key' | 'events'>;
+
+export interface ReportOptions {
+  /** Why the bundle does not verify, when it does not. */
+  problem?: string;
+  /** The manifest's sha256, once it is written. */
+  manifestDigest?: string;
+  /** How many operations to list; the rest are counted. */
+  maxRows?: number;
+}
+
+/** Identity, connections, counts, the operations with their verdicts, and the signing key. */
+export function sessionHtml(manifest: SessionFacts | undefined, events: readonly RecordedEvent[], { problem, manifestDigest, maxRows = Infinity }: ReportOptions = {}): string {
   const ops = outcomes(events);
   const claims = (manifest?.identity as { claims?: Record<string, unknown> } | undefined)?.claims ?? {};
   const counts = manifest?.counts;
@@ -61,7 +76,7 @@ export function summaryHtml(manifest: Manifest | undefined, events: readonly Rec
     parts.push(`<p>${counts.operations} operations: ${counts.allowed} allowed, ${counts.blocked} blocked, ${counts.approved} approved, ${counts.denied} denied; ${counts.masked_values} values masked.</p>`);
   }
   if (ops.length) {
-    const rows = ops.slice(0, MAX_ROWS).map(
+    const rows = ops.slice(0, maxRows).map(
       (o) =>
         `<tr><td>${o.seq}</td><td>${escapeHtml(o.connection)}</td><td><code>${escapeHtml(short(o.text))}</code></td><td>${escapeHtml(o.verdict)}</td>` +
         `<td>${escapeHtml(o.rule ?? '')}${o.requestId ? ` (${escapeHtml(o.requestId)}${o.decidedBy ? `, by ${escapeHtml(o.decidedBy)}` : ''})` : ''}</td><td>${o.rows ?? ''}</td><td>${o.masked ?? ''}</td></tr>`,
@@ -71,8 +86,14 @@ export function summaryHtml(manifest: Manifest | undefined, events: readonly Rec
       ...rows,
       '</table>',
     );
-    if (ops.length > MAX_ROWS) parts.push(`<p>${ops.length - MAX_ROWS} more operations are in the bundle.</p>`);
+    if (ops.length > maxRows) parts.push(`<p>${ops.length - maxRows} more operations are in the bundle.</p>`);
   }
-  if (manifest) parts.push(`<p>Signed by <code>${escapeHtml(manifest.public_key)}</code>; chain head <code>${escapeHtml(manifest.events.head)}</code>${bundleDigest ? `; manifest sha256 <code>${escapeHtml(bundleDigest)}</code>` : ''}. Check it with <code>govern verify</code>.</p>`);
+  if (manifest) parts.push(`<p>Signed by <code>${escapeHtml(manifest.public_key)}</code>; chain head <code>${escapeHtml(manifest.events.head)}</code>${manifestDigest ? `; manifest sha256 <code>${escapeHtml(manifestDigest)}</code>` : ''}. Check it with <code>govern verify</code>.</p>`);
   return `${parts.join('\n')}\n`;
+}
+
+/** report.html: a self-contained page with the whole session, written into the bundle and signed with it. */
+export function reportPage(manifest: SessionFacts, events: readonly RecordedEvent[]): string {
+  const style = 'body{font:14px/1.45 system-ui,sans-serif;margin:2em;max-width:72em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}code{font-size:90%}';
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>govern session</title><style>${style}</style></head><body>\n${sessionHtml(manifest, events)}</body></html>\n`;
 }
