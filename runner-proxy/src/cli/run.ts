@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { hideCredentials } from '../masking/credentials.js';
 import { REDACT_ALL } from '../masking/masker.js';
 import { jobEnvironment } from '../gateway/job-env.js';
 import { launch, shutdown } from './launch.js';
@@ -20,7 +21,7 @@ export async function runCommand({ values, positionals, env, io, log }: CommandC
   const launched = await launch({ policyPath: values.policy as string | undefined, outDir: values.out as string, tokenEnv: values['token-env'] as string | undefined, mode: values.mode as string | undefined, env, log });
   const { governor } = launched.gateway;
   const [program, ...args] = positionals as [string, ...string[]];
-  governor.note('process.start', { command: governor.masker.maskText(positionals.map(quote).join(' '), REDACT_ALL).text });
+  governor.note('process.start', { command: governor.masker.maskText(hideCredentials(positionals.map(quote).join(' ')), REDACT_ALL).text });
   const started = performance.now();
 
   const exit = await new Promise<Exit>((resolve) => {

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { formatEnv, jobEnvironment } from '../../src/gateway/job-env.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { failOnReason } from '../../src/cli/fail-on.js';
+import { hideCredentials } from '../../src/masking/credentials.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/policy.yml', import.meta.url));
 
@@ -38,5 +39,18 @@ describe('the job environment', () => {
     assert.match(failOnReason('denied', counts)!, /1 denied/);
     assert.equal(failOnReason('denied', { ...counts, denied: 0 }), undefined);
     assert.equal(failOnReason('never', counts), undefined);
+  });
+});
+
+describe('credentials in recorded text', () => {
+  test('URL passwords, connection-string passwords and secret-named assignments are hidden; the rest stays', () => {
+    assert.equal(
+      hideCredentials("psql 'postgresql://app:s3cr%40t@db:5432/app' && curl https://bot:tok@example.com/x http://plain.example/y"),
+      "psql 'postgresql://app:[masked]@db:5432/app' && curl https://bot:[masked]@example.com/x http://plain.example/y",
+    );
+    assert.equal(
+      hideCredentials("SELECT dblink_connect('host=db user=app password=hunter2 dbname=x'); PGPASSWORD='p w' psql; API_TOKEN=abc ./run; USER=me"),
+      "SELECT dblink_connect('host=db user=app password=[masked] dbname=x'); PGPASSWORD=[masked] psql; API_TOKEN=[masked] ./run; USER=me",
+    );
   });
 });

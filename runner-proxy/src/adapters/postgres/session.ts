@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Governor, Ruling } from '../../core/governor.js';
 import type { MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
+import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { Catalog } from './catalog.js';
 import type { SqlClassification, SqlClassifier } from './classify.js';
@@ -254,7 +255,7 @@ export class PostgresSession {
     return {
       connection: this.#ctx.connection,
       protocol: 'postgres',
-      text: this.#ctx.governor.masker.maskText(sql, REDACT_ALL).text,
+      text: this.#ctx.governor.masker.maskText(hideCredentials(sql), REDACT_ALL).text,
       classes: classification.classes,
       writes: classification.writes,
       sql: classification,
