@@ -3,9 +3,10 @@
  * URL (postgres://u:p@h/db) or in a key=value connection string (password=p), and shell assignments to
  * variables named like secrets (PGPASSWORD=p). Names and users stay; the secret is replaced.
  */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+):[^\s@/'"]+@/gi;
-const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|[^\s'";]+)/gi;
-const SECRET_ASSIGNMENT = /\b([A-Z][A-Z0-9_]*(?:PASSWORD|SECRET|TOKEN|_KEY))=('[^']*'|"[^"]*"|[^\s'"]+)/g;
+// Every repetition that can start anywhere is bounded, so a multi-megabyte statement stays linear.
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@'"]{1,256}):[^\s@/'"]{1,256}@/gi;
+const KEY_VALUE_PASSWORD = /\b(password|passwd|pwd)\s{0,8}=\s{0,8}('[^']{0,256}'|"[^"]{0,256}"|[^\s'";]{1,256})/gi;
+const SECRET_ASSIGNMENT = /\b([A-Z][A-Z0-9_]{0,63}(?:PASSWORD|SECRET|TOKEN|_KEY))=('[^']{0,256}'|"[^"]{0,256}"|[^\s'"]{1,256})/g;
 
 export function hideCredentials(text: string): string {
   return text
