@@ -110,6 +110,25 @@ describe('detectors', () => {
     assert.equal(f!.end, text.length);
   });
 
+  // Runs of characters that a backtracking pattern would retry from every position: a quadratic scan
+  // of these megabytes takes minutes, far past the test's timeout; a linear one, milliseconds.
+  test('adversarial text does not make a pattern retry from every position', { timeout: 20_000 }, async () => {
+    const inputs = [
+      'eyJ-'.repeat(250_000),
+      'eyJ'.repeat(300_000),
+      `Bearer${' '.repeat(1_000_000)}`,
+      'ghp_'.repeat(250_000),
+      `${keyHeader('BEGIN')}\n`.repeat(30_000),
+      '1-'.repeat(500_000),
+      'a@'.repeat(500_000),
+      'DE89 '.repeat(200_000),
+    ];
+    for (const text of inputs) {
+      await new Promise((r) => setImmediate(r));
+      assert.ok(Array.isArray(detect(text, ALL)));
+    }
+  });
+
   test('only the requested types are looked for', () => {
     assert.deepEqual(detect('jane@example.com 536-22-4711', new Set<DetectorType>(['us_ssn'])).map((f) => f.type), ['us_ssn']);
   });
