@@ -3715,12 +3715,13 @@ function builtInAdapters() {
 var external_node_fs_ = __webpack_require__(3024);
 ;// CONCATENATED MODULE: ./runner-proxy/src/approvals/commands.ts
 /** `/govern approve ID` or `/govern deny ID reason`, on a line of its own anywhere in a comment. */
-const COMMAND = /^[ \t]*\/govern[ \t]+(approve|deny)[ \t]+(apr_[0-9a-f]+)(?:[ \t]+(.+?))?[ \t]*$/m;
+const COMMAND = /^[ \t]*\/govern[ \t]+(approve|deny)[ \t]+(apr_[0-9a-f]+)(?:[ \t]+(.*))?$/m;
 function parseCommand(body) {
     const m = COMMAND.exec(body);
     if (!m)
         return undefined;
-    return { approve: m[1] === 'approve', id: m[2], ...(m[3] && { reason: m[3] }) };
+    const reason = m[3]?.trim();
+    return { approve: m[1] === 'approve', id: m[2], ...(reason && { reason }) };
 }
 /** The comment that asks for an approval: what, where, by which rule, and how to answer. */
 function requestMessage(request, context) {

@@ -1,7 +1,7 @@
 import type { ApprovalResult, PendingApproval } from '../core/approvals.js';
 
 /** `/govern approve ID` or `/govern deny ID reason`, on a line of its own anywhere in a comment. */
-const COMMAND = /^[ \t]*\/govern[ \t]+(approve|deny)[ \t]+(apr_[0-9a-f]+)(?:[ \t]+(.+?))?[ \t]*$/m;
+const COMMAND = /^[ \t]*\/govern[ \t]+(approve|deny)[ \t]+(apr_[0-9a-f]+)(?:[ \t]+(.*))?$/m;
 
 export interface ApprovalCommand {
   approve: boolean;
@@ -12,7 +12,8 @@ export interface ApprovalCommand {
 export function parseCommand(body: string): ApprovalCommand | undefined {
   const m = COMMAND.exec(body);
   if (!m) return undefined;
-  return { approve: m[1] === 'approve', id: m[2]!, ...(m[3] && { reason: m[3] }) };
+  const reason = m[3]?.trim();
+  return { approve: m[1] === 'approve', id: m[2]!, ...(reason && { reason }) };
 }
 
 /** The comment that asks for an approval: what, where, by which rule, and how to answer. */
