@@ -173,6 +173,18 @@ describe('govern CLI', () => {
       assert.ok(!readFileSync(join(out, 'gateway.log'), 'utf8').includes(env.GOVERN_ID_TOKEN));
     });
 
+    test('SIGTERM to the gateway finalizes and signs the bundle, as a CI job cancel would', async () => {
+      const out = join(root, 'daemon-term');
+      const started = await govern(['start', '--policy', policyFile, '--out', out], { env: { ...baseEnv(), GOVERN_ID_TOKEN: await issuer.sign(CLAIMS) } });
+      assert.equal(started.status, 0, started.stderr);
+      const { pid } = JSON.parse(readFileSync(join(out, 'gateway.json'), 'utf8')) as { pid: number };
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && existsSync(join(out, 'gateway.json')); i++) await new Promise((r) => setTimeout(r, 50));
+      const result = verifyBundle(out);
+      assert.equal(result.ok, true, result.problem);
+      assert.equal(result.manifest!.end_reason, 'received SIGTERM');
+    });
+
     test('start reports a rejected token itself and leaves no gateway behind', async () => {
       const out = join(root, 'daemon-rejected');
       const r = await govern(['start', '--policy', policyFile, '--out', out], { env: { ...baseEnv(), GOVERN_ID_TOKEN: await issuer.sign({ ...CLAIMS, aud: 'other' }) } });
