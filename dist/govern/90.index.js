@@ -4689,6 +4689,7 @@ function reportPage(manifest, events) {
 
 /** The bundle's self-contained viewer. */
 const REPORT_FILE = 'report.html';
+const REPORT_MAX_EVENTS_BYTES = 32 * 1024 * 1024;
 /**
  * One run of the gateway: the recording, the governor, and a loopback listener per connection.
  * `start` returns once every listener is ready; `stop` drains, then finalizes and signs the bundle.
@@ -4806,8 +4807,10 @@ class Gateway {
             counts,
             events: { count: recorder.head.count, head: recorder.head.hash },
         };
-        // The report is written before the manifest, so the signature covers it too.
-        const events = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(outDir, EVENTS_FILE), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+        // The report is written before the manifest, so the signature covers it too. A very long session's
+        // report keeps the facts only: its operations are for `govern replay`, not for one page.
+        const eventsPath = (0,external_node_path_.join)(outDir, EVENTS_FILE);
+        const events = (0,external_node_fs_.statSync)(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? (0,external_node_fs_.readFileSync)(eventsPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
         (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, events));
         return writeManifest(outDir, body, this.signer);
     }

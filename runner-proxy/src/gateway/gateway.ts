@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
@@ -28,6 +28,7 @@ export interface GatewayOptions {
 
 /** The bundle's self-contained viewer. */
 export const REPORT_FILE = 'report.html';
+const REPORT_MAX_EVENTS_BYTES = 32 * 1024 * 1024;
 
 interface OpenConnection {
   name: string;
@@ -171,8 +172,10 @@ export class Gateway {
       counts,
       events: { count: recorder.head.count, head: recorder.head.hash },
     };
-    // The report is written before the manifest, so the signature covers it too.
-    const events = readFileSync(join(outDir, EVENTS_FILE), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent);
+    // The report is written before the manifest, so the signature covers it too. A very long session's
+    // report keeps the facts only: its operations are for `govern replay`, not for one page.
+    const eventsPath = join(outDir, EVENTS_FILE);
+    const events = statSync(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent) : [];
     writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, events));
     return writeManifest(outDir, body, this.signer);
   }
