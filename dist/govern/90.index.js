@@ -4658,6 +4658,8 @@ function sessionHtml(manifest, events, { problem, manifestDigest, maxRows = Infi
     if (counts) {
         parts.push(`<p>${counts.operations} operations: ${counts.allowed} allowed, ${counts.blocked} blocked, ${counts.approved} approved, ${counts.denied} denied; ${counts.masked_values} values masked.</p>`);
     }
+    if (ops.length === 0 && (counts?.operations ?? 0) > 0)
+        parts.push('<p>The operations are in events.jsonl: <code>govern replay</code> shows them.</p>');
     if (ops.length) {
         const rows = ops.slice(0, maxRows).map((o) => `<tr><td>${o.seq}</td><td>${escapeHtml(o.connection)}</td><td><code>${escapeHtml(report_short(o.text))}</code></td><td>${escapeHtml(o.verdict)}</td>` +
             `<td>${escapeHtml(o.rule ?? '')}${o.requestId ? ` (${escapeHtml(o.requestId)}${o.decidedBy ? `, by ${escapeHtml(o.decidedBy)}` : ''})` : ''}</td><td>${o.rows ?? ''}</td><td>${o.masked ?? ''}</td></tr>`);

@@ -75,6 +75,7 @@ export function sessionHtml(manifest: SessionFacts | undefined, events: readonly
   if (counts) {
     parts.push(`<p>${counts.operations} operations: ${counts.allowed} allowed, ${counts.blocked} blocked, ${counts.approved} approved, ${counts.denied} denied; ${counts.masked_values} values masked.</p>`);
   }
+  if (ops.length === 0 && (counts?.operations ?? 0) > 0) parts.push('<p>The operations are in events.jsonl: <code>govern replay</code> shows them.</p>');
   if (ops.length) {
     const rows = ops.slice(0, maxRows).map(
       (o) =>
