@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The bundled govern CLI that the action starts as the gateway. Bundled code runs as an ES module,
 // where CommonJS dependencies (libpg-query's WebAssembly loader) find no __dirname: give them this
 // file's directory, where the build copies the .wasm, before anything else is loaded.
