@@ -88,3 +88,30 @@ describe('PostgreSQL statements held for approval', () => {
     assert.equal((await second)?.code, '42501');
   });
 });
+
+describe('observe mode', () => {
+  test('nothing is held or blocked; the record says what would have been', async () => {
+    const target = await startTarget();
+    const db = await governDb(target.appUrl, `${RULES}  - name: no-drop\n    block: { sql: [drop] }\n`, 'mode: observe');
+    try {
+      await target.direct("CREATE TABLE scratch (id int); INSERT INTO scratch VALUES (1), (2)");
+      const client = await db.client();
+      await client.query('DELETE FROM scratch');
+      await client.query('DROP TABLE scratch');
+      assert.equal((await target.direct("SELECT to_regclass('scratch') AS t")).rows[0].t, null, 'observe lets it through');
+      await db.gateway.governor.recorder.durable();
+      const { readFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const events = readFileSync(join(db.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const ops = events.filter((e) => e.type === 'operation');
+      assert.deepEqual(ops.map((e) => [e.text, e.verdict, e.enforced]), [
+        ['DELETE FROM scratch', 'approve', 'allow'],
+        ['DROP TABLE scratch', 'block', 'allow'],
+      ]);
+      assert.ok(!events.some((e) => e.type === 'approval.requested'), 'nothing waited');
+    } finally {
+      await db.stop();
+      await target.stop();
+    }
+  });
+});
