@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
 import { govern } from '../fixtures/cli.js';
@@ -100,8 +102,6 @@ describe('observe mode', () => {
       await client.query('DROP TABLE scratch');
       assert.equal((await target.direct("SELECT to_regclass('scratch') AS t")).rows[0].t, null, 'observe lets it through');
       await db.gateway.governor.recorder.durable();
-      const { readFileSync } = await import('node:fs');
-      const { join } = await import('node:path');
       const events = readFileSync(join(db.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
       const ops = events.filter((e) => e.type === 'operation');
       assert.deepEqual(ops.map((e) => [e.text, e.verdict, e.enforced]), [
