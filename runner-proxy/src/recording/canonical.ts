@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/** Node's one-shot digest (20.12 and later), about half the cost of createHash for a short event. */
+const oneShotHash = (crypto as unknown as { hash: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
 
 /** JSON with keys sorted at every level and no whitespace: the form that is hashed and signed. */
 export function canonical(value: unknown): string {
@@ -22,9 +25,9 @@ export const GENESIS = '0'.repeat(64);
 
 /** hash = sha256(prev ‖ canonical(event without its hash)). */
 export function chainHash(prev: string, event: Readonly<Record<string, unknown>>): string {
-  return createHash('sha256').update(prev).update(canonical(event)).digest('hex');
+  return oneShotHash('sha256', prev + canonical(event), 'hex');
 }
 
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShotHash('sha256', data, 'hex');
 }

@@ -40,6 +40,9 @@ export class Recorder {
   #queue: string[] = [];
   #queuedBytes = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The last timestamp made, by millisecond: many events share one under load. */
+  #lastMs = -1;
+  #lastTs = '';
   #failure: GovernError | undefined;
   #closed = false;
 
@@ -84,7 +87,7 @@ export class Recorder {
   append(type: string, fields: Readonly<Record<string, unknown>> = {}): number {
     if (this.#failure) throw this.#failure;
     if (this.#closed) throw new GovernError(ErrorCode.RecordingFailed, 'the session recording is already closed');
-    const body = { seq: this.#seq + 1, ts: new Date(this.#now()).toISOString(), type, ...fields, prev: this.#head };
+    const body = { seq: this.#seq + 1, ts: this.#timestamp(), type, ...fields, prev: this.#head };
     // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
     const canon = canonical(body);
     const hash = sha256Hex(this.#head + canon);
@@ -96,6 +99,12 @@ export class Recorder {
     if (this.#queuedBytes >= FLUSH_BYTES) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), this.#flushIntervalMs).unref();
     return body.seq;
+  }
+
+  #timestamp(): string {
+    const ms = this.#now();
+    if (ms !== this.#lastMs) [this.#lastMs, this.#lastTs] = [ms, new Date(ms).toISOString()];
+    return this.#lastTs;
   }
 
   /** Resolves once every event appended so far is on disk; rejects when it cannot be. */
