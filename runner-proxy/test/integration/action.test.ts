@@ -159,7 +159,9 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.ok(!summary.includes('<script>'), 'every value in the summary is escaped');
     assert.match(summary, /Signed by <code>ed25519:/);
 
-    const everything = [main.stdout, main.stderr, post.stdout, post.stderr, summary, ...Object.values(files).map((f) => readFileSync(f, 'utf8'))].join('\n');
+    const gatewayLog = readFileSync(join(JSON.parse(state.govern!).outDir as string, 'gateway.log'), 'utf8');
+    assert.match(gatewayLog, /gateway ready/);
+    const everything = [main.stdout, main.stderr, post.stdout, post.stderr, summary, gatewayLog, ...Object.values(files).map((f) => readFileSync(f, 'utf8'))].join('\n');
     assert.ok(!everything.includes(target.appPassword), 'the real password reaches no env file, output, summary or log');
     assert.ok(!everything.includes('536-22-4711'), 'no unmasked value reaches them either');
     assert.ok(!existsSync(join(state.govern ? JSON.parse(state.govern).outDir : '', 'gateway.json')), 'the gateway stopped');
