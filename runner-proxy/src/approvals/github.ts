@@ -1,13 +1,12 @@
-import type { ApprovalProvider, ApprovalResult, PendingApproval } from '../core/approvals.js';
-import { outcomeLine, parseCommand, requestMessage } from './commands.js';
-import { Poller } from './poller.js';
+import { ThreadApprovals, type ThreadComment } from './thread.js';
 
 /**
  * Approvals in a GitHub pull request. The gateway posts one comment per request and polls the
- * conversation; `/govern approve ID` and `/govern deny ID reason` count when they come from a listed
- * approver (a user, or a member of a listed @org/team) with write access, not from a bot, not from the
- * run's own actor (unless allowed), and not in an edited comment. It reacts to the comment it acted on
- * and edits its own comment to show the outcome. Without a pull request, it comments on the commit.
+ * conversation (with `since` and `If-None-Match`, and waits when the rate limit is spent);
+ * `/govern approve ID` and `/govern deny ID reason` count when they come from a listed approver (a user,
+ * or a member of a listed @org/team) with write access, not from a bot, not from the run's own actor
+ * (unless allowed), and not in an edited comment. It reacts to the comment it acted on and edits its own
+ * comment to show the outcome. Without a pull request, it comments on the commit.
  */
 export interface GitHubApprovalsOptions {
   token: string;
@@ -37,20 +36,15 @@ interface Comment {
 
 const WRITE = new Set(['admin', 'maintain', 'write']);
 
-export class GitHubApprovals implements ApprovalProvider {
+export class GitHubApprovals extends ThreadApprovals<Comment> {
   readonly #o: GitHubApprovalsOptions;
   #thread: Promise<Thread> | undefined;
-  readonly #announced = new Map<string, { commentId: number; body: string }>();
-  readonly #seen = new Set<number>();
   #etag: string | undefined;
-  /** Comments older than the first request cannot answer it. */
-  #since: string | undefined;
   /** When the rate limit is spent, polling waits for its reset. */
   #notBefore = 0;
-  #poller: Poller | undefined;
-  #decide: ((id: string, approved: boolean, by: string, reason?: string) => void) | undefined;
 
   constructor(options: GitHubApprovalsOptions) {
+    super({ ...options, forge: 'GitHub' });
     this.#o = options;
   }
 
@@ -68,6 +62,7 @@ export class GitHubApprovals implements ApprovalProvider {
       ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(15_000),
     });
+    if (response.headers.get('x-ratelimit-remaining') === '0') this.#notBefore = Number(response.headers.get('x-ratelimit-reset') ?? 0) * 1000;
     if (!response.ok && response.status !== 304 && response.status !== 404) {
       throw new Error(`GitHub answered ${method} ${path} with HTTP ${response.status}`);
     }
@@ -92,71 +87,43 @@ export class GitHubApprovals implements ApprovalProvider {
     return this.#thread;
   }
 
-  #commentsPath(thread: Thread): string {
+  async #commentPath(suffix: string): Promise<string> {
+    const thread = await this.#findThread();
+    return thread.kind === 'issue' ? this.#repo(`/issues${suffix}`) : this.#repo(suffix);
+  }
+
+  async #threadComments(): Promise<string> {
+    const thread = await this.#findThread();
     return thread.kind === 'issue' ? this.#repo(`/issues/${thread.number}/comments`) : this.#repo(`/commits/${this.#o.sha}/comments`);
   }
 
-  async announce(request: PendingApproval): Promise<void> {
-    const thread = await this.#findThread();
-    const body = requestMessage(request, { ...(this.#o.actor && { requester: this.#o.actor }), approvers: this.#o.approvers, timeoutMs: this.#o.timeoutMs });
-    const response = await this.#api('POST', this.#commentsPath(thread), { body });
-    const comment = (await response.json()) as { id: number };
-    this.#announced.set(request.id, { commentId: comment.id, body });
-    this.#seen.add(comment.id);
-    this.#since ??= request.requested_at;
+  protected async post(body: string): Promise<number> {
+    return ((await (await this.#api('POST', await this.#threadComments(), { body })).json()) as { id: number }).id;
   }
 
-  start(decide: (id: string, approved: boolean, by: string, reason?: string) => void): void {
-    this.#decide = decide;
-    this.#poller = new Poller(() => this.#poll(), this.#o.pollMs ?? 5000, (e) => this.#o.warn(`reading approvals from GitHub failed: ${e.message}`));
-    this.#poller.start();
+  protected async edit(commentId: number, body: string): Promise<void> {
+    await this.#api('PATCH', await this.#commentPath(`/comments/${commentId}`), { body });
   }
 
-  stop(): void {
-    this.#poller?.stop();
-  }
-
-  async settled(result: ApprovalResult): Promise<void> {
-    const announced = this.#announced.get(result.id);
-    if (!announced) return;
-    const thread = await this.#findThread();
-    const path = thread.kind === 'issue' ? this.#repo(`/issues/comments/${announced.commentId}`) : this.#repo(`/comments/${announced.commentId}`);
-    await this.#api('PATCH', path, { body: `${announced.body}\n\n${outcomeLine(result)}` });
-    this.#announced.delete(result.id);
-  }
-
-  async #poll(): Promise<void> {
-    if (this.#announced.size === 0 || Date.now() < this.#notBefore) return;
-    const thread = await this.#findThread();
-    const since = this.#since ? `&since=${encodeURIComponent(this.#since)}` : '';
-    const response = await this.#api('GET', `${this.#commentsPath(thread)}?per_page=100${since}`, undefined, this.#etag ? { 'If-None-Match': this.#etag } : {});
-    if (response.headers.get('x-ratelimit-remaining') === '0') this.#notBefore = Number(response.headers.get('x-ratelimit-reset') ?? 0) * 1000;
-    if (response.status === 304) return;
+  protected async comments(): Promise<ThreadComment<Comment>[] | undefined> {
+    if (Date.now() < this.#notBefore) return undefined;
+    const since = this.since ? `&since=${encodeURIComponent(this.since)}` : '';
+    const response = await this.#api('GET', `${await this.#threadComments()}?per_page=100${since}`, undefined, this.#etag ? { 'If-None-Match': this.#etag } : {});
+    if (response.status === 304) return undefined;
     this.#etag = response.headers.get('etag') ?? undefined;
-    for (const comment of (await response.json()) as Comment[]) {
-      if (this.#seen.has(comment.id)) continue;
-      this.#seen.add(comment.id);
-      const command = parseCommand(comment.body);
-      if (!command || !this.#announced.has(command.id)) continue;
-      if (await this.#counts(comment, thread)) {
-        this.#decide?.(command.id, command.approve, comment.user.login, command.reason);
-        await this.#react(comment, thread, command.approve ? '+1' : '-1');
-      }
-    }
+    return ((await response.json()) as Comment[]).map((c) => ({ id: c.id, body: c.body, author: c.user.login, raw: c }));
   }
 
-  /** Whether a comment may decide: not a bot, not edited, a listed approver with write access, not the actor. */
-  async #counts(comment: Comment, thread: Thread): Promise<boolean> {
-    const login = comment.user.login;
-    if (comment.user.type === 'Bot' || comment.created_at !== comment.updated_at) return false;
-    if (!this.#o.allowSelfApproval && this.#o.actor && login.toLowerCase() === this.#o.actor.toLowerCase()) {
-      await this.#react(comment, thread, 'confused');
+  protected async counts(comment: ThreadComment<Comment>): Promise<boolean> {
+    const { raw, author } = comment;
+    if (raw.user.type === 'Bot' || raw.created_at !== raw.updated_at) return false;
+    if (!this.#o.allowSelfApproval && this.isActor(author)) {
+      await this.#reactWith(comment, 'confused');
       return false;
     }
-    if (!(await this.#isApprover(login))) return false;
-    const permission = await this.#api('GET', this.#repo(`/collaborators/${encodeURIComponent(login)}/permission`));
-    if (!permission.ok) return false;
-    return WRITE.has(((await permission.json()) as { permission?: string }).permission ?? '');
+    if (!(await this.#isApprover(author))) return false;
+    const permission = await this.#api('GET', this.#repo(`/collaborators/${encodeURIComponent(author)}/permission`));
+    return permission.ok && WRITE.has(((await permission.json()) as { permission?: string }).permission ?? '');
   }
 
   async #isApprover(login: string): Promise<boolean> {
@@ -171,8 +138,11 @@ export class GitHubApprovals implements ApprovalProvider {
     return false;
   }
 
-  async #react(comment: Comment, thread: Thread, content: string): Promise<void> {
-    const path = thread.kind === 'issue' ? this.#repo(`/issues/comments/${comment.id}/reactions`) : this.#repo(`/comments/${comment.id}/reactions`);
-    await this.#api('POST', path, { content }).catch(() => undefined);
+  protected react(comment: ThreadComment<Comment>, approve: boolean): Promise<void> {
+    return this.#reactWith(comment, approve ? '+1' : '-1');
+  }
+
+  async #reactWith(comment: ThreadComment<Comment>, content: string): Promise<void> {
+    await this.#api('POST', await this.#commentPath(`/comments/${comment.id}/reactions`), { content }).catch(() => undefined);
   }
 }

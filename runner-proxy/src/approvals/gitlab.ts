@@ -1,6 +1,4 @@
-import type { ApprovalProvider, ApprovalResult, PendingApproval } from '../core/approvals.js';
-import { outcomeLine, parseCommand, requestMessage } from './commands.js';
-import { Poller } from './poller.js';
+import { ThreadApprovals, type ThreadComment } from './thread.js';
 
 /**
  * Approvals in a GitLab merge request, through its notes: the same commands and rules as on GitHub.
@@ -32,14 +30,11 @@ interface Note {
 
 const DEVELOPER = 30;
 
-export class GitLabApprovals implements ApprovalProvider {
+export class GitLabApprovals extends ThreadApprovals<Note> {
   readonly #o: GitLabApprovalsOptions;
-  readonly #announced = new Map<string, { noteId: number; body: string }>();
-  readonly #seen = new Set<number>();
-  #poller: Poller | undefined;
-  #decide: ((id: string, approved: boolean, by: string, reason?: string) => void) | undefined;
 
   constructor(options: GitLabApprovalsOptions) {
+    super({ ...options, forge: 'GitLab' });
     this.#o = options;
   }
 
@@ -58,49 +53,28 @@ export class GitLabApprovals implements ApprovalProvider {
     return `/merge_requests/${this.#o.mergeRequestIid}/notes${suffix}`;
   }
 
-  async announce(request: PendingApproval): Promise<void> {
-    const body = requestMessage(request, { ...(this.#o.actor && { requester: this.#o.actor }), approvers: this.#o.approvers, timeoutMs: this.#o.timeoutMs });
-    const note = (await (await this.#api('POST', this.#notes(), { body })).json()) as { id: number };
-    this.#announced.set(request.id, { noteId: note.id, body });
-    this.#seen.add(note.id);
+  protected async post(body: string): Promise<number> {
+    return ((await (await this.#api('POST', this.#notes(), { body })).json()) as { id: number }).id;
   }
 
-  start(decide: (id: string, approved: boolean, by: string, reason?: string) => void): void {
-    this.#decide = decide;
-    this.#poller = new Poller(() => this.#poll(), this.#o.pollMs ?? 5000, (e) => this.#o.warn(`reading approvals from GitLab failed: ${e.message}`));
-    this.#poller.start();
+  protected async edit(noteId: number, body: string): Promise<void> {
+    await this.#api('PUT', this.#notes(`/${noteId}`), { body });
   }
 
-  stop(): void {
-    this.#poller?.stop();
-  }
-
-  async settled(result: ApprovalResult): Promise<void> {
-    const announced = this.#announced.get(result.id);
-    if (!announced) return;
-    await this.#api('PUT', this.#notes(`/${announced.noteId}`), { body: `${announced.body}\n\n${outcomeLine(result)}` });
-    this.#announced.delete(result.id);
-  }
-
-  async #poll(): Promise<void> {
-    if (this.#announced.size === 0) return;
+  protected async comments(): Promise<ThreadComment<Note>[]> {
     const notes = (await (await this.#api('GET', this.#notes('?sort=asc&order_by=created_at&per_page=100'))).json()) as Note[];
-    for (const note of notes) {
-      if (this.#seen.has(note.id)) continue;
-      this.#seen.add(note.id);
-      const command = parseCommand(note.body);
-      if (!command || !this.#announced.has(command.id) || !(await this.#counts(note))) continue;
-      this.#decide?.(command.id, command.approve, note.author.username, command.reason);
-      await this.#api('POST', this.#notes(`/${note.id}/award_emoji`), { name: command.approve ? 'thumbsup' : 'thumbsdown' }).catch(() => undefined);
-    }
+    return notes.map((n) => ({ id: n.id, body: n.body, author: n.author.username, raw: n }));
   }
 
-  async #counts(note: Note): Promise<boolean> {
-    const username = note.author.username;
-    if (note.system || note.author.bot || note.created_at !== note.updated_at) return false;
-    if (!this.#o.allowSelfApproval && this.#o.actor && username.toLowerCase() === this.#o.actor.toLowerCase()) return false;
-    if (!this.#o.approvers.some((a) => a.toLowerCase() === username.toLowerCase())) return false;
-    const member = await this.#api('GET', `/members/all/${note.author.id}`);
+  protected async counts({ raw, author }: ThreadComment<Note>): Promise<boolean> {
+    if (raw.system || raw.author.bot || raw.created_at !== raw.updated_at) return false;
+    if (!this.#o.allowSelfApproval && this.isActor(author)) return false;
+    if (!this.#o.approvers.some((a) => a.toLowerCase() === author.toLowerCase())) return false;
+    const member = await this.#api('GET', `/members/all/${raw.author.id}`);
     return member.ok && (((await member.json()) as { access_level?: number }).access_level ?? 0) >= DEVELOPER;
+  }
+
+  protected async react(comment: ThreadComment<Note>, approve: boolean): Promise<void> {
+    await this.#api('POST', this.#notes(`/${comment.id}/award_emoji`), { name: approve ? 'thumbsup' : 'thumbsdown' });
   }
 }
