@@ -1,4 +1,4 @@
-import { ThreadApprovals, type ThreadComment } from './thread.js';
+import { ThreadApprovals, type ForgeApprovalOptions, type ThreadComment } from './thread.js';
 
 /**
  * Approvals in a GitHub pull request. The gateway posts one comment per request and polls the
@@ -8,7 +8,7 @@ import { ThreadApprovals, type ThreadComment } from './thread.js';
  * (unless allowed), and not in an edited comment. It reacts to the comment it acted on and edits its own
  * comment to show the outcome. Without a pull request, it comments on the commit.
  */
-export interface GitHubApprovalsOptions {
+export interface GitHubApprovalsOptions extends ForgeApprovalOptions {
   token: string;
   /** owner/name */
   repository: string;
@@ -16,12 +16,6 @@ export interface GitHubApprovalsOptions {
   sha: string;
   /** The event payload (GITHUB_EVENT_PATH), for the pull request's number. */
   event?: { pull_request?: { number: number }; issue?: { number: number; pull_request?: unknown } };
-  actor?: string;
-  approvers: readonly string[];
-  allowSelfApproval: boolean;
-  timeoutMs: number;
-  pollMs?: number;
-  warn: (message: string) => void;
 }
 
 type Thread = { kind: 'issue'; number: number } | { kind: 'commit' };

@@ -1,22 +1,16 @@
-import { ThreadApprovals, type ThreadComment } from './thread.js';
+import { ThreadApprovals, type ForgeApprovalOptions, type ThreadComment } from './thread.js';
 
 /**
  * Approvals in a GitLab merge request, through its notes: the same commands and rules as on GitHub.
  * Approvers are usernames with Developer access or more. It needs a project access token with the
  * api scope (GOVERN_GITLAB_TOKEN): the job token cannot write merge request notes.
  */
-export interface GitLabApprovalsOptions {
+export interface GitLabApprovalsOptions extends ForgeApprovalOptions {
   token: string;
   /** CI_API_V4_URL */
   apiUrl: string;
   projectId: string;
   mergeRequestIid: string;
-  actor?: string;
-  approvers: readonly string[];
-  allowSelfApproval: boolean;
-  timeoutMs: number;
-  pollMs?: number;
-  warn: (message: string) => void;
 }
 
 interface Note {

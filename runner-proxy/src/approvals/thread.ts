@@ -20,6 +20,11 @@ export interface ThreadSettings {
   warn: (message: string) => void;
 }
 
+/** What every forge's approvals are configured with, besides how to reach the forge. */
+export interface ForgeApprovalOptions extends Omit<ThreadSettings, 'forge'> {
+  allowSelfApproval: boolean;
+}
+
 /**
  * What GitHub and GitLab approvals share: one comment per request, a poll of the conversation that
  * passes each valid `/govern approve|deny` to the engine once, and the outcome added to the request's
