@@ -23,9 +23,9 @@ export function canonical(value: unknown): string {
 
 export const GENESIS = '0'.repeat(64);
 
-/** hash = sha256(prev ‖ canonical(event without its hash)). */
-export function chainHash(prev: string, event: Readonly<Record<string, unknown>>): string {
-  return oneShotHash('sha256', prev + canonical(event), 'hex');
+/** hash = sha256(prev ‖ canonical(event without its hash)), given that canonical text. */
+export function chainHash(prev: string, canonicalEvent: string): string {
+  return oneShotHash('sha256', prev + canonicalEvent, 'hex');
 }
 
 export function sha256Hex(data: string | Buffer): string {

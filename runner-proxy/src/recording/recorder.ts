@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, GovernError } from '../core/errors.js';
-import { canonical, GENESIS, sha256Hex } from './canonical.js';
+import { canonical, chainHash, GENESIS } from './canonical.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const MANIFEST_FILE = 'manifest.json';
@@ -90,7 +90,7 @@ export class Recorder {
     const body = { seq: this.#seq + 1, ts: this.#timestamp(), type, ...fields, prev: this.#head };
     // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
     const canon = canonical(body);
-    const hash = sha256Hex(this.#head + canon);
+    const hash = chainHash(this.#head, canon);
     this.#seq = body.seq;
     this.#head = hash;
     const line = `${canon.slice(0, -1)},"hash":"${hash}"}\n`;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFiles, signatureValid, type Manifest } from './bundle.js';
-import { chainHash, GENESIS, sha256Hex } from './canonical.js';
+import { canonical, chainHash, GENESIS, sha256Hex } from './canonical.js';
 import { EVENTS_FILE, MANIFEST_FILE, type RecordedEvent } from './recorder.js';
 
 export interface VerifyResult {
@@ -95,7 +95,7 @@ function checkLines(lines: string[], events: RecordedEvent[]): { events: Recorde
       return { events, problem: `event ${expected} does not follow event ${expected - 1}: an event before it was removed or changed`, brokenSeq: expected };
     }
     const { hash, ...body } = event;
-    if (chainHash(prev, body) !== hash) return { events, problem: `event ${expected} (${String(event.type)}) was altered: its hash does not match its content`, brokenSeq: expected };
+    if (chainHash(prev, canonical(body)) !== hash) return { events, problem: `event ${expected} (${String(event.type)}) was altered: its hash does not match its content`, brokenSeq: expected };
     events.push(event);
     prev = hash;
   }

@@ -107,9 +107,9 @@ describe('session bundle', () => {
     const dir = await recordSession(root, 'appended');
     const l = lines(dir);
     const last = JSON.parse(l.at(-1)!) as { seq: number; hash: string };
-    const { chainHash } = await import('../../src/recording/canonical.js');
+    const { canonical, chainHash } = await import('../../src/recording/canonical.js');
     const body = { seq: last.seq + 1, ts: new Date().toISOString(), type: 'operation', text: 'SELECT forged', prev: last.hash };
-    appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ...body, hash: chainHash(last.hash, body) })}\n`);
+    appendFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ...body, hash: chainHash(last.hash, canonical(body)) })}\n`);
     const r = verifyBundle(dir);
     assert.equal(r.ok, false);
     assert.equal(r.brokenSeq, last.seq + 1);
