@@ -40,6 +40,11 @@ export interface ResultPlan {
 
 export const PASS_THROUGH: ResultPlan = Object.freeze({ cells: [], active: false });
 
+/** Whether a plan masks anything that comes back in a result: columns, detectors or JSON fields. */
+export function masksResults(masks: MaskPlan): boolean {
+  return masks.columns.length > 0 || masks.detectors.size > 0 || masks.json.length > 0;
+}
+
 /** The OIDs a RowDescription refers to, for the catalog to resolve before the plan is made. */
 export function tableOids(fields: readonly Field[]): number[] {
   return fields.map((f) => f.tableOid).filter((o) => o !== 0);
@@ -58,7 +63,7 @@ function columnMaskFor(masks: readonly ColumnMask[], table: TableInfo | undefine
  * (expressions, functions) and of views get the detectors.
  */
 export function planResult(fields: readonly Field[], masks: MaskPlan, catalog: Catalog, formats?: readonly number[]): ResultPlan {
-  if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0) return PASS_THROUGH;
+  if (!masksResults(masks)) return PASS_THROUGH;
   let active = false;
   const cells = fields.map((f, i): CellPlan => {
     const binary = (formats ? (formats.length === 1 ? formats[0] : formats[i]) ?? 0 : f.format) === 1;

@@ -31,7 +31,7 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker } from './copy-mask.js';
-import { maskNotice, maskRowInto, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
+import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type WritePlan } from './write-mask.js';
 
@@ -387,7 +387,7 @@ export class PostgresSession {
     const masks = this.#masksOf(head);
     const fields = portal.statement?.fields;
     if (fields) return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats));
-    if (masks.columns.length || masks.detectors.size || masks.json.length) {
+    if (masksResults(masks)) {
       // Rows of a statement never described: which columns they hold is unknown, so nothing passes.
       throw new Error('a result arrived for a statement whose columns were never described; the gateway cannot mask it');
     }
@@ -504,7 +504,7 @@ export class PostgresSession {
   /** Plans masking for a result; when a table is new to the catalog, reading waits for the lookup. */
   #rowDescription(frame: Buffer, head: Pending | undefined): boolean {
     const masks = this.#masksOf(head);
-    if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0) {
+    if (!masksResults(masks)) {
       // Nothing to mask: the description need not even be read.
       if (head?.kind === 'describe') this.#pending.shift();
       this.#down.out.pass(frame);
@@ -631,10 +631,6 @@ export class PostgresSession {
     this.#server.destroy();
     if (!this.#client.destroyed) this.#client.end();
     this.#ctx.governor.connectionClosed(this.#ctx.connection, this.#openSeq, reason);
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Ends the session at the gateway's stop. */
