@@ -1,4 +1,5 @@
-import { FrameReader } from './codec/frames.js';
+import type { Socket } from 'node:net';
+import { FrameQueue } from './codec/frame-queue.js';
 import { Backend, readDataRow, readNotice, writeQuery } from './codec/messages.js';
 import { connectUpstream, type Target, type UpstreamConnection } from './upstream.js';
 
@@ -96,52 +97,33 @@ export class Catalog {
 /** A minimal simple-query client over the gateway's own upstream connection. */
 class CatalogConnection {
   readonly #upstream: UpstreamConnection;
-  #rows: (string | null)[][] = [];
-  #error: string | undefined;
-  #done: ((result: Error | (string | null)[][]) => void) | undefined;
+  readonly #frames: FrameQueue;
   closed = false;
 
   private constructor(upstream: UpstreamConnection) {
     this.#upstream = upstream;
-    const reader = new FrameReader(
-      {
-        frame: (code, frame) => {
-          if (code === Backend.DataRow) this.#rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
-          else if (code === Backend.ErrorResponse) this.#error = readNotice(frame).get('M') ?? 'catalog query failed';
-          else if (code === Backend.ReadyForQuery) this.#finish();
-          return true;
-        },
-        mayStream: () => false,
-        streamed: () => undefined,
-      },
-      { maxFrame: 16 << 20 },
-    );
-    upstream.socket.on('data', (chunk: Buffer) => reader.push(chunk));
-    upstream.socket.on('close', () => {
-      this.closed = true;
-      this.#done?.(new Error('the catalog connection closed'));
-    });
-    upstream.socket.on('error', () => undefined);
-    upstream.socket.resume();
+    this.#frames = new FrameQueue(upstream.socket as Socket, 'the catalog connection', Buffer.concat(upstream.leftover));
+    upstream.socket.once('close', () => (this.closed = true));
   }
 
   static async open(target: Target): Promise<CatalogConnection> {
     return new CatalogConnection(await connectUpstream(target, { application_name: 'govern catalog' }));
   }
 
-  query(sql: string): Promise<(string | null)[][]> {
-    return new Promise((resolve, reject) => {
-      this.#rows = [];
-      this.#error = undefined;
-      this.#done = (r) => (r instanceof Error ? reject(r) : resolve(r));
-      this.#upstream.socket.write(writeQuery(sql));
-    });
-  }
-
-  #finish(): void {
-    const done = this.#done;
-    this.#done = undefined;
-    done?.(this.#error ? new Error(this.#error) : this.#rows);
+  /** Runs one query; its rows as text, or its error. */
+  async query(sql: string): Promise<(string | null)[][]> {
+    this.#upstream.socket.write(writeQuery(sql));
+    const rows: (string | null)[][] = [];
+    let error: string | undefined;
+    for (;;) {
+      const { code, frame } = await this.#frames.next();
+      if (code === Backend.DataRow) rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
+      else if (code === Backend.ErrorResponse) error = readNotice(frame).get('M') ?? 'catalog query failed';
+      else if (code === Backend.ReadyForQuery) {
+        if (error) throw new Error(error);
+        return rows;
+      }
+    }
   }
 
   close(): void {
