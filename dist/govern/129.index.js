@@ -252,6 +252,82 @@ class OutputBatch {
     }
 }
 
+;// CONCATENATED MODULE: ./runner-proxy/src/adapters/postgres/codec/frame-queue.ts
+
+/**
+ * Frames from a socket, awaited one at a time: for the short exchanges of startup and authentication,
+ * before a connection switches to streaming. `detach()` hands back what arrived beyond them.
+ */
+class FrameQueue {
+    #socket;
+    #queue = [];
+    #waiter;
+    #failure;
+    #reader;
+    #onData = (chunk) => {
+        try {
+            this.#reader.push(chunk);
+        }
+        catch (e) {
+            this.fail(e);
+        }
+    };
+    #onError;
+    #onClose;
+    constructor(socket, describe, initial) {
+        this.#socket = socket;
+        this.#reader = new FrameReader({
+            frame: (code, frame) => {
+                this.#deliver({ code, frame: Buffer.from(frame) });
+                return true;
+            },
+            mayStream: () => false,
+            streamed: () => undefined,
+        }, { maxFrame: 1 << 20 });
+        this.#onError = (e) => this.fail(new Error(`${describe} failed: ${e.message}`));
+        this.#onClose = () => this.fail(new Error(`${describe} closed during the handshake`));
+        socket.on('data', this.#onData);
+        socket.on('error', this.#onError);
+        socket.on('close', this.#onClose);
+        if (initial?.length)
+            this.#onData(initial);
+        socket.resume();
+    }
+    fail(e) {
+        this.#failure ??= e;
+        const waiter = this.#waiter;
+        this.#waiter = undefined;
+        waiter?.(e);
+    }
+    #deliver(m) {
+        const waiter = this.#waiter;
+        if (waiter) {
+            this.#waiter = undefined;
+            waiter(m);
+        }
+        else {
+            this.#queue.push(m);
+        }
+    }
+    next() {
+        const queued = this.#queue.shift();
+        if (queued)
+            return Promise.resolve(queued);
+        if (this.#failure)
+            return Promise.reject(this.#failure);
+        return new Promise((resolve, reject) => (this.#waiter = (m) => (m instanceof Error ? reject(m) : resolve(m))));
+    }
+    /** Stops listening and pauses the socket; returns the frames that arrived but were not taken. */
+    detach() {
+        this.#socket.off('data', this.#onData);
+        this.#socket.off('error', this.#onError);
+        this.#socket.off('close', this.#onClose);
+        this.#socket.pause();
+        const rest = this.#queue.splice(0).map((m) => m.frame);
+        return rest.length ? Buffer.concat(rest) : undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/postgres/codec/messages.ts
 
 /** Startup packet codes (the untyped first message). */
@@ -562,82 +638,6 @@ function errorFields(severity, sqlstate, message, detail, hint) {
 var external_node_tls_ = __webpack_require__(1692);
 // EXTERNAL MODULE: ./node_modules/pg-protocol/esm/index.js
 var esm = __webpack_require__(4172);
-;// CONCATENATED MODULE: ./runner-proxy/src/adapters/postgres/codec/frame-queue.ts
-
-/**
- * Frames from a socket, awaited one at a time: for the short exchanges of startup and authentication,
- * before a connection switches to streaming. `detach()` hands back what arrived beyond them.
- */
-class FrameQueue {
-    #socket;
-    #queue = [];
-    #waiter;
-    #failure;
-    #reader;
-    #onData = (chunk) => {
-        try {
-            this.#reader.push(chunk);
-        }
-        catch (e) {
-            this.fail(e);
-        }
-    };
-    #onError;
-    #onClose;
-    constructor(socket, describe, initial) {
-        this.#socket = socket;
-        this.#reader = new FrameReader({
-            frame: (code, frame) => {
-                this.#deliver({ code, frame: Buffer.from(frame) });
-                return true;
-            },
-            mayStream: () => false,
-            streamed: () => undefined,
-        }, { maxFrame: 1 << 20 });
-        this.#onError = (e) => this.fail(new Error(`${describe} failed: ${e.message}`));
-        this.#onClose = () => this.fail(new Error(`${describe} closed during the handshake`));
-        socket.on('data', this.#onData);
-        socket.on('error', this.#onError);
-        socket.on('close', this.#onClose);
-        if (initial?.length)
-            this.#onData(initial);
-        socket.resume();
-    }
-    fail(e) {
-        this.#failure ??= e;
-        const waiter = this.#waiter;
-        this.#waiter = undefined;
-        waiter?.(e);
-    }
-    #deliver(m) {
-        const waiter = this.#waiter;
-        if (waiter) {
-            this.#waiter = undefined;
-            waiter(m);
-        }
-        else {
-            this.#queue.push(m);
-        }
-    }
-    next() {
-        const queued = this.#queue.shift();
-        if (queued)
-            return Promise.resolve(queued);
-        if (this.#failure)
-            return Promise.reject(this.#failure);
-        return new Promise((resolve, reject) => (this.#waiter = (m) => (m instanceof Error ? reject(m) : resolve(m))));
-    }
-    /** Stops listening and pauses the socket; returns the frames that arrived but were not taken. */
-    detach() {
-        this.#socket.off('data', this.#onData);
-        this.#socket.off('error', this.#onError);
-        this.#socket.off('close', this.#onClose);
-        this.#socket.pause();
-        const rest = this.#queue.splice(0).map((m) => m.frame);
-        return rest.length ? Buffer.concat(rest) : undefined;
-    }
-}
-
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/postgres/scram.ts
 
 /**
@@ -1020,48 +1020,33 @@ class Catalog {
 /** A minimal simple-query client over the gateway's own upstream connection. */
 class CatalogConnection {
     #upstream;
-    #rows = [];
-    #error;
-    #done;
+    #frames;
     closed = false;
     constructor(upstream) {
         this.#upstream = upstream;
-        const reader = new FrameReader({
-            frame: (code, frame) => {
-                if (code === 68 /* Backend.DataRow */)
-                    this.#rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
-                else if (code === 69 /* Backend.ErrorResponse */)
-                    this.#error = readNotice(frame).get('M') ?? 'catalog query failed';
-                else if (code === 90 /* Backend.ReadyForQuery */)
-                    this.#finish();
-                return true;
-            },
-            mayStream: () => false,
-            streamed: () => undefined,
-        }, { maxFrame: 16 << 20 });
-        upstream.socket.on('data', (chunk) => reader.push(chunk));
-        upstream.socket.on('close', () => {
-            this.closed = true;
-            this.#done?.(new Error('the catalog connection closed'));
-        });
-        upstream.socket.on('error', () => undefined);
-        upstream.socket.resume();
+        this.#frames = new FrameQueue(upstream.socket, 'the catalog connection', Buffer.concat(upstream.leftover));
+        upstream.socket.once('close', () => (this.closed = true));
     }
     static async open(target) {
         return new CatalogConnection(await connectUpstream(target, { application_name: 'govern catalog' }));
     }
-    query(sql) {
-        return new Promise((resolve, reject) => {
-            this.#rows = [];
-            this.#error = undefined;
-            this.#done = (r) => (r instanceof Error ? reject(r) : resolve(r));
-            this.#upstream.socket.write(writeQuery(sql));
-        });
-    }
-    #finish() {
-        const done = this.#done;
-        this.#done = undefined;
-        done?.(this.#error ? new Error(this.#error) : this.#rows);
+    /** Runs one query; its rows as text, or its error. */
+    async query(sql) {
+        this.#upstream.socket.write(writeQuery(sql));
+        const rows = [];
+        let error;
+        for (;;) {
+            const { code, frame } = await this.#frames.next();
+            if (code === 68 /* Backend.DataRow */)
+                rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
+            else if (code === 69 /* Backend.ErrorResponse */)
+                error = readNotice(frame).get('M') ?? 'catalog query failed';
+            else if (code === 90 /* Backend.ReadyForQuery */) {
+                if (error)
+                    throw new Error(error);
+                return rows;
+            }
+        }
     }
     close() {
         this.#upstream.socket.end();
@@ -2444,6 +2429,10 @@ const NOT_TEXT = new Set([
     3220, 2202, 2203, 2204, 2205, 2206, 3734, 3769, 4089, 4096, 1005, 1007, 1016, 1021, 1022, 1231, 1182, 1183, 1115, 1185, 2951,
 ]);
 const PASS_THROUGH = Object.freeze({ cells: [], active: false });
+/** Whether a plan masks anything that comes back in a result: columns, detectors or JSON fields. */
+function masksResults(masks) {
+    return masks.columns.length > 0 || masks.detectors.size > 0 || masks.json.length > 0;
+}
 /** The OIDs a RowDescription refers to, for the catalog to resolve before the plan is made. */
 function tableOids(fields) {
     return fields.map((f) => f.tableOid).filter((o) => o !== 0);
@@ -2462,7 +2451,7 @@ function columnMaskFor(masks, table, column) {
  * (expressions, functions) and of views get the detectors.
  */
 function planResult(fields, masks, catalog, formats) {
-    if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0)
+    if (!masksResults(masks))
         return PASS_THROUGH;
     let active = false;
     const cells = fields.map((f, i) => {
@@ -3163,7 +3152,7 @@ class PostgresSession {
         const fields = portal.statement?.fields;
         if (fields)
             return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats));
-        if (masks.columns.length || masks.detectors.size || masks.json.length) {
+        if (masksResults(masks)) {
             // Rows of a statement never described: which columns they hold is unknown, so nothing passes.
             throw new Error('a result arrived for a statement whose columns were never described; the gateway cannot mask it');
         }
@@ -3279,7 +3268,7 @@ class PostgresSession {
     /** Plans masking for a result; when a table is new to the catalog, reading waits for the lookup. */
     #rowDescription(frame, head) {
         const masks = this.#masksOf(head);
-        if (masks.columns.length === 0 && masks.detectors.size === 0 && masks.json.length === 0) {
+        if (!masksResults(masks)) {
             // Nothing to mask: the description need not even be read.
             if (head?.kind === 'describe')
                 this.#pending.shift();
@@ -3407,9 +3396,6 @@ class PostgresSession {
         if (!this.#client.destroyed)
             this.#client.end();
         this.#ctx.governor.connectionClosed(this.#ctx.connection, this.#openSeq, reason);
-    }
-    get closed() {
-        return this.#closed;
     }
     /** Ends the session at the gateway's stop. */
     end() {
@@ -4402,9 +4388,9 @@ function canonical(value) {
     return `${out}}`;
 }
 const GENESIS = '0'.repeat(64);
-/** hash = sha256(prev ‖ canonical(event without its hash)). */
-function chainHash(prev, event) {
-    return oneShotHash('sha256', prev + canonical(event), 'hex');
+/** hash = sha256(prev ‖ canonical(event without its hash)), given that canonical text. */
+function chainHash(prev, canonicalEvent) {
+    return oneShotHash('sha256', prev + canonicalEvent, 'hex');
 }
 function sha256Hex(data) {
     return oneShotHash('sha256', data, 'hex');
@@ -4484,7 +4470,7 @@ class Recorder {
         const body = { seq: this.#seq + 1, ts: this.#timestamp(), type, ...fields, prev: this.#head };
         // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
         const canon = canonical(body);
-        const hash = sha256Hex(this.#head + canon);
+        const hash = chainHash(this.#head, canon);
         this.#seq = body.seq;
         this.#head = hash;
         const line = `${canon.slice(0, -1)},"hash":"${hash}"}\n`;
@@ -5974,7 +5960,7 @@ function checkLines(lines, events) {
             return { events, problem: `event ${expected} does not follow event ${expected - 1}: an event before it was removed or changed`, brokenSeq: expected };
         }
         const { hash, ...body } = event;
-        if (chainHash(prev, body) !== hash)
+        if (chainHash(prev, canonical(body)) !== hash)
             return { events, problem: `event ${expected} (${String(event.type)}) was altered: its hash does not match its content`, brokenSeq: expected };
         events.push(event);
         prev = hash;
