@@ -43,8 +43,7 @@ export async function serveCommand({ values, env, log }: CommandContext): Promis
   process.once('SIGINT', stopOnSignal);
   report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), withheld: launched.withheld, publicKey: launched.gateway.signer.publicKey });
   await launched.gateway.stopped;
-  // Let the stop request's answer leave before the socket closes.
-  await new Promise((r) => setTimeout(r, 50));
+  // Closing the control server waits for the stop request's answer to leave.
   log.info((await shutdown(launched, 'stopped')).trimEnd());
   return 0;
 }
