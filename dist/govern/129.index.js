@@ -2913,6 +2913,8 @@ class PostgresSession {
     #skipUntilSync = false;
     /** A COPY FROM STDIN under way, and what must be masked in its data. */
     #copyIn;
+    /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
+    #copyInPlan;
     #copyOut;
     #syntaxUnsafe;
     #closed = false;
@@ -3066,8 +3068,6 @@ class PostgresSession {
         this.#pending.push(entry);
         this.#up.out.pass(frame);
     }
-    /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
-    #copyInPlan;
     #parse(frame, parse, ruling, op) {
         const statement = { ruling, sql: op.sql, text: op.text };
         this.#statements.set(parse.statement, statement);

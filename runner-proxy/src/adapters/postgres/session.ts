@@ -139,6 +139,8 @@ export class PostgresSession {
   #skipUntilSync = false;
   /** A COPY FROM STDIN under way, and what must be masked in its data. */
   #copyIn: WriteMasker | undefined;
+  /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
+  #copyInPlan: WritePlan | undefined;
   #copyOut: CopyOutMasker | undefined;
   #syntaxUnsafe: string | undefined;
   #closed = false;
@@ -294,9 +296,6 @@ export class PostgresSession {
     this.#pending.push(entry);
     this.#up.out.pass(frame);
   }
-
-  /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
-  #copyInPlan: WritePlan | undefined;
 
   #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
     const statement: Statement = { ruling, sql: op.sql, text: op.text };
