@@ -38,11 +38,12 @@ export async function serveCommand({ values, env, log }: CommandContext): Promis
     report({ error: (e as Error).message, ...(e instanceof GovernError && { code: e.code }) });
     throw e;
   }
-  const stopOnSignal = (signal: NodeJS.Signals) => void launched.gateway.stop(`received ${signal}`);
+  // A stop that cannot finalize still ends the gateway: `stopped` settles, and shutdown reports why.
+  const stopOnSignal = (signal: NodeJS.Signals) => void launched.gateway.stop(`received ${signal}`).catch(() => undefined);
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
   report({ ready: true, env: launched.gateway.exports(), secrets: launched.gateway.secrets(), withheld: launched.withheld, publicKey: launched.gateway.signer.publicKey });
-  await launched.gateway.stopped;
+  await launched.gateway.stopped.catch(() => undefined);
   // Closing the control server waits for the stop request's answer to leave.
   log.info((await shutdown(launched, 'stopped')).trimEnd());
   return 0;

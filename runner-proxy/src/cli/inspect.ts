@@ -18,6 +18,7 @@ export async function verifyCommand({ values, positionals, io }: CommandContext)
   } else if (result.ok) {
     const m = result.manifest!;
     io.stdout.write(`${dir}: ok — ${m.events.count} events, chain head ${m.events.head.slice(0, 16)}, signed by ${m.public_key}\n`);
+    if (result.failure) io.stdout.write(`${dir}: the recording failed, as the signed manifest says: ${result.failure}\n`);
   } else {
     const broken = result.brokenSeq !== undefined ? ` (first broken event: #${result.brokenSeq})` : '';
     io.stderr.write(`${dir}: FAILED — ${result.problem}${broken}\n`);

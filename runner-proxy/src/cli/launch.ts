@@ -33,6 +33,8 @@ export interface Launched {
   control: Server;
   /** Variables the job's own environment must not keep: the policy's secrets and the OIDC token. */
   withheld: string[];
+  /** Takes the process-level guard off again. */
+  unguard: () => void;
 }
 
 export async function identify(policy: Policy, env: Env, tokenEnv: string | undefined, log: Logger): Promise<{ principal: Principal; tokenVariable?: string }> {
@@ -59,6 +61,7 @@ export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: L
   const out = resolve(outDir);
   const provider = approvalProvider(policy.approvals, principal, env, (m) => log.warn(m));
   const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log, ...(provider && { approvalProvider: provider }) });
+  const unguard = gateway.guardProcess();
   const approver = `cli:${userInfo().username}`;
   const socket = controlSocketPath(out);
   const control = await serveControl(socket, (request: ControlRequest) => handleControl(gateway, request, approver));
@@ -72,7 +75,7 @@ export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: L
     secrets: gateway.secrets(),
   });
   log.info(`gateway ready; session ${gateway.sessionId}; signing key ${gateway.signer.publicKey}`);
-  return { gateway, policy, control, withheld: [...policy.variables, ...(tokenVariable ? [tokenVariable] : [])] };
+  return { gateway, policy, control, withheld: [...policy.variables, ...(tokenVariable ? [tokenVariable] : [])], unguard };
 }
 
 async function handleControl(gateway: Gateway, request: ControlRequest, approver: string): Promise<unknown> {
@@ -92,10 +95,17 @@ async function handleControl(gateway: Gateway, request: ControlRequest, approver
   }
 }
 
-/** Stops a launched gateway in this process: finalize, close the control socket, forget the runtime file. */
-export async function shutdown({ gateway, control }: Launched, reason: string): Promise<string> {
-  const manifest = await gateway.stop(reason);
-  await new Promise((done) => control.close(done));
-  removeRuntimeInfo(gateway.outDir);
-  return formatSummary(manifest, gateway.outDir);
+/**
+ * Stops a launched gateway in this process: finalize, close the control socket, forget the runtime
+ * file. The last three happen even when finalizing fails, so the process can end.
+ */
+export async function shutdown({ gateway, control, unguard }: Launched, reason: string): Promise<string> {
+  try {
+    const manifest = await gateway.stop(reason);
+    return formatSummary(manifest, gateway.outDir);
+  } finally {
+    await new Promise((done) => control.close(done));
+    removeRuntimeInfo(gateway.outDir);
+    unguard();
+  }
 }

@@ -1,5 +1,5 @@
 import type { Principal } from '../identity/principal.js';
-import type { Masker } from '../masking/masker.js';
+import { REDACT_ALL, type Masker } from '../masking/masker.js';
 import type { Counts } from '../recording/bundle.js';
 import type { Recorder } from '../recording/recorder.js';
 import type { Policy, Protocol } from '../policy/types.js';
@@ -51,6 +51,8 @@ export class Governor {
   readonly recorder: Recorder;
   readonly approvals: Approvals;
   readonly principal: Principal;
+  /** Errors that escaped a connection's own handling and reached the last-resort guard; none is expected. */
+  faults = 0;
   readonly #rules: RuleEngine;
   readonly #recordResults: boolean;
 
@@ -106,6 +108,14 @@ export class Governor {
     return { allowed: true, seq, masks: decision.masks };
   }
 
+  /**
+   * Puts the events of the operations decided so far in the file: an adapter calls this before it
+   * forwards them. Throws when they cannot be written; the adapter then refuses instead of forwarding.
+   */
+  commit(): void {
+    this.recorder.write();
+  }
+
   /** Records how an allowed operation ended; masked counts feed the summary. */
   completed(ruling: Ruling, stats: ResultStats): void {
     this.counts.masked_values += stats.maskedValues ?? 0;
@@ -128,6 +138,13 @@ export class Governor {
   /** Something worth keeping that is not an operation, such as a refused malformed message. */
   note(type: string, fields: Readonly<Record<string, unknown>>): void {
     this.#tryAppend(type, fields);
+  }
+
+  /** The last-resort guard caught an error: it is recorded (its message masked) and the gateway serves on. */
+  fault(where: string, error: unknown): void {
+    this.faults++;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#tryAppend('gateway.fault', { where, error: this.masker.maskText(message, REDACT_ALL).text });
   }
 
   async #block(seq: number, decision: Decision): Promise<Ruling> {

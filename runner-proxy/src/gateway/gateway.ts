@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
@@ -9,7 +9,8 @@ import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
 import type { Policy } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
-import { EVENTS_FILE, Recorder, type RecordedEvent } from '../recording/recorder.js';
+import { GENESIS } from '../recording/canonical.js';
+import { completeEvents, EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
 import { reportPage } from '../recording/report.js';
 import type { Logger } from './logger.js';
 
@@ -64,9 +65,15 @@ export class Gateway {
   #stopping: Promise<Manifest> | undefined;
   #markStopped!: (manifest: Manifest) => void;
   /** Settles once the bundle is finalized, whoever asked for the stop. */
-  readonly stopped = new Promise<Manifest>((resolve) => (this.#markStopped = resolve));
+  #failStopped!: (e: unknown) => void;
+  readonly stopped = new Promise<Manifest>((resolve, reject) => {
+    this.#markStopped = resolve;
+    this.#failStopped = reject;
+  });
 
   private constructor(options: GatewayOptions, recorder: Recorder) {
+    // Whoever waits on `stopped` sees a failed stop; nobody waiting is no unhandled rejection.
+    this.stopped.catch(() => undefined);
     this.#options = options;
     this.#startedAt = new Date((options.now ?? Date.now)()).toISOString();
     this.governor = new Governor({
@@ -142,13 +149,39 @@ export class Gateway {
     };
   }
 
-  /** Drains, denies what still waits for approval, and writes the signed manifest. Idempotent. */
+  /**
+   * Drains, denies what still waits for approval, and writes the signed manifest. Idempotent. `stopped`
+   * settles either way, so a gateway that cannot finalize (its disk is gone) still ends.
+   */
   stop(reason: string): Promise<Manifest> {
-    this.#stopping ??= this.#finalize(reason).then((manifest) => {
-      this.#markStopped(manifest);
-      return manifest;
-    });
+    this.#stopping ??= this.#finalize(reason).then(
+      (manifest) => {
+        this.#markStopped(manifest);
+        return manifest;
+      },
+      (e: unknown) => {
+        this.#failStopped(e);
+        throw e;
+      },
+    );
     return this.#stopping;
+  }
+
+  /**
+   * The last resort of the gateway's process: an error that escaped every connection's guard is
+   * logged and recorded, and the gateway keeps serving the other connections. Returns the undo.
+   */
+  guardProcess(): () => void {
+    const onFault = (e: unknown) => {
+      this.#options.log.warn(`unexpected error, the gateway serves on: ${(e as Error)?.message ?? String(e)}`);
+      this.governor.fault('process', e);
+    };
+    process.on('uncaughtException', onFault);
+    process.on('unhandledRejection', onFault);
+    return () => {
+      process.off('uncaughtException', onFault);
+      process.off('unhandledRejection', onFault);
+    };
   }
 
   async #finalize(reason: string): Promise<Manifest> {
@@ -160,7 +193,13 @@ export class Gateway {
     const counts = { ...this.governor.counts };
     if (!recorder.failure) recorder.append('session.end', { reason, counts });
     await recorder.close().catch(() => undefined);
-    if (recorder.failure) this.#options.log.warn(recorder.failure.message);
+    recorder.releaseReserve();
+    const eventsPath = join(outDir, EVENTS_FILE);
+    let events: Manifest['events'] = { count: recorder.head.count, head: recorder.head.hash };
+    if (recorder.failure) {
+      events = writtenEvents(readFileSync(eventsPath), recorder.head.count, recorder.failure.message);
+      this.#options.log.warn(`${EVENTS_FILE}: ${events.failure}`);
+    }
     const body = {
       session_id: this.sessionId,
       started_at: this.#startedAt,
@@ -170,13 +209,33 @@ export class Gateway {
       policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
       connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
       counts,
-      events: { count: recorder.head.count, head: recorder.head.hash },
+      events,
     };
     // The report is written before the manifest, so the signature covers it too. A very long session's
     // report keeps the facts only: its operations are for `govern replay`, not for one page.
-    const eventsPath = join(outDir, EVENTS_FILE);
-    const events = statSync(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent) : [];
-    writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, events));
+    const reported = statSync(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? completeEvents(readFileSync(eventsPath)) : [];
+    try {
+      writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, reported));
+    } catch (e) {
+      // A full disk: the manifest matters more than the page, which `govern replay` can stand in for.
+      rmSync(join(outDir, REPORT_FILE), { force: true });
+      this.#options.log.warn(`cannot write ${REPORT_FILE}: ${(e as Error).message}`);
+    }
     return writeManifest(outDir, body, this.signer);
   }
+}
+
+/**
+ * After a recording failure the chain is what reached the file: up to its last whole event. The
+ * sentence says where the record stops and what was lost after it; what was lost never ran, because
+ * an operation is refused when its event cannot be written.
+ */
+function writtenEvents(content: Buffer, appended: number, cause: string): { count: number; head: string; failure: string } {
+  const { last, cutBytes } = recordedTail(content);
+  const count = last?.seq ?? 0;
+  const cut = cutBytes ? `event ${count + 1} is cut off after ${cutBytes} bytes` : '';
+  const lost = appended - count - (cutBytes ? 1 : 0);
+  const unwritten = lost > 0 ? `${lost} later event${lost === 1 ? ' was' : 's were'} never written` : '';
+  const what = [cut, unwritten].filter(Boolean).join(' and ') || 'nothing after it was lost';
+  return { count, head: last?.hash ?? GENESIS, failure: `the record stops after event ${count}: ${what} (${cause})` };
 }

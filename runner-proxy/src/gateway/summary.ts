@@ -20,6 +20,7 @@ export function formatSummary(manifest: Manifest, outDir: string): string {
     `  masked       ${c.masked_values} values`,
     `  bundle       ${outDir} (${manifest.events.count} events, head ${manifest.events.head.slice(0, 12)})`,
     `  signed by    ${manifest.public_key}`,
+    ...(manifest.events.failure ? [`  recording    FAILED: ${manifest.events.failure}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

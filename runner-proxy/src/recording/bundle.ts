@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign, verify as verifySignature, createPublicKey, 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { canonical, sha256Hex } from './canonical.js';
-import { EVENTS_FILE, MANIFEST_FILE } from './recorder.js';
+import { EVENTS_FILE, MANIFEST_FILE, RESERVE_FILE } from './recorder.js';
 
 export const BUNDLE_FORMAT = 'govern-session/1';
 
@@ -26,7 +26,11 @@ export interface ManifestBody {
   policy: { file: string; sha256: string; mode: string };
   connections: readonly { name: string; protocol: string; export: string; target: string }[];
   counts: Counts;
-  events: { count: number; head: string };
+  /**
+   * The chain as written: its last whole event. `failure` is set when the recording failed (a full
+   * disk): it says where the record stops, and what after that point was cut off or never written.
+   */
+  events: { count: number; head: string; failure?: string };
   /** sha256 of every other file of the bundle, so a removed or altered recording is noticed. */
   files: Readonly<Record<string, string>>;
   public_key: string;
@@ -83,7 +87,7 @@ export function bundleFiles(dir: string): string[] {
 
 /** Files the running gateway keeps beside the bundle, which are not part of it. */
 export function isRuntimeFile(name: string): boolean {
-  return name === 'gateway.json' || name === 'gateway.log' || name.endsWith('.sock');
+  return name === 'gateway.json' || name === 'gateway.log' || name.endsWith('.sock') || name === RESERVE_FILE;
 }
 
 export function writeManifest(dir: string, body: Omit<ManifestBody, 'files' | 'public_key' | 'format'>, signer: SessionSigner): Manifest {

@@ -1,10 +1,16 @@
-import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { canonical, chainHash, GENESIS } from './canonical.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const MANIFEST_FILE = 'manifest.json';
+/**
+ * Space set aside when the session starts and given back when it ends, so that a bundle whose disk
+ * filled up can still be finalized: its manifest names what was recorded and where the record stops.
+ */
+export const RESERVE_FILE = 'space.reserve';
+const RESERVE_BYTES = 128 * 1024;
 
 export interface RecordedEvent {
   seq: number;
@@ -26,9 +32,12 @@ const FLUSH_BYTES = 256 * 1024;
 
 /**
  * Appends hash-chained events to events.jsonl. Appending is synchronous and cheap: the chain is
- * computed at once and the line queued; queued lines reach the file in one write every few
- * milliseconds. `durable()` writes and fsyncs, and is awaited before a block or an approval takes
- * effect. After any write error the recorder refuses every further event, so the gateway fails closed.
+ * computed at once and the line queued. `write()` puts the queue in the file at once: adapters call it
+ * before they forward what the events record (one write per batch of messages read together), so an
+ * operation that reaches a target is in the file even if the gateway is killed. Other events (results,
+ * notes) reach the file within a few milliseconds. `durable()` writes and fsyncs, and is awaited
+ * before a block or an approval takes effect. After any write error the recorder refuses every further
+ * event, so the gateway fails closed.
  */
 export class Recorder {
   readonly dir: string;
@@ -36,6 +45,8 @@ export class Recorder {
   readonly #now: () => number;
   readonly #flushIntervalMs: number;
   #seq = 0;
+  /** The last event known to be in the file. */
+  #writtenSeq = 0;
   #head = GENESIS;
   #queue: string[] = [];
   #queuedBytes = 0;
@@ -68,6 +79,12 @@ export class Recorder {
       fd = openSync(join(dir, EVENTS_FILE), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o600);
     } catch (cause) {
       throw new GovernError(ErrorCode.RecordingFailed, `cannot create ${join(dir, EVENTS_FILE)}: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      writeFileSync(join(dir, RESERVE_FILE), Buffer.alloc(RESERVE_BYTES), { mode: 0o600 });
+    } catch {
+      // Without the reserve a full disk may keep the manifest from being written; recording still works.
+      rmSync(join(dir, RESERVE_FILE), { force: true });
     }
     return new Recorder(dir, fd, options);
   }
@@ -107,6 +124,21 @@ export class Recorder {
     return this.#lastTs;
   }
 
+  /**
+   * Puts every event appended so far in the file now (no fsync: the file survives the gateway being
+   * killed); throws when they are not all there, so what they record is refused rather than forwarded.
+   */
+  write(): void {
+    if (this.#writtenSeq === this.#seq) return;
+    this.#flush();
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Gives back the space set aside for finalizing: the manifest and the report are written next. */
+  releaseReserve(): void {
+    rmSync(join(this.dir, RESERVE_FILE), { force: true });
+  }
+
   /** Resolves once every event appended so far is on disk; rejects when it cannot be. */
   async durable(): Promise<void> {
     this.#flush();
@@ -143,6 +175,7 @@ export class Recorder {
     this.#queuedBytes = 0;
     try {
       for (let written = 0; written < chunk.length; ) written += writeSync(this.#fd, chunk, written);
+      this.#writtenSeq = this.#seq;
     } catch (cause) {
       this.#fail(cause);
     }
@@ -156,4 +189,19 @@ export class Recorder {
     );
     return this.#failure;
   }
+}
+
+/** The events in an events.jsonl file's content, whole lines only: a line cut off mid-write is left out. */
+export function completeEvents(content: Buffer): RecordedEvent[] {
+  const end = content.lastIndexOf(10) + 1;
+  return content.toString('utf8', 0, end).split('\n').slice(0, -1).map((line) => JSON.parse(line) as RecordedEvent);
+}
+
+/** The last whole event of an events.jsonl file's content, and how many bytes of a cut-off line follow it. */
+export function recordedTail(content: Buffer): { last?: RecordedEvent; cutBytes: number } {
+  const end = content.lastIndexOf(10) + 1;
+  const cutBytes = content.length - end;
+  if (end === 0) return { cutBytes };
+  const start = content.lastIndexOf(10, end - 2) + 1;
+  return { last: JSON.parse(content.toString('utf8', start, end - 1)) as RecordedEvent, cutBytes };
 }

@@ -12,6 +12,8 @@ export interface VerifyResult {
   brokenSeq?: number;
   manifest?: Manifest;
   events: RecordedEvent[];
+  /** The signed manifest says the recording failed: where the record stops and what was cut. */
+  failure?: string;
 }
 
 export interface VerifyOptions {
@@ -44,7 +46,9 @@ export function verifyBundle(dir: string, options: VerifyOptions = {}): VerifyRe
   if (options.expectedKey && options.expectedKey !== manifest.public_key) {
     return fail(`the bundle is signed by ${manifest.public_key}, not by the expected key ${options.expectedKey}`, chain.events, { manifest });
   }
-  if (chain.problem) return fail(chain.problem, chain.events, { manifest, ...(chain.brokenSeq !== undefined && { brokenSeq: chain.brokenSeq }) });
+  // A line cut off by a failed write is no tampering when the signed manifest says the recording failed there.
+  const declaredCut = chain.truncated && manifest.events.failure !== undefined;
+  if (chain.problem && !declaredCut) return fail(chain.problem, chain.events, { manifest, ...(chain.brokenSeq !== undefined && { brokenSeq: chain.brokenSeq }) });
   const { count, head } = manifest.events;
   if (chain.events.length !== count) {
     const brokenSeq = Math.min(chain.events.length, count) + 1;
@@ -64,16 +68,16 @@ export function verifyBundle(dir: string, options: VerifyOptions = {}): VerifyRe
   }
   const unlisted = bundleFiles(dir).find((f) => !(f in manifest.files));
   if (unlisted) return fail(`${unlisted} is in the bundle but not in the signed manifest`, chain.events, { manifest });
-  return { ok: true, manifest, events: chain.events };
+  return { ok: true, manifest, events: chain.events, ...(manifest.events.failure !== undefined && { failure: manifest.events.failure }) };
 }
 
-function checkChain(text: string): { events: RecordedEvent[]; problem?: string; brokenSeq?: number } {
+function checkChain(text: string): { events: RecordedEvent[]; problem?: string; brokenSeq?: number; truncated?: boolean } {
   const events: RecordedEvent[] = [];
   if (text.length > 0 && !text.endsWith('\n')) {
     // A line without its newline was cut off mid-write; name it, the rest is checked as usual.
     const count = text.split('\n').length;
     const partial = checkLines(text.split('\n').slice(0, -1), events);
-    return partial.problem ? partial : { events, problem: `${EVENTS_FILE} is truncated: event ${count} is cut off`, brokenSeq: count };
+    return partial.problem ? partial : { events, problem: `${EVENTS_FILE} is truncated: event ${count} is cut off`, brokenSeq: count, truncated: true };
   }
   return checkLines(text.split('\n').slice(0, -1), events);
 }

@@ -1,8 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadModule } from 'libpg-query';
+import { GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
+import { closeWithMessage, guardConnection, type FaultSink } from '../guard.js';
 import { Catalog } from './catalog.js';
 import { SqlClassifier, type SqlClassification } from './classify.js';
 import { FrameQueue } from './codec/frame-queue.js';
@@ -53,6 +55,7 @@ interface ListenerState {
   cancelKeys: Map<string, { pid: number; secret: number }>;
   sessions: Set<PostgresSession>;
   log: AdapterContext['log'];
+  fault: FaultSink;
 }
 
 /**
@@ -82,8 +85,12 @@ export class PostgresAdapter implements Adapter {
       cancelKeys: new Map(),
       sessions: new Set(),
       log,
+      fault: (where, e) => {
+        log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
+        governor.fault(where, e);
+      },
     };
-    const server = createServer((socket) => void accept(socket, state));
+    const server = createServer((socket) => guardConnection(socket, `${connection.name} connection`, state.fault, () => accept(socket, state)));
     server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
@@ -132,6 +139,14 @@ function readStartupPacket(socket: Socket): Promise<StartupPacket> {
     };
     const onData = (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
+      try {
+        readPackets();
+      } catch (e) {
+        cleanup();
+        reject(new StartupRefused('08P01', `invalid startup packet: ${(e as Error).message}`));
+      }
+    };
+    const readPackets = () => {
       while (buffered.length >= 4) {
         const length = buffered.readInt32BE(0);
         if (length < 8 || length > MAX_STARTUP) {
@@ -166,12 +181,15 @@ function readStartupPacket(socket: Socket): Promise<StartupPacket> {
 async function accept(socket: Socket, state: ListenerState): Promise<void> {
   socket.setNoDelay(true);
   const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+  // Watched from the first byte: a client that leaves during the handshake must not leave a target backend behind.
+  let clientGone = false;
+  socket.once('close', () => (clientGone = true));
   try {
     const packet = await readStartupPacket(socket);
     if ('cancel' in packet) {
       clearTimeout(timer);
       await relayCancel(packet.cancel, state);
-      socket.end();
+      closeWithMessage(socket);
       return;
     }
     const { startup, rest } = packet;
@@ -190,9 +208,15 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
     if (params.replication) forwarded.replication = params.replication;
     let upstream;
     try {
+      // The startup's own operations (options, replication) are in the record before they reach the target.
+      state.governor.commit();
       upstream = await connectUpstream(state.target, forwarded);
     } catch (e) {
-      throw new StartupRefused('08006', (e as Error).message);
+      throw new StartupRefused(e instanceof GovernError ? '42501' : '08006', (e as Error).message);
+    }
+    if (clientGone) {
+      upstream.socket.destroy();
+      return;
     }
     const pid = randomInt(1, 2 ** 31 - 1);
     const secret = randomInt(-(2 ** 31), 2 ** 31 - 1);
@@ -230,7 +254,7 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
   } catch (e) {
     clearTimeout(timer);
     const refused = e instanceof StartupRefused ? e : new StartupRefused('08006', (e as Error).message);
-    if (!socket.destroyed) socket.end(writeNotice(Backend.ErrorResponse, errorFields('FATAL', refused.sqlstate, `govern: ${refused.message}`)));
+    closeWithMessage(socket, writeNotice(Backend.ErrorResponse, errorFields('FATAL', refused.sqlstate, `govern: ${refused.message}`)));
   }
 }
 

@@ -376,6 +376,8 @@ export class SqlClassifier {
   }
 
   classify(sql: string): SqlClassification {
+    const tooCostly = lexerCostProblem(sql);
+    if (tooCostly) return syntaxError(new Error(tooCostly));
     let key: string | undefined;
     try {
       key = normalizeSync(sql);
@@ -405,6 +407,37 @@ export class SqlClassifier {
     }
     return result;
   }
+}
+
+/**
+ * PostgreSQL's lexer rescans a run of operator characters once for each token it cuts from it, so its
+ * time grows with the square of the run: `SELECT 1` and 30,000 `/*` take seconds, and the parser runs
+ * on the gateway's one thread. Long runs are therefore counted before parsing, conservatively (inside
+ * strings and comments too), and a statement whose runs would cost more than one run of
+ * MAX_OPERATOR_RUN characters (some tens of milliseconds) is refused unparsed.
+ */
+const MAX_OPERATOR_RUN = 2_000;
+/** Runs up to this long cost about their length; only the square of longer ones counts. */
+const SHORT_RUN = 64;
+const OPERATOR_CHARS = new Uint8Array(128);
+for (const c of '~!@#^&|`?+-*/%<>=') OPERATOR_CHARS[c.charCodeAt(0)] = 1;
+
+function lexerCostProblem(sql: string): string | undefined {
+  let cost = 0;
+  let longest = 0;
+  let run = 0;
+  for (let i = 0; i <= sql.length; i++) {
+    const code = i < sql.length ? sql.charCodeAt(i) : 0;
+    if (code < 128 && OPERATOR_CHARS[code]) {
+      run++;
+      continue;
+    }
+    if (run > SHORT_RUN) cost += run * run;
+    longest = Math.max(longest, run);
+    run = 0;
+  }
+  if (cost <= MAX_OPERATOR_RUN * MAX_OPERATOR_RUN) return undefined;
+  return `the statement holds runs of operator characters (such as + - * / < >) up to ${longest} long, more than the gateway parses (${MAX_OPERATOR_RUN} in all); parsing them takes time that grows with the square of their length`;
 }
 
 function syntaxError(e: unknown): SqlClassification {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor, Ruling } from '../../core/governor.js';
 import type { MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
+import { closeWithMessage } from '../guard.js';
 import type { Catalog } from './catalog.js';
 import type { SqlClassification, SqlClassifier } from './classify.js';
 import { FrameReader, FrameTooLargeError, MalformedFrameError, OutputBatch, type FrameSink } from './codec/frames.js';
@@ -79,7 +81,8 @@ type Pending =
 
 /**
  * One direction of the relay: frames read from one socket, the batch built from them written to the
- * other. When the other socket is full, reading from this one pauses until it drains.
+ * other. When the other socket is full, reading from this one pauses until it drains. `beforeWrite`
+ * runs once per batch before it leaves (the client's batch: its operations are recorded first).
  */
 class Direction {
   readonly reader: FrameReader;
@@ -87,11 +90,13 @@ class Direction {
   readonly #from: Socket;
   readonly #to: Socket;
   readonly #onError: (e: unknown) => void;
+  readonly #beforeWrite: (() => void) | undefined;
 
-  constructor(from: Socket, to: Socket, sink: FrameSink, maxFrame: number, onError: (e: unknown) => void) {
+  constructor(from: Socket, to: Socket, sink: FrameSink, maxFrame: number, onError: (e: unknown) => void, beforeWrite?: () => void) {
     this.#from = from;
     this.#to = to;
     this.#onError = onError;
+    this.#beforeWrite = beforeWrite;
     this.reader = new FrameReader(sink, { maxFrame });
     to.on('drain', () => from.resume());
   }
@@ -108,6 +113,7 @@ class Direction {
   #run(read: () => void): void {
     try {
       read();
+      if (!this.out.empty) this.#beforeWrite?.();
     } catch (e) {
       return this.#onError(e);
     }
@@ -151,7 +157,7 @@ export class PostgresSession {
     this.#server = upstream.socket as Socket;
     this.#openSeq = openSeq;
     for (const [name, value] of upstream.parameters) this.#trackParameter(name, value);
-    this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e));
+    this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e), () => ctx.governor.commit());
     this.#down = new Direction(this.#server, client, this.#serverSink(), ctx.maxFrame, (e) => this.#fail(e));
   }
 
@@ -609,17 +615,25 @@ export class PostgresSession {
   // ---- ending ----
 
   #protocolViolation(e: unknown): void {
+    if (e instanceof GovernError && e.code === ErrorCode.RecordingFailed) return this.#unrecorded(e);
     const message = e instanceof FrameTooLargeError ? e.message : e instanceof MalformedFrameError ? `invalid message: ${e.message}` : (e as Error).message;
     const sqlstate = e instanceof FrameTooLargeError ? '54000' : '08P01';
     this.#ctx.governor.note('protocol.violation', { connection: this.#ctx.connection, message });
-    if (!this.#client.destroyed) this.#client.end(writeNotice(Backend.ErrorResponse, errorFields('FATAL', sqlstate, `govern: ${message}`)));
+    closeWithMessage(this.#client, writeNotice(Backend.ErrorResponse, errorFields('FATAL', sqlstate, `govern: ${message}`)));
     this.#close('protocol violation');
+  }
+
+  /** The events of the batch could not be written: nothing of it is forwarded, and the session ends. */
+  #unrecorded(e: GovernError): void {
+    this.#ctx.log.warn(`${this.#ctx.connection}: ${e.message}`);
+    closeWithMessage(this.#client, writeNotice(Backend.ErrorResponse, errorFields('FATAL', SQLSTATE_REFUSED, `govern: refused, the session cannot be recorded: ${e.message}`)));
+    this.#close('recording failed');
   }
 
   #fail(e: unknown): void {
     const message = (e as Error).message;
     this.#ctx.log.warn(`${this.#ctx.connection}: ${message}`);
-    if (!this.#client.destroyed) this.#client.end(writeNotice(Backend.ErrorResponse, errorFields('FATAL', '08006', `govern: ${message}`)));
+    closeWithMessage(this.#client, writeNotice(Backend.ErrorResponse, errorFields('FATAL', '08006', `govern: ${message}`)));
     this.#close('gateway error');
   }
 
