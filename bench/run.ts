@@ -1,6 +1,7 @@
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
 import { benchPostgres } from './postgres.js';
+import { benchRecording } from './recording.js';
 
 const only = process.argv[2];
 
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
   if (!only || only === 'postgres') await printPostgres();
+  if (!only || only === 'postgres') await printRecording();
   if (!only || only === 'action') await printActionStart();
 }
 
@@ -50,6 +52,13 @@ async function printPostgres(): Promise<void> {
   console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
   console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), sample value "${maskedSample}"`);
   console.log(`  gateway RSS ${rssBeforeMb.toFixed(0)} MB before the SELECT, ${rssPeakMb.toFixed(0)} MB at its peak during it`);
+}
+
+async function printRecording(): Promise<void> {
+  const r = await benchRecording();
+  console.log(`\npostgres: an operation's event written before the operation is forwarded (${r.events} pgbench-sized events, best of 3)`);
+  console.log(`  queued, written in bulk   ${r.queuedUsPerEvent.toFixed(2)} µs/event`);
+  console.log(`  written before forwarding ${r.writtenUsPerEvent.toFixed(2)} µs/event  (+${(r.writtenUsPerEvent - r.queuedUsPerEvent).toFixed(2)} µs per batch forwarded)`);
 }
 
 await main();

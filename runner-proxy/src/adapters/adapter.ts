@@ -23,7 +23,10 @@ export interface Listener {
 
 /**
  * A protocol adapter translates its protocol's bytes into operations for the governor and its verdicts
- * back into the protocol's own errors. Adding a protocol means writing one of these.
+ * back into the protocol's own errors. Adding a protocol means writing one of these. Every adapter
+ * accepts its connections through `guardConnection` (./guard.ts), so an error it did not foresee costs
+ * one connection, and calls `governor.commit()` before it forwards what it decided, so nothing reaches
+ * a target unrecorded.
  */
 export interface Adapter {
   readonly protocol: Protocol;

@@ -364,6 +364,12 @@ export interface ClassifierOptions {
   cacheSize?: number;
 }
 
+/**
+ * Statement shapes longer than this are classified each time rather than remembered: the cache counts
+ * entries, and a few thousand multi-megabyte shapes would hold gigabytes.
+ */
+const MAX_CACHED_KEY = 16 * 1024;
+
 /** One classifier per connection: it knows that connection's PREPAREd statements. */
 export class SqlClassifier {
   readonly #cache: Map<string, SqlClassification>;
@@ -401,7 +407,7 @@ export class SqlClassifier {
       if (name === '*') this.#prepared.clear();
       else this.#prepared.delete(name);
     }
-    if (c.cacheable) {
+    if (c.cacheable && key.length <= MAX_CACHED_KEY) {
       if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(key, result);
     }
