@@ -64,8 +64,8 @@ export class Gateway {
   readonly #startedAt: string;
   #stopping: Promise<Manifest> | undefined;
   #markStopped!: (manifest: Manifest) => void;
-  /** Settles once the bundle is finalized, whoever asked for the stop. */
   #failStopped!: (e: unknown) => void;
+  /** Settles once the bundle is finalized (or finalizing failed), whoever asked for the stop. */
   readonly stopped = new Promise<Manifest>((resolve, reject) => {
     this.#markStopped = resolve;
     this.#failStopped = reject;
@@ -227,8 +227,8 @@ export class Gateway {
 
 /**
  * After a recording failure the chain is what reached the file: up to its last whole event. The
- * sentence says where the record stops and what was lost after it; what was lost never ran, because
- * an operation is refused when its event cannot be written.
+ * sentence says where the record stops and what was lost after it. No operation among the lost events
+ * reached a target (an operation whose event cannot be written is refused); results and notes may be.
  */
 function writtenEvents(content: Buffer, appended: number, cause: string): { count: number; head: string; failure: string } {
   const { last, cutBytes } = recordedTail(content);

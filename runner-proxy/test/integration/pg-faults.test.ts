@@ -274,6 +274,38 @@ describe('PostgreSQL listener under hostile bytes and faults', () => {
     }
   });
 
+  test('a client that leaves mid-COPY or while its statement waits for approval releases its target connection at once', async () => {
+    const db = await governDb(target.appUrl, '  - name: reviewed\n    approve: { sql: [ddl] }', 'approvals: { via: cli, timeout: 60s }');
+    try {
+      await target.direct('CREATE TABLE copy_sink (n int)');
+      const backends = async (name: string) =>
+        (await target.direct('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [name])).rows[0].n as number;
+      const leave = async (name: string, start: (socket: Socket) => Promise<void>) => {
+        const { socket } = await connectUpstream(parseTargetUrl(`${db.url}?sslmode=disable`), { application_name: name });
+        socket.on('error', ignore);
+        socket.resume();
+        assert.equal(await backends(name), 1);
+        await start(socket as Socket);
+        socket.destroy();
+        await sleep(1000);
+        assert.equal(await backends(name), 0, `the target connection of a client that left ${name} is still open`);
+      };
+      await leave('mid-copy', async (socket) => {
+        socket.write(writeQuery('COPY copy_sink FROM STDIN'));
+        await sleep(200);
+        socket.write(new Writer().bytes(Buffer.from('1\n2\n')).finish(0x64));
+        await sleep(100);
+      });
+      await leave('held', async (socket) => {
+        socket.write(writeQuery('CREATE TABLE held_for_approval (x int)'));
+        while (db.gateway.governor.approvals.pending().length === 0) await sleep(20);
+      });
+      assert.equal((await (await db.client()).query('SELECT 42 AS answer')).rows[0].answer, 42);
+    } finally {
+      await db.stop();
+    }
+  });
+
   test('a refused connection is closed fully even when the client keeps its side open', async () => {
     const db = await governDb(target.appUrl, '  - name: no-drop\n    block: { sql: [drop] }');
     try {
