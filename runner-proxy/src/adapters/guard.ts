@@ -32,7 +32,7 @@ export function guardConnection(socket: Socket, where: string, fault: FaultSink,
  * dropped, and the socket is closed fully once the client closes its side or LINGER_MS has passed.
  */
 export function closeWithMessage(socket: Socket, message?: Buffer): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   socket.removeAllListeners('data');
   socket.on('data', () => undefined);
   const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();

@@ -642,7 +642,7 @@ export class PostgresSession {
     this.#closed = true;
     if (this.#pending.length && reason.startsWith('client')) void this.#ctx.cancel().catch(() => undefined);
     this.#server.destroy();
-    if (!this.#client.destroyed) this.#client.end();
+    closeWithMessage(this.#client);
     this.#ctx.governor.connectionClosed(this.#ctx.connection, this.#openSeq, reason);
   }
 
