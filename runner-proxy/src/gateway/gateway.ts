@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
@@ -9,8 +8,9 @@ import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
 import type { Policy } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
-import { EVENTS_FILE, Recorder, type RecordedEvent } from '../recording/recorder.js';
-import { reportPage } from '../recording/report.js';
+import { EVENTS_FILE, Recorder } from '../recording/recorder.js';
+import { writeReport } from '../recording/report.js';
+import { SessionViewBuilder } from '../recording/session-view.js';
 import type { Logger } from './logger.js';
 
 export interface GatewayOptions {
@@ -28,7 +28,6 @@ export interface GatewayOptions {
 
 /** The bundle's self-contained viewer. */
 export const REPORT_FILE = 'report.html';
-const REPORT_MAX_EVENTS_BYTES = 32 * 1024 * 1024;
 
 interface OpenConnection {
   name: string;
@@ -172,11 +171,10 @@ export class Gateway {
       counts,
       events: { count: recorder.head.count, head: recorder.head.hash },
     };
-    // The report is written before the manifest, so the signature covers it too. A very long session's
-    // report keeps the facts only: its operations are for `govern replay`, not for one page.
-    const eventsPath = join(outDir, EVENTS_FILE);
-    const events = statSync(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent) : [];
-    writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, events));
+    // The report is written before the manifest, so the signature covers it too; events.jsonl is read
+    // one line at a time, however long the session.
+    const view = await SessionViewBuilder.read(join(outDir, EVENTS_FILE));
+    await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view);
     return writeManifest(outDir, body, this.signer);
   }
 }
