@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadModule } from 'libpg-query';
+import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { Catalog } from './catalog.js';
@@ -71,6 +72,7 @@ export class PostgresAdapter implements Adapter {
     } catch (e) {
       throw new TargetError(`connection "${connection.name}": ${(e as Error).message}`);
     }
+    await checkTarget(connection.name, target);
     const password = randomBytes(24).toString('base64url');
     const state: ListenerState = {
       name: connection.name,
@@ -192,6 +194,7 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
     try {
       upstream = await connectUpstream(state.target, forwarded);
     } catch (e) {
+      state.governor.note('connection.failed', { connection: state.name, message: (e as Error).message });
       throw new StartupRefused('08006', (e as Error).message);
     }
     const pid = randomInt(1, 2 ** 31 - 1);
@@ -231,6 +234,20 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
     clearTimeout(timer);
     const refused = e instanceof StartupRefused ? e : new StartupRefused('08006', (e as Error).message);
     if (!socket.destroyed) socket.end(writeNotice(Backend.ErrorResponse, errorFields('FATAL', refused.sqlstate, `govern: ${refused.message}`)));
+  }
+}
+
+/**
+ * Connects and authenticates to the target once when the gateway starts, then hangs up: a wrong
+ * password or an unreachable host is a start error naming the connection, not a surprise mid-job.
+ */
+async function checkTarget(name: string, target: Target): Promise<void> {
+  try {
+    const probe = await connectUpstream(target, { application_name: 'govern start-up check' });
+    probe.socket.destroy();
+  } catch (e) {
+    const message = (e as Error).message.replace(/^the target/, `the target ${target.host}:${target.port}`);
+    throw new GovernError(ErrorCode.GatewayStartFailed, `connection "${name}": ${message}; check the connection's url and credentials`, { cause: e });
   }
 }
 
@@ -274,7 +291,10 @@ async function authenticate(socket: Socket, queue: FrameQueue, state: ListenerSt
     const final = new Reader(await expectPassword(queue)).rest().toString('utf8');
     socket.write(writeAuthentication(AuthCode.SASLFinal, Buffer.from(scram.finish(final))));
   } catch (e) {
-    if (e instanceof ScramError) throw new StartupRefused('28P01', `password authentication failed for user "${state.target.user}"`);
+    if (e instanceof ScramError) {
+      state.governor.note('auth.failed', { connection: state.name, message: `the job's password for user "${state.target.user}" was wrong` });
+      throw new StartupRefused('28P01', `password authentication failed for user "${state.target.user}"`);
+    }
     throw e;
   }
 }
