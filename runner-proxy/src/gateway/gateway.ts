@@ -26,6 +26,11 @@ export interface GatewayOptions {
   drainMs?: number;
 }
 
+/** Why a connection cannot start: `policy check` says the same, from the same registry. */
+export function cannotServe(connection: Pick<Policy['connections'][number], 'name' | 'protocol'>, adapters: AdapterRegistry): string {
+  return `connection "${connection.name}" uses ${connection.protocol}, which this build of govern cannot serve (it serves ${[...adapters.keys()].join(', ')})`;
+}
+
 /** The bundle's self-contained viewer. */
 export const REPORT_FILE = 'report.html';
 
@@ -47,6 +52,8 @@ export interface GatewayStatus {
   connections: { name: string; protocol: string; export: string; target: string }[];
   counts: Governor['counts'];
   pending: ReturnType<Approvals['pending']>;
+  /** How long an operation may wait for approval, so `status` can say how long each has left. */
+  approval_timeout_ms: number;
 }
 
 /**
@@ -98,9 +105,7 @@ export class Gateway {
     try {
       for (const connection of policy.connections) {
         const adapter = options.adapters.get(connection.protocol);
-        if (!adapter) {
-          throw new GovernError(ErrorCode.AdapterUnavailable, `connection "${connection.name}" uses ${connection.protocol}, which this build of govern cannot serve yet`);
-        }
+        if (!adapter) throw new GovernError(ErrorCode.AdapterUnavailable, cannotServe(connection, options.adapters));
         const listener = await adapter.listen({ connection, governor: gateway.governor, log: options.log });
         gateway.#connections.push({ name: connection.name, protocol: connection.protocol, export: connection.export, target: listener.target, listener });
         recorder.append('listener.ready', { connection: connection.name, protocol: connection.protocol, target: listener.target, exports: Object.keys(listener.exports) });
@@ -138,6 +143,7 @@ export class Gateway {
       connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
       counts: { ...this.governor.counts },
       pending: this.governor.approvals.pending(),
+      approval_timeout_ms: this.#options.policy.approvals.timeoutMs,
     };
   }
 

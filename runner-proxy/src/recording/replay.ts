@@ -54,6 +54,7 @@ function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEven
     case 'result': {
       const op = operations.get(e.op as number);
       const parts = [
+        e.tag !== undefined && String(e.tag),
         e.rows !== undefined && `${String(e.rows)} rows`,
         e.bytes !== undefined && `${String(e.bytes)} bytes`,
         e.masked !== undefined && `${String(e.masked)} masked`,
