@@ -81,7 +81,7 @@ async function handleControl(gateway: Gateway, request: ControlRequest, approver
       return gateway.status();
     case 'stop': {
       const manifest = await gateway.stop('govern stop');
-      return formatSummary(manifest, gateway.outDir);
+      return formatSummary(manifest, gateway.outDir, gateway.view);
     }
     case 'approve':
     case 'deny':
@@ -97,5 +97,5 @@ export async function shutdown({ gateway, control }: Launched, reason: string): 
   const manifest = await gateway.stop(reason);
   await new Promise((done) => control.close(done));
   removeRuntimeInfo(gateway.outDir);
-  return formatSummary(manifest, gateway.outDir);
+  return formatSummary(manifest, gateway.outDir, gateway.view);
 }

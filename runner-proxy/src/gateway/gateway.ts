@@ -10,7 +10,7 @@ import type { Policy } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
 import { EVENTS_FILE, Recorder } from '../recording/recorder.js';
 import { writeReport } from '../recording/report.js';
-import { SessionViewBuilder } from '../recording/session-view.js';
+import { SessionViewBuilder, type SessionView } from '../recording/session-view.js';
 import type { Logger } from './logger.js';
 
 export interface GatewayOptions {
@@ -68,6 +68,7 @@ export class Gateway {
   readonly #connections: OpenConnection[] = [];
   readonly #startedAt: string;
   #stopping: Promise<Manifest> | undefined;
+  #view: SessionView | undefined;
   #markStopped!: (manifest: Manifest) => void;
   /** Settles once the bundle is finalized, whoever asked for the stop. */
   readonly stopped = new Promise<Manifest>((resolve) => (this.#markStopped = resolve));
@@ -116,6 +117,11 @@ export class Gateway {
       throw e;
     }
     return gateway;
+  }
+
+  /** The session as the report shows it, once the gateway has stopped. */
+  get view(): SessionView | undefined {
+    return this.#view;
   }
 
   get outDir(): string {
@@ -179,7 +185,7 @@ export class Gateway {
     };
     // The report is written before the manifest, so the signature covers it too; events.jsonl is read
     // one line at a time, however long the session.
-    const view = await SessionViewBuilder.read(join(outDir, EVENTS_FILE));
+    const view = (this.#view = await SessionViewBuilder.read(join(outDir, EVENTS_FILE)));
     await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view);
     return writeManifest(outDir, body, this.signer);
   }

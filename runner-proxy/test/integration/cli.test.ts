@@ -175,7 +175,7 @@ describe('govern CLI', () => {
 
       const stopped = await govern(['stop', '--out', out], { env: baseEnv() });
       assert.equal(stopped.status, 0, stopped.stderr);
-      assert.match(stopped.stdout, /govern session\n {2}identity {5}acme\/payments · refs\/heads\/main · push · 99/);
+      assert.match(stopped.stdout, /^govern PASS \(enforce mode\): 0 operations, 0 allowed, 0 values masked\n {2}identity {5}acme\/payments · refs\/heads\/main · push · ci-bot · 99/);
       assert.throws(() => process.kill(runtime.pid, 0), 'the gateway process has exited');
       assert.equal(verifyBundle(out).ok, true);
       assert.ok(existsSync(join(out, 'gateway.log')));
