@@ -30,6 +30,8 @@ export interface ResultStats {
   tag?: string;
   bytes?: number;
   maskedValues?: number;
+  /** Masked values by detector type and by table.column. */
+  maskedBy?: Readonly<Record<string, number>>;
   durationMs: number;
   /** The target's own error, already masked. */
   error?: string;
@@ -122,6 +124,7 @@ export class Governor {
       ...(stats.tag !== undefined && { tag: stats.tag }),
       ...(stats.bytes !== undefined && { bytes: stats.bytes }),
       ...(stats.maskedValues && { masked: stats.maskedValues }),
+      ...(stats.maskedValues && stats.maskedBy && { masked_by: stats.maskedBy }),
       ...(stats.error !== undefined && { error: stats.error }),
     });
   }

@@ -29,7 +29,7 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     target = await startTarget();
     const db = await governDb(
       target.appUrl,
-      '  - name: no-destruction\n    block: { sql: [drop, truncate] }\n  - name: pii\n    mask: { columns: ["people.email"] }',
+      '  - name: no-destruction\n    block: { sql: [drop, truncate] }\n  - name: pii\n    mask: { columns: ["people.email"] }\n  - name: ssn\n    mask: { types: [us_ssn] }',
     );
     sessionId = db.gateway.sessionId;
     const client = await db.client();
@@ -38,6 +38,7 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     for (let id = 1; id <= 30; id++) await client.query(`SELECT id, email FROM people WHERE id = ${id}`);
     await client.query(`SELECT '${HOSTILE.replaceAll("'", "''")}' AS note`);
     await client.query("UPDATE people SET email = 'x@example.com' WHERE id <= 7");
+    await client.query("SELECT 'ssn 536-22-4711 and 536-22-4712' AS found_in_text");
     await assert.rejects(client.query('DROP TABLE people'), /no-destruction/);
     reportPath = join(db.gateway.outDir, 'report.html');
     await db.stop();
@@ -98,7 +99,10 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     assert.match(detail, /rows7 affected/);
     const select = page.locator('#operations tr.op', { hasText: 'WHERE id = 3' }).first();
     await select.click();
-    assert.match((await select.locator('xpath=following-sibling::tr[1]').textContent())!, /rows1 returned.*masked values1/);
+    assert.match((await select.locator('xpath=following-sibling::tr[1]').textContent())!, /rows1 returned.*masked values1 \(people\.email 1\)/);
+    const detected = page.locator('#operations tr.op', { hasText: 'found_in_text' });
+    await detected.click();
+    assert.match((await detected.locator('xpath=following-sibling::tr[1]').textContent())!, /masked values2 \(us_ssn 2\)/);
     await page.screenshot({ path: join(SHOTS, 'report-expanded.png'), fullPage: true });
     await page.check('#group-toggle');
   });

@@ -71,11 +71,11 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number }
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number> }
   | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
   | { kind: 'close' | 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
-  | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number; tag?: string; written?: number };
+  | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number; tag?: string; written?: number; maskedBy?: Record<string, number> };
 
 /**
  * One direction of the relay: frames read from one socket, the batch built from them written to the
@@ -496,7 +496,8 @@ export class PostgresSession {
       this.#down.out.pass(frame);
       return true;
     }
-    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out);
+    const tally = head?.kind === 'query' || head?.kind === 'execute' ? (head.maskedBy ??= {}) : undefined;
+    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out, tally);
     this.#count(head, frame.length, masked, 1);
     return true;
   }
@@ -586,13 +587,17 @@ export class PostgresSession {
     this.#pending.shift();
   }
 
-  #completed(ruling: Ruling | undefined, stats: { started: number; rows: number; bytes: number; masked: number; error?: string; tag?: string; written?: number }): void {
+  #completed(
+    ruling: Ruling | undefined,
+    stats: { started: number; rows: number; bytes: number; masked: number; error?: string; tag?: string; written?: number; maskedBy?: Record<string, number> },
+  ): void {
     if (!ruling || !ruling.allowed) return;
     this.#ctx.governor.completed(ruling, {
       rows: stats.written ?? stats.rows,
       ...(stats.tag !== undefined && { tag: stats.tag }),
       bytes: stats.bytes,
       maskedValues: stats.masked,
+      ...(stats.masked > 0 && stats.maskedBy && { maskedBy: stats.maskedBy }),
       durationMs: performance.now() - stats.started,
       ...(stats.error !== undefined && { error: stats.error }),
     });
