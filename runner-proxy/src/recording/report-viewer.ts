@@ -33,7 +33,7 @@ export const VIEWER_SCRIPT = String.raw`(function () {
   var PAGE = 100;
   var identity = (D.session && D.session.identity) || {};
   var claims = identity.claims || {};
-  var requester = claims.actor || claims.user_login || identity.subject || identity.kind || 'the job';
+  var requester = claims.actor || claims.user_login || identity.subject || (identity.kind === 'none' ? 'the job (no identity)' : 'the job');
   var state = { verdict: '', connection: '', rule: '', cls: '', q: '', view: 'groups' };
   var lower = [];
 

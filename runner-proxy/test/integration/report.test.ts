@@ -29,7 +29,8 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     target = await startTarget();
     const db = await governDb(
       target.appUrl,
-      '  - name: no-destruction\n    block: { sql: [drop, truncate] }\n  - name: pii\n    mask: { columns: ["people.email"] }\n  - name: ssn\n    mask: { types: [us_ssn] }',
+      '  - name: no-destruction\n    block: { sql: [drop, truncate] }\n  - name: pii\n    mask: { columns: ["people.email"] }\n  - name: ssn\n    mask: { types: [us_ssn] }\n  - name: reviewed-deletes\n    approve: { sql: [delete] }',
+      'approvals: { via: cli, timeout: 1m }',
     );
     sessionId = db.gateway.sessionId;
     const client = await db.client();
@@ -40,6 +41,14 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     await client.query("UPDATE people SET email = 'x@example.com' WHERE id <= 7");
     await client.query("SELECT 'ssn 536-22-4711 and 536-22-4712' AS found_in_text");
     await assert.rejects(client.query('DROP TABLE people'), /no-destruction/);
+    const held = client.query('DELETE FROM people WHERE id = 40');
+    let pending = db.gateway.status().pending;
+    for (let i = 0; i < 100 && pending.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      pending = db.gateway.status().pending;
+    }
+    db.gateway.governor.approvals.decide(pending[0]!.id, true, 'cli:alice', 'ticket OPS-12 <b>checked</b>');
+    assert.equal((await held).rowCount, 1);
     reportPath = join(db.gateway.outDir, 'report.html');
     await db.stop();
     browser = await openBrowser();
@@ -73,7 +82,19 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
   test('exceptions come first: the blocked DROP is above the statements', async () => {
     const first = page.locator('#exceptions tr.op').first();
     assert.match((await first.textContent())!, /block.*DROP TABLE people.*no-destruction/);
-    assert.equal(await page.locator('#exceptions tr.op').count(), 1);
+    assert.equal(await page.locator('#exceptions tr.op').count(), 2);
+    const approved = page.locator('#exceptions tr.op').nth(1);
+    assert.match((await approved.textContent())!, /approved.*DELETE FROM people WHERE id = 40.*reviewed-deletes/);
+    await approved.click();
+    const detail = (await approved.locator('xpath=following-sibling::tr[1]').textContent())!;
+    assert.match(detail, /approvalapr_[0-9a-f]{10} via cli/);
+    assert.match(detail, /requested bythe job \(no identity\)/);
+    assert.match(detail, /decisionapproved by cli:alice/);
+    assert.match(detail, /reasonticket OPS-12 <b>checked<\/b>/, 'the reason shows as text');
+    assert.match(detail, /waited\d+\.\d s/);
+    assert.match(detail, /command tagDELETE 1rows1 affected/);
+    await page.screenshot({ path: join(SHOTS, 'report-approval.png'), fullPage: false });
+    await approved.click();
     const order = await page.evaluate("document.getElementById('exceptions').compareDocumentPosition(document.getElementById('operations')) & Node.DOCUMENT_POSITION_FOLLOWING");
     assert.ok(order, 'the exceptions section precedes the statements');
   });
