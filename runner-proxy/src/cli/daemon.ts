@@ -97,7 +97,7 @@ export async function statusCommand({ values, env, io }: CommandContext): Promis
     `gateway pid ${status.pid}, session ${status.session_id}, mode ${status.mode}`,
     `identity: ${status.identity.kind === 'none' ? 'none' : (status.identity.subject ?? status.identity.issuer)}${status.identity.readOnly ? ' (read-only)' : ''}`,
     ...status.connections.map((conn) => `connection ${conn.name}: ${conn.protocol} ${conn.target} as $${conn.export}`),
-    `operations: ${c.operations} (${c.allowed} allowed, ${c.blocked} blocked, ${c.approved} approved, ${c.denied} denied), ${c.masked_values} values masked`,
+    `operations: ${c.operations} (${c.allowed} allowed, ${c.blocked} blocked, ${c.approved} approved, ${c.denied} denied${c.would_block || c.would_hold ? `; observed: ${c.would_block} would block, ${c.would_hold} would hold` : ''}), ${c.masked_values} values masked`,
     status.pending.length ? 'waiting for approval:' : 'nothing waits for approval',
     ...status.pending.flatMap((p) => {
       const waited = Date.now() - Date.parse(p.requested_at);
