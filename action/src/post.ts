@@ -62,7 +62,9 @@ async function run(): Promise<void> {
   await stopGateway(state.outDir);
 
   const result = verifyBundle(state.outDir, { expectedKey: state.publicKey });
-  const view = await SessionViewBuilder.read(join(state.outDir, EVENTS_FILE));
+  const eventsPath = join(state.outDir, EVENTS_FILE);
+  // A gateway that died before recording anything leaves no events: the summary says the bundle does not verify.
+  const view = existsSync(eventsPath) ? await SessionViewBuilder.read(eventsPath) : new SessionViewBuilder().view;
   annotate(view);
 
   const name = core.getInput('artifact-name') || `govern-session-${process.env.GITHUB_JOB ?? 'job'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`;
