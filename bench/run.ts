@@ -2,6 +2,7 @@ import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
 import { benchPostgres } from './postgres.js';
 import { benchRecording } from './recording.js';
+import { benchReport } from './report.js';
 
 const only = process.argv[2];
 
@@ -12,6 +13,18 @@ async function main(): Promise<void> {
   if (!only || only === 'postgres') await printPostgres();
   if (!only || only === 'postgres') await printRecording();
   if (!only || only === 'action') await printActionStart();
+  if (!only || only === 'report') await printReport();
+}
+
+async function printReport(): Promise<void> {
+  const r = await benchReport();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  console.log(`\nreport: report.html of ${r.operations.toLocaleString('en-US')} operations in headless Chromium, ${r.readyMs.length} loads`);
+  console.log(`  events.jsonl ${mb(r.eventsBytes)} MiB → report.html ${mb(r.reportBytes)} MiB, built in ${r.buildMs.toFixed(0)} ms (streamed)`);
+  console.log(`  baseline empty page          median ${median(r.blankMs).toFixed(0)} ms`);
+  console.log(`  report shown                 median ${median(r.readyMs).toFixed(0)} ms (runs: ${r.readyMs.map((m) => m.toFixed(0)).join(', ')} ms)`);
+  console.log(`  report answers a click       median ${median(r.interactiveMs).toFixed(0)} ms (${(median(r.interactiveMs) / median(r.blankMs)).toFixed(1)}× the empty page; target under 2000 ms)`);
 }
 
 async function printActionStart(): Promise<void> {

@@ -7,6 +7,8 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgb
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# chromium renders report.html in its test and in `npm run bench report`.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -62,7 +62,8 @@ try {
   writeFileSync(events, readFileSync(events, 'utf8').replace('"verdict":"block"', '"verdict":"allow"'));
   await show(['verify', tampered]);
 
-  console.log(`\nThe verified bundle is in ${relative(process.cwd(), session)}/ (manifest.json, events.jsonl).`);
+  console.log(`\nThe verified bundle is in ${relative(process.cwd(), session)}/ (manifest.json, events.jsonl, report.html).`);
+  console.log(`Open ${relative(process.cwd(), join(session, 'report.html'))} in a browser to audit the session: exceptions first, statements grouped, filters and search.`);
 } finally {
   await target.stop();
   await issuer.close();

@@ -15,6 +15,8 @@ export interface ReadyMessage {
   /** Variables the gateway read (the policy's secrets, the token) that the caller's shell should drop. */
   withheld?: string[];
   publicKey?: string;
+  /** Who the run is, in one line, for the job log. */
+  identity?: string;
   error?: string;
   code?: ErrorCode;
 }
@@ -34,6 +36,8 @@ export interface Started {
   secrets: string[];
   withheld: string[];
   publicKey: string;
+  identity: string;
+  outDir: string;
   pid: number;
 }
 
@@ -73,5 +77,5 @@ export async function startDetached({ entry, outDir: out, policy, tokenEnv, mode
   });
   child.unref();
   if (!message.ready) throw new GovernError(message.code ?? ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-  return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', pid: child.pid! };
+  return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', identity: message.identity ?? 'unknown', outDir, pid: child.pid! };
 }

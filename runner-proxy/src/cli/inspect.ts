@@ -1,16 +1,32 @@
-import { formatProblem, PolicyError } from '../core/errors.js';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtInAdapters } from '../adapters/index.js';
+import { ErrorCode, formatProblem, GovernError, PolicyError } from '../core/errors.js';
+import { cannotServe } from '../gateway/gateway.js';
 import { loadPolicy } from '../policy/load.js';
+import { EVENTS_FILE } from '../recording/recorder.js';
 import { formatTimeline } from '../recording/replay.js';
 import { verifyBundle } from '../recording/verify.js';
 import { usage, type CommandContext } from './context.js';
 
-function oneDirectory(positionals: string[], command: string): string {
+/** The one session directory a command reads: it must exist and hold a recording. */
+function oneBundle(positionals: string[], command: string): string {
   if (positionals.length !== 1) throw usage(`govern ${command} takes one session directory, such as ./govern-session`);
-  return positionals[0]!;
+  const dir = positionals[0]!;
+  if (!existsSync(dir)) throw new GovernError(ErrorCode.BundleNotFound, `${dir} does not exist; give the directory the session was recorded in (--out of govern start or run, or the unzipped artifact)`);
+  if (!statSync(dir).isDirectory()) throw new GovernError(ErrorCode.BundleNotFound, `${dir} is a file; give the session directory that holds ${EVENTS_FILE}`);
+  if (!existsSync(join(dir, EVENTS_FILE))) throw new GovernError(ErrorCode.BundleNotFound, `${dir} is not a session bundle: it has no ${EVENTS_FILE}`);
+  return dir;
 }
 
+const PUBLIC_KEY = /^ed25519:[A-Za-z0-9_-]{43}$/;
+
 export async function verifyCommand({ values, positionals, io }: CommandContext): Promise<number> {
-  const dir = oneDirectory(positionals, 'verify');
+  const key = values.key as string | undefined;
+  if (key !== undefined && !PUBLIC_KEY.test(key)) {
+    throw usage(`--key must be the signing key printed by govern start, "ed25519:" and 43 base64url characters, not "${key.length > 60 ? `${key.slice(0, 60)}…` : key}"`);
+  }
+  const dir = oneBundle(positionals, 'verify');
   const result = verifyBundle(dir, values.key ? { expectedKey: values.key as string } : {});
   if (values.json) {
     const { events, manifest, ...rest } = result;
@@ -27,7 +43,7 @@ export async function verifyCommand({ values, positionals, io }: CommandContext)
 }
 
 export async function replayCommand({ values, positionals, io }: CommandContext): Promise<number> {
-  const dir = oneDirectory(positionals, 'replay');
+  const dir = oneBundle(positionals, 'replay');
   const result = verifyBundle(dir);
   if (!result.ok) io.stderr.write(`warning: ${dir} does not verify: ${result.problem}\n`);
   io.stdout.write(formatTimeline(result.events, values.connection ? { connection: values.connection as string } : {}));
@@ -39,6 +55,12 @@ export async function policyCheckCommand({ values, positionals, env, io }: Comma
   if (sub !== 'check' || !file || extra) throw usage('use govern policy check FILE');
   try {
     const policy = loadPolicy(file, { env, resolveVariables: !values['no-env'] });
+    const adapters = builtInAdapters();
+    const unserved = policy.connections.filter((c) => !adapters.has(c.protocol));
+    if (unserved.length) {
+      io.stderr.write(`${unserved.map((c) => `${file}: ${cannotServe(c, adapters)}`).join('\n')}\n${unserved.length} problem${unserved.length === 1 ? '' : 's'} in ${file}\n`);
+      return 1;
+    }
     const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
     io.stdout.write(`${file}: ok — ${count(policy.connections.length, 'connection')}, ${count(policy.rules.length, 'rule')}, mode ${policy.mode}${policy.identity ? '' : ', no identity section (runs are recorded as identity "none")'}\n`);
     return 0;

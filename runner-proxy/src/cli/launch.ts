@@ -84,7 +84,7 @@ async function handleControl(gateway: Gateway, request: ControlRequest, approver
       return gateway.status();
     case 'stop': {
       const manifest = await gateway.stop('govern stop');
-      return formatSummary(manifest, gateway.outDir);
+      return formatSummary(manifest, gateway.outDir, gateway.view);
     }
     case 'approve':
     case 'deny':
@@ -102,7 +102,7 @@ async function handleControl(gateway: Gateway, request: ControlRequest, approver
 export async function shutdown({ gateway, control, unguard }: Launched, reason: string): Promise<string> {
   try {
     const manifest = await gateway.stop(reason);
-    return formatSummary(manifest, gateway.outDir);
+    return formatSummary(manifest, gateway.outDir, gateway.view);
   } finally {
     await new Promise((done) => control.close(done));
     removeRuntimeInfo(gateway.outDir);

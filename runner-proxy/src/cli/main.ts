@@ -16,6 +16,9 @@ type Command = {
 
 const policy = { type: 'string', short: 'p' } as const;
 const out = { type: 'string', short: 'o', default: DEFAULT_OUT } as const;
+/** For commands that reach a running gateway: --out, else $GOVERN_OUT (exported by start), else the default. */
+const gatewayOut = { type: 'string', short: 'o' } as const;
+const GATEWAY_OUT_HELP = 'DIR defaults to $GOVERN_OUT, which govern start exports, then ./govern-session';
 const tokenEnv = { type: 'string' } as const;
 const mode = { type: 'string' } as const;
 
@@ -40,26 +43,26 @@ const COMMANDS: Record<string, Command> = {
   },
   stop: {
     summary: 'drain, finalize and sign the bundle, print the summary',
-    usage: 'govern stop [--out DIR]',
-    options: { out },
+    usage: `govern stop [--out DIR]  (${GATEWAY_OUT_HELP})`,
+    options: { out: gatewayOut },
     run: stopCommand,
   },
   status: {
     summary: 'connections, counts and pending approvals of the running gateway',
-    usage: 'govern status [--out DIR] [--json]',
-    options: { out, json: { type: 'boolean' } },
+    usage: `govern status [--out DIR] [--json]  (${GATEWAY_OUT_HELP})`,
+    options: { out: gatewayOut, json: { type: 'boolean' } },
     run: statusCommand,
   },
   approve: {
     summary: 'release an operation held for approval',
-    usage: 'govern approve ID [--reason TEXT] [--out DIR]',
-    options: { out, reason: { type: 'string' } },
+    usage: `govern approve ID [--reason TEXT] [--out DIR]  (${GATEWAY_OUT_HELP})`,
+    options: { out: gatewayOut, reason: { type: 'string' } },
     run: (ctx) => approveCommand(ctx, 'approve'),
   },
   deny: {
     summary: 'refuse an operation held for approval',
-    usage: 'govern deny ID [--reason TEXT] [--out DIR]',
-    options: { out, reason: { type: 'string' } },
+    usage: `govern deny ID [--reason TEXT] [--out DIR]  (${GATEWAY_OUT_HELP})`,
+    options: { out: gatewayOut, reason: { type: 'string' } },
     run: (ctx) => approveCommand(ctx, 'deny'),
   },
   verify: {
@@ -113,19 +116,61 @@ export async function main(argv: string[], env: Env, io: Io): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
   } catch (e) {
-    io.stderr.write(`govern ${name}: ${(e as Error).message.split('\n')[0]}\nUsage: ${command.usage}\n`);
+    io.stderr.write(`govern ${name}: ${argumentProblem(e as Error & { code?: string }, name, command)}\n`);
     return 2;
   }
+  if (command.options.out === gatewayOut) parsed.values.out ??= env.GOVERN_OUT || DEFAULT_OUT;
   const log = streamLogger(io.stderr, { timestamps: name === 'serve' });
   try {
     return await command.run({ values: parsed.values as CommandContext['values'], positionals: parsed.positionals, env, io, log });
   } catch (e) {
     if (debug) io.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     if (e instanceof GovernError) {
-      io.stderr.write(`govern ${name}: ${e.message}${debug ? ` [${e.code}]` : ''}\n`);
+      // Messages that already name the command (usage lines) are not prefixed twice.
+      const message = e.message.startsWith(`govern ${name}`) ? e.message : `govern ${name}: ${e.message}`;
+      io.stderr.write(`${message}${debug ? ` [${e.code}]` : ''}\n`);
       return e.code === ErrorCode.Usage ? 2 : 1;
     }
     io.stderr.write(`govern ${name}: unexpected failure: ${(e as Error).message} (run with --debug for details)\n`);
     return 1;
   }
+}
+
+/** One sentence for what the argument parser refused, with the closest option when one was misspelt. */
+function argumentProblem(e: Error & { code?: string }, name: string, command: Command): string {
+  const help = `run "govern ${name} --help" for its options`;
+  const option = /'(-{1,2}[^' ]+)/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const known = Object.keys(command.options).map((o) => `--${o}`);
+      const close = option && closest(option.replace(/=.*$/, ''), known);
+      return `unknown option ${option ?? ''}${close ? `; did you mean ${close}?` : `; ${help}`}`;
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return `${option ?? 'an option'} ${/argument missing/.test(e.message) ? 'needs a value' : 'takes no value'}; ${help}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `takes no arguments besides its options; ${help}`;
+    default:
+      return `${e.message.split('\n')[0]}; ${help}`;
+  }
+}
+
+/** The candidate within two edits (or a third of its length) of what was typed, if any. */
+function closest(typed: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(typed, candidate);
+    if (distance <= Math.max(2, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }

@@ -25,7 +25,7 @@ export async function runCommand({ values, positionals, env, io, log }: CommandC
   const started = performance.now();
 
   const exit = await new Promise<Exit>((resolve) => {
-    const child = spawn(program, args, { stdio: 'inherit', env: jobEnvironment(env, launched.withheld, launched.gateway.exports()) });
+    const child = spawn(program, args, { stdio: 'inherit', env: jobEnvironment(env, launched.withheld, { ...launched.gateway.exports(), GOVERN_OUT: launched.gateway.outDir }) });
     // Ctrl-C reaches the command through the terminal; govern stays to finalize. Other signals are passed on.
     const ignore = () => undefined;
     const forward = (signal: NodeJS.Signals) => child.kill(signal);

@@ -15,6 +15,7 @@ export const ErrorCode = {
   ControlFailed: 'GOVERN_CONTROL_FAILED',
   RecordingFailed: 'GOVERN_RECORDING_FAILED',
   ApprovalNotFound: 'GOVERN_APPROVAL_NOT_FOUND',
+  BundleNotFound: 'GOVERN_BUNDLE_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

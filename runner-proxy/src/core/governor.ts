@@ -24,9 +24,14 @@ export interface Ruling {
 }
 
 export interface ResultStats {
+  /** Rows returned, or for a write the rows it changed. */
   rows?: number;
+  /** The target's own name for what it did, such as PostgreSQL's command tag "UPDATE 688". */
+  tag?: string;
   bytes?: number;
   maskedValues?: number;
+  /** Masked values by detector type and by table.column. */
+  maskedBy?: Readonly<Record<string, number>>;
   durationMs: number;
   /** The target's own error, already masked. */
   error?: string;
@@ -46,7 +51,7 @@ export interface GovernorOptions {
  * It fails closed: when the record cannot be written, every operation is refused.
  */
 export class Governor {
-  readonly counts: Counts = { operations: 0, allowed: 0, masked_values: 0, blocked: 0, approved: 0, denied: 0 };
+  readonly counts: Counts = { operations: 0, allowed: 0, masked_values: 0, blocked: 0, approved: 0, denied: 0, would_block: 0, would_hold: 0 };
   readonly masker: Masker;
   readonly recorder: Recorder;
   readonly approvals: Approvals;
@@ -105,6 +110,8 @@ export class Governor {
     if (decision.verdict === 'block') return this.#block(seq, decision);
     if (decision.verdict === 'approve') return this.#hold(op, seq, decision);
     this.counts.allowed++;
+    if (decision.policyVerdict === 'block') this.counts.would_block++;
+    else if (decision.policyVerdict === 'approve') this.counts.would_hold++;
     return { allowed: true, seq, masks: decision.masks };
   }
 
@@ -124,8 +131,10 @@ export class Governor {
       op: ruling.seq,
       duration_ms: Math.round(stats.durationMs * 1000) / 1000,
       ...(stats.rows !== undefined && { rows: stats.rows }),
+      ...(stats.tag !== undefined && { tag: stats.tag }),
       ...(stats.bytes !== undefined && { bytes: stats.bytes }),
       ...(stats.maskedValues && { masked: stats.maskedValues }),
+      ...(stats.maskedValues && stats.maskedBy && { masked_by: stats.maskedBy }),
       ...(stats.error !== undefined && { error: stats.error }),
     });
   }

@@ -18,6 +18,8 @@ interface CompiledRule {
   action: RuleSpec['action'];
   applies: Matcher;
   matches: Matcher;
+  /** The statement classes the rule's sql condition lists, to name the one that matched. */
+  sqlClasses: ReadonlySet<string>;
   /** Whether the rule's condition names the unknown class, which lifts the default hold. */
   coversUnknown: boolean;
   mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; on: 'read' | 'write'; strategy: MaskStrategy };
@@ -82,6 +84,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     action: spec.action,
     applies: whenMatcher(spec.when),
     matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
+    sqlClasses: new Set(spec.condition?.sql ?? []),
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http].some((l) => l?.includes(UNKNOWN)),
     perRequest: Boolean(spec.when?.method || spec.when?.path),
   };
@@ -161,7 +164,10 @@ export class RuleEngine {
     const applicable = this.#rules.filter((r) => r.action !== 'mask' && r.applies(op) && r.matches(op));
     const first = (action: RuleSpec['action']) => applicable.find((r) => r.action === action);
     const block = first('block');
-    if (block) return { verdict: 'block', rule: block.name, reason: `blocked by rule "${block.name}"` };
+    if (block) {
+      const matched = [...op.classes].filter((c) => block.sqlClasses.has(c));
+      return { verdict: 'block', rule: block.name, reason: `blocked by rule "${block.name}"${matched.length ? ` (statement class ${matched.join(', ')})` : ''}` };
+    }
     if (op.writes && principal.readOnly) {
       return { verdict: 'block', rule: 'read-only-identity', reason: `blocked: ${principal.readOnlyReason ?? 'this identity may only read'}` };
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
@@ -10,8 +10,9 @@ import { Masker } from '../masking/masker.js';
 import type { Policy } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
 import { GENESIS } from '../recording/canonical.js';
-import { completeEvents, EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
-import { reportPage } from '../recording/report.js';
+import { EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
+import { writeReport } from '../recording/report.js';
+import { SessionViewBuilder, type SessionView } from '../recording/session-view.js';
 import type { Logger } from './logger.js';
 
 export interface GatewayOptions {
@@ -27,9 +28,13 @@ export interface GatewayOptions {
   drainMs?: number;
 }
 
+/** Why a connection cannot start: `policy check` says the same, from the same registry. */
+export function cannotServe(connection: Pick<Policy['connections'][number], 'name' | 'protocol'>, adapters: AdapterRegistry): string {
+  return `connection "${connection.name}" uses ${connection.protocol}, which this build of govern cannot serve (it serves ${[...adapters.keys()].join(', ')})`;
+}
+
 /** The bundle's self-contained viewer. */
 export const REPORT_FILE = 'report.html';
-const REPORT_MAX_EVENTS_BYTES = 32 * 1024 * 1024;
 
 interface OpenConnection {
   name: string;
@@ -49,6 +54,8 @@ export interface GatewayStatus {
   connections: { name: string; protocol: string; export: string; target: string }[];
   counts: Governor['counts'];
   pending: ReturnType<Approvals['pending']>;
+  /** How long an operation may wait for approval, so `status` can say how long each has left. */
+  approval_timeout_ms: number;
 }
 
 /**
@@ -63,6 +70,7 @@ export class Gateway {
   readonly #connections: OpenConnection[] = [];
   readonly #startedAt: string;
   #stopping: Promise<Manifest> | undefined;
+  #view: SessionView | undefined;
   #markStopped!: (manifest: Manifest) => void;
   #failStopped!: (e: unknown) => void;
   /** Settles once the bundle is finalized (or finalizing failed), whoever asked for the stop. */
@@ -106,9 +114,7 @@ export class Gateway {
     try {
       for (const connection of policy.connections) {
         const adapter = options.adapters.get(connection.protocol);
-        if (!adapter) {
-          throw new GovernError(ErrorCode.AdapterUnavailable, `connection "${connection.name}" uses ${connection.protocol}, which this build of govern cannot serve yet`);
-        }
+        if (!adapter) throw new GovernError(ErrorCode.AdapterUnavailable, cannotServe(connection, options.adapters));
         const listener = await adapter.listen({ connection, governor: gateway.governor, log: options.log });
         gateway.#connections.push({ name: connection.name, protocol: connection.protocol, export: connection.export, target: listener.target, listener });
         recorder.append('listener.ready', { connection: connection.name, protocol: connection.protocol, target: listener.target, exports: Object.keys(listener.exports) });
@@ -119,6 +125,11 @@ export class Gateway {
       throw e;
     }
     return gateway;
+  }
+
+  /** The session as the report shows it, once the gateway has stopped. */
+  get view(): SessionView | undefined {
+    return this.#view;
   }
 
   get outDir(): string {
@@ -146,6 +157,7 @@ export class Gateway {
       connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
       counts: { ...this.governor.counts },
       pending: this.governor.approvals.pending(),
+      approval_timeout_ms: this.#options.policy.approvals.timeoutMs,
     };
   }
 
@@ -211,11 +223,11 @@ export class Gateway {
       counts,
       events,
     };
-    // The report is written before the manifest, so the signature covers it too. A very long session's
-    // report keeps the facts only: its operations are for `govern replay`, not for one page.
-    const reported = statSync(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? completeEvents(readFileSync(eventsPath)) : [];
+    // The report is written before the manifest, so the signature covers it too; events.jsonl is read
+    // one line at a time, however long the session (a line cut off by a full disk is left out).
+    const view = (this.#view = await SessionViewBuilder.read(eventsPath));
     try {
-      writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, reported));
+      await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view);
     } catch (e) {
       // A full disk: the manifest matters more than the page, which `govern replay` can stand in for.
       rmSync(join(outDir, REPORT_FILE), { force: true });

@@ -1,25 +1,28 @@
 import type { Manifest } from '../recording/bundle.js';
+import { exceptionLines, summaryHeadline } from '../recording/job-summary.js';
+import { describeIdentity, verifyCommand } from '../recording/report.js';
+import type { SessionView } from '../recording/session-view.js';
 
-/** The end-of-run summary for the job log: counts, where the bundle is, and the key that signed it. */
-export function formatSummary(manifest: Manifest, outDir: string): string {
+/**
+ * The end-of-run summary for the job log (GitLab shows no step summary, so this is where its auditors
+ * look): the headline, counts, every exception, where the bundle and its report are, and how to verify.
+ */
+export function formatSummary(manifest: Manifest, outDir: string, view?: SessionView): string {
   const c = manifest.counts;
-  const identity = manifest.identity as { kind: string; issuer?: string; claims?: Record<string, unknown>; read_only?: boolean };
-  const claims = identity.claims ?? {};
-  const who =
-    identity.kind === 'none'
-      ? 'none (the policy has no identity section)'
-      : [claims.repository ?? claims.project_path, claims.ref, claims.event_name ?? claims.pipeline_source, claims.run_id ?? claims.pipeline_id]
-          .filter((v) => v !== undefined)
-          .join(' · ') || String(identity.issuer);
+  const observed = c.would_block || c.would_hold ? `, ${c.would_block} would block, ${c.would_hold} would hold` : '';
+  const exceptions = view ? exceptionLines(view) : [];
   const lines = [
-    'govern session',
-    `  identity     ${who}${identity.read_only ? ' (read-only)' : ''}`,
+    view ? summaryHeadline(view, manifest.policy.mode) : 'govern session',
+    `  identity     ${describeIdentity(manifest.identity)}`,
     `  policy       ${manifest.policy.file} (${manifest.policy.mode}, sha256 ${manifest.policy.sha256.slice(0, 12)})`,
     ...manifest.connections.map((conn) => `  connection   ${conn.name}: ${conn.protocol} ${conn.target} as $${conn.export}`),
-    `  operations   ${c.operations}: ${c.allowed} allowed, ${c.blocked} blocked, ${c.approved} approved, ${c.denied} denied`,
+    `  operations   ${c.operations}: ${c.allowed} allowed, ${c.blocked} blocked, ${c.approved} approved, ${c.denied} denied${observed}`,
     `  masked       ${c.masked_values} values`,
+    ...(exceptions.length ? ['  exceptions', ...exceptions.map((line) => `  ${line}`)] : []),
     `  bundle       ${outDir} (${manifest.events.count} events, head ${manifest.events.head.slice(0, 12)})`,
+    `  report       ${outDir}/report.html`,
     `  signed by    ${manifest.public_key}`,
+    `  verify with  ${verifyCommand({ bundle_dir: outDir, public_key: manifest.public_key })}`,
     ...(manifest.events.failure ? [`  recording    FAILED: ${manifest.events.failure}`] : []),
   ];
   return `${lines.join('\n')}\n`;

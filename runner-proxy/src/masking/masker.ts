@@ -6,6 +6,8 @@ export interface MaskedText {
   text: string;
   /** How many values were replaced; never the values themselves. */
   count: number;
+  /** The same count by detector type, when anything was replaced. */
+  byType?: Partial<Record<DetectorType, number>>;
 }
 
 /**
@@ -26,11 +28,13 @@ export class Masker {
     if (findings.length === 0) return { text, count: 0 };
     let out = '';
     let last = 0;
+    const byType: Partial<Record<DetectorType, number>> = {};
     for (const f of findings) {
       out += text.slice(last, f.start) + this.maskValue(text.slice(f.start, f.end), plan.get(f.type)!, f.type);
       last = f.end;
+      byType[f.type] = (byType[f.type] ?? 0) + 1;
     }
-    return { text: out + text.slice(last), count: findings.length };
+    return { text: out + text.slice(last), count: findings.length, byType };
   }
 
   /** The masked form of one whole value: a column's cell, a JSON field, or a detector's finding. */

@@ -59,7 +59,8 @@ export function loadPolicy(file: string, options: LoadOptions): Policy {
   try {
     bytes = readFileSync(file);
   } catch (cause) {
-    throw new GovernError(ErrorCode.PolicyNotFound, `cannot read the policy file ${file}: ${(cause as Error).message}`, { cause });
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new GovernError(ErrorCode.PolicyNotFound, missing ? `the policy file ${file} does not exist; check its path` : `cannot read the policy file ${file}: ${(cause as Error).message}`, { cause });
   }
   return parsePolicy(file, bytes, options);
 }
@@ -387,7 +388,9 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
     };
     mask.columns.forEach((c, i) => {
       if (!c.includes('.')) located.problem([...path, 'mask', 'columns', i], `${describePath([...path, 'mask', 'columns', i])} "${c}" must name table.column (use *.${c} for any table)`);
-      else checkGlob(c, '.', [...path, 'mask', 'columns', i], located);
+      else if (/[[\]()\s"';]/.test(c)) {
+        located.problem([...path, 'mask', 'columns', i], `${describePath([...path, 'mask', 'columns', i])} "${c}" is not a table.column name or glob: use names with * ? and {a,b}`);
+      } else checkGlob(c, '.', [...path, 'mask', 'columns', i], located);
     });
     mask.json.forEach((s, i) => syntax(() => compileSelector(s), [...path, 'mask', 'json', i], located));
     if (mask.on === 'write' && mask.columns.length === 0) {

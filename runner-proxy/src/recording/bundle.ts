@@ -13,6 +13,9 @@ export interface Counts {
   blocked: number;
   approved: number;
   denied: number;
+  /** Observe mode: what the policy would have blocked or held, and let through. */
+  would_block: number;
+  would_hold: number;
 }
 
 export interface ManifestBody {

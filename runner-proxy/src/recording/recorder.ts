@@ -191,12 +191,6 @@ export class Recorder {
   }
 }
 
-/** The events in an events.jsonl file's content, whole lines only: a line cut off mid-write is left out. */
-export function completeEvents(content: Buffer): RecordedEvent[] {
-  const end = content.lastIndexOf(10) + 1;
-  return content.toString('utf8', 0, end).split('\n').slice(0, -1).map((line) => JSON.parse(line) as RecordedEvent);
-}
-
 /** The last whole event of an events.jsonl file's content, and how many bytes of a cut-off line follow it. */
 export function recordedTail(content: Buffer): { last?: RecordedEvent; cutBytes: number } {
   const end = content.lastIndexOf(10) + 1;

@@ -1,3 +1,4 @@
+import type { Counts } from './bundle.js';
 import type { RecordedEvent } from './recorder.js';
 
 export interface ReplayOptions {
@@ -46,12 +47,14 @@ function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEven
     case 'connection.close':
       return `connection closed (${String(e.reason)})`;
     case 'operation': {
-      const verdict = e.enforced ? `${String(e.verdict).toUpperCase()} (observe: let through)` : String(e.verdict).toUpperCase();
+      const wouldBe = e.verdict === 'approve' ? 'WOULD HOLD' : `WOULD ${String(e.verdict).toUpperCase()}`;
+      const verdict = e.enforced ? `${wouldBe} (observe: let through)` : String(e.verdict).toUpperCase();
       return `${oneLine(e.text)}  → ${verdict}${e.rule ? ` by ${String(e.rule)}` : ''}`;
     }
     case 'result': {
       const op = operations.get(e.op as number);
       const parts = [
+        e.tag !== undefined && String(e.tag),
         e.rows !== undefined && `${String(e.rows)} rows`,
         e.bytes !== undefined && `${String(e.bytes)} bytes`,
         e.masked !== undefined && `${String(e.masked)} masked`,
@@ -68,8 +71,13 @@ function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEven
       return `command started: ${oneLine(e.command)}`;
     case 'process.exit':
       return `command exited: ${e.signal ? `signal ${String(e.signal)}` : `status ${String(e.status)}`} after ${String(e.duration_ms)} ms`;
-    case 'session.end':
-      return `session end: ${String(e.reason)}`;
+    case 'session.end': {
+      const c = e.counts as Partial<Counts> | undefined;
+      const counted = c
+        ? `; ${c.operations} operations: ${c.allowed} allowed, ${c.blocked} blocked, ${c.approved} approved, ${c.denied} denied, ${c.would_block ?? 0} would block, ${c.would_hold ?? 0} would hold`
+        : '';
+      return `session end: ${String(e.reason)}${counted}`;
+    }
     default:
       return `${e.type}${e.message ? `: ${oneLine(e.message)}` : ''}`;
   }

@@ -1,100 +1,104 @@
+import { writeFile } from 'node:fs/promises';
 import type { ManifestBody } from './bundle.js';
-import type { RecordedEvent } from './recorder.js';
+import { VIEWER_SCRIPT, VIEWER_STYLE } from './report-viewer.js';
+import { countVerdicts, runVerdict, VERDICTS, type SessionView } from './session-view.js';
 
 /**
- * The session as HTML: the job summary on GitHub, and report.html in the bundle. Every value is
- * escaped: statements, claims and names come from the job and the target, not from us.
+ * report.html: one self-contained page (no network) that opens from the artifact zip. The facts an
+ * auditor asks first are written as HTML, escaped; the operations travel as one JSON blob that the
+ * inline viewer renders with textContent only, a page at a time, so 100,000 operations open at once.
  */
 
-/** Every value that reaches the job summary passes through here: SQL text and claims are not HTML. */
+/** Every value written as HTML passes through here: SQL text, claims and names are not HTML. */
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const short = (text: unknown, max = 160) => {
-  const s = String(text ?? '').replace(/\s+/g, ' ').trim();
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+/** JSON that may sit inside a <script> element: no "<", ">" or "&" can end it or open a comment. */
+export function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** What the report says of the session as a whole: the manifest's facts, about to be signed. */
+export type SessionFacts = Pick<ManifestBody, 'session_id' | 'started_at' | 'ended_at' | 'end_reason' | 'identity' | 'policy' | 'connections' | 'counts'> & {
+  public_key: string;
+  /** The bundle directory, as `govern verify` is to be given it. */
+  bundle_dir: string;
 };
 
-export interface Outcome {
-  seq: number;
-  connection: string;
-  text: string;
-  verdict: string;
-  rule?: string;
-  requestId?: string;
-  decidedBy?: string;
-  rows?: number;
-  masked?: number;
+/** Who the run was, in one line: the forge's claims that identify a job. */
+export function describeIdentity(identity: Readonly<Record<string, unknown>> | undefined): string {
+  const record = identity as { kind?: string; issuer?: string; subject?: string; claims?: Record<string, unknown>; read_only?: boolean } | undefined;
+  if (!record || record.kind === 'none') return 'none (the policy has no identity section)';
+  const c = record.claims ?? {};
+  const parts = [c.repository ?? c.project_path, c.ref, c.event_name ?? c.pipeline_source, c.actor ?? c.user_login, c.run_id ?? c.pipeline_id].filter((v) => v !== undefined && v !== '');
+  return `${parts.length ? parts.join(' · ') : String(record.subject ?? record.issuer)}${record.read_only ? ' (read-only)' : ''}`;
 }
 
-/** Operations with what became of them: the result, or the approval's outcome. */
-export function outcomes(events: readonly RecordedEvent[]): Outcome[] {
-  const byOp = new Map<number, Outcome>();
-  for (const e of events) {
-    if (e.type === 'operation') {
-      byOp.set(e.seq, { seq: e.seq, connection: String(e.connection), text: String(e.text), verdict: String(e.enforced ?? e.verdict), ...(e.rule !== undefined && { rule: String(e.rule) }) });
-    } else if (e.type === 'result') {
-      const o = byOp.get(e.op as number);
-      if (o) Object.assign(o, { rows: e.rows as number | undefined, masked: e.masked as number | undefined });
-    } else if (e.type === 'approval.requested') {
-      const o = byOp.get(e.op as number);
-      if (o) o.requestId = String(e.request_id);
-    } else if (e.type === 'approval.decided') {
-      const o = byOp.get(e.op as number);
-      if (o) Object.assign(o, { verdict: e.outcome === 'approved' ? 'approved' : e.outcome === 'timeout' ? 'timed out' : 'denied', decidedBy: String(e.by) });
-    }
-  }
-  return [...byOp.values()];
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** What the report says of the session as a whole: the manifest's facts, signed or about to be. */
-export type SessionFacts = Pick<ManifestBody, 'identity' | 'connections' | 'counts' | 'public_key' | 'events'>;
-
-export interface ReportOptions {
-  /** Why the bundle does not verify, when it does not. */
-  problem?: string;
-  /** The manifest's sha256, once it is written. */
-  manifestDigest?: string;
-  /** How many operations to list; the rest are counted. */
-  maxRows?: number;
+export function verifyCommand(facts: Pick<SessionFacts, 'bundle_dir' | 'public_key'>): string {
+  const dir = /^[\w@%+=:,./-]+$/.test(facts.bundle_dir) ? facts.bundle_dir : `'${facts.bundle_dir.replaceAll("'", `'\\''`)}'`;
+  return `govern verify ${dir} --key ${facts.public_key}`;
 }
 
-/** Identity, connections, counts, the operations with their verdicts, and the signing key. */
-export function sessionHtml(manifest: SessionFacts | undefined, events: readonly RecordedEvent[], { problem, manifestDigest, maxRows = Infinity }: ReportOptions = {}): string {
-  const ops = outcomes(events);
-  const claims = (manifest?.identity as { claims?: Record<string, unknown> } | undefined)?.claims ?? {};
-  const counts = manifest?.counts;
-  const parts: string[] = ['<h2>govern session</h2>'];
-  if (problem) parts.push(`<p><strong>The session bundle is incomplete:</strong> ${escapeHtml(problem)}</p>`);
-  const who = ['repository', 'ref', 'event_name', 'actor', 'run_id'].filter((k) => claims[k] !== undefined).map((k) => `${k} <code>${escapeHtml(claims[k])}</code>`);
-  parts.push(`<p>Identity: ${who.length ? who.join(', ') : 'none'}</p>`);
-  if (manifest?.connections.length) {
-    parts.push(`<p>Connections: ${manifest.connections.map((c) => `<code>${escapeHtml(c.name)}</code> (${escapeHtml(c.protocol)} ${escapeHtml(c.target)} as <code>$${escapeHtml(c.export)}</code>)`).join(', ')}</p>`);
-  }
-  if (counts) {
-    parts.push(`<p>${counts.operations} operations: ${counts.allowed} allowed, ${counts.blocked} blocked, ${counts.approved} approved, ${counts.denied} denied; ${counts.masked_values} values masked.</p>`);
-  }
-  if (ops.length === 0 && (counts?.operations ?? 0) > 0) parts.push('<p>The operations are in events.jsonl: <code>govern replay</code> shows them.</p>');
-  if (ops.length) {
-    const rows = ops.slice(0, maxRows).map(
-      (o) =>
-        `<tr><td>${o.seq}</td><td>${escapeHtml(o.connection)}</td><td><code>${escapeHtml(short(o.text))}</code></td><td>${escapeHtml(o.verdict)}</td>` +
-        `<td>${escapeHtml(o.rule ?? '')}${o.requestId ? ` (${escapeHtml(o.requestId)}${o.decidedBy ? `, by ${escapeHtml(o.decidedBy)}` : ''})` : ''}</td><td>${o.rows ?? ''}</td><td>${o.masked ?? ''}</td></tr>`,
-    );
-    parts.push(
-      '<table><tr><th>#</th><th>connection</th><th>operation</th><th>verdict</th><th>rule</th><th>rows</th><th>masked</th></tr>',
-      ...rows,
-      '</table>',
-    );
-    if (ops.length > maxRows) parts.push(`<p>${ops.length - maxRows} more operations are in the bundle.</p>`);
-  }
-  if (manifest) parts.push(`<p>Signed by <code>${escapeHtml(manifest.public_key)}</code>; chain head <code>${escapeHtml(manifest.events.head)}</code>${manifestDigest ? `; manifest sha256 <code>${escapeHtml(manifestDigest)}</code>` : ''}. Check it with <code>govern verify</code>.</p>`);
-  return `${parts.join('\n')}\n`;
+function header(facts: SessionFacts, view: SessionView): string {
+  const counts = countVerdicts(view);
+  const verdict = runVerdict(counts);
+  const duration = Date.parse(facts.ended_at) - Date.parse(facts.started_at);
+  const command = view.command;
+  const exit = command ? (command.error ? `could not start (${command.error})` : command.signal ? `ended by ${command.signal}` : command.status !== undefined ? `exit status ${command.status}` : 'still running at the end') : '';
+  const fact = (name: string, value: string, id: string) => `<dt>${name}</dt><dd id="${id}">${value}</dd>`;
+  const code = (v: unknown) => `<code>${escapeHtml(v)}</code>`;
+  const tally = VERDICTS.filter((v) => counts.byVerdict[v]).map((v) => `<span class="pill v-${v.replace(' ', '-')}">${escapeHtml(v)} ${counts.byVerdict[v].toLocaleString('en-US')}</span>`);
+  return [
+    `<header><h1>govern session <span id="run-verdict" class="run run-${verdict}">${verdict}</span> <span id="mode" class="mode">${escapeHtml(facts.policy.mode)}</span></h1>`,
+    `<p id="tally">${counts.operations.toLocaleString('en-US')} operations: ${tally.join(' ') || 'none'}; ${counts.masked.toLocaleString('en-US')} values masked.</p>`,
+    '<dl class="facts">',
+    fact('identity', escapeHtml(describeIdentity(facts.identity)), 'identity'),
+    fact('session', code(facts.session_id), 'session-id'),
+    fact('start', escapeHtml(facts.started_at), 'started'),
+    fact('end', `${escapeHtml(facts.ended_at)} (${escapeHtml(facts.end_reason)})`, 'ended'),
+    fact('duration', escapeHtml(formatDuration(duration)), 'duration'),
+    ...(command ? [fact('command', `${code(command.text)} ${escapeHtml(exit)}`, 'command')] : []),
+    fact('policy', `${code(facts.policy.file)} sha256 ${code(facts.policy.sha256)}`, 'policy'),
+    fact('connections', facts.connections.map((c) => `${code(c.name)} ${escapeHtml(c.protocol)} ${escapeHtml(c.target)} as ${code(`$${c.export}`)}`).join('<br>') || 'none', 'connections'),
+    fact(
+      'signature',
+      `This page is part of the session bundle signed by ${code(facts.public_key)}; an altered page or recording fails <br>${code(verifyCommand(facts))}`,
+      'signature',
+    ),
+    '</dl>',
+    ...(view.incidents.length ? [`<p class="incidents" id="incidents">${view.incidents.length} connection problem${view.incidents.length === 1 ? '' : 's'} (refused or failed target connections, protocol violations): listed below.</p>`] : []),
+    ...(view.omitted ? [`<p>${view.omitted.toLocaleString('en-US')} allowed operations past the first ${view.ops.length.toLocaleString('en-US')} are counted but not listed: <code>govern replay</code> shows them.</p>`] : []),
+    '</header>',
+  ].join('\n');
 }
 
-/** report.html: a self-contained page with the whole session, written into the bundle and signed with it. */
-export function reportPage(manifest: SessionFacts, events: readonly RecordedEvent[]): string {
-  const style = 'body{font:14px/1.45 system-ui,sans-serif;margin:2em;max-width:72em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}code{font-size:90%}';
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>govern session</title><style>${style}</style></head><body>\n${sessionHtml(manifest, events)}</body></html>\n`;
+/** The whole page as a string. */
+export function reportPage(facts: SessionFacts, view: SessionView): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">',
+    // No network: nothing but this page's own inline style and script may load.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">`,
+    `<title>govern session ${escapeHtml(facts.session_id)}</title><style>${VIEWER_STYLE}</style></head><body>`,
+    header(facts, view),
+    '<main id="viewer"><p class="nojs">The operations are listed by the script of this page; <code>govern replay</code> shows them as text.</p></main>',
+    `<script type="application/json" id="govern-data">${scriptSafeJson(view)}</script>`,
+    `<script>${VIEWER_SCRIPT}</script>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+export async function writeReport(path: string, facts: SessionFacts, view: SessionView): Promise<void> {
+  await writeFile(path, reportPage(facts, view));
 }

@@ -83,6 +83,9 @@ describe('the GitHub Action, run as the runner runs it', () => {
       GITHUB_WORKSPACE: workspace,
       GITHUB_JOB: name,
       GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: 'acme/payments',
+      GITHUB_RUN_ID: '4242',
       RUNNER_TRACKING_ID: 'github_test',
       ...extraEnv,
     };
@@ -130,7 +133,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
     const psql = (sql: string) => runClient('sh', ['-c', `${target.pg.bin}/psql "$DATABASE_URL" -X -A -t -c "$0"`, sql], { env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL } });
     assert.equal((await psql('SELECT name, ssn, email FROM people')).stdout, 'Ada|[masked]|[masked:email]\n');
     assert.match((await psql('DROP TABLE people')).stderr, /govern: blocked by rule "no-destruction"/);
-    await psql("SELECT '<script>alert(1)</script>' AS html");
+    await psql('SELECT 1 AS "<script>alert(x)</script>"');
     const node = await runClient(process.execPath, ['--input-type=module', '-e', "import pg from 'pg'; const c = new pg.Client({ connectionString: process.env.DATABASE_URL }); await c.connect(); console.log((await c.query('SELECT ssn FROM people')).rows[0].ssn); await c.end();"], {
       env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL, NODE_PATH: join(REPO_ROOT, 'node_modules') },
     });
@@ -153,9 +156,11 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.repository, 'acme/payments');
 
     const summary = readFileSync(files.GITHUB_STEP_SUMMARY!, 'utf8');
-    assert.match(summary, /<h2>govern session<\/h2>/);
-    assert.match(summary, /<td><code>DROP TABLE people<\/code><\/td><td>block<\/td><td>no-destruction/);
-    assert.match(summary, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.match(summary, /^<h2>govern BLOCKED \(enforce mode\): \d+ operations, \d+ allowed, 1 blocked, \d+ values masked<\/h2>/);
+    assert.match(summary, /<h3>Exceptions \(1\)<\/h3>\n<table>.*\n<tr><td>block<\/td><td>#\d+<\/td><td>app_db<\/td><td><code>DROP TABLE people<\/code><\/td><td>no-destruction/);
+    assert.match(summary, /<a href="https:\/\/github\.com\/acme\/payments\/actions\/runs\/4242\/artifacts\/\d+">govern-session-migrate-1<\/a>/);
+    assert.match(summary, /govern verify \S+ --key ed25519:/);
+    assert.match(summary, /&lt;script&gt;alert\(x\)&lt;\/script&gt;/);
     assert.ok(!summary.includes('<script>'), 'every value in the summary is escaped');
     assert.match(summary, /Signed by <code>ed25519:/);
 
@@ -210,7 +215,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
       const r = await post();
       assert.equal(r.status, 0, r.stdout);
       const summary = readFileSync(files.GITHUB_STEP_SUMMARY!, 'utf8');
-      assert.match(summary, new RegExp(`<td><code>DELETE FROM people</code></td><td>approved</td><td>reviewed-writes \\(${id}, by alice\\)</td>`));
+      assert.match(summary, new RegExp(`<tr><td>approved</td><td>#\\d+</td><td>app_db</td><td><code>DELETE FROM people</code></td><td>reviewed-writes</td><td>${id}, by alice</td></tr>`));
       assert.match(github.posted('issue:12').at(-1)!.body, /\*\*Approved\*\* by @alice\./);
     } finally {
       await github.close();

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { builtInAdapters } from '../../src/adapters/index.js';
 import { launch, shutdown } from '../../src/cli/launch.js';
+import type { Protocol } from '../../src/policy/types.js';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 import { govern } from '../fixtures/cli.js';
@@ -50,8 +52,15 @@ describe('govern CLI', () => {
   });
 
   describe('policy check', () => {
+    // The example reaches ssh and http too: until this build serves them, policy check says so, as start would.
+    const unserved = ['ssh', 'http'].filter((p) => !builtInAdapters().has(p as Protocol));
+
     test('passes on the example policy when its variables are set', async () => {
       const r = await govern(['policy', 'check', 'examples/policy.yml'], { env: { ...baseEnv(), ...EXAMPLE_ENV } });
+      if (unserved.length) {
+        assert.equal(r.status, 1);
+        return assert.match(r.stderr, new RegExp(`${unserved.length} problems? in examples/policy.yml\n$`));
+      }
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /examples\/policy\.yml: ok — 3 connections, 5 rules, mode enforce/);
       assert.ok(!r.stdout.includes('s3cret') && !r.stderr.includes('s3cret'));
@@ -62,7 +71,7 @@ describe('govern CLI', () => {
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^examples\/policy\.yml:\d+:\d+: connections\.app_db\.postgres\.url: variable PROD_DATABASE_URL is not set/m);
       assert.match(r.stderr, /4 problems in examples\/policy\.yml/);
-      assert.equal((await govern(['policy', 'check', '--no-env', 'examples/policy.yml'], { env: baseEnv() })).status, 0);
+      assert.equal((await govern(['policy', 'check', '--no-env', 'examples/policy.yml'], { env: baseEnv() })).status, unserved.length ? 1 : 0);
     });
 
     test('a misspelt key and a bad glob fail with their positions', async () => {
@@ -166,7 +175,7 @@ describe('govern CLI', () => {
 
       const stopped = await govern(['stop', '--out', out], { env: baseEnv() });
       assert.equal(stopped.status, 0, stopped.stderr);
-      assert.match(stopped.stdout, /govern session\n {2}identity {5}acme\/payments · refs\/heads\/main · push · 99/);
+      assert.match(stopped.stdout, /^govern PASS \(enforce mode\): 0 operations, 0 allowed, 0 values masked\n {2}identity {5}acme\/payments · refs\/heads\/main · push · ci-bot · 99/);
       assert.throws(() => process.kill(runtime.pid, 0), 'the gateway process has exited');
       assert.equal(verifyBundle(out).ok, true);
       assert.ok(existsSync(join(out, 'gateway.log')));

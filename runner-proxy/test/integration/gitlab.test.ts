@@ -80,6 +80,10 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     assert.match(r.stdout, /migrate > \[masked\]/);
     assert.match(r.stdout, /migrate > drop refused/);
     assert.match(r.stdout, /operations {3}2: 1 allowed, 1 blocked/);
+    // GitLab has no step summary: the job log carries the headline and every exception.
+    assert.match(r.stdout, /govern BLOCKED \(enforce mode\): 2 operations, 1 allowed, 1 blocked/);
+    assert.match(r.stdout, / {4}BLOCK +#\d+ app_db: DROP TABLE \w+ \(rule \S+\)/);
+    assert.match(r.stdout, /verify with {2}govern verify \S+ --key ed25519:/);
     assert.match(r.stdout, /migrate > the real URL is not in the job shell/);
     assert.match(r.stdout, /migrate > no token in the job shell/);
     assert.ok(!`${r.stdout}${r.stderr}`.includes('536-22-4711'));

@@ -53,7 +53,7 @@ describe('session bundle', () => {
     const result = verifyBundle(dir);
     assert.equal(result.ok, true, result.problem);
     const m = result.manifest!;
-    assert.deepEqual(m.counts, { operations: 6, allowed: 5, masked_values: 5, blocked: 1, approved: 0, denied: 0 });
+    assert.deepEqual(m.counts, { operations: 6, allowed: 5, masked_values: 5, blocked: 1, approved: 0, denied: 0, would_block: 0, would_hold: 0 });
     assert.equal(m.events.count, result.events.length);
     assert.match(m.public_key, /^ed25519:[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(result.events.map((e) => e.type).slice(0, 2), ['session.start', 'operation']);
@@ -62,7 +62,8 @@ describe('session bundle', () => {
     assert.ok(m.files['report.html'], 'the report is signed with the rest');
     const report = readFileSync(join(dir, 'report.html'), 'utf8');
     assert.match(report, /^<!doctype html>/);
-    assert.match(report, /<td><code>DROP TABLE users<\/code><\/td><td>block<\/td><td>no-drop/);
+    assert.match(report, /<span id="run-verdict" class="run run-blocked">blocked<\/span>/);
+    assert.match(report, /"DROP TABLE users"/, 'the operations travel in the page itself');
   });
 
   test('an edited report fails verification', async () => {

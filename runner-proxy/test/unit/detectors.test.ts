@@ -141,6 +141,7 @@ describe('masking strategies', () => {
     assert.deepEqual(masker.maskText('ssn 536-22-4711, mail jane@example.com', REDACT_ALL), {
       text: 'ssn [masked:us_ssn], mail [masked:email]',
       count: 2,
+      byType: { us_ssn: 1, email: 1 },
     });
   });
 

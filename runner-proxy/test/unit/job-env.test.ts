@@ -34,7 +34,7 @@ describe('the job environment', () => {
   });
 
   test('--fail-on decides whether a successful command still fails the run', () => {
-    const counts = { operations: 3, allowed: 1, masked_values: 0, blocked: 1, approved: 0, denied: 1 };
+    const counts = { operations: 3, allowed: 1, masked_values: 0, blocked: 1, approved: 0, denied: 1, would_block: 0, would_hold: 0 };
     assert.match(failOnReason('blocked', counts)!, /1 blocked and 1 denied/);
     assert.match(failOnReason('denied', counts)!, /1 denied/);
     assert.equal(failOnReason('denied', { ...counts, denied: 0 }), undefined);

@@ -151,7 +151,7 @@ describe('policy', () => {
   });
 
   test('a missing file is one sentence', () => {
-    assert.throws(() => loadPolicy('/nonexistent/govern.yml', { env: {}, resolveVariables: true }), /cannot read the policy file \/nonexistent\/govern\.yml/);
+    assert.throws(() => loadPolicy('/nonexistent/govern.yml', { env: {}, resolveVariables: true }), /^GovernError: the policy file \/nonexistent\/govern\.yml does not exist; check its path$/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadModule } from 'libpg-query';
-import { GovernError } from '../../core/errors.js';
+import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { closeWithMessage, guardConnection, type FaultSink } from '../guard.js';
@@ -74,6 +74,7 @@ export class PostgresAdapter implements Adapter {
     } catch (e) {
       throw new TargetError(`connection "${connection.name}": ${(e as Error).message}`);
     }
+    await checkTarget(connection.name, target);
     const password = randomBytes(24).toString('base64url');
     const state: ListenerState = {
       name: connection.name,
@@ -212,7 +213,9 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
       state.governor.commit();
       upstream = await connectUpstream(state.target, forwarded);
     } catch (e) {
-      throw new StartupRefused(e instanceof GovernError ? '42501' : '08006', (e as Error).message);
+      if (e instanceof GovernError) throw new StartupRefused('42501', e.message);
+      state.governor.note('connection.failed', { connection: state.name, message: (e as Error).message });
+      throw new StartupRefused('08006', (e as Error).message);
     }
     if (clientGone) {
       upstream.socket.destroy();
@@ -258,6 +261,20 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
   }
 }
 
+/**
+ * Connects and authenticates to the target once when the gateway starts, then hangs up: a wrong
+ * password or an unreachable host is a start error naming the connection, not a surprise mid-job.
+ */
+async function checkTarget(name: string, target: Target): Promise<void> {
+  try {
+    const probe = await connectUpstream(target, { application_name: 'govern start-up check' });
+    probe.socket.destroy();
+  } catch (e) {
+    const message = (e as Error).message.replace(/^the target/, `the target ${target.host}:${target.port}`);
+    throw new GovernError(ErrorCode.GatewayStartFailed, `connection "${name}": ${message}; check the connection's url and credentials`, { cause: e });
+  }
+}
+
 /** A CancelRequest names our BackendKeyData; the target's backend gets the cancel, on a socket of its own. */
 async function relayCancel(cancel: { pid: number; secret: Buffer }, state: ListenerState): Promise<void> {
   const mapped = cancel.secret.length === 4 ? state.cancelKeys.get(`${cancel.pid}:${cancel.secret.readInt32BE(0)}`) : undefined;
@@ -298,7 +315,10 @@ async function authenticate(socket: Socket, queue: FrameQueue, state: ListenerSt
     const final = new Reader(await expectPassword(queue)).rest().toString('utf8');
     socket.write(writeAuthentication(AuthCode.SASLFinal, Buffer.from(scram.finish(final))));
   } catch (e) {
-    if (e instanceof ScramError) throw new StartupRefused('28P01', `password authentication failed for user "${state.target.user}"`);
+    if (e instanceof ScramError) {
+      state.governor.note('auth.failed', { connection: state.name, message: `the job's password for user "${state.target.user}" was wrong` });
+      throw new StartupRefused('28P01', `password authentication failed for user "${state.target.user}"`);
+    }
     throw e;
   }
 }

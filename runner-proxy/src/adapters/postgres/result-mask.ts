@@ -29,6 +29,8 @@ interface CellPlan {
   binary: boolean;
   /** A column mask whose result does not depend on the value (redact, or NULL): made once. */
   constant?: Buffer | null;
+  /** What the record counts masked values of this cell under: table.column for a column mask. */
+  label: string;
 }
 
 /** What to do with each column of one result, decided once from its RowDescription. */
@@ -71,16 +73,16 @@ export function planResult(fields: readonly Field[], masks: MaskPlan, catalog: C
     const mask = columnMaskFor(masks.columns, table, table?.columns.get(f.column));
     if (mask) {
       active = true;
-      const cell: CellPlan = { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary };
+      const cell: CellPlan = { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary, label: `${table!.name}.${table!.columns.get(f.column)}` };
       if (mask.strategy === 'redact' || !TEXTUAL.has(f.typeOid)) cell.constant = replacement(cell, '[masked]');
       return cell;
     }
     const scannable = binary ? TEXTUAL.has(f.typeOid) : !NOT_TEXT.has(f.typeOid);
     if (scannable && (masks.detectors.size > 0 || (masks.json.length > 0 && (f.typeOid === JSON_T || f.typeOid === JSONB)))) {
       active = true;
-      return { action: CellAction.Detect, strategy: 'redact', typeOid: f.typeOid, binary };
+      return { action: CellAction.Detect, strategy: 'redact', typeOid: f.typeOid, binary, label: f.name };
     }
-    return { action: CellAction.None, strategy: 'redact', typeOid: f.typeOid, binary };
+    return { action: CellAction.None, strategy: 'redact', typeOid: f.typeOid, binary, label: f.name };
   });
   return active ? { cells, active } : PASS_THROUGH;
 }
@@ -134,7 +136,11 @@ function maskJsonText(text: string, masks: MaskPlan, masker: Masker): { text: st
  * Masks one DataRow by its plan into the output batch. Cells are read in place; the row is rebuilt
  * only when a cell changes, straight into the batch. Returns how many values were masked.
  */
-export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker, out: OutputBatch): number {
+/**
+ * Masks one DataRow into `out` and returns how many values it replaced; `tally` (when given) counts
+ * them by column (column masks) and by detector type.
+ */
+export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker, out: OutputBatch, tally?: Record<string, number>): number {
   const count = frame.readInt16BE(HEADER_LENGTH);
   let replaced: (Buffer | null | undefined)[] | undefined;
   let masked = 0;
@@ -152,11 +158,13 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
     if (p.action === CellAction.Column) {
       value = p.constant !== undefined ? p.constant : replacement(p, masker.maskValue(frame.toString('utf8', start + offset, pos), p.strategy));
       masked++;
+      if (tally) tally[p.label] = (tally[p.label] ?? 0) + 1;
     } else if (masks.json.length > 0 || couldContain(frame, start + offset, pos, masks.detectors)) {
       const text = frame.toString('utf8', start + offset, pos);
       const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
       if (r.count === 0) continue;
       masked += r.count;
+      if (tally) countByType(tally, r, p.label);
       value = offset ? Buffer.concat([Buffer.of(1), Buffer.from(r.text)]) : Buffer.from(r.text);
     } else {
       continue;
@@ -189,6 +197,16 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
     pos = end;
   }
   return masked;
+}
+
+/** Detector findings by type; JSON fields selected by path count under the cell's column. */
+function countByType(tally: Record<string, number>, r: { count: number; byType?: Partial<Record<string, number>> }, label: string): void {
+  let typed = 0;
+  for (const [type, n] of Object.entries(r.byType ?? {})) {
+    tally[type] = (tally[type] ?? 0) + n!;
+    typed += n!;
+  }
+  if (r.count > typed) tally[label] = (tally[label] ?? 0) + r.count - typed;
 }
 
 /** Fields of ErrorResponse and NoticeResponse that can carry values. */

@@ -73,11 +73,11 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields }
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number> }
   | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
   | { kind: 'close' | 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
-  | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number };
+  | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number; tag?: string; written?: number; maskedBy?: Record<string, number> };
 
 /**
  * One direction of the relay: frames read from one socket, the batch built from them written to the
@@ -427,6 +427,7 @@ export class PostgresSession {
       case Backend.CommandComplete:
       case Backend.EmptyQueryResponse:
       case Backend.PortalSuspended:
+        if (code === Backend.CommandComplete && (head?.kind === 'execute' || head?.kind === 'query')) recordCommandTag(head, frame);
         if (head?.kind === 'execute') {
           this.#pending.shift();
           this.#completed(head.portal.statement?.ruling, head);
@@ -501,7 +502,8 @@ export class PostgresSession {
       this.#down.out.pass(frame);
       return true;
     }
-    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out);
+    const tally = head?.kind === 'query' || head?.kind === 'execute' ? (head.maskedBy ??= {}) : undefined;
+    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out, tally);
     this.#count(head, frame.length, masked, 1);
     return true;
   }
@@ -591,12 +593,17 @@ export class PostgresSession {
     this.#pending.shift();
   }
 
-  #completed(ruling: Ruling | undefined, stats: { started: number; rows: number; bytes: number; masked: number; error?: string }): void {
+  #completed(
+    ruling: Ruling | undefined,
+    stats: { started: number; rows: number; bytes: number; masked: number; error?: string; tag?: string; written?: number; maskedBy?: Record<string, number> },
+  ): void {
     if (!ruling || !ruling.allowed) return;
     this.#ctx.governor.completed(ruling, {
-      rows: stats.rows,
+      rows: stats.written ?? stats.rows,
+      ...(stats.tag !== undefined && { tag: stats.tag }),
       bytes: stats.bytes,
       maskedValues: stats.masked,
+      ...(stats.masked > 0 && stats.maskedBy && { maskedBy: stats.maskedBy }),
       durationMs: performance.now() - stats.started,
       ...(stats.error !== undefined && { error: stats.error }),
     });
@@ -674,4 +681,15 @@ function unmaskableCopy(sql: SqlClassification, masks: MaskPlan): string | undef
   const risky = names.find((n) => n === '*' || aliases.includes(n) || masks.columns.some((m) => m.matchesColumn(n)));
   if (risky === undefined) return undefined;
   return `refused: COPY (query) output from ${table} may carry a masked column (${risky}) and cannot be masked; COPY the table itself or SELECT`;
+}
+
+/**
+ * Keeps the target's command tag ("UPDATE 688"; several for a multi-statement query) and, for writes,
+ * the rows they changed: auditors ask what a write did, not how many rows it sent back.
+ */
+function recordCommandTag(head: { tag?: string; written?: number }, frame: Buffer): void {
+  const tag = frame.toString('utf8', 5, frame.length - 1);
+  head.tag = head.tag === undefined ? tag : `${head.tag}; ${tag}`;
+  const changed = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(tag);
+  if (changed) head.written = (head.written ?? 0) + Number(changed[1]);
 }

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { builtInAdapters } from '../../src/adapters/index.js';
+import type { Operation } from '../../src/core/operation.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { NO_IDENTITY } from '../../src/identity/principal.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { jobSummaryHtml, summaryHeadline } from '../../src/recording/job-summary.js';
+import { formatTimeline } from '../../src/recording/replay.js';
+import { reportPage, scriptSafeJson } from '../../src/recording/report.js';
+import { fingerprint, groupStatements, SessionViewBuilder, type SessionView } from '../../src/recording/session-view.js';
+import { verifyBundle } from '../../src/recording/verify.js';
+import { syntheticView } from '../fixtures/sessions.js';
+
+const facts = (view: SessionView) => ({
+  mode: view.session!.policy!.mode,
+  identity: view.session!.identity!,
+  session_id: view.session!.id!,
+  started_at: '2026-12-01T10:00:00.000Z',
+  ended_at: '2026-12-01T10:05:00.000Z',
+  public_key: 'ed25519:AAAA',
+  bundle_dir: 'govern-session',
+});
+const MiB = 1024 * 1024;
+
+describe('session view', () => {
+  test('statements group by their shape: literals, numbers and lists become ?', () => {
+    assert.equal(fingerprint("SELECT * FROM t WHERE id = 14 AND name = 'o''brien'"), 'SELECT * FROM t WHERE id = ? AND name = ?');
+    assert.equal(fingerprint('SELECT * FROM t1 WHERE id IN (1, 2,3)'), 'SELECT * FROM t1 WHERE id IN (?)');
+    assert.equal(fingerprint('GET /users/42/orders'), 'GET /users/?/orders');
+    const groups = groupStatements(syntheticView({ operations: 500, blocked: [7] }));
+    assert.deepEqual(
+      groups.map((g) => [g.fingerprint, g.count]),
+      [
+        ['SELECT id, email, total FROM orders WHERE id = ?', 489],
+        ['UPDATE orders SET state = ? WHERE id = ?', 10],
+        ['DROP TABLE audit_7', 1],
+      ],
+    );
+  });
+});
+
+describe('job summary', () => {
+  test('a 302-operation job with 2 blocks shows both blocks first, with a headline', () => {
+    const view = syntheticView({ operations: 302, blocked: [150, 301] });
+    const html = jobSummaryHtml(view, { ...facts(view), artifact: { name: 'govern-session-migrate-1', url: 'https://github.com/acme/shop/actions/runs/42/artifacts/7' } });
+    assert.match(html, /^<h2>govern BLOCKED \(enforce mode\): 302 operations, 300 allowed, 2 blocked, 294 values masked<\/h2>/);
+    const exceptions = html.slice(html.indexOf('<h3>Exceptions (2)</h3>'), html.indexOf('<h3>Top statements'));
+    assert.match(exceptions, /#\d+<\/td><td>db<\/td><td><code>DROP TABLE audit_150<\/code><\/td><td>no-destruction/);
+    assert.match(exceptions, /DROP TABLE audit_301/);
+    assert.match(html, /× 294<\/td><td>db<\/td><td><code>SELECT id, email, total FROM orders WHERE id = \?<\/code>/);
+    assert.match(html, /<tr><td>email<\/td><td>294<\/td><\/tr>/, 'masked counts by type');
+    assert.match(html, /<a href="https:\/\/github.com\/acme\/shop\/actions\/runs\/42\/artifacts\/7">govern-session-migrate-1<\/a>/);
+    assert.match(html, /govern verify govern-session-migrate-1 --key ed25519:AAAA/);
+    assert.ok(html.indexOf('Exceptions') < html.indexOf('Top statements'));
+  });
+
+  test('a 100,000-operation job stays under 1 MiB, even when every operation is an exception', () => {
+    const big = syntheticView({ operations: 100_000, blocked: [5, 99_999] });
+    const html = jobSummaryHtml(big, facts(big));
+    assert.ok(Buffer.byteLength(html) < MiB, `${Buffer.byteLength(html)} bytes`);
+    assert.match(html, /DROP TABLE audit_99999/);
+    const allBlocked = syntheticView({ operations: 100_000, blocked: Array.from({ length: 100_000 }, (_, i) => i), mode: 'observe' });
+    const worst = jobSummaryHtml(allBlocked, facts(allBlocked));
+    assert.ok(Buffer.byteLength(worst) < MiB, `${Buffer.byteLength(worst)} bytes`);
+    assert.match(worst, /more exceptions, by statement:/);
+  });
+
+  test('observe mode shows what would have been blocked', () => {
+    const view = syntheticView({ operations: 40, blocked: [3, 4, 5], mode: 'observe' });
+    assert.equal(summaryHeadline(view, 'observe'), 'govern PASS (observe mode): 40 operations, 37 allowed, 3 would be blocked, 37 values masked');
+    assert.match(jobSummaryHtml(view, facts(view)), /<td>would block<\/td><td>#\d+<\/td><td>db<\/td><td><code>DROP TABLE audit_3/);
+  });
+});
+
+describe('observe mode is counted everywhere', () => {
+  let root: string;
+  before(() => (root = mkdtempSync(join(tmpdir(), 'govern-observe-'))));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('manifest, report and replay count would-block and would-hold', async () => {
+    const policy = parsePolicy(
+      'p.yml',
+      Buffer.from('version: 1\nmode: observe\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n  - name: reviewed\n    approve: { sql: [delete] }\n'),
+      { env: {}, resolveVariables: true },
+    );
+    const dir = join(root, 'observe');
+    const gateway = await Gateway.start({ policy, principal: NO_IDENTITY, outDir: dir, adapters: builtInAdapters(), log: { info: () => undefined, warn: () => undefined } });
+    const op = (text: string, classes: string[]): Operation => ({ connection: 'db', protocol: 'postgres', text, classes: new Set(classes), writes: classes[0] !== 'read' });
+    for (const [text, classes] of [['SELECT 1', ['read']], ['DROP TABLE t', ['drop', 'ddl']], ['DELETE FROM t', ['delete', 'write']]] as const) {
+      const ruling = await gateway.governor.decide(op(text, [...classes]));
+      assert.equal(ruling.allowed, true, 'observe mode lets everything through');
+    }
+    const manifest = await gateway.stop('test');
+    assert.equal(manifest.counts.would_block, 1);
+    assert.equal(manifest.counts.would_hold, 1);
+    const view = await SessionViewBuilder.read(join(dir, 'events.jsonl'));
+    const report = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.match(report, /would block 1<\/span>/);
+    assert.match(report, /would hold 1<\/span>/);
+    assert.equal(summaryHeadline(view, 'observe'), 'govern PASS (observe mode): 3 operations, 1 allowed, 1 would be blocked, 1 would wait for approval, 0 values masked');
+    const timeline = formatTimeline(verifyBundle(dir).events);
+    assert.match(timeline, /DROP TABLE t {2}→ WOULD BLOCK \(observe: let through\) by no-drop/);
+    assert.match(timeline, /session end: test; 3 operations: 3 allowed, 0 blocked, 0 approved, 0 denied, 1 would block, 1 would hold/);
+  });
+});
+
+describe('report.html', () => {
+  test('data in the page cannot close its script element', () => {
+    const json = scriptSafeJson({ text: '</script><img src=x onerror=alert(1)><!--' });
+    assert.ok(!/[<>]/.test(json));
+    assert.deepEqual(JSON.parse(json), { text: '</script><img src=x onerror=alert(1)><!--' });
+    const view = syntheticView({ operations: 3 });
+    view.strings.push('</script><script>alert(1)</script>');
+    const page = reportPage({ ...facts(view), end_reason: 'stop', policy: view.session!.policy!, connections: [], counts: undefined as never }, view);
+    assert.equal(page.match(/<script/g)!.length, 2, 'only the data and the viewer');
+  });
+});
