@@ -28,6 +28,8 @@ export interface ResultStats {
   bytes?: number;
   maskedValues?: number;
   durationMs: number;
+  /** HTTP: the target's status code. */
+  status?: number;
   /** The target's own error, already masked. */
   error?: string;
 }
@@ -106,6 +108,11 @@ export class Governor {
     return { allowed: true, seq, masks: decision.masks };
   }
 
+  /** Whether `decide` needs the operation's JSON body (HTTP reads it only then). */
+  needsJson(op: Operation): boolean {
+    return this.#rules.needsJson(op);
+  }
+
   /** Records how an allowed operation ended; masked counts feed the summary. */
   completed(ruling: Ruling, stats: ResultStats): void {
     this.counts.masked_values += stats.maskedValues ?? 0;
@@ -113,6 +120,7 @@ export class Governor {
     this.#tryAppend('result', {
       op: ruling.seq,
       duration_ms: Math.round(stats.durationMs * 1000) / 1000,
+      ...(stats.status !== undefined && { status: stats.status }),
       ...(stats.rows !== undefined && { rows: stats.rows }),
       ...(stats.bytes !== undefined && { bytes: stats.bytes }),
       ...(stats.maskedValues && { masked: stats.maskedValues }),

@@ -23,6 +23,8 @@ interface CompiledRule {
   mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; on: 'read' | 'write'; strategy: MaskStrategy };
   /** Whether `applies` depends on more than the connection, so mask plans cannot be cached per connection. */
   perRequest: boolean;
+  /** Whether the rule's condition reads the request's JSON body. */
+  readsJson: boolean;
 }
 
 const anyOf = (matchers: Matcher[]): Matcher => (op) => matchers.some((m) => m(op));
@@ -84,6 +86,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http].some((l) => l?.includes(UNKNOWN)),
     perRequest: Boolean(spec.when?.method || spec.when?.path),
+    readsJson: spec.condition?.json !== undefined,
   };
   if (spec.mask) {
     const { strategy } = spec.mask;
@@ -133,6 +136,11 @@ export class RuleEngine {
     this.#maskRules = this.#rules.filter((r) => r.mask);
     this.#observe = policy.mode === 'observe';
     this.#plansPerRequest = this.#maskRules.some((r) => r.perRequest);
+  }
+
+  /** Whether deciding this operation needs its JSON body: some rule that applies to it has a json condition. */
+  needsJson(op: Operation): boolean {
+    return this.#rules.some((r) => r.readsJson && r.applies(op));
   }
 
   evaluate(op: Operation, principal: Principal): Decision {

@@ -1,0 +1,264 @@
+/**
+ * The HTTP adapter: a credential-injecting reverse proxy on loopback, one listener per connection.
+ *
+ * Library choice. `http-proxy` has had no release since 2020 and carries open request-smuggling and
+ * crash reports; `http-proxy-3` is a maintained rewrite, but both forward the job's framing headers
+ * and add a layer the gateway would have to audit on top of Node's. undici is the fastest client, but
+ * its pool would be a second HTTP/1.1 implementation beside the server side's, bundled by ncc, with
+ * an API whose body handling we would wrap anyway. Node's own `http` server and client share one
+ * strict parser (llhttp) with Node's hardening, stream with backpressure, give raw header pairs, and
+ * write the framing toward the target themselves from the headers the gateway sets: the job's
+ * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
+ * gateway inspected. No dependency to bundle or keep patched.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Governor, Ruling } from '../../core/governor.js';
+import type { Operation } from '../../core/operation.js';
+import { hideCredentials } from '../../masking/credentials.js';
+import { REDACT_ALL } from '../../masking/masker.js';
+import type { Adapter, AdapterContext, Listener } from '../adapter.js';
+import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
+import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_HEADER_BYTES, readJsonBody, UninspectableBody } from './message.js';
+import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** Query parameters whose values are credentials by name; the record keeps the name only. */
+const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+const BASE = 'http://gateway.invalid';
+
+interface ListenerState {
+  name: string;
+  target: HttpTarget;
+  governor: Governor;
+  log: AdapterContext['log'];
+}
+
+export class HttpAdapter implements Adapter {
+  readonly protocol = 'http' as const;
+
+  async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
+    let target: HttpTarget;
+    try {
+      target = parseHttpTarget(connection.settings as { url: string; headers?: Record<string, string>; ca?: string });
+    } catch (e) {
+      throw new HttpTargetError(`connection "${connection.name}": ${(e as Error).message}`);
+    }
+    const state: ListenerState = { name: connection.name, target, governor, log };
+    const server = createServer(
+      // A slow upload may take long; a slow head may not.
+      { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 },
+      (req, res) => void handle(req, res, state),
+    );
+    server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, state, e.code ?? e.message));
+    server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
+    return {
+      exports: { [connection.export]: `http://127.0.0.1:${port}${target.prefix}` },
+      secrets: [],
+      target: `${target.secure ? 'https' : 'http'}://${target.authority}${target.prefix}`,
+      close: (deadlineMs) => closeListener(server, target, deadlineMs),
+    };
+  }
+}
+
+async function closeListener(server: Server, target: HttpTarget, deadlineMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  await closed;
+  clearTimeout(timer);
+  target.agent.destroy();
+}
+
+/** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
+function refuseMalformed(socket: Socket, state: ListenerState, problem: string): void {
+  if (problem !== 'ECONNRESET') state.governor.note('http.malformed', { connection: state.name, problem });
+  if (!socket.writable || problem === 'ECONNRESET') return void socket.destroy();
+  const body = JSON.stringify({ error: `malformed request (${problem}); the connection is closed` });
+  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroySoon();
+}
+
+function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(close && { Connection: 'close' }) });
+  res.end(text);
+}
+
+/** The path rules see and the target gets: dot segments resolved, unreserved characters decoded. */
+export function requestTarget(raw: string): { path: string; search: string } | undefined {
+  if (!raw.startsWith('/')) return undefined;
+  let u: URL;
+  try {
+    u = new URL(BASE + raw);
+  } catch {
+    return undefined;
+  }
+  const decoded = u.pathname.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(c) ? c : m.toUpperCase();
+  });
+  // Decoding can reveal dot segments (%2E%2E): resolve them again.
+  return { path: new URL(BASE + decoded).pathname, search: u.search };
+}
+
+function recordText(method: string, path: string, search: string, governor: Governor): string {
+  const query = search
+    .slice(1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
+    })
+    .join('&');
+  let text = `${method} ${path}${query ? `?${query}` : ''}`;
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    // Kept encoded: the detectors still see what they can.
+  }
+  return governor.masker.maskText(hideCredentials(text), REDACT_ALL).text;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
+  const started = performance.now();
+  try {
+    const problem = framingProblem(req);
+    if (problem) {
+      state.governor.note('http.malformed', { connection: state.name, problem });
+      return sendJson(res, 400, { error: `malformed request: ${problem}; the connection is closed` }, true);
+    }
+    const target = requestTarget(req.url ?? '');
+    if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
+    const method = req.method ?? 'GET';
+    const writes = !SAFE_METHODS.has(method);
+    const op: Operation & { classes: Set<string> } = {
+      connection: state.name,
+      protocol: 'http',
+      text: recordText(method, target.path, target.search, state.governor),
+      classes: new Set([writes ? 'write' : 'read']),
+      writes,
+      method,
+      path: target.path,
+    };
+    let body: Buffer | undefined;
+    if (state.governor.needsJson(op)) {
+      try {
+        const read = await readJsonBody(req);
+        body = read.raw;
+        if (read.json !== undefined) op.json = read.json;
+      } catch (e) {
+        if (!(e instanceof UninspectableBody)) throw e;
+        // A rule must look inside and cannot: the operation is refused as unparseable.
+        op.classes = new Set(['unparseable']);
+        op.text += ` (${e.message})`;
+      }
+    }
+    const ruling = await state.governor.decide(op);
+    if (!ruling.allowed) {
+      const status = ruling.timedOut ? 504 : 403;
+      return sendJson(res, status, { error: ruling.message ?? 'refused', rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
+    }
+    forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
+  } catch (e) {
+    state.log.warn(`${state.name}: ${(e as Error).message}`);
+    if (!res.headersSent) sendJson(res, 500, { error: 'the gateway could not handle this request' }, true);
+    else res.destroy();
+  }
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number): void {
+  const t = state.target;
+  const headers = [...endToEndHeaders(req.rawHeaders, t.injectedNames), ...t.injected, 'Host', t.authority];
+  // The gateway frames the message itself: a length it knows, or chunks.
+  if (body) headers.push('Content-Length', String(body.length));
+  else if (req.headers['content-length'] !== undefined) headers.push('Content-Length', req.headers['content-length']);
+  else if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
+  const upstream = (t.secure ? httpsRequest : httpRequest)({
+    host: t.hostname,
+    port: t.port,
+    method: req.method,
+    path,
+    headers: headers as unknown as Record<string, string>,
+    agent: t.agent,
+    setHost: false,
+  });
+  let bytes = 0;
+  let finished = false;
+  const complete = (status: number | undefined, error?: string, maskedValues = 0) => {
+    if (finished) return;
+    finished = true;
+    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, maskedValues, ...(status !== undefined && { status }), ...(error && { error }) });
+  };
+  upstream.on('error', (e: Error & { code?: string }) => {
+    complete(undefined, `the target failed: ${e.code ?? e.message}`);
+    if (!res.headersSent) sendJson(res, 502, { error: `the target cannot be reached (${e.code ?? e.message})` }, !req.complete);
+    else res.destroy();
+  });
+  // The job left: nothing more goes to the target for it.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.on('response', (answer) => respond(answer, res, state, ruling, (n) => (bytes += n), complete));
+  if (body) upstream.end(body);
+  else req.pipe(upstream);
+}
+
+function respond(
+  answer: IncomingMessage,
+  res: ServerResponse,
+  state: ListenerState,
+  ruling: Ruling,
+  count: (n: number) => void,
+  complete: (status: number, error?: string, maskedValues?: number) => void,
+): void {
+  const status = answer.statusCode ?? 502;
+  const plan = ruling.masks;
+  const masks = (plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(answer.headers['content-type']);
+  const coding = answer.headers['content-encoding'];
+  if (masks && !decodable(coding)) {
+    answer.destroy();
+    complete(status, `content coding ${coding} cannot be masked`);
+    return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
+  }
+  const headers = endToEndHeaders(answer.rawHeaders, masks ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
+  const stages: (Readable | Transform)[] = [answer];
+  let masker: JsonStreamMasker | undefined;
+  if (masks) {
+    const decoder = decoderFor(coding);
+    if (decoder) stages.push(decoder);
+    masker = new JsonStreamMasker(plan.json, plan.detectors, state.governor.masker);
+    stages.push(jsonMaskStream(masker));
+  } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
+  answer.on('data', (chunk: Buffer) => count(chunk.length));
+  res.writeHead(status, answer.statusMessage, headers);
+  // SSE and long polls: every piece goes out as it comes.
+  res.flushHeaders();
+  pipeline([...stages, res], (e: Error | null) =>
+    complete(status, e ? `the response was cut: ${e.message}` : undefined, masker?.count),
+  );
+}
+
+function decoderFor(coding: string | undefined): Transform | undefined {
+  switch (coding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
