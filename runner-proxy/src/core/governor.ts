@@ -30,6 +30,8 @@ export interface ResultStats {
   durationMs: number;
   /** HTTP: the target's status code. */
   status?: number;
+  /** HTTP with `recording.results: masked`: the start of the body, already masked. */
+  body?: string;
   /** The target's own error, already masked. */
   error?: string;
 }
@@ -55,10 +57,13 @@ export class Governor {
   readonly principal: Principal;
   readonly #rules: RuleEngine;
   readonly #recordResults: boolean;
+  /** `recording.results: masked`: results keep their (masked) content. */
+  readonly recordsContent: boolean;
 
   constructor({ policy, principal, recorder, masker, approvals }: GovernorOptions) {
     this.#rules = new RuleEngine(policy);
     this.#recordResults = policy.recording.results !== 'none';
+    this.recordsContent = policy.recording.results === 'masked';
     this.principal = principal;
     this.recorder = recorder;
     this.masker = masker;
@@ -125,6 +130,7 @@ export class Governor {
       ...(stats.bytes !== undefined && { bytes: stats.bytes }),
       ...(stats.maskedValues && { masked: stats.maskedValues }),
       ...(stats.error !== undefined && { error: stats.error }),
+      ...(stats.body !== undefined && { body: stats.body }),
     });
   }
 

@@ -11,6 +11,9 @@ const RULES = `
   - name: pii
     when: { path: "/api/people" }
     mask: { json: ["$..ssn"], types: [credit_card] }
+  - name: pii-in-text
+    when: { path: "/api/notes" }
+    mask: { types: [us_ssn, credit_card] }
   - name: no-deletes
     block: { http: ["DELETE /api/**"] }
 `;
@@ -111,6 +114,13 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     }
   });
 
+  test('text and form bodies are masked by the detectors, line by line', async () => {
+    const text = await curl([`${governed.url}/notes`]);
+    assert.equal(text.stdout, 'Ann [masked:us_ssn]\nBob pays with [masked:credit_card]\n');
+    const form = await curl([`${governed.url}/notes?form`]);
+    assert.equal(form.stdout, 'name=Ann&ssn=%5Bmasked%3Aus_ssn%5D&card=%5Bmasked%3Acredit_card%5D');
+  });
+
   test('a response no rule masks passes byte for byte, with its length', async () => {
     for (const variant of ['', 'gzip', 'chunked']) {
       const res = await fetch(`${governed.url}/raw-people?${variant}`, { headers: { 'accept-encoding': 'identity' } });
@@ -158,6 +168,24 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     assert.ok(op, 'the operation is recorded');
     const result = events.find((e) => e.type === 'result' && e.op === op.seq);
     assert.equal(result?.status, 200);
+  });
+});
+
+describe('HTTP recording with results: masked', () => {
+  test('the record keeps the start of each body, masked', async () => {
+    const upstream = await startUpstream();
+    const governed = await governHttp(upstream.url, RULES.replaceAll('/api/', '/'), { extra: 'recording: { results: masked }' });
+    try {
+      assert.equal((await curl([`${governed.url}/people`])).status, 0);
+      assert.equal((await curl([`${governed.url}/echo?ssn=536-22-4711`])).status, 0);
+    } finally {
+      await governed.stop();
+      await upstream.stop();
+    }
+    const events = readFileSync(join(governed.gateway.outDir, 'events.jsonl'), 'utf8');
+    assert.match(events, /"body":"\{\\"id\\":\\"12345678901234567890\\"/);
+    assert.ok(!events.includes('536-22-4711'), 'no SSN in the record, not even from the unmasked echo');
+    assert.ok(!events.includes('4111 1111'), 'no card number in the record');
   });
 });
 

@@ -16,7 +16,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
 import type { Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
@@ -24,12 +24,15 @@ import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_HEADER_BYTES, readJsonBody, UninspectableBody } from './message.js';
 import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+import { isTextType, TextMaskStream } from './text-mask.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Query parameters whose values are credentials by name; the record keeps the name only. */
 const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const BASE = 'http://gateway.invalid';
+/** How much of a body `recording.results: masked` keeps. */
+const RECORDED_BODY = 64 * 1024;
 
 interface ListenerState {
   name: string;
@@ -195,13 +198,13 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   });
   let bytes = 0;
   let finished = false;
-  const complete = (status: number | undefined, error?: string, maskedValues = 0) => {
+  const complete = (status: number | undefined, extra: Partial<ResultStats>) => {
     if (finished) return;
     finished = true;
-    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, maskedValues, ...(status !== undefined && { status }), ...(error && { error }) });
+    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, ...(status !== undefined && { status }), ...extra });
   };
   upstream.on('error', (e: Error & { code?: string }) => {
-    complete(undefined, `the target failed: ${e.code ?? e.message}`);
+    complete(undefined, { error: `the target failed: ${e.code ?? e.message}` });
     if (!res.headersSent) sendJson(res, 502, { error: `the target cannot be reached (${e.code ?? e.message})` }, !req.complete);
     else res.destroy();
   });
@@ -214,38 +217,66 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   else req.pipe(upstream);
 }
 
+/** What a response's body goes through before the job: the masking stage for its type, if any. */
+function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream: Transform; count(): number } | undefined {
+  const plan = ruling.masks;
+  if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
+    const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
+    return { stream: jsonMaskStream(masker), count: () => masker.count };
+  }
+  if (plan.detectors.size > 0 && isTextType(contentType)) {
+    const stream = new TextMaskStream(governor.masker, plan.detectors, contentType);
+    return { stream, count: () => stream.count };
+  }
+  return undefined;
+}
+
+/** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
+function recordTap(stream: Readable, governor: Governor): () => string {
+  let kept = '';
+  const onData = (chunk: Buffer | string) => {
+    kept += chunk.toString();
+    if (kept.length >= RECORDED_BODY) stream.off('data', onData);
+  };
+  stream.on('data', onData);
+  return () => governor.masker.maskText(kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
+}
+
 function respond(
   answer: IncomingMessage,
   res: ServerResponse,
   state: ListenerState,
   ruling: Ruling,
   count: (n: number) => void,
-  complete: (status: number, error?: string, maskedValues?: number) => void,
+  complete: (status: number, extra: Partial<ResultStats>) => void,
 ): void {
   const status = answer.statusCode ?? 502;
-  const plan = ruling.masks;
-  const masks = (plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(answer.headers['content-type']);
+  const contentType = answer.headers['content-type'];
+  const stage = maskStage(ruling, contentType, state.governor);
   const coding = answer.headers['content-encoding'];
-  if (masks && !decodable(coding)) {
+  if (stage && !decodable(coding)) {
     answer.destroy();
-    complete(status, `content coding ${coding} cannot be masked`);
+    complete(status, { error: `content coding ${coding} cannot be masked` });
     return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
   }
-  const headers = endToEndHeaders(answer.rawHeaders, masks ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
+  const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
   const stages: (Readable | Transform)[] = [answer];
-  let masker: JsonStreamMasker | undefined;
-  if (masks) {
+  if (stage) {
     const decoder = decoderFor(coding);
     if (decoder) stages.push(decoder);
-    masker = new JsonStreamMasker(plan.json, plan.detectors, state.governor.masker);
-    stages.push(jsonMaskStream(masker));
+    stages.push(stage.stream);
   } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
   answer.on('data', (chunk: Buffer) => count(chunk.length));
+  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(stages.at(-1) as Readable, state.governor) : undefined;
   res.writeHead(status, answer.statusMessage, headers);
   // SSE and long polls: every piece goes out as it comes.
   res.flushHeaders();
   pipeline([...stages, res], (e: Error | null) =>
-    complete(status, e ? `the response was cut: ${e.message}` : undefined, masker?.count),
+    complete(status, {
+      ...(e && { error: `the response was cut: ${e.message}` }),
+      ...(stage && { maskedValues: stage.count() }),
+      ...(recorded && { body: recorded() }),
+    }),
   );
 }
 
