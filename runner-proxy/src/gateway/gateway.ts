@@ -7,7 +7,7 @@ import { ErrorCode, GovernError } from '../core/errors.js';
 import { Governor } from '../core/governor.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
-import type { Policy } from '../policy/types.js';
+import type { Policy, ProxySpec } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
 import { EVENTS_FILE, Recorder, type RecordedEvent } from '../recording/recorder.js';
 import { reportPage } from '../recording/report.js';
@@ -25,6 +25,9 @@ export interface GatewayOptions {
   /** How long open sessions may take to finish when the gateway stops. */
   drainMs?: number;
 }
+
+/** The forward proxy's name in the manifest and status: no connection can be called this. */
+const PROXY_NAME = '(proxy)';
 
 /** The bundle's self-contained viewer. */
 export const REPORT_FILE = 'report.html';
@@ -106,12 +109,22 @@ export class Gateway {
         gateway.#connections.push({ name: connection.name, protocol: connection.protocol, export: connection.export, target: listener.target, listener });
         recorder.append('listener.ready', { connection: connection.name, protocol: connection.protocol, target: listener.target, exports: Object.keys(listener.exports) });
       }
+      if (policy.proxy) await gateway.#startProxy(policy.proxy);
     } catch (e) {
       // The bundle still tells what happened: it ends, signed, with the reason the gateway did not start.
       await gateway.stop(`failed to start: ${(e as Error).message}`).catch(() => undefined);
       throw e;
     }
     return gateway;
+  }
+
+  /** The forward proxy: a listener of its own, served by the HTTP adapter. */
+  async #startProxy(proxy: ProxySpec): Promise<void> {
+    const adapter = this.#options.adapters.get('http');
+    if (!adapter?.listenProxy) throw new GovernError(ErrorCode.AdapterUnavailable, 'the policy has a proxy section, which this build of govern cannot serve');
+    const listener = await adapter.listenProxy({ proxy, governor: this.governor, log: this.#options.log, label: this.sessionId.slice(0, 8) });
+    this.#connections.push({ name: PROXY_NAME, protocol: 'http', export: 'HTTPS_PROXY', target: listener.target, listener });
+    this.governor.recorder.append('listener.ready', { connection: PROXY_NAME, protocol: 'http', target: listener.target, exports: Object.keys(listener.exports) });
   }
 
   get outDir(): string {

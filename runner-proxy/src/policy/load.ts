@@ -13,6 +13,7 @@ import type {
   MaskSpec,
   Policy,
   Protocol,
+  ProxySpec,
   RuleAction,
   RuleSpec,
   TrustEntry,
@@ -100,6 +101,7 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
     approvals: approvalsOf(raw.approvals, located),
     recording: { results: raw.recording?.results ?? 'summary' },
     mode: raw.mode ?? 'enforce',
+    ...(raw.proxy && { proxy: checkProxy(raw.proxy, located) }),
     variables: [...variables],
   };
   crossCheck(policy, raw, located);
@@ -267,6 +269,12 @@ interface RawPolicy {
   approvals?: { via?: ApprovalsSpec['via']; approvers?: string[]; timeout?: string; allow_self_approval?: boolean; max_pending?: number };
   recording?: { results?: Policy['recording']['results'] };
   mode?: Policy['mode'];
+  proxy?: { intercept?: string[]; tunnel?: string[]; others?: ProxySpec['others'] };
+}
+
+function checkProxy(raw: NonNullable<RawPolicy['proxy']>, located: Located): ProxySpec {
+  for (const key of ['intercept', 'tunnel'] as const) raw[key]?.forEach((host, i) => checkGlob(host, '.', ['proxy', key, i], located));
+  return { intercept: raw.intercept ?? [], tunnel: raw.tunnel ?? [], others: raw.others ?? 'tunnel' };
 }
 
 const list = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);

@@ -11,38 +11,22 @@
  * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
  * gateway inspected. No dependency to bundle or keep patched.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { pipeline, type Readable, type Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
-import type { Operation } from '../../core/operation.js';
-import { hideCredentials } from '../../masking/credentials.js';
-import { REDACT_ALL } from '../../masking/masker.js';
-import type { Adapter, AdapterContext, Listener } from '../adapter.js';
-import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
-import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_HEADER_BYTES, readJsonBody, UninspectableBody } from './message.js';
+import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
+import { handle, refuseMalformed, type ListenerState } from './exchange.js';
+import { listenForwardProxy } from './forward.js';
+import { MAX_HEADER_BYTES } from './message.js';
 import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
-import { isTextType, TextMaskStream } from './text-mask.js';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-/** Query parameters whose values are credentials by name; the record keeps the name only. */
-const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
-const BASE = 'http://gateway.invalid';
-/** How much of a body `recording.results: masked` keeps. */
-const RECORDED_BODY = 64 * 1024;
-
-interface ListenerState {
-  name: string;
-  target: HttpTarget;
-  governor: Governor;
-  log: AdapterContext['log'];
-}
 
 export class HttpAdapter implements Adapter {
   readonly protocol = 'http' as const;
+  /** Each connection's target by host:port, for the forward proxy to intercept with its credentials. */
+  readonly #origins = new Map<string, ListenerState>();
+
+  listenProxy(context: ProxyContext): Promise<Listener> {
+    return listenForwardProxy(context, this.#origins);
+  }
 
   async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
     let target: HttpTarget;
@@ -52,6 +36,7 @@ export class HttpAdapter implements Adapter {
       throw new HttpTargetError(`connection "${connection.name}": ${(e as Error).message}`);
     }
     const state: ListenerState = { name: connection.name, target, governor, log };
+    this.#origins.set(`${target.hostname.toLowerCase()}:${target.port}`, state);
     const server = createServer(
       // A slow upload may take long; a slow head may not.
       { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 },
@@ -79,217 +64,4 @@ async function closeListener(server: Server, target: HttpTarget, deadlineMs: num
   await closed;
   clearTimeout(timer);
   target.agent.destroy();
-}
-
-/** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
-function refuseMalformed(socket: Socket, state: ListenerState, problem: string): void {
-  if (problem !== 'ECONNRESET') state.governor.note('http.malformed', { connection: state.name, problem });
-  if (!socket.writable || problem === 'ECONNRESET') return void socket.destroy();
-  const body = JSON.stringify({ error: `malformed request (${problem}); the connection is closed` });
-  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  socket.destroySoon();
-}
-
-function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(close && { Connection: 'close' }) });
-  res.end(text);
-}
-
-/** The path rules see and the target gets: dot segments resolved, unreserved characters decoded. */
-export function requestTarget(raw: string): { path: string; search: string } | undefined {
-  if (!raw.startsWith('/')) return undefined;
-  let u: URL;
-  try {
-    u = new URL(BASE + raw);
-  } catch {
-    return undefined;
-  }
-  const decoded = u.pathname.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
-    const c = String.fromCharCode(parseInt(hex, 16));
-    return UNRESERVED.test(c) ? c : m.toUpperCase();
-  });
-  // Decoding can reveal dot segments (%2E%2E): resolve them again.
-  return { path: new URL(BASE + decoded).pathname, search: u.search };
-}
-
-function recordText(method: string, path: string, search: string, governor: Governor): string {
-  const query = search
-    .slice(1)
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
-    })
-    .join('&');
-  let text = `${method} ${path}${query ? `?${query}` : ''}`;
-  try {
-    text = decodeURIComponent(text);
-  } catch {
-    // Kept encoded: the detectors still see what they can.
-  }
-  return governor.masker.maskText(hideCredentials(text), REDACT_ALL).text;
-}
-
-async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
-  const started = performance.now();
-  try {
-    const problem = framingProblem(req);
-    if (problem) {
-      state.governor.note('http.malformed', { connection: state.name, problem });
-      return sendJson(res, 400, { error: `malformed request: ${problem}; the connection is closed` }, true);
-    }
-    const target = requestTarget(req.url ?? '');
-    if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
-    const method = req.method ?? 'GET';
-    const writes = !SAFE_METHODS.has(method);
-    const op: Operation & { classes: Set<string> } = {
-      connection: state.name,
-      protocol: 'http',
-      text: recordText(method, target.path, target.search, state.governor),
-      classes: new Set([writes ? 'write' : 'read']),
-      writes,
-      method,
-      path: target.path,
-    };
-    let body: Buffer | undefined;
-    if (state.governor.needsJson(op)) {
-      try {
-        const read = await readJsonBody(req);
-        body = read.raw;
-        if (read.json !== undefined) op.json = read.json;
-      } catch (e) {
-        if (!(e instanceof UninspectableBody)) throw e;
-        // A rule must look inside and cannot: the operation is refused as unparseable.
-        op.classes = new Set(['unparseable']);
-        op.text += ` (${e.message})`;
-      }
-    }
-    const ruling = await state.governor.decide(op);
-    if (!ruling.allowed) {
-      const status = ruling.timedOut ? 504 : 403;
-      return sendJson(res, status, { error: ruling.message ?? 'refused', rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
-    }
-    forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
-  } catch (e) {
-    state.log.warn(`${state.name}: ${(e as Error).message}`);
-    if (!res.headersSent) sendJson(res, 500, { error: 'the gateway could not handle this request' }, true);
-    else res.destroy();
-  }
-}
-
-function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number): void {
-  const t = state.target;
-  const headers = [...endToEndHeaders(req.rawHeaders, t.injectedNames), ...t.injected, 'Host', t.authority];
-  // The gateway frames the message itself: a length it knows, or chunks.
-  if (body) headers.push('Content-Length', String(body.length));
-  else if (req.headers['content-length'] !== undefined) headers.push('Content-Length', req.headers['content-length']);
-  else if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
-  const upstream = (t.secure ? httpsRequest : httpRequest)({
-    host: t.hostname,
-    port: t.port,
-    method: req.method,
-    path,
-    headers: headers as unknown as Record<string, string>,
-    agent: t.agent,
-    setHost: false,
-  });
-  let bytes = 0;
-  let finished = false;
-  const complete = (status: number | undefined, extra: Partial<ResultStats>) => {
-    if (finished) return;
-    finished = true;
-    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, ...(status !== undefined && { status }), ...extra });
-  };
-  upstream.on('error', (e: Error & { code?: string }) => {
-    complete(undefined, { error: `the target failed: ${e.code ?? e.message}` });
-    if (!res.headersSent) sendJson(res, 502, { error: `the target cannot be reached (${e.code ?? e.message})` }, !req.complete);
-    else res.destroy();
-  });
-  // The job left: nothing more goes to the target for it.
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  upstream.on('response', (answer) => respond(answer, res, state, ruling, (n) => (bytes += n), complete));
-  if (body) upstream.end(body);
-  else req.pipe(upstream);
-}
-
-/** What a response's body goes through before the job: the masking stage for its type, if any. */
-function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream: Transform; count(): number } | undefined {
-  const plan = ruling.masks;
-  if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
-    const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
-    return { stream: jsonMaskStream(masker), count: () => masker.count };
-  }
-  if (plan.detectors.size > 0 && isTextType(contentType)) {
-    const stream = new TextMaskStream(governor.masker, plan.detectors, contentType);
-    return { stream, count: () => stream.count };
-  }
-  return undefined;
-}
-
-/** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
-function recordTap(stream: Readable, governor: Governor): () => string {
-  let kept = '';
-  const onData = (chunk: Buffer | string) => {
-    kept += chunk.toString();
-    if (kept.length >= RECORDED_BODY) stream.off('data', onData);
-  };
-  stream.on('data', onData);
-  return () => governor.masker.maskText(kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
-}
-
-function respond(
-  answer: IncomingMessage,
-  res: ServerResponse,
-  state: ListenerState,
-  ruling: Ruling,
-  count: (n: number) => void,
-  complete: (status: number, extra: Partial<ResultStats>) => void,
-): void {
-  const status = answer.statusCode ?? 502;
-  const contentType = answer.headers['content-type'];
-  const stage = maskStage(ruling, contentType, state.governor);
-  const coding = answer.headers['content-encoding'];
-  if (stage && !decodable(coding)) {
-    answer.destroy();
-    complete(status, { error: `content coding ${coding} cannot be masked` });
-    return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
-  }
-  const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
-  const stages: (Readable | Transform)[] = [answer];
-  if (stage) {
-    const decoder = decoderFor(coding);
-    if (decoder) stages.push(decoder);
-    stages.push(stage.stream);
-  } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
-  answer.on('data', (chunk: Buffer) => count(chunk.length));
-  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(stages.at(-1) as Readable, state.governor) : undefined;
-  res.writeHead(status, answer.statusMessage, headers);
-  // SSE and long polls: every piece goes out as it comes.
-  res.flushHeaders();
-  pipeline([...stages, res], (e: Error | null) =>
-    complete(status, {
-      ...(e && { error: `the response was cut: ${e.message}` }),
-      ...(stage && { maskedValues: stage.count() }),
-      ...(recorded && { body: recorded() }),
-    }),
-  );
-}
-
-function decoderFor(coding: string | undefined): Transform | undefined {
-  switch (coding?.trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
 }
