@@ -1,15 +1,27 @@
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
 import { benchPostgres } from './postgres.js';
+import { benchHttp } from './http.js';
 
 const only = process.argv[2];
 
-/** `npm run bench [detectors|postgres]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|action|http]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
   if (!only || only === 'postgres') await printPostgres();
   if (!only || only === 'action') await printActionStart();
+  if (!only || only === 'http') await printHttp();
+}
+
+async function printHttp(): Promise<void> {
+  const figures = await benchHttp();
+  const of = (path: string) => figures.find((f) => f.path === path)!;
+  console.log('\nhttp: wrk -t2 -c32 -d10s, GET of a 1.3 KB JSON document served by nginx (direct, nginx reverse proxy, mitmdump reverse mode, govern masking $..ssn)');
+  for (const f of figures) {
+    const ratios = f.path === 'gateway' ? `  ${(f.rps / of('nginx').rps).toFixed(2)}× nginx, ${(f.rps / of('mitmproxy').rps).toFixed(1)}× mitmproxy` : '';
+    console.log(`  ${f.path.padEnd(10)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms${ratios}`);
+  }
 }
 
 async function printActionStart(): Promise<void> {

@@ -2,7 +2,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
 import type { Operation } from '../../core/operation.js';
@@ -19,6 +19,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const BASE = 'http://gateway.invalid';
+const SIMPLE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+$|^\/$/;
+const SIMPLE_QUERY = /^(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
 /** How much of a body `recording.results: masked` keeps. */
 const RECORDED_BODY = 64 * 1024;
 
@@ -48,6 +50,13 @@ export function sendJson(res: ServerResponse, status: number, body: Record<strin
 /** The path rules see and the target gets: dot segments resolved, unreserved characters decoded. */
 export function requestTarget(raw: string): { path: string; search: string } | undefined {
   if (!raw.startsWith('/')) return undefined;
+  const q = raw.indexOf('?');
+  const rawPath = q < 0 ? raw : raw.slice(0, q);
+  // Most paths have nothing to normalise: no escapes, dot segments, backslashes or empty segments.
+  if (SIMPLE_PATH.test(rawPath) && !rawPath.includes('//')) {
+    const search = q < 0 ? '' : raw.slice(q);
+    if (SIMPLE_QUERY.test(search)) return { path: rawPath, search: search === '?' ? '' : search };
+  }
   let u: URL;
   try {
     u = new URL(BASE + raw);
@@ -209,24 +218,36 @@ function respond(
     return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
   }
   const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
-  const stages: (Readable | Transform)[] = [answer];
+  const stages: Transform[] = [];
   if (stage) {
     const decoder = decoderFor(coding);
     if (decoder) stages.push(decoder);
     stages.push(stage.stream);
   } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
   answer.on('data', (chunk: Buffer) => count(chunk.length));
-  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(stages.at(-1) as Readable, state.governor) : undefined;
+  const last: Readable = stages.at(-1) ?? answer;
+  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(last, state.governor) : undefined;
   res.writeHead(status, answer.statusMessage, headers);
-  // SSE and long polls: every piece goes out as it comes.
-  res.flushHeaders();
-  pipeline([...stages, res], (e: Error | null) =>
-    complete(status, {
-      ...(e && { error: `the response was cut: ${e.message}` }),
-      ...(stage && { maskedValues: stage.count() }),
-      ...(recorded && { body: recorded() }),
-    }),
-  );
+  // A stream of unknown length (SSE, long polls) shows its head at once; otherwise it leaves with the body.
+  if (answer.headers['content-length'] === undefined) res.flushHeaders();
+  // Plain pipes rather than stream.pipeline, whose per-call AbortController costs more than the rest of the hot path.
+  const fail = (e: Error) => {
+    complete(status, { error: `the response was cut: ${e.message}` });
+    answer.destroy();
+    res.destroy();
+  };
+  let from: Readable = answer;
+  for (const next of stages) {
+    from.pipe(next);
+    next.on('error', fail);
+    from = next;
+  }
+  from.pipe(res);
+  answer.on('error', fail);
+  res.on('close', () => {
+    if (!res.writableFinished) fail(new Error('the job left'));
+  });
+  res.on('finish', () => complete(status, { ...(stage && { maskedValues: stage.count() }), ...(recorded && { body: recorded() }) }));
 }
 
 function decoderFor(coding: string | undefined): Transform | undefined {

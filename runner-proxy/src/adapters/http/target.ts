@@ -40,7 +40,7 @@ export function parseHttpTarget(settings: { url: string; headers?: Record<string
     injected.push(name, value);
   }
   const secure = u.protocol === 'https:';
-  const options = { keepAlive: true, scheduling: 'lifo' as const };
+  const options = { keepAlive: true, scheduling: 'lifo' as const, noDelay: true };
   return {
     secure,
     hostname: u.hostname.replace(/^\[|\]$/g, ''),
