@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
-import { governHttp, makeCertificates, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
+import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const TOKEN = 'real-api-token-5e1f';
@@ -14,17 +14,6 @@ const RULES = `
     block: { http: ["DELETE /**"] }
 `;
 const UNDICI = createRequire(import.meta.url).resolve('undici');
-
-/** Waits for an event the gateway records once a connection ends (the recorder writes asynchronously). */
-async function recorded(governed: GovernedHttp, matches: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const events = readFileSync(`${governed.gateway.outDir}/events.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const found = events.find(matches);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the event was never recorded');
-}
 
 describe('HTTP forward proxy', () => {
   let certificates: TestCertificates;
@@ -102,12 +91,26 @@ describe('HTTP forward proxy', () => {
     assert.equal(r.stdout.trim(), '[masked]');
   });
 
+  test('a WebSocket (wss) through the proxy is intercepted and its text frames masked', async () => {
+    const dispatcher = new ProxyAgent({ uri: env.HTTPS_PROXY!, requestTls: { ca: readFileSync(env.NODE_EXTRA_CA_CERTS!, 'utf8') } });
+    const socket = new WebSocket(`${api.url.replace('https:', 'wss:')}/ws`, { dispatcher });
+    const answer = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send('hi');
+      socket.onmessage = (e) => resolve(String(e.data));
+      socket.onerror = () => reject(new Error('the WebSocket failed'));
+    });
+    socket.close();
+    await dispatcher.close();
+    assert.deepEqual(JSON.parse(answer), { echo: 'hi', ssn: '[masked]' });
+    assert.equal(api.seen.at(-1)!.headers.authorization, `Bearer ${TOKEN}`);
+  });
+
   test('a host on the tunnel list is passed unopened and recorded as host, port and bytes', async () => {
     const r = await runClient('curl', ['-sS', '--cacert', certificates.caFile, `${tunnelled.url.replace('localhost', '127.0.0.1')}/echo`], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).url, '/echo');
     assert.equal(tunnelled.seen.at(-1)!.headers.authorization, undefined, 'no credential goes to a tunnelled host');
-    const event = await recorded(governed, (e) => e.type === 'tunnel' && e.host === '127.0.0.1');
+    const event = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'tunnel' && e.host === '127.0.0.1');
     assert.ok((event.bytes_up as number) > 100 && (event.bytes_down as number) > 100);
   });
 
@@ -117,13 +120,13 @@ describe('HTTP forward proxy', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /403/);
     assert.equal(tunnelled.seen.length, before);
-    await recorded(governed, (e) => e.type === 'proxy.refused' && e.host === 'localhost');
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'proxy.refused' && e.host === 'localhost');
   });
 
   test('plain HTTP through HTTP_PROXY is read and recorded as requests', async () => {
     const r = await runClient('curl', ['-sS', `${plain.url}/echo?via=proxy`], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).url, '/echo?via=proxy');
-    await recorded(governed, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.text === 'GET /echo?via=proxy');
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.text === 'GET /echo?via=proxy');
   });
 });

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { governHttp, makeCertificates, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { WebSocket } from 'undici';
+import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const TOKEN = 'real-api-token-5e1f';
@@ -11,6 +12,9 @@ const RULES = `
   - name: pii
     when: { path: "/api/people" }
     mask: { json: ["$..ssn"], types: [credit_card] }
+  - name: pii-in-ws
+    when: { path: "/api/ws" }
+    mask: { json: ["$..ssn"] }
   - name: pii-in-text
     when: { path: "/api/notes" }
     mask: { types: [us_ssn, credit_card] }
@@ -140,6 +144,24 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     let rest = '';
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
     assert.match(rest, /data: second/);
+  });
+
+  test('a WebSocket through the gateway: the credential injected, text frames masked and recorded', async () => {
+    const socket = new WebSocket(`${governed.url.replace('http:', 'ws:')}/ws`);
+    const answer = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send('hello');
+      socket.onmessage = (e) => resolve(String(e.data));
+      socket.onerror = () => reject(new Error('the WebSocket failed'));
+    });
+    socket.close();
+    assert.deepEqual(JSON.parse(answer), { echo: 'hello', ssn: '[masked]' });
+    const seen = upstream.seen.at(-1)!;
+    assert.equal(seen.url, '/api/ws');
+    assert.equal(seen.headers.authorization, `Bearer ${TOKEN}`);
+    assert.equal(seen.headers['sec-websocket-extensions'], undefined, 'no compression is offered: frames stay readable');
+    const frame = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'websocket.frame' && e.direction === 'down');
+    assert.equal(frame.opcode, 1);
+    assert.ok(!readFileSync(join(governed.gateway.outDir, 'events.jsonl'), 'utf8').includes('536-22-4711'));
   });
 
   test('a blocked request gets 403 JSON naming the rule and never reaches the target', async () => {

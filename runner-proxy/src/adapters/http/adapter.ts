@@ -11,13 +11,15 @@
  * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
  * gateway inspected. No dependency to bundle or keep patched.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
 import { handle, refuseMalformed, type ListenerState } from './exchange.js';
 import { listenForwardProxy } from './forward.js';
 import { MAX_HEADER_BYTES } from './message.js';
 import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+import { handleUpgrade } from './websocket.js';
 
 export class HttpAdapter implements Adapter {
   readonly protocol = 'http' as const;
@@ -42,6 +44,7 @@ export class HttpAdapter implements Adapter {
       { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 },
       (req, res) => void handle(req, res, state),
     );
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(req, socket, head, state));
     server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, state, e.code ?? e.message));
     server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
     const port = await new Promise<number>((resolve, reject) => {

@@ -71,7 +71,7 @@ export function requestTarget(raw: string): { path: string; search: string } | u
   return { path: new URL(BASE + decoded).pathname, search: u.search };
 }
 
-function recordText(method: string, path: string, search: string, governor: Governor): string {
+export function recordText(method: string, path: string, search: string, governor: Governor): string {
   const query = search
     .slice(1)
     .split('&')

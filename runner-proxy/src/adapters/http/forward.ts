@@ -10,6 +10,7 @@ import { RunCertificateAuthority } from './ca.js';
 import { handle, refuseMalformed, sendJson, type ListenerState } from './exchange.js';
 import { MAX_HEADER_BYTES } from './message.js';
 import { parseHttpTarget } from './target.js';
+import { handleUpgrade } from './websocket.js';
 
 /** The system's trust store, which the job's CA variables replace and therefore must include. */
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
@@ -67,6 +68,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
   // Requests inside intercepted TLS: one server, fed sockets; each socket knows its target.
   const socketStates = new WeakMap<Socket, ListenerState>();
   const inner = createServer(SERVER_OPTIONS, (req, res) => void handle(req, res, socketStates.get(req.socket)!));
+  inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void handleUpgrade(req, socket, head, socketStates.get(socket)!));
   inner.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, socketStates.get(socket) ?? proxyState, e.code ?? e.message));
 
   const server = createServer(SERVER_OPTIONS, (req, res) => plainRequest(req, res, route, proxyState));
