@@ -90,6 +90,7 @@ describe('HTTP requests held for approval (CLI)', () => {
       writeFileSync(file, body);
       const r = await runClient('curl', ['-sS', '-X', 'POST', `${governed.url}/payments/new`, ...headers, '--data-binary', `@${file}`, '-w', '\n%{http_code}']);
       assert.match(r.stdout, /\n403$/, body.slice(0, 40));
+      assert.match(r.stdout, /a rule must read this body and cannot/);
     }
     assert.equal(paymentsSeen(upstream), before);
   });

@@ -113,6 +113,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, state: L
       path: target.path,
     };
     let body: Buffer | undefined;
+    let uninspectable: string | undefined;
     if (state.governor.needsJson(op)) {
       try {
         const read = await readJsonBody(req);
@@ -122,13 +123,15 @@ export async function handle(req: IncomingMessage, res: ServerResponse, state: L
         if (!(e instanceof UninspectableBody)) throw e;
         // A rule must look inside and cannot: the operation is refused as unparseable.
         op.classes = new Set(['unparseable']);
+        uninspectable = e.message;
         op.text += ` (${e.message})`;
       }
     }
     const ruling = await state.governor.decide(op);
     if (!ruling.allowed) {
       const status = ruling.timedOut ? 504 : 403;
-      return sendJson(res, status, { error: ruling.message ?? 'refused', rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
+      const error = `${ruling.message ?? 'refused'}${uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : ''}`;
+      return sendJson(res, status, { error, rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
     }
     forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
   } catch (e) {
@@ -166,7 +169,8 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
     if (!res.headersSent) sendJson(res, 502, { error: `the target cannot be reached (${e.code ?? e.message})` }, !req.complete);
     else res.destroy();
   });
-  // The job left: nothing more goes to the target for it.
+  // The job left, or its upload broke off: nothing more goes to the target for it.
+  req.on('error', () => upstream.destroy());
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
