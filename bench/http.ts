@@ -10,7 +10,7 @@ const CONNECTIONS = 32;
 const THREADS = 2;
 
 export interface HttpFigure {
-  path: 'direct' | 'nginx' | 'mitmproxy' | 'gateway';
+  path: 'direct' | 'nginx' | 'node' | 'mitmproxy' | 'gateway';
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -21,6 +21,20 @@ function document(): string {
   const people = Array.from({ length: 8 }, (_, i) => ({ id: 1000 + i, name: `person ${i}`, ssn: `536-22-${String(4700 + i)}`, city: 'Springfield' }));
   return JSON.stringify({ page: 1, people });
 }
+
+/** Node's own http server and keep-alive client piping each way, nothing else: the floor for any Node proxy. */
+const BARE_NODE_PROXY = `
+const http = require('node:http');
+const [port, upstream] = process.argv.slice(1).map(Number);
+const agent = new http.Agent({ keepAlive: true });
+http.createServer((req, res) => {
+  const up = http.request({ host: '127.0.0.1', port: upstream, path: req.url, method: req.method, headers: req.headers, agent }, (answer) => {
+    res.writeHead(answer.statusCode, answer.headers);
+    answer.pipe(res);
+  });
+  req.pipe(up);
+}).listen(port, '127.0.0.1');
+`;
 
 function nginxConfig(dir: string, port: number, location: string, upstreamPort?: number): string {
   return `daemon off;
@@ -63,7 +77,8 @@ async function wrk(url: string): Promise<Omit<HttpFigure, 'path'>> {
 
 /**
  * wrk against a static JSON answer from nginx (the upstream), then through nginx as a plain reverse
- * proxy, through mitmdump in reverse mode, and through the gateway with a JSON masking rule.
+ * proxy, through a bare Node pipe proxy (the floor for Node), through the gateway with a JSON masking
+ * rule, and through mitmdump in reverse mode.
  */
 export async function benchHttp(): Promise<HttpFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'govern-bench-http-'));
@@ -82,18 +97,21 @@ export async function benchHttp(): Promise<HttpFigure[]> {
     writeFileSync(join(dir, 'proxy.conf'), nginxConfig(dir, nginxPort, proxied, upstreamPort));
     start('nginx', ['-c', join(dir, 'upstream.conf'), '-p', dir]);
     start('nginx', ['-c', join(dir, 'proxy.conf'), '-p', dir]);
+    const nodePort = await freePort();
+    start(process.execPath, ['-e', BARE_NODE_PROXY, String(nodePort), String(upstreamPort)]);
     const mitmPort = await freePort();
     start('mitmdump', ['--mode', `reverse:http://127.0.0.1:${upstreamPort}`, '--listen-host', '127.0.0.1', '-p', String(mitmPort), '-q', '--set', `confdir=${dir}/mitm`]);
     const gateway = await startDetachedHttp(`http://127.0.0.1:${upstreamPort}`, '  - name: pii\n    mask: { json: ["$..ssn"] }\n');
     try {
-      await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(mitmPort)]);
+      await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(nodePort), waitForPort(mitmPort)]);
       const check = await runClient('curl', ['-s', `${gateway.url}/people.json`]);
       if (!check.stdout.includes('"ssn":"[masked]"')) throw new Error(`the gateway did not mask: ${check.stdout.slice(0, 200)}`);
       const figures: HttpFigure[] = [];
       figures.push({ path: 'direct', ...(await wrk(`http://127.0.0.1:${upstreamPort}/people.json`)) });
       figures.push({ path: 'nginx', ...(await wrk(`http://127.0.0.1:${nginxPort}/people.json`)) });
-      figures.push({ path: 'mitmproxy', ...(await wrk(`http://127.0.0.1:${mitmPort}/people.json`)) });
+      figures.push({ path: 'node', ...(await wrk(`http://127.0.0.1:${nodePort}/people.json`)) });
       figures.push({ path: 'gateway', ...(await wrk(`${gateway.url}/people.json`)) });
+      figures.push({ path: 'mitmproxy', ...(await wrk(`http://127.0.0.1:${mitmPort}/people.json`)) });
       return figures;
     } finally {
       await gateway.stop();

@@ -17,9 +17,9 @@ async function main(): Promise<void> {
 async function printHttp(): Promise<void> {
   const figures = await benchHttp();
   const of = (path: string) => figures.find((f) => f.path === path)!;
-  console.log('\nhttp: wrk -t2 -c32 -d10s, GET of a 1.3 KB JSON document served by nginx (direct, nginx reverse proxy, mitmdump reverse mode, govern masking $..ssn)');
+  console.log('\nhttp: wrk -t2 -c32 -d10s, GET of a 1.3 KB JSON document served by nginx (direct, nginx reverse proxy, a bare Node pipe proxy, govern masking $..ssn, mitmdump reverse mode)');
   for (const f of figures) {
-    const ratios = f.path === 'gateway' ? `  ${(f.rps / of('nginx').rps).toFixed(2)}× nginx, ${(f.rps / of('mitmproxy').rps).toFixed(1)}× mitmproxy` : '';
+    const ratios = f.path === 'gateway' ? `  ${(f.rps / of('nginx').rps).toFixed(2)}× nginx, ${(f.rps / of('node').rps).toFixed(2)}× bare node, ${(f.rps / of('mitmproxy').rps).toFixed(1)}× mitmproxy` : '';
     console.log(`  ${f.path.padEnd(10)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms${ratios}`);
   }
 }

@@ -116,6 +116,14 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
       assert.deepEqual(body.people.map((p) => p.card), ['[masked:credit_card]', '[masked:credit_card]'], variant);
       assert.ok(!r.stdout.includes('078-05-1120'), `duplicate key masked too (${variant})`);
     }
+    // A masked body of known length is re-framed with its new length; one of unknown length is chunked.
+    const sized = await fetch(`${governed.url}/people?gzip`);
+    const text = await sized.text();
+    assert.equal(sized.headers.get('content-length'), String(Buffer.byteLength(text)));
+    assert.equal(sized.headers.get('content-encoding'), null);
+    const streamed = await fetch(`${governed.url}/people?chunked`);
+    assert.equal(streamed.headers.get('transfer-encoding'), 'chunked');
+    await streamed.text();
   });
 
   test('text and form bodies are masked by the detectors, line by line', async () => {

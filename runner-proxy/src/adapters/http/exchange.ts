@@ -10,7 +10,7 @@ import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
-import { decodable, endToEndHeaders, framingProblem, isJsonType, readJsonBody, UninspectableBody } from './message.js';
+import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
 import type { HttpTarget } from './target.js';
 import { isTextType, TextMaskStream } from './text-mask.js';
 
@@ -231,9 +231,6 @@ function respond(
   answer.on('data', (chunk: Buffer) => count(chunk.length));
   const last: Readable = stages.at(-1) ?? answer;
   const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(last, state.governor) : undefined;
-  res.writeHead(status, answer.statusMessage, headers);
-  // A stream of unknown length (SSE, long polls) shows its head at once; otherwise it leaves with the body.
-  if (answer.headers['content-length'] === undefined) res.flushHeaders();
   // Plain pipes rather than stream.pipeline, whose per-call AbortController costs more than the rest of the hot path.
   const fail = (e: Error) => {
     complete(status, { error: `the response was cut: ${e.message}` });
@@ -246,7 +243,22 @@ function respond(
     next.on('error', fail);
     from = next;
   }
-  from.pipe(res);
+  const length = Number(answer.headers['content-length'] ?? Infinity);
+  if (stage && length <= MAX_INSPECTED_BODY) {
+    // A masked body of known, bounded size is re-framed with its new length, in one write.
+    const out: Buffer[] = [];
+    from.on('data', (chunk: Buffer) => out.push(chunk));
+    from.on('end', () => {
+      const body = Buffer.concat(out);
+      res.writeHead(status, answer.statusMessage, [...headers, 'Content-Length', String(body.length)]);
+      res.end(body);
+    });
+  } else {
+    res.writeHead(status, answer.statusMessage, headers);
+    // A stream of unknown length (SSE, long polls) shows its head at once; otherwise it leaves with the body.
+    if (answer.headers['content-length'] === undefined) res.flushHeaders();
+    from.pipe(res);
+  }
   answer.on('error', fail);
   res.on('close', () => {
     if (!res.writableFinished) fail(new Error('the job left'));
