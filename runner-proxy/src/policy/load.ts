@@ -256,7 +256,7 @@ interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json
 interface RawRule {
   name: string;
   when?: { connection?: string | string[]; method?: string | string[]; path?: string | string[] };
-  mask?: { columns?: string[]; types?: DetectorType[]; json?: string[]; on?: 'read' | 'write'; strategy?: MaskSpec['strategy'] };
+  mask?: { columns?: string[]; types?: DetectorType[]; json?: string[]; headers?: string[]; on?: 'read' | 'write'; strategy?: MaskSpec['strategy'] };
   block?: RawCondition;
   approve?: RawCondition;
   allow?: RawCondition;
@@ -390,6 +390,7 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       columns: raw.mask.columns ?? [],
       types: raw.mask.types ?? [],
       json: raw.mask.json ?? [],
+      headers: (raw.mask.headers ?? []).map((h) => h.toLowerCase()),
       on: raw.mask.on ?? 'read',
       strategy: raw.mask.strategy ?? 'redact',
     };
@@ -401,8 +402,8 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
     if (mask.on === 'write' && mask.columns.length === 0) {
       located.problem([...path, 'mask'], `rule "${raw.name}" masks on write, which needs columns: the values bound for them are replaced`);
     }
-    if (mask.columns.length + mask.types.length + mask.json.length === 0) {
-      located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types or json`);
+    if (mask.columns.length + mask.types.length + mask.json.length + mask.headers.length === 0) {
+      located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types, json or headers`);
     }
     rule.mask = mask;
   } else if (action !== 'mask') {

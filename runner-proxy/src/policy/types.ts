@@ -46,6 +46,8 @@ export interface MaskSpec {
   columns: readonly string[];
   types: readonly DetectorType[];
   json: readonly string[];
+  /** HTTP header names (lower case) whose values are masked: by the rule's types, or whole without types. */
+  headers: readonly string[];
   on: 'read' | 'write';
   strategy: MaskStrategy;
 }

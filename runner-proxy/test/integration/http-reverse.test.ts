@@ -12,6 +12,12 @@ const RULES = `
   - name: pii
     when: { path: "/api/people" }
     mask: { json: ["$..ssn"], types: [credit_card] }
+  - name: pii-in-headers
+    when: { path: "/api/headers" }
+    mask: { headers: [X-Customer], types: [us_ssn] }
+  - name: opaque-headers
+    when: { path: "/api/headers" }
+    mask: { headers: [x-session-note] }
   - name: pii-in-ws
     when: { path: "/api/ws" }
     mask: { json: ["$..ssn"] }
@@ -131,6 +137,14 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     assert.equal(text.stdout, 'Ann [masked:us_ssn]\nBob pays with [masked:credit_card]\n');
     const form = await curl([`${governed.url}/notes?form`]);
     assert.equal(form.stdout, 'name=Ann&ssn=%5Bmasked%3Aus_ssn%5D&card=%5Bmasked%3Acredit_card%5D');
+  });
+
+  test('response headers the policy names are masked: by the detectors, or whole', async () => {
+    const res = await fetch(`${governed.url}/headers`);
+    assert.equal(res.headers.get('x-customer'), 'ssn [masked:us_ssn], vip');
+    assert.equal(res.headers.get('x-session-note'), '[masked]');
+    assert.equal(res.headers.get('x-other'), '536-22-4711', 'headers no rule names pass as they are');
+    assert.equal(await res.text(), 'ok');
   });
 
   test('a response no rule masks passes byte for byte, with its length', async () => {

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
-import type { Operation } from '../../core/operation.js';
+import type { MaskPlan, Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
@@ -193,6 +193,24 @@ function maskStage(ruling: Ruling, contentType: string | undefined, governor: Go
   return undefined;
 }
 
+/**
+ * Masks, in place, the values of the response headers the plan names: whole with the rule's strategy
+ * when the rule lists no types, otherwise by the detectors. Returns how many values changed.
+ */
+function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
+  if (plan.headers.size === 0) return 0;
+  let count = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const named = plan.headers.get(headers[i]!.toLowerCase());
+    if (!named) continue;
+    const value = headers[i + 1]!;
+    const masked = named.whole ? { text: governor.masker.maskValue(value, named.strategy), count: 1 } : governor.masker.maskText(value, plan.detectors);
+    headers[i + 1] = masked.text;
+    count += masked.count;
+  }
+  return count;
+}
+
 /** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
 function recordTap(stream: Readable, governor: Governor): () => string {
   let kept = '';
@@ -222,6 +240,7 @@ function respond(
     return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
   }
   const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
+  const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
   const stages: Transform[] = [];
   if (stage) {
     const decoder = decoderFor(coding);
@@ -263,7 +282,7 @@ function respond(
   res.on('close', () => {
     if (!res.writableFinished) fail(new Error('the job left'));
   });
-  res.on('finish', () => complete(status, { ...(stage && { maskedValues: stage.count() }), ...(recorded && { body: recorded() }) }));
+  res.on('finish', () => complete(status, { maskedValues: maskedHeaders + (stage?.count() ?? 0), ...(recorded && { body: recorded() }) }));
 }
 
 function decoderFor(coding: string | undefined): Transform | undefined {
