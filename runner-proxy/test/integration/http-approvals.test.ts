@@ -63,6 +63,19 @@ describe('HTTP requests held for approval (CLI)', () => {
     assert.equal((JSON.parse(r.stdout.split('\n')[0]!) as { body: string }).body, body);
   });
 
+  test('a client that leaves while its payment waits sends nothing, even once approved', async () => {
+    const before = paymentsSeen(upstream);
+    const controller = new AbortController();
+    const pending = fetch(`${governed.url}/payments/new`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"payment_amount": 7000}', signal: controller.signal }).catch(() => 'aborted');
+    const request = await waitingRequest(governed.gateway.outDir);
+    controller.abort();
+    assert.equal(await pending, 'aborted');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await govern(['approve', request.id, '--out', governed.gateway.outDir])).status, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(paymentsSeen(upstream), before);
+  });
+
   test('a gzip-coded payment is decoded for the rule; a denied one gets 403 with the request id', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'govern-pay-')), 'body.gz');
     writeFileSync(file, gzipSync('{"payment_amount": 9000}'));

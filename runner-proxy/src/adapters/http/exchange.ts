@@ -133,6 +133,8 @@ export async function handle(req: IncomingMessage, res: ServerResponse, state: L
       const error = `${ruling.message ?? 'refused'}${uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : ''}`;
       return sendJson(res, status, { error, rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
     }
+    // The job may have left while its request waited for an approver: nothing goes to the target then.
+    if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
     forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
   } catch (e) {
     state.log.warn(`${state.name}: ${(e as Error).message}`);
