@@ -3,10 +3,11 @@ import { benchActionStart } from './action.js';
 import { benchPostgres } from './postgres.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
+import { benchHttp } from './http.js';
 
 const only = process.argv[2];
 
-/** `npm run bench [detectors|postgres]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|action|http]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   if (!only || only === 'postgres') await printRecording();
   if (!only || only === 'action') await printActionStart();
   if (!only || only === 'report') await printReport();
+  if (!only || only === 'http') await printHttp();
 }
 
 async function printReport(): Promise<void> {
@@ -25,6 +27,16 @@ async function printReport(): Promise<void> {
   console.log(`  baseline empty page          median ${median(r.blankMs).toFixed(0)} ms`);
   console.log(`  report shown                 median ${median(r.readyMs).toFixed(0)} ms (runs: ${r.readyMs.map((m) => m.toFixed(0)).join(', ')} ms)`);
   console.log(`  report answers a click       median ${median(r.interactiveMs).toFixed(0)} ms (${(median(r.interactiveMs) / median(r.blankMs)).toFixed(1)}× the empty page; target under 2000 ms)`);
+}
+
+async function printHttp(): Promise<void> {
+  const figures = await benchHttp();
+  const of = (path: string) => figures.find((f) => f.path === path)!;
+  console.log('\nhttp: wrk -t2 -c32 -d10s, GET of a 1.3 KB JSON document served by nginx (direct, nginx reverse proxy, a bare Node pipe proxy, govern masking $..ssn, mitmdump reverse mode)');
+  for (const f of figures) {
+    const ratios = f.path === 'gateway' ? `  ${(f.rps / of('nginx').rps).toFixed(2)}× nginx, ${(f.rps / of('node').rps).toFixed(2)}× bare node, ${(f.rps / of('mitmproxy').rps).toFixed(1)}× mitmproxy` : '';
+    console.log(`  ${f.path.padEnd(10)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms${ratios}`);
+  }
 }
 
 async function printActionStart(): Promise<void> {

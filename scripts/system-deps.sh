@@ -1,6 +1,7 @@
 # Sourced by the test command: installs the system packages the tests use, when they are missing.
 # PostgreSQL's server and clients, pgbouncer (the benchmark's peer), psycopg2 for Debian's python3,
-# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates).
+# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates), and the HTTP
+# clients and benchmark peers below.
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
@@ -9,6 +10,13 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # chromium renders report.html in its test and in `npm run bench report`.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# HTTP: curl, git and python requests are the tests' clients; wrk, nginx and mitmdump the benchmark's peers.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v git >/dev/null 2>&1 || need+=(git)
+/usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || need+=(python3-requests)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v mitmdump >/dev/null 2>&1 || need+=(mitmproxy)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,6 +1,6 @@
 import type { Governor } from '../core/governor.js';
 import type { Logger } from '../gateway/logger.js';
-import type { ConnectionSpec, Protocol } from '../policy/types.js';
+import type { ConnectionSpec, Protocol, ProxySpec } from '../policy/types.js';
 
 /** What an adapter is given for one connection of the policy. */
 export interface AdapterContext {
@@ -31,6 +31,17 @@ export interface Listener {
 export interface Adapter {
   readonly protocol: Protocol;
   listen(context: AdapterContext): Promise<Listener>;
+  /** The HTTP adapter also serves the forward proxy, started after every connection's listener. */
+  listenProxy?(context: ProxyContext): Promise<Listener>;
+}
+
+/** What the forward proxy is given: the policy's proxy section, for the whole run. */
+export interface ProxyContext {
+  proxy: ProxySpec;
+  governor: Governor;
+  log: Logger;
+  /** Names the run's CA, so a job's trust store tells runs apart. */
+  label: string;
 }
 
 export type AdapterRegistry = ReadonlyMap<Protocol, Adapter>;

@@ -33,6 +33,10 @@ export interface ResultStats {
   /** Masked values by detector type and by table.column. */
   maskedBy?: Readonly<Record<string, number>>;
   durationMs: number;
+  /** HTTP: the target's status code. */
+  status?: number;
+  /** HTTP with `recording.results: masked`: the start of the body, already masked. */
+  body?: string;
   /** The target's own error, already masked. */
   error?: string;
 }
@@ -60,10 +64,13 @@ export class Governor {
   faults = 0;
   readonly #rules: RuleEngine;
   readonly #recordResults: boolean;
+  /** `recording.results: masked`: results keep their (masked) content. */
+  readonly recordsContent: boolean;
 
   constructor({ policy, principal, recorder, masker, approvals }: GovernorOptions) {
     this.#rules = new RuleEngine(policy);
     this.#recordResults = policy.recording.results !== 'none';
+    this.recordsContent = policy.recording.results === 'masked';
     this.principal = principal;
     this.recorder = recorder;
     this.masker = masker;
@@ -123,6 +130,11 @@ export class Governor {
     this.recorder.write();
   }
 
+  /** Whether `decide` needs the operation's JSON body (HTTP reads it only then). */
+  needsJson(op: Operation): boolean {
+    return this.#rules.needsJson(op);
+  }
+
   /** Records how an allowed operation ended; masked counts feed the summary. */
   completed(ruling: Ruling, stats: ResultStats): void {
     this.counts.masked_values += stats.maskedValues ?? 0;
@@ -130,12 +142,14 @@ export class Governor {
     this.#tryAppend('result', {
       op: ruling.seq,
       duration_ms: Math.round(stats.durationMs * 1000) / 1000,
+      ...(stats.status !== undefined && { status: stats.status }),
       ...(stats.rows !== undefined && { rows: stats.rows }),
       ...(stats.tag !== undefined && { tag: stats.tag }),
       ...(stats.bytes !== undefined && { bytes: stats.bytes }),
       ...(stats.maskedValues && { masked: stats.maskedValues }),
       ...(stats.maskedValues && stats.maskedBy && { masked_by: stats.maskedBy }),
       ...(stats.error !== undefined && { error: stats.error }),
+      ...(stats.body !== undefined && { body: stats.body }),
     });
   }
 

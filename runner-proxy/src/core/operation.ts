@@ -52,6 +52,8 @@ export interface MaskPlan {
   /** Detectors run on every value, with the strategy of the first rule that asked for the type. */
   detectors: ReadonlyMap<DetectorType, MaskStrategy>;
   json: readonly JsonMask[];
+  /** HTTP response headers (lower case) whose values are masked: whole with the strategy, or by the detectors. */
+  headers: ReadonlyMap<string, { strategy: MaskStrategy; whole: boolean }>;
   /** The mask rules that contributed. */
   rules: readonly string[];
 }

@@ -22,9 +22,11 @@ interface CompiledRule {
   sqlClasses: ReadonlySet<string>;
   /** Whether the rule's condition names the unknown class, which lifts the default hold. */
   coversUnknown: boolean;
-  mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; on: 'read' | 'write'; strategy: MaskStrategy };
+  mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; headers: readonly string[]; on: 'read' | 'write'; strategy: MaskStrategy };
   /** Whether `applies` depends on more than the connection, so mask plans cannot be cached per connection. */
   perRequest: boolean;
+  /** Whether the rule's condition reads the request's JSON body. */
+  readsJson: boolean;
 }
 
 const anyOf = (matchers: Matcher[]): Matcher => (op) => matchers.some((m) => m(op));
@@ -87,6 +89,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     sqlClasses: new Set(spec.condition?.sql ?? []),
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http].some((l) => l?.includes(UNKNOWN)),
     perRequest: Boolean(spec.when?.method || spec.when?.path),
+    readsJson: spec.condition?.json !== undefined,
   };
   if (spec.mask) {
     const { strategy } = spec.mask;
@@ -99,6 +102,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
       }),
       types: [...spec.mask.types],
       json: spec.mask.json.map((s) => ({ selector: compileSelector(s), strategy, rule: spec.name })),
+      headers: spec.mask.headers,
       on: spec.mask.on,
       strategy,
     };
@@ -112,7 +116,7 @@ function splitColumn(pattern: string): [string, string] {
   return [pattern.slice(0, dot), pattern.slice(dot + 1)];
 }
 
-export const EMPTY_MASK_PLAN: MaskPlan = Object.freeze({ columns: [], writeColumns: [], detectors: new Map(), json: [], rules: [] });
+export const EMPTY_MASK_PLAN: MaskPlan = Object.freeze({ columns: [], writeColumns: [], detectors: new Map(), json: [], headers: new Map(), rules: [] });
 
 /**
  * The rule engine: block beats approve beats allow, masks from every matching rule accumulate.
@@ -136,6 +140,11 @@ export class RuleEngine {
     this.#maskRules = this.#rules.filter((r) => r.mask);
     this.#observe = policy.mode === 'observe';
     this.#plansPerRequest = this.#maskRules.some((r) => r.perRequest);
+  }
+
+  /** Whether deciding this operation needs its JSON body: some rule that applies to it has a json condition. */
+  needsJson(op: Operation): boolean {
+    return this.#rules.some((r) => r.readsJson && r.applies(op));
   }
 
   evaluate(op: Operation, principal: Principal): Decision {
@@ -197,6 +206,7 @@ export class RuleEngine {
     const writeColumns: ColumnMask[] = [];
     const detectors = new Map<DetectorType, MaskStrategy>();
     const json: JsonMask[] = [];
+    const headers = new Map<string, { strategy: MaskStrategy; whole: boolean }>();
     const rules: string[] = [];
     for (const rule of this.#maskRules) {
       if (!rule.applies(op)) continue;
@@ -208,8 +218,9 @@ export class RuleEngine {
       }
       columns.push(...mask.columns);
       json.push(...mask.json);
+      for (const h of mask.headers) if (!headers.has(h)) headers.set(h, { strategy: mask.strategy, whole: mask.types.length === 0 });
       for (const t of mask.types) if (!detectors.has(t)) detectors.set(t, mask.strategy);
     }
-    return rules.length ? { columns, writeColumns, detectors, json, rules } : EMPTY_MASK_PLAN;
+    return rules.length ? { columns, writeColumns, detectors, json, headers, rules } : EMPTY_MASK_PLAN;
   }
 }

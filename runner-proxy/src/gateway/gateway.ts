@@ -7,7 +7,7 @@ import { ErrorCode, GovernError } from '../core/errors.js';
 import { Governor } from '../core/governor.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
-import type { Policy } from '../policy/types.js';
+import type { Policy, ProxySpec } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
 import { GENESIS } from '../recording/canonical.js';
 import { EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
@@ -32,6 +32,8 @@ export interface GatewayOptions {
 export function cannotServe(connection: Pick<Policy['connections'][number], 'name' | 'protocol'>, adapters: AdapterRegistry): string {
   return `connection "${connection.name}" uses ${connection.protocol}, which this build of govern cannot serve (it serves ${[...adapters.keys()].join(', ')})`;
 }
+/** The forward proxy's name in the manifest and status: no connection can be called this. */
+const PROXY_NAME = '(proxy)';
 
 /** The bundle's self-contained viewer. */
 export const REPORT_FILE = 'report.html';
@@ -119,6 +121,7 @@ export class Gateway {
         gateway.#connections.push({ name: connection.name, protocol: connection.protocol, export: connection.export, target: listener.target, listener });
         recorder.append('listener.ready', { connection: connection.name, protocol: connection.protocol, target: listener.target, exports: Object.keys(listener.exports) });
       }
+      if (policy.proxy) await gateway.#startProxy(policy.proxy);
     } catch (e) {
       // The bundle still tells what happened: it ends, signed, with the reason the gateway did not start.
       await gateway.stop(`failed to start: ${(e as Error).message}`).catch(() => undefined);
@@ -130,6 +133,15 @@ export class Gateway {
   /** The session as the report shows it, once the gateway has stopped. */
   get view(): SessionView | undefined {
     return this.#view;
+  }
+
+  /** The forward proxy: a listener of its own, served by the HTTP adapter. */
+  async #startProxy(proxy: ProxySpec): Promise<void> {
+    const adapter = this.#options.adapters.get('http');
+    if (!adapter?.listenProxy) throw new GovernError(ErrorCode.AdapterUnavailable, 'the policy has a proxy section, which this build of govern cannot serve');
+    const listener = await adapter.listenProxy({ proxy, governor: this.governor, log: this.#options.log, label: this.sessionId.slice(0, 8) });
+    this.#connections.push({ name: PROXY_NAME, protocol: 'http', export: 'HTTPS_PROXY', target: listener.target, listener });
+    this.governor.recorder.append('listener.ready', { connection: PROXY_NAME, protocol: 'http', target: listener.target, exports: Object.keys(listener.exports) });
   }
 
   get outDir(): string {

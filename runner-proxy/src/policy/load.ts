@@ -13,6 +13,7 @@ import type {
   MaskSpec,
   Policy,
   Protocol,
+  ProxySpec,
   RuleAction,
   RuleSpec,
   TrustEntry,
@@ -101,6 +102,7 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
     approvals: approvalsOf(raw.approvals, located),
     recording: { results: raw.recording?.results ?? 'summary' },
     mode: raw.mode ?? 'enforce',
+    ...(raw.proxy && { proxy: checkProxy(raw.proxy, located) }),
     variables: [...variables],
   };
   crossCheck(policy, raw, located);
@@ -255,7 +257,7 @@ interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json
 interface RawRule {
   name: string;
   when?: { connection?: string | string[]; method?: string | string[]; path?: string | string[] };
-  mask?: { columns?: string[]; types?: DetectorType[]; json?: string[]; on?: 'read' | 'write'; strategy?: MaskSpec['strategy'] };
+  mask?: { columns?: string[]; types?: DetectorType[]; json?: string[]; headers?: string[]; on?: 'read' | 'write'; strategy?: MaskSpec['strategy'] };
   block?: RawCondition;
   approve?: RawCondition;
   allow?: RawCondition;
@@ -268,6 +270,12 @@ interface RawPolicy {
   approvals?: { via?: ApprovalsSpec['via']; approvers?: string[]; timeout?: string; allow_self_approval?: boolean; max_pending?: number };
   recording?: { results?: Policy['recording']['results'] };
   mode?: Policy['mode'];
+  proxy?: { intercept?: string[]; tunnel?: string[]; others?: ProxySpec['others'] };
+}
+
+function checkProxy(raw: NonNullable<RawPolicy['proxy']>, located: Located): ProxySpec {
+  for (const key of ['intercept', 'tunnel'] as const) raw[key]?.forEach((host, i) => checkGlob(host, '.', ['proxy', key, i], located));
+  return { intercept: raw.intercept ?? [], tunnel: raw.tunnel ?? [], others: raw.others ?? 'tunnel' };
 }
 
 const list = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
@@ -383,6 +391,7 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       columns: raw.mask.columns ?? [],
       types: raw.mask.types ?? [],
       json: raw.mask.json ?? [],
+      headers: (raw.mask.headers ?? []).map((h) => h.toLowerCase()),
       on: raw.mask.on ?? 'read',
       strategy: raw.mask.strategy ?? 'redact',
     };
@@ -396,8 +405,8 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
     if (mask.on === 'write' && mask.columns.length === 0) {
       located.problem([...path, 'mask'], `rule "${raw.name}" masks on write, which needs columns: the values bound for them are replaced`);
     }
-    if (mask.columns.length + mask.types.length + mask.json.length === 0) {
-      located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types or json`);
+    if (mask.columns.length + mask.types.length + mask.json.length + mask.headers.length === 0) {
+      located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types, json or headers`);
     }
     rule.mask = mask;
   } else if (action !== 'mask') {

@@ -46,6 +46,8 @@ export interface MaskSpec {
   columns: readonly string[];
   types: readonly DetectorType[];
   json: readonly string[];
+  /** HTTP header names (lower case) whose values are masked: by the rule's types, or whole without types. */
+  headers: readonly string[];
   on: 'read' | 'write';
   strategy: MaskStrategy;
 }
@@ -66,6 +68,16 @@ export interface ApprovalsSpec {
   maxPending: number;
 }
 
+/** The forward proxy: which hosts the job reaches through HTTPS_PROXY are opened, passed, or refused. */
+export interface ProxySpec {
+  /** Host globs inspected like http connections, besides the hosts the http connections name. */
+  intercept: readonly string[];
+  /** Host globs passed through unopened, recorded as host, port and bytes. */
+  tunnel: readonly string[];
+  /** Every other host: tunnelled, or refused (an egress allow-list). */
+  others: 'tunnel' | 'refuse';
+}
+
 export interface Policy {
   /** The path the policy was read from, as given. */
   file: string;
@@ -77,6 +89,8 @@ export interface Policy {
   approvals: ApprovalsSpec;
   recording: { results: 'none' | 'summary' | 'masked' };
   mode: 'enforce' | 'observe';
+  /** Present when the job also gets a forward proxy. */
+  proxy?: ProxySpec;
   /** Names of the environment variables the policy reads: the job's own environment never keeps them. */
   variables: readonly string[];
 }

@@ -1,0 +1,70 @@
+/**
+ * The HTTP adapter: a credential-injecting reverse proxy on loopback, one listener per connection.
+ *
+ * Library choice. `http-proxy` has had no release since 2020 and carries open request-smuggling and
+ * crash reports; `http-proxy-3` is a maintained rewrite, but both forward the job's framing headers
+ * and add a layer the gateway would have to audit on top of Node's. undici is the fastest client, but
+ * its pool would be a second HTTP/1.1 implementation beside the server side's, bundled by ncc, with
+ * an API whose body handling we would wrap anyway. Node's own `http` server and client share one
+ * strict parser (llhttp) with Node's hardening, stream with backpressure, give raw header pairs, and
+ * write the framing toward the target themselves from the headers the gateway sets: the job's
+ * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
+ * gateway inspected. No dependency to bundle or keep patched.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
+import { handle, refuseMalformed, type ListenerState } from './exchange.js';
+import { listenForwardProxy } from './forward.js';
+import { MAX_HEADER_BYTES } from './message.js';
+import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+import { handleUpgrade } from './websocket.js';
+
+export class HttpAdapter implements Adapter {
+  readonly protocol = 'http' as const;
+  /** Each connection's target by host:port, for the forward proxy to intercept with its credentials. */
+  readonly #origins = new Map<string, ListenerState>();
+
+  listenProxy(context: ProxyContext): Promise<Listener> {
+    return listenForwardProxy(context, this.#origins);
+  }
+
+  async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
+    let target: HttpTarget;
+    try {
+      target = parseHttpTarget(connection.settings as { url: string; headers?: Record<string, string>; ca?: string });
+    } catch (e) {
+      throw new HttpTargetError(`connection "${connection.name}": ${(e as Error).message}`);
+    }
+    const state: ListenerState = { name: connection.name, target, governor, log };
+    this.#origins.set(`${target.hostname.toLowerCase()}:${target.port}`, state);
+    const server = createServer(
+      // A slow upload may take long; a slow head may not.
+      { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 },
+      (req, res) => void handle(req, res, state),
+    );
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(req, socket, head, state));
+    server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, state, e.code ?? e.message));
+    server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
+    return {
+      exports: { [connection.export]: `http://127.0.0.1:${port}${target.prefix}` },
+      secrets: [],
+      target: `${target.secure ? 'https' : 'http'}://${target.authority}${target.prefix}`,
+      close: (deadlineMs) => closeListener(server, target, deadlineMs),
+    };
+  }
+}
+
+async function closeListener(server: Server, target: HttpTarget, deadlineMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  await closed;
+  clearTimeout(timer);
+  target.agent.destroy();
+}

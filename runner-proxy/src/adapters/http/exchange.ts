@@ -1,0 +1,302 @@
+/** One request and its answer, from the job through the governor to the target and back. */
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Readable, Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
+import type { MaskPlan, Operation } from '../../core/operation.js';
+import { hideCredentials } from '../../masking/credentials.js';
+import { REDACT_ALL } from '../../masking/masker.js';
+import type { AdapterContext } from '../adapter.js';
+import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
+import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
+import type { HttpTarget } from './target.js';
+import { isTextType, TextMaskStream } from './text-mask.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** Query parameters whose values are credentials by name; the record keeps the name only. */
+const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+const BASE = 'http://gateway.invalid';
+const SIMPLE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+$|^\/$/;
+const SIMPLE_QUERY = /^(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
+/** How much of a body `recording.results: masked` keeps. */
+const RECORDED_BODY = 64 * 1024;
+
+/** One target as the job reaches it: through its connection's listener, or intercepted by the forward proxy. */
+export interface ListenerState {
+  name: string;
+  target: HttpTarget;
+  governor: Governor;
+  log: AdapterContext['log'];
+}
+
+/** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
+export function refuseMalformed(socket: Socket, state: ListenerState, problem: string): void {
+  if (problem !== 'ECONNRESET') state.governor.note('http.malformed', { connection: state.name, problem });
+  if (!socket.writable || problem === 'ECONNRESET') return void socket.destroy();
+  const body = JSON.stringify({ error: `malformed request (${problem}); the connection is closed` });
+  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroySoon();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(close && { Connection: 'close' }) });
+  res.end(text);
+}
+
+/** The path rules see and the target gets: dot segments resolved, unreserved characters decoded. */
+export function requestTarget(raw: string): { path: string; search: string } | undefined {
+  if (!raw.startsWith('/')) return undefined;
+  const q = raw.indexOf('?');
+  const rawPath = q < 0 ? raw : raw.slice(0, q);
+  // Most paths have nothing to normalise: no escapes, dot segments, backslashes or empty segments.
+  if (SIMPLE_PATH.test(rawPath) && !rawPath.includes('//')) {
+    const search = q < 0 ? '' : raw.slice(q);
+    if (SIMPLE_QUERY.test(search)) return { path: rawPath, search: search === '?' ? '' : search };
+  }
+  let u: URL;
+  try {
+    u = new URL(BASE + raw);
+  } catch {
+    return undefined;
+  }
+  const decoded = u.pathname.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(c) ? c : m.toUpperCase();
+  });
+  // Decoding can reveal dot segments (%2E%2E): resolve them again.
+  return { path: new URL(BASE + decoded).pathname, search: u.search };
+}
+
+export function recordText(method: string, path: string, search: string, governor: Governor): string {
+  const query = search
+    .slice(1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
+    })
+    .join('&');
+  let text = `${method} ${path}${query ? `?${query}` : ''}`;
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    // Kept encoded: the detectors still see what they can.
+  }
+  return governor.masker.maskText(hideCredentials(text), REDACT_ALL).text;
+}
+
+export async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
+  const started = performance.now();
+  try {
+    const problem = framingProblem(req);
+    if (problem) {
+      state.governor.note('http.malformed', { connection: state.name, problem });
+      return sendJson(res, 400, { error: `malformed request: ${problem}; the connection is closed` }, true);
+    }
+    const target = requestTarget(req.url ?? '');
+    if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
+    const method = req.method ?? 'GET';
+    const writes = !SAFE_METHODS.has(method);
+    const op: Operation & { classes: Set<string> } = {
+      connection: state.name,
+      protocol: 'http',
+      text: recordText(method, target.path, target.search, state.governor),
+      classes: new Set([writes ? 'write' : 'read']),
+      writes,
+      method,
+      path: target.path,
+    };
+    let body: Buffer | undefined;
+    let uninspectable: string | undefined;
+    if (state.governor.needsJson(op)) {
+      try {
+        const read = await readJsonBody(req);
+        body = read.raw;
+        if (read.json !== undefined) op.json = read.json;
+      } catch (e) {
+        if (!(e instanceof UninspectableBody)) throw e;
+        // A rule must look inside and cannot: the operation is refused as unparseable.
+        op.classes = new Set(['unparseable']);
+        uninspectable = e.message;
+        op.text += ` (${e.message})`;
+      }
+    }
+    const ruling = await state.governor.decide(op);
+    if (!ruling.allowed) {
+      const status = ruling.timedOut ? 504 : 403;
+      const error = `${ruling.message ?? 'refused'}${uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : ''}`;
+      return sendJson(res, status, { error, rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
+    }
+    // The job may have left while its request waited for an approver: nothing goes to the target then.
+    if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
+    forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
+  } catch (e) {
+    state.log.warn(`${state.name}: ${(e as Error).message}`);
+    if (!res.headersSent) sendJson(res, 500, { error: 'the gateway could not handle this request' }, true);
+    else res.destroy();
+  }
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number): void {
+  const t = state.target;
+  const headers = [...endToEndHeaders(req.rawHeaders, t.injectedNames), ...t.injected, 'Host', t.authority];
+  // The gateway frames the message itself: a length it knows, or chunks.
+  if (body) headers.push('Content-Length', String(body.length));
+  else if (req.headers['content-length'] !== undefined) headers.push('Content-Length', req.headers['content-length']);
+  else if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
+  const upstream = (t.secure ? httpsRequest : httpRequest)({
+    host: t.hostname,
+    port: t.port,
+    method: req.method,
+    path,
+    headers: headers as unknown as Record<string, string>,
+    agent: t.agent,
+    setHost: false,
+  });
+  let bytes = 0;
+  let finished = false;
+  const complete = (status: number | undefined, extra: Partial<ResultStats>) => {
+    if (finished) return;
+    finished = true;
+    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, ...(status !== undefined && { status }), ...extra });
+  };
+  upstream.on('error', (e: Error & { code?: string }) => {
+    complete(undefined, { error: `the target failed: ${e.code ?? e.message}` });
+    if (!res.headersSent) sendJson(res, 502, { error: `the target cannot be reached (${e.code ?? e.message})` }, !req.complete);
+    else res.destroy();
+  });
+  // The job left, or its upload broke off: nothing more goes to the target for it.
+  req.on('error', () => upstream.destroy());
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.on('response', (answer) => respond(answer, res, state, ruling, (n) => (bytes += n), complete));
+  if (body) upstream.end(body);
+  else req.pipe(upstream);
+}
+
+/** What a response's body goes through before the job: the masking stage for its type, if any. */
+function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream: Transform; count(): number } | undefined {
+  const plan = ruling.masks;
+  if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
+    const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
+    return { stream: jsonMaskStream(masker), count: () => masker.count };
+  }
+  if (plan.detectors.size > 0 && isTextType(contentType)) {
+    const stream = new TextMaskStream(governor.masker, plan.detectors, contentType);
+    return { stream, count: () => stream.count };
+  }
+  return undefined;
+}
+
+/**
+ * Masks, in place, the values of the response headers the plan names: whole with the rule's strategy
+ * when the rule lists no types, otherwise by the detectors. Returns how many values changed.
+ */
+function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
+  if (plan.headers.size === 0) return 0;
+  let count = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const named = plan.headers.get(headers[i]!.toLowerCase());
+    if (!named) continue;
+    const value = headers[i + 1]!;
+    const masked = named.whole ? { text: governor.masker.maskValue(value, named.strategy), count: 1 } : governor.masker.maskText(value, plan.detectors);
+    headers[i + 1] = masked.text;
+    count += masked.count;
+  }
+  return count;
+}
+
+/** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
+function recordTap(stream: Readable, governor: Governor): () => string {
+  let kept = '';
+  const onData = (chunk: Buffer | string) => {
+    kept += chunk.toString();
+    if (kept.length >= RECORDED_BODY) stream.off('data', onData);
+  };
+  stream.on('data', onData);
+  return () => governor.masker.maskText(kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
+}
+
+function respond(
+  answer: IncomingMessage,
+  res: ServerResponse,
+  state: ListenerState,
+  ruling: Ruling,
+  count: (n: number) => void,
+  complete: (status: number, extra: Partial<ResultStats>) => void,
+): void {
+  const status = answer.statusCode ?? 502;
+  const contentType = answer.headers['content-type'];
+  const stage = maskStage(ruling, contentType, state.governor);
+  const coding = answer.headers['content-encoding'];
+  if (stage && !decodable(coding)) {
+    answer.destroy();
+    complete(status, { error: `content coding ${coding} cannot be masked` });
+    return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
+  }
+  const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
+  const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
+  const stages: Transform[] = [];
+  if (stage) {
+    const decoder = decoderFor(coding);
+    if (decoder) stages.push(decoder);
+    stages.push(stage.stream);
+  } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
+  answer.on('data', (chunk: Buffer) => count(chunk.length));
+  const last: Readable = stages.at(-1) ?? answer;
+  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(last, state.governor) : undefined;
+  // Plain pipes rather than stream.pipeline, whose per-call AbortController costs more than the rest of the hot path.
+  const fail = (e: Error) => {
+    complete(status, { error: `the response was cut: ${e.message}` });
+    answer.destroy();
+    res.destroy();
+  };
+  let from: Readable = answer;
+  for (const next of stages) {
+    from.pipe(next);
+    next.on('error', fail);
+    from = next;
+  }
+  const length = Number(answer.headers['content-length'] ?? Infinity);
+  if (stage && length <= MAX_INSPECTED_BODY) {
+    // A masked body of known, bounded size is re-framed with its new length, in one write.
+    const out: Buffer[] = [];
+    from.on('data', (chunk: Buffer) => out.push(chunk));
+    from.on('end', () => {
+      const body = Buffer.concat(out);
+      res.writeHead(status, answer.statusMessage, [...headers, 'Content-Length', String(body.length)]);
+      res.end(body);
+    });
+  } else {
+    res.writeHead(status, answer.statusMessage, headers);
+    // A stream of unknown length (SSE, long polls) shows its head at once; otherwise it leaves with the body.
+    if (answer.headers['content-length'] === undefined) res.flushHeaders();
+    from.pipe(res);
+  }
+  answer.on('error', fail);
+  res.on('close', () => {
+    if (!res.writableFinished) fail(new Error('the job left'));
+  });
+  res.on('finish', () => complete(status, { maskedValues: maskedHeaders + (stage?.count() ?? 0), ...(recorded && { body: recorded() }) }));
+}
+
+function decoderFor(coding: string | undefined): Transform | undefined {
+  switch (coding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}

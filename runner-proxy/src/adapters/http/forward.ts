@@ -1,0 +1,191 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates, TLSSocket } from 'node:tls';
+import { globMatcher } from '../../core/glob.js';
+import type { Listener, ProxyContext } from '../adapter.js';
+import { RunCertificateAuthority } from './ca.js';
+import { handle, refuseMalformed, sendJson, type ListenerState } from './exchange.js';
+import { MAX_HEADER_BYTES } from './message.js';
+import { parseHttpTarget } from './target.js';
+import { handleUpgrade } from './websocket.js';
+
+/** The system's trust store, which the job's CA variables replace and therefore must include. */
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+/** Loopback and the gateway's own listeners never go through the proxy. */
+const NO_PROXY = 'localhost,127.0.0.1,::1';
+const SERVER_OPTIONS = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 };
+
+type Route = { kind: 'intercept'; state: ListenerState } | { kind: 'tunnel' } | { kind: 'refuse' };
+
+const originKey = (host: string, port: number) => `${host.toLowerCase()}:${port}`;
+
+/** host:port from a CONNECT line, IPv6 in brackets. */
+function parseAuthority(authority: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(authority);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * The forward proxy: CONNECT to a host the policy intercepts is answered with a certificate from this
+ * run's CA, and the requests inside go through the same exchange as a connection's listener (the
+ * connection's credentials, rules and masks when its host is one of the http connections). Other hosts
+ * are tunnelled (recorded as host, port and bytes) or refused, as the policy says. Plain-HTTP requests
+ * in absolute form follow the same routes.
+ */
+export async function listenForwardProxy(context: ProxyContext, connections: ReadonlyMap<string, ListenerState>): Promise<Listener> {
+  const { proxy, governor, log } = context;
+  const ca = new RunCertificateAuthority(context.label);
+  const intercepted = proxy.intercept.map((p) => globMatcher(p.toLowerCase(), { separator: '.' }));
+  const tunnelled = proxy.tunnel.map((p) => globMatcher(p.toLowerCase(), { separator: '.' }));
+  const listed = new Map<string, ListenerState>();
+  const proxyState: ListenerState = { name: '(proxy)', target: undefined as never, governor, log };
+
+  /** A target the policy lists rather than a connection: no credentials added, rules and masks as for any. */
+  const listedState = (host: string, port: number, secure: boolean): ListenerState => {
+    const key = `${secure ? 'https' : 'http'}://${originKey(host, port)}`;
+    let state = listed.get(key);
+    if (!state) {
+      const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      listed.set(key, (state = { name: `proxy:${host.toLowerCase()}`, target: parseHttpTarget({ url }), governor, log }));
+    }
+    return state;
+  };
+  const route = (host: string, port: number, secure: boolean): Route => {
+    const connection = connections.get(originKey(host, port));
+    if (connection && connection.target.secure === secure) return { kind: 'intercept', state: connection };
+    const lower = host.toLowerCase();
+    if (intercepted.some((m) => m(lower))) return { kind: 'intercept', state: listedState(host, port, secure) };
+    if (!tunnelled.some((m) => m(lower)) && proxy.others !== 'tunnel') return { kind: 'refuse' };
+    // Plain HTTP is readable anyway: it goes through the exchange and is recorded as requests.
+    return secure ? { kind: 'tunnel' } : { kind: 'intercept', state: listedState(host, port, false) };
+  };
+
+  // Requests inside intercepted TLS: one server, fed sockets; each socket knows its target.
+  const socketStates = new WeakMap<Socket, ListenerState>();
+  const inner = createServer(SERVER_OPTIONS, (req, res) => void handle(req, res, socketStates.get(req.socket)!));
+  inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void handleUpgrade(req, socket, head, socketStates.get(socket)!));
+  inner.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, socketStates.get(socket) ?? proxyState, e.code ?? e.message));
+
+  const server = createServer(SERVER_OPTIONS, (req, res) => plainRequest(req, res, route, proxyState));
+  server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, proxyState, e.code ?? e.message));
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const authority = parseAuthority(req.url ?? '');
+    if (!authority) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    const chosen = route(authority.host, authority.port, true);
+    if (chosen.kind === 'refuse') {
+      governor.note('proxy.refused', { host: authority.host, port: authority.port });
+      const body = JSON.stringify({ error: `${authority.host}:${authority.port} is not on the policy's egress list` });
+      return void socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    }
+    if (chosen.kind === 'tunnel') return tunnel(socket, head, authority, governor);
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    const tls = new TLSSocket(socket, { isServer: true, secureContext: ca.contextFor(authority.host), ALPNProtocols: ['http/1.1'] });
+    tls.on('error', () => tls.destroy());
+    socketStates.set(tls, chosen.state);
+    inner.emit('connection', tls);
+  });
+  server.on('error', (e) => log.warn(`forward proxy: listener error: ${e.message}`));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), 'govern-proxy-ca-'));
+  const caFile = join(dir, 'ca.pem');
+  const bundleFile = join(dir, 'bundle.pem');
+  writeFileSync(caFile, ca.certPem, { mode: 0o644 });
+  const system = SYSTEM_BUNDLES.find((f) => existsSync(f));
+  writeFileSync(bundleFile, `${system ? readFileSync(system, 'utf8') : rootCertificates.join('\n')}\n${ca.certPem}`, { mode: 0o644 });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    exports: {
+      HTTPS_PROXY: url,
+      HTTP_PROXY: url,
+      https_proxy: url,
+      http_proxy: url,
+      NO_PROXY,
+      no_proxy: NO_PROXY,
+      NODE_USE_ENV_PROXY: '1',
+      NODE_EXTRA_CA_CERTS: caFile,
+      SSL_CERT_FILE: bundleFile,
+      CURL_CA_BUNDLE: bundleFile,
+      REQUESTS_CA_BUNDLE: bundleFile,
+      GIT_SSL_CAINFO: bundleFile,
+    },
+    secrets: [],
+    target: `forward proxy (others: ${proxy.others})`,
+    close: async (deadlineMs) => {
+      await Promise.all([closeServer(server, deadlineMs), closeServer(inner, deadlineMs)]);
+      for (const state of listed.values()) state.target.agent.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function closeServer(server: Server, deadlineMs: number): Promise<void> {
+  const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+/** An absolute-form request (http://host/path) through HTTP_PROXY. */
+function plainRequest(req: IncomingMessage, res: ServerResponse, route: (host: string, port: number, secure: boolean) => Route, proxyState: ListenerState): void {
+  let u: URL | undefined;
+  try {
+    u = req.url?.startsWith('http://') ? new URL(req.url) : undefined;
+  } catch {
+    u = undefined;
+  }
+  if (!u) return sendJson(res, 400, { error: 'this is a forward proxy: send absolute http:// URLs, or CONNECT for https' }, true);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port || 80);
+  const chosen = route(host, port, false);
+  if (chosen.kind === 'refuse') {
+    proxyState.governor.note('proxy.refused', { host, port });
+    return sendJson(res, 403, { error: `${host}:${port} is not on the policy's egress list` });
+  }
+  if (chosen.kind !== 'intercept') return sendJson(res, 500, { error: 'no route' }, true);
+  req.url = `${u.pathname}${u.search}`;
+  void handle(req, res, chosen.state);
+}
+
+/** Passes bytes both ways unopened; the record keeps host, port, bytes and duration. */
+function tunnel(client: Socket, head: Buffer, { host, port }: { host: string; port: number }, governor: ProxyContext['governor']): void {
+  const started = performance.now();
+  const target = connect(port, host);
+  let up = head.length;
+  let down = 0;
+  let opened = false;
+  const finish = () => {
+    if (!opened) return;
+    opened = false;
+    governor.note('tunnel', { host, port, bytes_up: up, bytes_down: down, duration_ms: Math.round(performance.now() - started) });
+  };
+  target.on('connect', () => {
+    opened = true;
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) target.write(head);
+    client.on('data', (c: Buffer) => (up += c.length));
+    target.on('data', (c: Buffer) => (down += c.length));
+    client.pipe(target);
+    target.pipe(client);
+  });
+  target.on('error', (e: Error & { code?: string }) => {
+    if (!opened) client.end(`HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\nX-Govern-Error: ${e.code ?? 'error'}\r\n\r\n`);
+    else client.destroy();
+  });
+  target.on('close', () => {
+    finish();
+    client.destroy();
+  });
+  client.on('close', () => target.destroy());
+}

@@ -1,0 +1,321 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { JsonMask } from '../../core/operation.js';
+import type { JsonSelector } from '../../core/json-select.js';
+import type { Masker } from '../../masking/masker.js';
+import type { DetectorType, MaskStrategy } from '../../policy/types.js';
+
+/** One string, number or masked value is held at most this long; a longer one cannot be masked. */
+export const MAX_JSON_TOKEN = 8 << 20;
+
+export class JsonMaskError extends Error {}
+
+/** For each selector, the steps it has reached at one place in the document. */
+type States = readonly (readonly number[])[];
+
+interface Frame {
+  array: boolean;
+  states: States;
+  /** Object: the key of the value being read. Array: the index of the next element. */
+  key: string | number;
+}
+
+const enum Mode {
+  /** A value is expected (at the top level, after a colon, after a comma in an array). */
+  Value,
+  /** Just after "[": a value or "]". */
+  ArrayStart,
+  /** Just after "{": a key or "}". */
+  ObjectStart,
+  /** After a comma in an object: a key. */
+  Key,
+  Colon,
+  /** After a value: a comma or the closing bracket. */
+  After,
+  /** Inside a string token. */
+  String,
+  /** Inside a number or true/false/null. */
+  Scalar,
+  /** Inside an object or array taken as one token (masked whole, or with nothing in it to look at). */
+  Container,
+}
+
+const enum Purpose {
+  /** Bytes flow to the output untouched. */
+  Pass,
+  /** An object key: held, then written unchanged. */
+  Key,
+  /** A string the detectors read: held, written unchanged unless they find something. */
+  Detect,
+  /** A value a selector names: held, then replaced. */
+  Mask,
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+const isScalarByte = (b: number) => (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2b || b === 0x2e || (b >= 0x61 && b <= 0x7a) || b === 0x45;
+
+function keyMatches(step: JsonSelector['steps'][number], key: string | number): boolean {
+  if (step.kind === 'any') return true;
+  if (step.kind === 'descend') return step.key === '*' || step.key === key;
+  return step.key === key;
+}
+
+/**
+ * Masks a JSON stream at the token level: only the values a selector names (or in which a detector
+ * finds something) are rewritten; every other byte, including number spellings, key order, duplicate
+ * keys and escapes, goes out exactly as it came. Values that span chunks are held until complete.
+ * Whitespace-separated top-level values (NDJSON) are read one after another. Input that is not JSON
+ * throws: the caller ends the response rather than pass what it cannot read.
+ */
+export class JsonStreamMasker {
+  readonly #masks: readonly JsonMask[];
+  readonly #detectors: ReadonlyMap<DetectorType, MaskStrategy>;
+  readonly #masker: Masker;
+  readonly #stack: Frame[] = [];
+  readonly #rootStates: States;
+  #mode = Mode.Value;
+  #purpose = Purpose.Pass;
+  /** The mask that named the value being held. */
+  #strategy: MaskStrategy = 'redact';
+  #escaped = false;
+  #stringIsKey = false;
+  #depth = 0;
+  #containerInString = false;
+  #held: Buffer[] = [];
+  #heldLength = 0;
+  /** Values rewritten so far. */
+  count = 0;
+
+  constructor(masks: readonly JsonMask[], detectors: ReadonlyMap<DetectorType, MaskStrategy>, masker: Masker) {
+    this.#masks = masks;
+    this.#detectors = detectors;
+    this.#masker = masker;
+    this.#rootStates = masks.map(() => [0]);
+  }
+
+  /** Returns what can be written now. */
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let from = 0;
+    // A token held over from the previous chunk goes on being held.
+    let holdFrom = this.#purpose === Purpose.Pass ? -1 : 0;
+    const startHold = (at: number, purpose: Purpose) => {
+      if (at > from) out.push(chunk.subarray(from, at));
+      holdFrom = at;
+      this.#purpose = purpose;
+    };
+    const endToken = (end: number) => {
+      if (holdFrom >= 0) {
+        this.#hold(chunk.subarray(holdFrom, end));
+        out.push(this.#release());
+        holdFrom = -1;
+        from = end;
+      }
+      this.#purpose = Purpose.Pass;
+    };
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      const b = chunk[i]!;
+      switch (this.#mode) {
+        case Mode.String:
+          if (this.#escaped) this.#escaped = false;
+          else if (b === BACKSLASH) this.#escaped = true;
+          else if (b === QUOTE) {
+            endToken(i + 1);
+            if (this.#stringIsKey) {
+              this.#stringIsKey = false;
+              this.#mode = Mode.Colon;
+            } else this.#valueDone();
+          } else if (b < 0x20) throw new JsonMaskError('a control character inside a JSON string');
+          i++;
+          continue;
+        case Mode.Scalar:
+          if (isScalarByte(b)) {
+            i++;
+            continue;
+          }
+          endToken(i);
+          this.#valueDone();
+          continue;
+        case Mode.Container:
+          i++;
+          if (this.#containerInString) {
+            if (this.#escaped) this.#escaped = false;
+            else if (b === BACKSLASH) this.#escaped = true;
+            else if (b === QUOTE) this.#containerInString = false;
+          } else if (b === QUOTE) this.#containerInString = true;
+          else if (b === 0x7b || b === 0x5b) this.#depth++;
+          else if ((b === 0x7d || b === 0x5d) && --this.#depth === 0) {
+            endToken(i);
+            this.#valueDone();
+          }
+          continue;
+      }
+      if (isSpace(b)) {
+        i++;
+        continue;
+      }
+      switch (this.#mode) {
+        case Mode.ObjectStart:
+        case Mode.Key:
+          if (b === 0x7d && this.#mode === Mode.ObjectStart) {
+            this.#close(false);
+            break;
+          }
+          if (b !== QUOTE) throw new JsonMaskError('an object key was expected');
+          startHold(i, Purpose.Key);
+          this.#stringIsKey = true;
+          this.#mode = Mode.String;
+          break;
+        case Mode.Colon:
+          if (b !== 0x3a) throw new JsonMaskError('a colon was expected');
+          this.#mode = Mode.Value;
+          break;
+        case Mode.After: {
+          const top = this.#stack[this.#stack.length - 1];
+          if (!top) {
+            // The next top-level value.
+            this.#mode = Mode.Value;
+            continue;
+          }
+          if (b === 0x2c) this.#mode = top.array ? Mode.Value : Mode.Key;
+          else if (b === (top.array ? 0x5d : 0x7d)) this.#close(top.array);
+          else throw new JsonMaskError('a comma or a closing bracket was expected');
+          break;
+        }
+        case Mode.ArrayStart:
+        case Mode.Value: {
+          if (b === 0x5d && this.#mode === Mode.ArrayStart) {
+            this.#close(true);
+            break;
+          }
+          const { states, mask } = this.#childStates();
+          const container = b === 0x7b || b === 0x5b;
+          if (mask) {
+            this.#strategy = mask.strategy;
+            startHold(i, Purpose.Mask);
+          }
+          if (b === QUOTE) {
+            if (!mask && this.#detectors.size > 0) startHold(i, Purpose.Detect);
+            this.#mode = Mode.String;
+          } else if (container && (mask || (this.#detectors.size === 0 && states.every((s) => s.length === 0)))) {
+            // Masked whole, or nothing inside can be named: read it as one token.
+            this.#mode = Mode.Container;
+            this.#depth = 1;
+            this.#containerInString = false;
+          } else if (container) {
+            this.#stack.push({ array: b === 0x5b, states, key: 0 });
+            this.#mode = b === 0x5b ? Mode.ArrayStart : Mode.ObjectStart;
+          } else if (isScalarByte(b)) {
+            this.#mode = Mode.Scalar;
+          } else throw new JsonMaskError(`unexpected character "${String.fromCharCode(b)}" where a JSON value was expected`);
+          break;
+        }
+      }
+      i++;
+    }
+    if (holdFrom >= 0) this.#hold(chunk.subarray(holdFrom));
+    else if (from < n) out.push(chunk.subarray(from));
+    return out;
+  }
+
+  /** The end of the body: a number at the very end is complete; anything else left open is an error. */
+  end(): Buffer[] {
+    const out = this.#mode === Mode.Scalar && this.#purpose !== Purpose.Pass ? [this.#release()] : [];
+    if (this.#mode === Mode.Scalar) {
+      this.#purpose = Purpose.Pass;
+      this.#valueDone();
+    }
+    if (this.#stack.length > 0 || (this.#mode !== Mode.Value && this.#mode !== Mode.After)) throw new JsonMaskError('the JSON body ends inside a value');
+    return out;
+  }
+
+  #hold(piece: Buffer): void {
+    this.#heldLength += piece.length;
+    if (this.#heldLength > MAX_JSON_TOKEN) throw new JsonMaskError(`a JSON value longer than ${MAX_JSON_TOKEN >> 20} MiB cannot be inspected`);
+    this.#held.push(piece);
+  }
+
+  /** The held token as it goes out: unchanged, or masked. */
+  #release(): Buffer {
+    const raw = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
+    this.#held = [];
+    this.#heldLength = 0;
+    switch (this.#purpose) {
+      case Purpose.Key:
+        this.#stack[this.#stack.length - 1]!.key = JSON.parse(raw.toString('utf8')) as string;
+        return raw;
+      case Purpose.Detect: {
+        const masked = this.#masker.maskText(JSON.parse(raw.toString('utf8')) as string, this.#detectors);
+        if (masked.count === 0) return raw;
+        this.count += masked.count;
+        return Buffer.from(JSON.stringify(masked.text));
+      }
+      case Purpose.Mask: {
+        const text = raw.toString('utf8');
+        const value = text.startsWith('"') ? (JSON.parse(text) as string) : text;
+        this.count++;
+        return Buffer.from(JSON.stringify(this.#masker.maskValue(value, this.#strategy)));
+      }
+      default:
+        return raw;
+    }
+  }
+
+  /** The selector states of the value about to be read, and the mask that names it, if any. */
+  #childStates(): { states: States; mask?: JsonMask } {
+    const parent = this.#stack[this.#stack.length - 1];
+    if (!parent) return { states: this.#rootStates };
+    let mask: JsonMask | undefined;
+    const states = parent.states.map((reached, s) => {
+      if (reached.length === 0) return reached;
+      const steps = this.#masks[s]!.selector.steps;
+      const next: number[] = [];
+      for (const at of reached) {
+        const step = steps[at]!;
+        if (step.kind === 'descend' && !next.includes(at)) next.push(at);
+        if (keyMatches(step, parent.key) && !next.includes(at + 1)) next.push(at + 1);
+      }
+      if (!mask && next.includes(steps.length)) mask = this.#masks[s];
+      return next.filter((at) => at < steps.length);
+    });
+    return mask ? { states, mask } : { states };
+  }
+
+  #close(array: boolean): void {
+    const top = this.#stack.pop();
+    if (!top || top.array !== array) throw new JsonMaskError('a closing bracket does not match');
+    this.#valueDone();
+  }
+
+  /** A value is complete: its parent moves on. */
+  #valueDone(): void {
+    const parent = this.#stack[this.#stack.length - 1];
+    if (parent?.array) (parent.key as number)++;
+    this.#mode = Mode.After;
+  }
+}
+
+/** The masker as a stream stage; errors end the stream (and with it the response). */
+export function jsonMaskStream(masker: JsonStreamMasker): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      try {
+        for (const piece of masker.push(chunk)) if (piece.length) this.push(piece);
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+    flush(done: TransformCallback) {
+      try {
+        for (const piece of masker.end()) if (piece.length) this.push(piece);
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
+    },
+  });
+}

@@ -1,0 +1,55 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+
+/** The target of an http connection, as the policy's URL names it; its credential headers stay here. */
+export interface HttpTarget {
+  secure: boolean;
+  hostname: string;
+  port: number;
+  /** The Host header the target expects. */
+  authority: string;
+  /** The URL's path without its trailing slash ("" for the root): the job's URL keeps it. */
+  prefix: string;
+  /** Header names (lower case) the gateway sets itself; the job's own values of them are dropped. */
+  injectedNames: ReadonlySet<string>;
+  /** The configured headers as raw name/value pairs. */
+  injected: readonly string[];
+  agent: HttpAgent;
+}
+
+export class HttpTargetError extends Error {}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export function parseHttpTarget(settings: { url: string; headers?: Record<string, string>; ca?: string }): HttpTarget {
+  let u: URL;
+  try {
+    u = new URL(settings.url);
+  } catch {
+    throw new HttpTargetError('the http url is not a URL (https://host[:port][/path])');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HttpTargetError(`the http url has the scheme ${u.protocol}, not http: or https:`);
+  if (u.username || u.password) throw new HttpTargetError('the http url carries credentials; put them in headers (Authorization) instead');
+  if (u.search || u.hash) throw new HttpTargetError('the http url has a query or fragment; give the base URL only');
+  if (settings.ca && u.protocol !== 'https:') throw new HttpTargetError('ca is given for a plain http url; use https');
+  const injected: string[] = [];
+  for (const [name, value] of Object.entries(settings.headers ?? {})) {
+    if (!TOKEN.test(name)) throw new HttpTargetError(`header name "${name}" is not a valid HTTP field name`);
+    if (!FIELD_VALUE.test(value)) throw new HttpTargetError(`header "${name}" has a line break or control character in its value`);
+    injected.push(name, value);
+  }
+  const secure = u.protocol === 'https:';
+  const options = { keepAlive: true, scheduling: 'lifo' as const, noDelay: true };
+  return {
+    secure,
+    hostname: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || (secure ? 443 : 80)),
+    authority: u.host,
+    prefix: u.pathname.replace(/\/+$/, ''),
+    injectedNames: new Set(injected.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())),
+    injected,
+    // Certificates are always verified: against the given CA, or the system's.
+    agent: secure ? new HttpsAgent({ ...options, ...(settings.ca && { ca: settings.ca }), servername: u.hostname }) : new HttpAgent(options),
+  };
+}

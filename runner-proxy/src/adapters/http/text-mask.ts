@@ -1,0 +1,83 @@
+import { StringDecoder } from 'node:string_decoder';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Masker } from '../../masking/masker.js';
+import type { DetectorType, MaskStrategy } from '../../policy/types.js';
+
+/** A line (or an unterminated private key block) longer than this cannot be masked. */
+export const MAX_TEXT_HOLD = 1 << 20;
+
+export class TextMaskError extends Error {}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** Bodies the detectors read as text: text/*, forms, XML, JavaScript. */
+export function isTextType(contentType: string | undefined): boolean {
+  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  return !!type && (type.startsWith('text/') || type === FORM || type.endsWith('/xml') || type.endsWith('+xml') || type === 'application/javascript');
+}
+
+/** Masks each `name=value` of a form or query string, decoded; pairs without findings stay as they were. */
+export function maskFormText(text: string, masker: Masker, detectors: ReadonlyMap<DetectorType, MaskStrategy>): { text: string; count: number } {
+  let count = 0;
+  const pairs = text.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq < 0) return pair;
+    let value: string;
+    try {
+      value = decodeURIComponent(pair.slice(eq + 1).replaceAll('+', ' '));
+    } catch {
+      value = pair.slice(eq + 1);
+    }
+    const masked = masker.maskText(value, detectors);
+    if (masked.count === 0) return pair;
+    count += masked.count;
+    return `${pair.slice(0, eq)}=${encodeURIComponent(masked.text)}`;
+  });
+  return { text: pairs.join('&'), count };
+}
+
+/**
+ * Runs the detectors over a text body line by line, so server-sent events and logs stream: a line is
+ * held only until its end (a private key block until its END line), within MAX_TEXT_HOLD.
+ */
+export class TextMaskStream extends Transform {
+  readonly #decoder = new StringDecoder('utf8');
+  readonly #masker: Masker;
+  readonly #detectors: ReadonlyMap<DetectorType, MaskStrategy>;
+  readonly #form: boolean;
+  #held = '';
+  count = 0;
+
+  constructor(masker: Masker, detectors: ReadonlyMap<DetectorType, MaskStrategy>, contentType: string | undefined) {
+    super();
+    this.#masker = masker;
+    this.#detectors = detectors;
+    this.#form = contentType?.split(';')[0]!.trim().toLowerCase() === FORM;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#held += this.#decoder.write(chunk);
+    let end = this.#held.lastIndexOf('\n') + 1;
+    // A key block is one finding: hold it whole.
+    const begin = this.#held.lastIndexOf('-----BEGIN');
+    if (begin >= 0 && this.#held.indexOf('-----END', begin) < 0) end = Math.min(end, begin);
+    if (end > 0) {
+      this.push(this.#mask(this.#held.slice(0, end)));
+      this.#held = this.#held.slice(end);
+    }
+    if (this.#held.length > MAX_TEXT_HOLD) return done(new TextMaskError(`a line longer than ${MAX_TEXT_HOLD >> 20} MiB cannot be masked`));
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    const rest = this.#held + this.#decoder.end();
+    if (rest) this.push(this.#mask(rest));
+    done();
+  }
+
+  #mask(text: string): string {
+    const masked = this.#form ? maskFormText(text, this.#masker, this.#detectors) : this.#masker.maskText(text, this.#detectors);
+    this.count += masked.count;
+    return masked.text;
+  }
+}

@@ -1,0 +1,210 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { REDACT_ALL } from '../../masking/masker.js';
+import type { MaskPlan } from '../../core/operation.js';
+import { JsonStreamMasker } from './json-mask.js';
+import { endToEndHeaders, framingProblem } from './message.js';
+import { recordText, requestTarget, type ListenerState } from './exchange.js';
+
+/** A text message (all its fragments) is held at most this long to be masked whole. */
+const MAX_MESSAGE = 1 << 20;
+/** How much of a text frame the record keeps (masked), with `recording.results: masked`. */
+const RECORDED_TEXT = 4096;
+
+const enum Opcode {
+  Continuation = 0x0,
+  Text = 0x1,
+  Close = 0x8,
+}
+
+export class WebSocketFrameError extends Error {}
+
+interface Frame {
+  fin: boolean;
+  opcode: number;
+  /** Unmasked payload. */
+  payload: Buffer;
+  /** The frame exactly as it arrived. */
+  raw: Buffer;
+}
+
+/** Reads RFC 6455 frames from a byte stream; payloads are unmasked for inspection. */
+export class FrameReader {
+  #buffered: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    this.#buffered = this.#buffered.length ? Buffer.concat([this.#buffered, chunk]) : chunk;
+    const frames: Frame[] = [];
+    for (;;) {
+      const b = this.#buffered;
+      if (b.length < 2) break;
+      const masked = (b[1]! & 0x80) !== 0;
+      let length = b[1]! & 0x7f;
+      let at = 2;
+      if (length === 126) {
+        if (b.length < 4) break;
+        length = b.readUInt16BE(2);
+        at = 4;
+      } else if (length === 127) {
+        if (b.length < 10) break;
+        const big = b.readBigUInt64BE(2);
+        if (big > BigInt(MAX_MESSAGE) * 64n) throw new WebSocketFrameError('a WebSocket frame over 64 MiB');
+        length = Number(big);
+        at = 10;
+      }
+      const keyAt = at;
+      if (masked) at += 4;
+      if (b.length < at + length) break;
+      const payload = Buffer.from(b.subarray(at, at + length));
+      if (masked) for (let i = 0; i < payload.length; i++) payload[i]! ^= b[keyAt + (i & 3)]!;
+      frames.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload, raw: b.subarray(0, at + length) });
+      this.#buffered = b.subarray(at + length);
+    }
+    return frames;
+  }
+}
+
+/** A server-to-client frame (unmasked), FIN set. */
+export function encodeFrame(opcode: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (n >= 126) {
+    head[0] = 0x80 | opcode;
+    if (n < 65536) {
+      head[1] = 126;
+      head.writeUInt16BE(n, 2);
+    } else {
+      head[1] = 127;
+      head.writeBigUInt64BE(BigInt(n), 2);
+    }
+  }
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * Relays frames between job and target: every frame is recorded (direction, opcode, bytes); the
+ * target's text messages are masked (JSON by the plan's selectors and detectors, other text by the
+ * detectors) and re-framed; binary frames and the job's frames pass as they came.
+ */
+function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket: Duplex; head: Buffer }, far: { socket: Duplex; head: Buffer }): void {
+  const { governor } = state;
+  const client = job.socket;
+  const target = far.socket;
+  const note = (direction: 'up' | 'down', opcode: number, bytes: number, text?: string) =>
+    governor.note('websocket.frame', {
+      connection: state.name,
+      op: seq,
+      direction,
+      opcode,
+      bytes,
+      ...(text !== undefined && governor.recordsContent && { text: governor.masker.maskText(text.slice(0, RECORDED_TEXT), REDACT_ALL).text }),
+    });
+  const masks = plan.json.length > 0 || plan.detectors.size > 0;
+  const fail = () => {
+    client.destroy();
+    target.destroy();
+  };
+  const up = new FrameReader();
+  const fromJob = (chunk: Buffer) => {
+    try {
+      for (const f of up.push(chunk)) {
+        note('up', f.opcode, f.payload.length, f.opcode === Opcode.Text ? f.payload.toString('utf8') : undefined);
+        target.write(f.raw);
+      }
+    } catch {
+      fail();
+    }
+  };
+  const down = new FrameReader();
+  let message: Buffer[] | undefined;
+  let messageLength = 0;
+  const fromTarget = (chunk: Buffer) => {
+    try {
+      for (const f of down.push(chunk)) {
+        const text = f.opcode === Opcode.Text || (f.opcode === Opcode.Continuation && message !== undefined);
+        if (!masks || !text) {
+          note('down', f.opcode, f.payload.length);
+          client.write(f.raw);
+          continue;
+        }
+        (message ??= []).push(f.payload);
+        messageLength += f.payload.length;
+        if (messageLength > MAX_MESSAGE) throw new WebSocketFrameError('a text message too long to mask');
+        if (!f.fin) continue;
+        const masked = maskMessage(Buffer.concat(message).toString('utf8'), plan, state);
+        message = undefined;
+        messageLength = 0;
+        note('down', Opcode.Text, masked.length, masked);
+        client.write(encodeFrame(Opcode.Text, Buffer.from(masked)));
+      }
+    } catch {
+      fail();
+    }
+  };
+  client.on('data', fromJob);
+  target.on('data', fromTarget);
+  // What each side sent along with the handshake.
+  if (job.head.length) fromJob(job.head);
+  if (far.head.length) fromTarget(far.head);
+  client.on('close', () => target.destroy());
+  target.on('close', () => client.destroy());
+  client.on('error', fail);
+  target.on('error', fail);
+}
+
+function maskMessage(text: string, plan: MaskPlan, state: ListenerState): string {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      const masker = new JsonStreamMasker(plan.json, plan.detectors, state.governor.masker);
+      return Buffer.concat([...masker.push(Buffer.from(text)), ...masker.end()]).toString('utf8');
+    } catch {
+      // Not JSON after all: the detectors read it as text.
+    }
+  }
+  return state.governor.masker.maskText(text, plan.detectors).text;
+}
+
+function refuse(socket: Duplex, status: number, body: Record<string, unknown>): void {
+  const text = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+}
+
+/**
+ * A WebSocket upgrade: decided like any request, then forwarded to the target with the gateway's own
+ * handshake headers (compression is not offered, so frames stay readable), then relayed frame by frame.
+ */
+export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, state: ListenerState): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const target = requestTarget(req.url ?? '');
+  if (!target || framingProblem(req) || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
+    return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
+  }
+  const text = `${recordText('GET', target.path, target.search, state.governor)} (websocket)`;
+  const path = `${target.path}${target.search}`;
+  const ruling = await state.governor.decide({ connection: state.name, protocol: 'http', text, classes: new Set(['write']), writes: true, method: 'GET', path: target.path });
+  if (!ruling.allowed) return refuse(socket, ruling.timedOut ? 504 : 403, { error: ruling.message ?? 'refused', rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) });
+  const t = state.target;
+  const headers = [...endToEndHeaders(req.rawHeaders, new Set([...t.injectedNames, 'sec-websocket-extensions'])), ...t.injected, 'Host', t.authority, 'Connection', 'Upgrade', 'Upgrade', 'websocket'];
+  const upstream = (t.secure ? httpsRequest : httpRequest)({ host: t.hostname, port: t.port, method: 'GET', path, headers: headers as unknown as Record<string, string>, agent: t.agent, setHost: false });
+  upstream.on('error', (e: Error & { code?: string }) => refuse(socket, 400, { error: `the target cannot be reached (${e.code ?? e.message})` }));
+  upstream.on('response', (answer) => {
+    // The target declined the upgrade: its answer, then the end.
+    const body: Buffer[] = [];
+    answer.on('data', (c: Buffer) => body.push(c));
+    answer.on('end', () => {
+      const lines = endToEndHeaders(answer.rawHeaders).reduce<string[]>((acc, v, i, all) => (i % 2 ? acc : [...acc, `${v}: ${all[i + 1]}`]), []);
+      const payload = Buffer.concat(body);
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
+    });
+  });
+  upstream.on('upgrade', (answer, targetSocket, targetHead) => {
+    const raw = answer.rawHeaders;
+    const lines: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\n${lines.join('\r\n')}\r\n\r\n`);
+    relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead });
+  });
+  upstream.end();
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { after, before, describe, test } from 'node:test';
+import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
+import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { runClient } from '../fixtures/postgres.js';
+
+const TOKEN = 'real-api-token-5e1f';
+const RULES = `
+  - name: pii
+    mask: { json: ["$..ssn"], types: [credit_card] }
+  - name: no-deletes
+    block: { http: ["DELETE /**"] }
+`;
+const UNDICI = createRequire(import.meta.url).resolve('undici');
+
+describe('HTTP forward proxy', () => {
+  let certificates: TestCertificates;
+  /** The connection's target: intercepted. */
+  let api: TestUpstream;
+  /** On the tunnel list (127.0.0.1): passed unopened. */
+  let tunnelled: TestUpstream;
+  /** Plain HTTP on the tunnel list: read like any request. */
+  let plain: TestUpstream;
+  let governed: GovernedHttp;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    certificates = makeCertificates();
+    api = await startUpstream(certificates);
+    tunnelled = await startUpstream(certificates);
+    plain = await startUpstream();
+    governed = await governHttp(api.url, RULES, { token: TOKEN, ca: certificates.caPem, extra: 'proxy: { tunnel: ["127.0.0.1"], others: refuse }' });
+    // The test's targets are on loopback, which the exported NO_PROXY keeps out of the proxy.
+    env = { PATH: process.env.PATH, ...governed.gateway.exports(), NO_PROXY: '', no_proxy: '' };
+  });
+  after(async () => {
+    await governed?.stop();
+    await api?.stop();
+    await tunnelled?.stop();
+    await plain?.stop();
+  });
+
+  test('the job gets the proxy and CA variables; the CA key is nowhere on disk', () => {
+    const exported = governed.gateway.exports();
+    for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) assert.match(exported[name]!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(exported.NO_PROXY!, /127\.0\.0\.1/);
+    assert.equal(exported.NODE_USE_ENV_PROXY, '1');
+    const ca = readFileSync(exported.NODE_EXTRA_CA_CERTS!, 'utf8');
+    assert.equal(ca.match(/BEGIN CERTIFICATE/g)?.length, 1, 'NODE_EXTRA_CA_CERTS holds the run CA alone');
+    const bundle = readFileSync(exported.SSL_CERT_FILE!, 'utf8');
+    assert.ok(bundle.includes(ca.trim()) && (bundle.match(/BEGIN CERTIFICATE/g)?.length ?? 0) > 10, 'the bundle has the system CAs and the run CA');
+    for (const name of ['CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'GIT_SSL_CAINFO']) assert.equal(exported[name], exported.SSL_CERT_FILE);
+    assert.ok(!bundle.includes('PRIVATE KEY') && !ca.includes('PRIVATE KEY'));
+  });
+
+  test('curl through HTTPS_PROXY: the connection host is intercepted, credential injected, JSON masked', async () => {
+    const r = await runClient('curl', ['-sS', '--max-time', '20', `${api.url}/people?gzip`, '--compressed'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const body = JSON.parse(r.stdout) as { people: { ssn: string; card: string }[] };
+    assert.deepEqual(body.people.map((p) => p.ssn), ['[masked]', '[masked]']);
+    assert.deepEqual(body.people.map((p) => p.card), ['[masked:credit_card]', '[masked:credit_card]']);
+    assert.equal(api.seen.at(-1)!.headers.authorization, `Bearer ${TOKEN}`);
+  });
+
+  test('a blocked request through the proxy gets 403 and never reaches the target', async () => {
+    const before = api.seen.length;
+    const r = await runClient('curl', ['-sS', '-X', 'DELETE', `${api.url}/things/1`, '-w', '\n%{http_code}'], { env });
+    assert.match(r.stdout, /"rule":"no-deletes"[\s\S]*\n403$/);
+    assert.equal(api.seen.length, before);
+  });
+
+  test('Python requests honours HTTPS_PROXY and REQUESTS_CA_BUNDLE', async () => {
+    const r = await runClient('python3', ['-c', 'import requests,sys; r = requests.get(sys.argv[1]); print(r.status_code, r.json()["people"][0]["ssn"])', `${api.url}/people`], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '200 [masked]');
+  });
+
+  test('Node fetch: through undici’s ProxyAgent, and through the environment with EnvHttpProxyAgent', async () => {
+    const dispatcher = new ProxyAgent({ uri: env.HTTPS_PROXY!, requestTls: { ca: readFileSync(env.NODE_EXTRA_CA_CERTS!, 'utf8') } });
+    const res = await undiciFetch(`${api.url}/people`, { dispatcher });
+    assert.equal(((await res.json()) as { people: { ssn: string }[] }).people[0]!.ssn, '[masked]');
+    await dispatcher.close();
+    // Node 20's global fetch ignores proxy variables until a dispatcher that reads them is installed.
+    const script = `const { EnvHttpProxyAgent, setGlobalDispatcher } = require(${JSON.stringify(UNDICI)});
+      setGlobalDispatcher(new EnvHttpProxyAgent());
+      fetch(process.argv[1]).then((r) => r.json()).then((b) => console.log(b.people[0].ssn));`;
+    const r = await runClient(process.execPath, ['-e', script, `${api.url}/people`], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '[masked]');
+  });
+
+  test('a WebSocket (wss) through the proxy is intercepted and its text frames masked', async () => {
+    const dispatcher = new ProxyAgent({ uri: env.HTTPS_PROXY!, requestTls: { ca: readFileSync(env.NODE_EXTRA_CA_CERTS!, 'utf8') } });
+    const socket = new WebSocket(`${api.url.replace('https:', 'wss:')}/ws`, { dispatcher });
+    const answer = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send('hi');
+      socket.onmessage = (e) => resolve(String(e.data));
+      socket.onerror = () => reject(new Error('the WebSocket failed'));
+    });
+    socket.close();
+    await dispatcher.close();
+    assert.deepEqual(JSON.parse(answer), { echo: 'hi', ssn: '[masked]' });
+    assert.equal(api.seen.at(-1)!.headers.authorization, `Bearer ${TOKEN}`);
+  });
+
+  test('a host on the tunnel list is passed unopened and recorded as host, port and bytes', async () => {
+    const r = await runClient('curl', ['-sS', '--cacert', certificates.caFile, `${tunnelled.url.replace('localhost', '127.0.0.1')}/echo`], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).url, '/echo');
+    assert.equal(tunnelled.seen.at(-1)!.headers.authorization, undefined, 'no credential goes to a tunnelled host');
+    const event = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'tunnel' && e.host === '127.0.0.1');
+    assert.ok((event.bytes_up as number) > 100 && (event.bytes_down as number) > 100);
+  });
+
+  test('any other host is refused: egress allow-list', async () => {
+    const before = tunnelled.seen.length;
+    const r = await runClient('curl', ['-sS', '--cacert', certificates.caFile, `${tunnelled.url}/echo`], { env });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /403/);
+    assert.equal(tunnelled.seen.length, before);
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'proxy.refused' && e.host === 'localhost');
+  });
+
+  test('plain HTTP through HTTP_PROXY is read and recorded as requests', async () => {
+    const r = await runClient('curl', ['-sS', `${plain.url}/echo?via=proxy`], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).url, '/echo?via=proxy');
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.text === 'GET /echo?via=proxy');
+  });
+});

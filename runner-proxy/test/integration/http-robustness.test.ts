@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startDetachedHttp, startUpstream, type DetachedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
+import { runClient } from '../fixtures/postgres.js';
+
+const MiB = 1 << 20;
+const RULES = `
+  - name: pii
+    mask: { json: ["$..ssn"], types: [credit_card] }
+`;
+
+/** Malformed and hostile byte streams; each must end its own connection only. */
+const HOSTILE = [
+  Buffer.from('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'), // a TLS ClientHello on the plain port
+  Buffer.from('GARBAGE\r\n\r\n'),
+  Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'),
+  Buffer.from('POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n'),
+  Buffer.from('GET /echo HTTP/1.1\r\nHost: x\r\n'), // then the client leaves mid-head
+  Buffer.alloc(64 * 1024, 0xff),
+];
+
+describe('HTTP gateway robustness (gateway in its own process)', () => {
+  let upstream: TestUpstream;
+  let gateway: DetachedHttp;
+
+  before(async () => {
+    upstream = await startUpstream();
+    gateway = await startDetachedHttp(upstream.url, RULES);
+  });
+  after(async () => {
+    await gateway?.stop();
+    await upstream?.stop();
+  });
+
+  const alive = async () => {
+    const res = await fetch(`${gateway.url}/echo`);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+  };
+
+  test('a 1 GB streamed download passes with flat gateway memory', async (t) => {
+    const samples: number[] = [];
+    const timer = setInterval(() => samples.push(gateway.rss()), 100);
+    const r = await runClient('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download}', `${gateway.url}/download?bytes=${1024 * MiB}`], { timeoutMs: 240_000 });
+    clearInterval(timer);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(Number(r.stdout), 1024 * MiB);
+    const peak = Math.max(...samples);
+    assert.ok(peak < 200 * MiB, `gateway RSS peaked at ${Math.round(peak / MiB)} MiB while 1 GB passed`);
+    t.diagnostic(`gateway RSS: ${Math.round(Math.min(...samples) / MiB)}–${Math.round(peak / MiB)} MiB during the 1 GB download`);
+    await alive();
+  });
+
+  test('a 100 MB upload reaches the target whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'govern-upload-'));
+    const file = join(dir, 'upload.bin');
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(file);
+      const block = Buffer.alloc(MiB, 0x61);
+      for (let i = 0; i < 100; i++) out.write(block);
+      out.end(resolve);
+      out.on('error', reject);
+    });
+    try {
+      const r = await runClient('curl', ['-sS', '-X', 'POST', '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${file}`, `${gateway.url}/upload`], { timeoutMs: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).received, 100 * MiB);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a slow client is held back by backpressure, and others are served meanwhile', async () => {
+    const before = gateway.rss();
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      request(`${gateway.url}/download?bytes=${256 * MiB}`, resolve).on('error', reject).end();
+    });
+    res.pause();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await alive();
+    assert.ok(gateway.rss() - before < 100 * MiB, 'the gateway does not buffer what the slow client does not read');
+    res.destroy();
+    await alive();
+  });
+
+  test('a target that breaks off mid-body (inside a masked JSON value) cuts that response only', async () => {
+    const r = await runClient('curl', ['-sS', `${gateway.url}/die`]);
+    assert.notEqual(r.status, 0);
+    await alive();
+  });
+
+  test('malformed and hostile input ends its own connection, never the gateway', async () => {
+    const { port } = new URL(gateway.url);
+    for (const bytes of HOSTILE) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+        socket.on('data', () => undefined);
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.setTimeout(5_000, () => socket.destroy());
+      });
+    }
+    await alive();
+  });
+});
