@@ -5,10 +5,13 @@ import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, Verdict } fro
 import type { Principal } from '../identity/principal.js';
 
 /**
- * Classes no operation may have unless a rule allows them explicitly. `unparseable` has no place in
- * the schema, so nothing allows it: text the parser rejects is always refused.
+ * Classes no operation may have unless a rule allows them explicitly: the safe defaults, the one list
+ * README's policy section documents. `unparseable` has no place in the schema, so nothing allows it: text
+ * the parser rejects is always refused.
  */
-const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set(['function_call', 'startup_options', 'replication', 'unparseable']);
+const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
+  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'unparseable',
+]);
 const UNKNOWN = 'unknown';
 
 type Matcher = (op: Operation) => boolean;
@@ -20,6 +23,8 @@ interface CompiledRule {
   matches: Matcher;
   /** Whether the rule's condition names the unknown class, which lifts the default hold. */
   coversUnknown: boolean;
+  /** The statement classes the rule names: only an allow rule naming a refused-by-default class lifts it. */
+  sqlClasses: ReadonlySet<string>;
   mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; on: 'read' | 'write'; strategy: MaskStrategy };
   /** Whether `applies` depends on more than the connection, so mask plans cannot be cached per connection. */
   perRequest: boolean;
@@ -83,6 +88,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     applies: whenMatcher(spec.when),
     matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http].some((l) => l?.includes(UNKNOWN)),
+    sqlClasses: new Set(spec.condition?.sql ?? []),
     perRequest: Boolean(spec.when?.method || spec.when?.path),
   };
   if (spec.mask) {
@@ -165,8 +171,8 @@ export class RuleEngine {
     if (op.writes && principal.readOnly) {
       return { verdict: 'block', rule: 'read-only-identity', reason: `blocked: ${principal.readOnlyReason ?? 'this identity may only read'}` };
     }
-    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c));
-    if (refused && !applicable.some((r) => r.action === 'allow')) {
+    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c) && !applicable.some((r) => r.action === 'allow' && r.sqlClasses.has(c)));
+    if (refused) {
       return { verdict: 'block', rule: `default-${refused}`, reason: `blocked: ${refused.replaceAll('_', ' ')} is refused unless a rule allows it` };
     }
     const approve = first('approve');
