@@ -10,7 +10,7 @@ import type { Principal } from '../identity/principal.js';
  * the parser rejects is always refused.
  */
 const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
-  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'unparseable',
+  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'masked_copy', 'unparseable',
 ]);
 const UNKNOWN = 'unknown';
 

@@ -1,7 +1,102 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
+import { runClient } from '../fixtures/postgres.js';
+
+const SSNS = ['536-22-4711', '219-45-0001'];
+
+/** Every recognisable part, encoding or digest of the masked values. */
+function forbidden(): string[] {
+  const out = new Set<string>();
+  for (const ssn of SSNS) {
+    for (const form of [ssn, ssn.replaceAll('-', ''), [...ssn].reverse().join('')]) {
+      for (let i = 0; i + 4 <= form.length; i++) out.add(form.slice(i, i + 4));
+      out.add(Buffer.from(form).toString('base64').slice(0, 8));
+      out.add(Buffer.from(form).toString('hex').slice(0, 8));
+      for (const alg of ['md5', 'sha1', 'sha256', 'sha512']) out.add(createHash(alg).update(form).digest('hex').slice(0, 8));
+    }
+  }
+  return [...out];
+}
+const FORBIDDEN = forbidden();
+
+/**
+ * Queries that derive a value from a column in a different way each: {c} is the column of users
+ * (ssn, masked; name, not), {v} the same column through a view that renames it, {f} a function of the
+ * target's own that returns it. Each returns only derived values.
+ */
+const DERIVED: string[] = [
+  'SELECT substr({c}, 1, 3) FROM users ORDER BY id',
+  'SELECT substring({c} from 5 for 2) FROM users ORDER BY id',
+  'SELECT left({c}, 3) FROM users ORDER BY id',
+  'SELECT right({c}, 4) FROM users ORDER BY id',
+  'SELECT reverse({c}) FROM users ORDER BY id',
+  'SELECT md5({c}) FROM users ORDER BY id',
+  'SELECT sha256({c}::bytea) FROM users ORDER BY id',
+  "SELECT encode(digest({c}, 'sha1'), 'hex') FROM users ORDER BY id",
+  "SELECT encode({c}::bytea, 'base64') FROM users ORDER BY id",
+  "SELECT encode(convert_to({c}, 'UTF8'), 'hex') FROM users ORDER BY id",
+  'SELECT to_hex(ascii({c})) FROM users ORDER BY id',
+  'SELECT {c}::bytea FROM users ORDER BY id',
+  'SELECT CAST({c} AS varchar(40)) FROM users ORDER BY id',
+  "SELECT {c} || '' FROM users ORDER BY id",
+  "SELECT concat('x', {c}, 'y') FROM users ORDER BY id",
+  "SELECT format('%s!', {c}) FROM users ORDER BY id",
+  "SELECT string_agg({c}, ',' ORDER BY id) FROM users",
+  'SELECT array_agg({c} ORDER BY id) FROM users',
+  "SELECT json_build_object('v', {c}) FROM users ORDER BY id",
+  'SELECT row_to_json(t) FROM (SELECT id, {c} FROM users) t ORDER BY t.id',
+  'SELECT to_jsonb({c}) FROM users ORDER BY id',
+  'WITH x AS (SELECT id, {c} AS v FROM users) SELECT lower(v) FROM x ORDER BY id',
+  'WITH RECURSIVE r(n, v) AS (SELECT 1, {c} FROM users UNION ALL SELECT n + 1, v FROM r WHERE n < 2) SELECT upper(v) FROM r ORDER BY 1',
+  "SELECT v FROM (SELECT {c} || '' AS v FROM users UNION SELECT 'constant') s ORDER BY 1",
+  'SELECT l.v FROM users u, LATERAL (SELECT upper(u.{c}) AS v) l ORDER BY u.id',
+  'SELECT k.tag || u.{c} FROM users u JOIN (VALUES (1, \'a\'), (2, \'b\')) AS k(id, tag) ON k.id = u.id ORDER BY u.id',
+  'SELECT first_value({c}) OVER (ORDER BY id) FROM users ORDER BY id',
+  'SELECT lag({c}) OVER (ORDER BY id) FROM users ORDER BY id',
+  'SELECT CASE WHEN id > 0 THEN {c} ELSE NULL END FROM users ORDER BY id',
+  "SELECT COALESCE(NULL, {c}, 'none') FROM users ORDER BY id",
+  "SELECT NULLIF({c}, 'x') FROM users ORDER BY id",
+  'SELECT (SELECT max(u2.{c}) FROM users u2 WHERE u2.id = u.id) FROM users u ORDER BY id',
+  "SELECT regexp_replace({c}, '-', '', 'g') FROM users ORDER BY id",
+  "SELECT translate({c}, '-', '.') FROM users ORDER BY id",
+  "SELECT split_part({c}, '-', 3) FROM users ORDER BY id",
+  'SELECT ARRAY[{c}] FROM users ORDER BY id',
+  'SELECT ROW({c}, id)::text FROM users ORDER BY id',
+  'SELECT jsonb_build_array({c}) FROM users ORDER BY id',
+  'SELECT xmlelement(name v, {c})::text FROM users ORDER BY id',
+  'SELECT lower({c} COLLATE "C") FROM users ORDER BY id',
+  "SELECT overlay({c} placing 'x' from 1 for 1) FROM users ORDER BY id",
+  "SELECT replace({c}, '-', '') FROM users ORDER BY id",
+  'SELECT * FROM (SELECT upper({c}) FROM users ORDER BY id) s',
+  'SELECT x FROM users, unnest(ARRAY[{c}]) AS x ORDER BY id',
+  'SELECT substr({c}, g, 1) FROM users, generate_series(1, 3) AS g ORDER BY id, g',
+  "SELECT jsonb_agg(json_build_object('s', {c}) ORDER BY id) FROM users",
+  'SELECT upper({v}) FROM people ORDER BY id',
+  'SELECT {v} FROM people ORDER BY id',
+  'SELECT p.{v} || \'\' FROM people p JOIN users u USING (id) ORDER BY id',
+];
+
+/** Only for the masked column: these derive from every column or go through a function of the target's own, so they are masked either way. */
+const MASKED_ONLY: string[] = [
+  'SELECT own_ssn(id) FROM users ORDER BY id',
+  'SELECT upper(pass_through(ssn)) FROM users ORDER BY id',
+  'SELECT * FROM own_rows()',
+  'SELECT to_json(u) FROM users u ORDER BY id',
+  'SELECT u::text FROM users u ORDER BY id',
+  'SELECT (u).ssn FROM users u ORDER BY id',
+  'SELECT upper(x.s) FROM (SELECT * FROM people) AS x(i, n, s) ORDER BY i',
+];
+
+const over = (sql: string, column: 'ssn' | 'name') =>
+  sql.replaceAll('{c}', column).replaceAll('{v}', column === 'ssn' ? 'tax_id' : 'full_name');
+
+/** A derived cell is masked whole: NULL, or the placeholder (in JSON, a JSON string of it). */
+function maskedWhole(value: unknown): boolean {
+  return value === null || value === '[masked]' || value === '"[masked]"';
+}
 
 const RULES = `
   - name: pii
@@ -28,12 +123,74 @@ describe('PostgreSQL safe defaults and lineage', () => {
     target = await startTarget();
     await target.direct('CREATE TABLE users (id int PRIMARY KEY, name text, ssn text)');
     await target.direct("INSERT INTO users VALUES (1, 'Ada Lovelace', '536-22-4711'), (2, 'Bob Builder', '219-45-0001')");
+    await target.direct('CREATE EXTENSION pgcrypto');
+    await target.direct('CREATE VIEW people AS SELECT id, name AS full_name, ssn AS tax_id FROM users');
+    await target.direct('CREATE FUNCTION own_ssn(int) RETURNS text LANGUAGE sql AS $$ SELECT ssn FROM users WHERE id = $1 $$');
+    await target.direct('CREATE FUNCTION pass_through(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$');
+    await target.direct('CREATE FUNCTION own_rows() RETURNS SETOF users LANGUAGE sql AS $$ SELECT * FROM users $$');
     db = await governDb(target.appUrl, RULES, 'approvals: { timeout: 1s }');
     client = await db.client();
   });
   after(async () => {
     await db?.stop();
     await target?.stop();
+  });
+
+  describe('no masked value escapes through a derived expression (node-postgres, simple and extended protocol)', () => {
+    for (const [i, template] of [...DERIVED, ...MASKED_ONLY].entries()) {
+      test(over(template, 'ssn'), async () => {
+        const sql = over(template, 'ssn');
+        for (const result of [await client.query(sql), await client.query({ name: `derived_${i}`, text: sql })]) {
+          assert.ok(result.rows.length > 0, sql);
+          for (const row of result.rows) for (const value of Object.values(row)) assert.ok(maskedWhole(value), `${sql}: ${JSON.stringify(value)} came back`);
+        }
+      });
+    }
+  });
+
+  describe('the same statements over an unmasked column return exact values', () => {
+    for (const [i, template] of DERIVED.entries()) {
+      test(over(template, 'name'), async () => {
+        const sql = over(template, 'name');
+        const expected = (await target.direct(sql)).rows;
+        assert.deepEqual((await client.query(sql)).rows, expected);
+        assert.deepEqual((await client.query({ name: `plain_${i}`, text: sql })).rows, expected);
+      });
+    }
+  });
+
+  test('psql: no part, encoding or digest of a masked value in any output', async () => {
+    const script = [...DERIVED, ...MASKED_ONLY].map((t) => `${over(t, 'ssn')};`).join('\n');
+    const run = await runClient('psql', [db.url, '-X', '-At', '-v', 'ON_ERROR_STOP=1'], { input: script });
+    assert.equal(run.status, 0, run.stderr);
+    for (const fragment of FORBIDDEN) assert.ok(!run.stdout.includes(fragment), `psql output holds "${fragment}"`);
+    assert.ok(run.stdout.includes('[masked]'));
+  });
+
+  test('psycopg2: derived values come back masked whole, also through a server-side cursor', async () => {
+    const queries = [...DERIVED, ...MASKED_ONLY].map((t) => over(t, 'ssn'));
+    const program = [
+      'import json, os, psycopg2',
+      'conn = psycopg2.connect(os.environ["DATABASE_URL"])',
+      'out = []',
+      'for q in json.loads(os.environ["QUERIES"]):',
+      '    cur = conn.cursor()',
+      '    cur.execute(q)',
+      '    out.append([list(r) for r in cur.fetchall()])',
+      'named = conn.cursor("stream")',
+      'named.execute("SELECT md5(ssn), substr(ssn, 1, 3), name FROM users ORDER BY id")',
+      'out.append([list(r) for r in named.fetchall()])',
+      'print(json.dumps(out, default=str))',
+    ].join('\n');
+    const run = await runClient('/usr/bin/python3', ['-c', program], { env: { ...process.env, DATABASE_URL: db.url, QUERIES: JSON.stringify(queries) } });
+    assert.equal(run.status, 0, run.stderr);
+    for (const fragment of FORBIDDEN) assert.ok(!run.stdout.includes(fragment), `psycopg2 output holds "${fragment}"`);
+    const results = JSON.parse(run.stdout) as unknown[][][];
+    const streamed = results.pop()!;
+    assert.deepEqual(streamed.map((r) => r[2]), ['Ada Lovelace', 'Bob Builder'], 'unmasked columns of the cursor pass');
+    for (const [i, rows] of results.entries()) {
+      for (const row of rows) for (const value of row) assert.ok(value === null || String(value).includes('[masked]') || typeof value === 'object', `${queries[i]}: ${JSON.stringify(value)}`);
+    }
   });
 
   describe('safe defaults: refused or held with no rule naming them', () => {

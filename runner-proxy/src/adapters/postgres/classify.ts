@@ -23,6 +23,8 @@ export interface SqlClassification {
   deallocates?: readonly string[];
   /** The first COPY of the text: what its data rows hold and how they are written. */
   copy?: CopySpec;
+  /** The statement's normalized text (constants replaced): what results derived from its shape are cached by. */
+  shape?: string;
 }
 
 export interface CopySpec {
@@ -419,7 +421,7 @@ export class SqlClassifier {
     const c = new Collector(this.#prepared);
     const stmts = tree.stmts ?? [];
     for (const s of stmts) walk(s.stmt, c);
-    const result = finish(c, stmts.map((s) => commandOf(s.stmt)));
+    const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: key };
     for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, prepared);
     for (const name of result.deallocates ?? []) {
       if (name === '*') this.#prepared.clear();

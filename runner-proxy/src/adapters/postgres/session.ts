@@ -31,6 +31,7 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker } from './copy-mask.js';
+import { maskedCopy, maskingSource, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type WritePlan } from './write-mask.js';
@@ -44,6 +45,7 @@ export interface SessionContext {
   governor: Governor;
   catalog: Catalog;
   classifier: SqlClassifier;
+  lineage: LineageCache;
   /** Frames up to this size are inspected whole. */
   maxFrame: number;
   log: { warn(message: string): void };
@@ -55,6 +57,8 @@ export interface SessionContext {
 interface Statement {
   ruling: Ruling;
   sql?: SqlClassification;
+  /** Where its result columns come from; set when the connection masks columns. */
+  lineage?: StatementLineage;
   /** Refused at Parse: every Bind of it is refused again with the same words. */
   refusal?: NoticeFields;
   fields?: Field[];
@@ -71,7 +75,21 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields }
+  | {
+      kind: 'query';
+      ruling: Ruling;
+      sql?: SqlClassification;
+      started: number;
+      rows: number;
+      bytes: number;
+      masked: number;
+      plan: ResultPlan;
+      error?: string;
+      substitution?: NoticeFields;
+      lineage?: StatementLineage;
+      /** How many of the text's results have been described so far. */
+      results?: number;
+    }
   | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
   | { kind: 'close' | 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
@@ -144,6 +162,9 @@ export class PostgresSession {
   #copyOut: CopyOutMasker | undefined;
   #syntaxUnsafe: string | undefined;
   #closed = false;
+  /** Result lineage of the cursors DECLAREd and statements PREPAREd in SQL, for FETCH and EXECUTE. */
+  readonly #cursors = new Map<string, readonly ColumnLineage[]>();
+  readonly #preparedLineage = new Map<string, readonly ColumnLineage[]>();
 
   constructor(ctx: SessionContext, client: Socket, upstream: UpstreamConnection, openSeq: number) {
     this.#ctx = ctx;
@@ -183,11 +204,13 @@ export class PostgresSession {
   #clientFrame(code: number, frame: Buffer): boolean {
     if (this.#skipUntilSync && code !== Frontend.Sync && code !== Frontend.Flush) return true;
     switch (code) {
-      case Frontend.Query:
-        return this.#decideThen(this.#sqlOperation(readCString(frame)), (ruling, op) => this.#query(frame, ruling, op));
+      case Frontend.Query: {
+        const sql = readCString(frame);
+        return this.#decideThen(this.#traced(this.#sqlOperation(sql), sql), (ruling, op) => this.#query(frame, ruling, op));
+      }
       case Frontend.Parse: {
         const parse = readParse(frame);
-        return this.#decideThen(this.#sqlOperation(parse.query), (ruling, op) => this.#parse(frame, parse, ruling, op));
+        return this.#decideThen(this.#traced(this.#sqlOperation(parse.query), parse.query), (ruling, op) => this.#parse(frame, parse, ruling, op));
       }
       case Frontend.Bind:
         return this.#bind(frame);
@@ -248,7 +271,7 @@ export class PostgresSession {
     return this.#portals.get(name) ?? { statement: undefined, resultFormats: [] };
   }
 
-  #sqlOperation(sql: string): Operation & { sql: SqlClassification } {
+  #sqlOperation(sql: string): SqlOperation {
     let classification = this.#ctx.classifier.classify(sql);
     if (this.#syntaxUnsafe && sql.includes('\\')) {
       // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
@@ -265,11 +288,40 @@ export class PostgresSession {
   }
 
   /**
+   * With columns masked on this connection, a statement's lineage comes before its decision: a write
+   * that copies a masked value out of its mask gets the class `masked_copy`. Lineage is cached per
+   * statement shape, so only a new shape (or new DDL) waits for the catalog.
+   */
+  #traced(op: SqlOperation, text: string): SqlOperation | Promise<SqlOperation> {
+    const masks = this.#connectionMasks().columns;
+    const shape = op.sql.shape;
+    if (masks.length === 0 || shape === undefined || op.sql.syntaxError !== undefined) return op;
+    const withLineage = (lineage: StatementLineage): SqlOperation => {
+      for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
+      for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
+      const copied = maskedCopy(lineage, masks);
+      return copied ? { ...op, classes: new Set([...op.classes, 'masked_copy']), lineage, maskedCopy: copied } : { ...op, lineage };
+    };
+    const cached = this.#ctx.lineage.cached(shape);
+    if (cached) return withLineage(cached);
+    return this.#ctx.lineage.compute(text, shape).then(withLineage, (e: Error) => {
+      throw new Error(`cannot trace the columns of a statement through the catalog: ${e.message}`);
+    });
+  }
+
+  /**
    * Asks the governor, then acts. An allowed operation is decided at once and reading goes on; a
    * decision that waits (a block made durable, an approval, a catalog lookup) stops the reader, and
    * reading resumes, in order, once the action is done.
    */
-  #decideThen<O extends Operation>(op: O, act: (ruling: Ruling, op: O) => void | Promise<void>): boolean {
+  #decideThen<O extends Operation>(op: O | Promise<O>, act: (ruling: Ruling, op: O) => void | Promise<void>): boolean {
+    if (op instanceof Promise) {
+      op.then(
+        (ready) => this.#decideThen(ready, act) && this.#up.resume(),
+        (e: unknown) => this.#fail(e),
+      );
+      return false;
+    }
     const decided = this.#ctx.governor.decide(op);
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
@@ -280,11 +332,21 @@ export class PostgresSession {
     return false;
   }
 
-  #query(frame: Buffer, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
-    if (!ruling.allowed) return this.#refuseSimple(ruling, op.sql.syntaxError);
-    const unmaskable = unmaskableCopy(op.sql, ruling.masks);
+  #query(frame: Buffer, ruling: Ruling, op: SqlOperation): void | Promise<void> {
+    if (!ruling.allowed) return this.#refuseSimple(explained(ruling, op), op.sql.syntaxError);
+    const unmaskable = unmaskableCopy(op, ruling.masks);
     if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
-    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH };
+    const entry: Pending = {
+      kind: 'query',
+      ruling,
+      sql: op.sql,
+      started: performance.now(),
+      rows: 0,
+      bytes: 0,
+      masked: 0,
+      plan: PASS_THROUGH,
+      ...(op.lineage && { lineage: op.lineage, results: 0 }),
+    };
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
@@ -297,12 +359,12 @@ export class PostgresSession {
     this.#up.out.pass(frame);
   }
 
-  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
-    const statement: Statement = { ruling, sql: op.sql, text: op.text };
+  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: SqlOperation): void | Promise<void> {
+    const statement: Statement = { ruling, sql: op.sql, text: op.text, ...(op.lineage && { lineage: op.lineage }) };
     this.#statements.set(parse.statement, statement);
-    const unmaskable = ruling.allowed ? unmaskableCopy(op.sql, ruling.masks) : undefined;
+    const unmaskable = ruling.allowed ? unmaskableCopy(op, ruling.masks) : undefined;
     if (!ruling.allowed || unmaskable) {
-      statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(ruling, op.sql.syntaxError);
+      statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(explained(ruling, op), op.sql.syntaxError);
       return this.#refuseExtended(statement.refusal, 'parse');
     }
     if (ruling.masks.writeColumns.length && op.sql.writes) {
@@ -385,7 +447,7 @@ export class PostgresSession {
     if (portal.plan) return portal.plan;
     const masks = this.#masksOf(head);
     const fields = portal.statement?.fields;
-    if (fields) return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats));
+    if (fields) return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats, this.#statementColumns(portal.statement)));
     if (masksResults(masks)) {
       // Rows of a statement never described: which columns they hold is unknown, so nothing passes.
       throw new Error('a result arrived for a statement whose columns were never described; the gateway cannot mask it');
@@ -423,6 +485,7 @@ export class PostgresSession {
       case Backend.PortalSuspended:
         if (head?.kind === 'execute') {
           this.#pending.shift();
+          this.#changedCatalog(head.portal.statement?.sql);
           this.#completed(head.portal.statement?.ruling, head);
         } else if (head?.kind === 'query') {
           head.plan = PASS_THROUGH;
@@ -511,13 +574,13 @@ export class PostgresSession {
     }
     const fields = readRowDescription(frame);
     const apply = () => {
-      if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog);
+      if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog, undefined, this.#queryColumns(head));
       else if (head?.kind === 'describe') {
         this.#pending.shift();
         if (head.statement) head.statement.fields = fields;
         if (head.portal) {
           head.portal.fields = fields;
-          head.portal.plan = planResult(fields, masks, this.#ctx.catalog);
+          head.portal.plan = planResult(fields, masks, this.#ctx.catalog, undefined, this.#statementColumns(head.portal.statement));
         }
       }
       this.#down.out.pass(frame);
@@ -535,6 +598,25 @@ export class PostgresSession {
       (e: unknown) => this.#fail(new Error(`cannot resolve result columns through the catalog: ${(e as Error).message}`)),
     );
     return false;
+  }
+
+  /** The lineage of the next result of a simple query; untraced (null) when the text has no more results than were described. */
+  #queryColumns(head: Extract<Pending, { kind: 'query' }>): readonly ColumnLineage[] | null | undefined {
+    if (!head.lineage) return undefined;
+    const result = head.lineage.results[head.results ?? 0];
+    head.results = (head.results ?? 0) + 1;
+    return this.#resultColumns(result);
+  }
+
+  #statementColumns(statement: Statement | undefined): readonly ColumnLineage[] | null | undefined {
+    return statement?.lineage && this.#resultColumns(statement.lineage.results[0]);
+  }
+
+  #resultColumns(result: ResultLineage | undefined): readonly ColumnLineage[] | null {
+    if (!result || 'unknown' in result) return null;
+    if ('cursor' in result) return this.#cursors.get(result.cursor) ?? null;
+    if ('prepared' in result) return this.#preparedLineage.get(result.prepared) ?? null;
+    return result.columns;
   }
 
   #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
@@ -581,8 +663,16 @@ export class PostgresSession {
   }
 
   #readyForQuery(head: Pending | undefined): void {
-    if (head?.kind === 'query') this.#completed(head.ruling, head);
+    if (head?.kind === 'query') {
+      this.#changedCatalog(head.sql);
+      this.#completed(head.ruling, head);
+    }
     this.#pending.shift();
+  }
+
+  /** After DDL, names may mean other things: lineage and table descriptions are looked up afresh. */
+  #changedCatalog(sql: SqlClassification | undefined): void {
+    if (sql?.classes.has('ddl')) this.#ctx.catalog.invalidate();
   }
 
   #completed(ruling: Ruling | undefined, stats: { started: number; rows: number; bytes: number; masked: number; error?: string }): void {
@@ -639,6 +729,13 @@ export class PostgresSession {
   }
 }
 
+type SqlOperation = Operation & { sql: SqlClassification; lineage?: StatementLineage; maskedCopy?: string };
+
+/** A refusal for copying a value out of its mask says which column. */
+function explained(ruling: Ruling, op: SqlOperation): Ruling {
+  return ruling.rule === 'default-masked_copy' && op.maskedCopy ? { ...ruling, message: `${ruling.message}: ${op.maskedCopy}` } : ruling;
+}
+
 function placeholder(text: string): Statement {
   return { ruling: { allowed: true, seq: 0, masks: EMPTY_MASK_PLAN }, text };
 }
@@ -648,11 +745,13 @@ function placeholder(text: string): Statement {
  * by), and COPY (query) that may carry a masked column (no row description to find it by): one that
  * reads a table with masked columns and names such a column, `*`, or a whole row.
  */
-function unmaskableCopy(sql: SqlClassification, masks: MaskPlan): string | undefined {
-  const copy = sql.copy;
+function unmaskableCopy(op: SqlOperation, masks: MaskPlan): string | undefined {
+  const copy = op.sql.copy;
   if (!copy || copy.from) return undefined;
   if (copy.format === 'binary' && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
   if (!copy.reads) return undefined;
+  const derived = op.lineage?.copyOut?.findIndex((c) => maskingSource(c, masks.columns) !== undefined) ?? -1;
+  if (derived >= 0) return `refused: column ${derived + 1} of the COPY (query) output derives from a masked column and cannot be masked; COPY the table itself or SELECT`;
   const bare = (name: string) => name.slice(name.lastIndexOf('.') + 1);
   const table = copy.reads.tables.find((t) => masks.columns.some((m) => m.matchesTable(t) || m.matchesTable(bare(t))));
   if (!table) return undefined;
