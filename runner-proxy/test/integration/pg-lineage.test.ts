@@ -100,7 +100,7 @@ function maskedWhole(value: unknown): boolean {
 
 const RULES = `
   - name: pii
-    mask: { columns: ["users.ssn"] }
+    mask: { columns: ["users.ssn", "vault.ssn"] }
   - name: no-bulk-writes
     block: { sql: [delete_without_where, update_without_where] }
 `;
@@ -124,6 +124,8 @@ describe('PostgreSQL safe defaults and lineage', () => {
     await target.direct('CREATE TABLE users (id int PRIMARY KEY, name text, ssn text)');
     await target.direct("INSERT INTO users VALUES (1, 'Ada Lovelace', '536-22-4711'), (2, 'Bob Builder', '219-45-0001')");
     await target.direct('CREATE EXTENSION pgcrypto');
+    await target.direct('CREATE TABLE archive (id int PRIMARY KEY, note text)');
+    await target.direct('CREATE TABLE vault (id int PRIMARY KEY, ssn text)');
     await target.direct('CREATE VIEW people AS SELECT id, name AS full_name, ssn AS tax_id FROM users');
     await target.direct('CREATE FUNCTION own_ssn(int) RETURNS text LANGUAGE sql AS $$ SELECT ssn FROM users WHERE id = $1 $$');
     await target.direct('CREATE FUNCTION pass_through(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$');
@@ -134,6 +136,18 @@ describe('PostgreSQL safe defaults and lineage', () => {
   after(async () => {
     await db?.stop();
     await target?.stop();
+  });
+
+  test('an allow rule naming masked_copy lets a copy out of a mask through', async () => {
+    const permissive = await governDb(target.appUrl, `${RULES}  - name: reviewed-export\n    allow: { sql: [masked_copy] }\n`);
+    try {
+      const c = await permissive.client();
+      await c.query('CREATE TABLE export1 AS SELECT id, md5(ssn) AS digest FROM users');
+      assert.equal((await target.direct('SELECT count(*)::int AS n FROM export1')).rows[0].n, 2);
+    } finally {
+      await permissive.stop();
+      await target.direct('DROP TABLE IF EXISTS export1');
+    }
   });
 
   describe('no masked value escapes through a derived expression (node-postgres, simple and extended protocol)', () => {
@@ -191,6 +205,56 @@ describe('PostgreSQL safe defaults and lineage', () => {
     for (const [i, rows] of results.entries()) {
       for (const row of rows) for (const value of row) assert.ok(value === null || String(value).includes('[masked]') || typeof value === 'object', `${queries[i]}: ${JSON.stringify(value)}`);
     }
+  });
+
+  describe('a write that copies a masked value out of its mask is refused, naming the column', () => {
+    const copies: [string, RegExp][] = [
+      ['INSERT INTO archive (id, note) SELECT id, ssn FROM users', /public\.archive\.note derives from masked column public\.users\.ssn/],
+      ['INSERT INTO archive SELECT id, md5(ssn) FROM users', /public\.archive\.note/],
+      ['INSERT INTO archive SELECT id, tax_id FROM people', /public\.archive\.note/],
+      ['WITH moved AS (INSERT INTO archive SELECT id, ssn FROM users RETURNING id) SELECT count(*) FROM moved', /public\.archive\.note/],
+      ['CREATE TABLE leak1 AS SELECT id, ssn FROM users', /public\.leak1\.ssn/],
+      ['SELECT id, substr(ssn, 1, 3) AS part INTO leak2 FROM users', /public\.leak2\.part/],
+      ['CREATE MATERIALIZED VIEW leak3 AS SELECT upper(ssn) AS s FROM users', /public\.leak3\.s/],
+      ['UPDATE users SET name = ssn WHERE id = 1', /public\.users\.name/],
+      ['UPDATE archive a SET note = u.ssn FROM users u WHERE a.id = u.id', /public\.archive\.note/],
+      ['MERGE INTO archive a USING users u ON a.id = u.id WHEN NOT MATCHED THEN INSERT VALUES (u.id, reverse(u.ssn))', /public\.archive\.note/],
+      ["INSERT INTO archive VALUES (9, 'x') ON CONFLICT (id) DO UPDATE SET note = (SELECT ssn FROM users LIMIT 1)", /public\.archive\.note/],
+    ];
+    for (const [sql, names] of copies) {
+      test(sql, async () => {
+        for (const send of [() => client.query(sql), () => client.query({ name: `copy_${copies.findIndex((c) => c[0] === sql)}`, text: sql })]) {
+          let error: { code?: string; message: string } | undefined;
+          await send().catch((e: { code?: string; message: string }) => (error = e));
+          assert.equal(error?.code, '42501', `${sql}: ${error?.message ?? 'not refused'}`);
+          assert.match(error!.message, /masked copy is refused unless a rule allows it/);
+          assert.match(error!.message, names);
+        }
+        assert.equal((await target.direct('SELECT count(*)::int AS n FROM archive')).rows[0].n, 0, 'nothing was written');
+        assert.deepEqual((await target.direct('SELECT name FROM users ORDER BY id')).rows.map((r) => r.name), ['Ada Lovelace', 'Bob Builder']);
+        for (const t of ['leak1', 'leak2', 'leak3']) assert.equal((await target.direct('SELECT to_regclass($1) AS t', [t])).rows[0].t, null, `${t} was not created`);
+      });
+    }
+
+    test('COPY (query) TO STDOUT whose output derives from a masked column is refused', async () => {
+      for (const sql of ['COPY (SELECT upper(ssn) FROM users) TO STDOUT', 'COPY (SELECT tax_id FROM people) TO STDOUT', 'COPY (SELECT own_ssn(id) FROM users) TO STDOUT']) {
+        const run = await runClient('psql', [db.url, '-X', '-c', sql]);
+        assert.notEqual(run.status, 0, sql);
+        assert.match(run.stderr, /derives from a masked column|may carry a masked column/, sql);
+        for (const fragment of FORBIDDEN) assert.ok(!run.stdout.includes(fragment), `${sql}: "${fragment}"`);
+      }
+      const plain = await runClient('psql', [db.url, '-X', '-c', 'COPY (SELECT upper(name) FROM users ORDER BY id) TO STDOUT']);
+      assert.equal(plain.stdout, 'ADA LOVELACE\nBOB BUILDER\n', plain.stderr);
+    });
+
+    test('into a column masked by the same rule, or from unmasked columns, a copy goes through', async () => {
+      await client.query('INSERT INTO vault SELECT id, ssn FROM users');
+      await client.query('INSERT INTO archive SELECT id, upper(name) FROM users');
+      assert.deepEqual((await target.direct('SELECT ssn FROM vault ORDER BY id')).rows.map((r) => r.ssn), SSNS);
+      assert.deepEqual((await client.query('SELECT ssn FROM vault ORDER BY id')).rows.map((r) => r.ssn), ['[masked]', '[masked]']);
+      await target.direct('DELETE FROM archive');
+      await target.direct('DELETE FROM vault');
+    });
   });
 
   describe('safe defaults: refused or held with no rule naming them', () => {

@@ -750,13 +750,13 @@ function unmaskableCopy(op: SqlOperation, masks: MaskPlan): string | undefined {
   if (!copy || copy.from) return undefined;
   if (copy.format === 'binary' && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
   if (!copy.reads) return undefined;
-  const derived = op.lineage?.copyOut?.findIndex((c) => maskingSource(c, masks.columns) !== undefined) ?? -1;
-  if (derived >= 0) return `refused: column ${derived + 1} of the COPY (query) output derives from a masked column and cannot be masked; COPY the table itself or SELECT`;
   const bare = (name: string) => name.slice(name.lastIndexOf('.') + 1);
   const table = copy.reads.tables.find((t) => masks.columns.some((m) => m.matchesTable(t) || m.matchesTable(bare(t))));
-  if (!table) return undefined;
   const { aliases, names } = copy.reads;
-  const risky = names.find((n) => n === '*' || aliases.includes(n) || masks.columns.some((m) => m.matchesColumn(n)));
-  if (risky === undefined) return undefined;
-  return `refused: COPY (query) output from ${table} may carry a masked column (${risky}) and cannot be masked; COPY the table itself or SELECT`;
+  const risky = table && names.find((n) => n === '*' || aliases.includes(n) || masks.columns.some((m) => m.matchesColumn(n)));
+  if (risky !== undefined) return `refused: COPY (query) output from ${table} may carry a masked column (${risky}) and cannot be masked; COPY the table itself or SELECT`;
+  // Whatever the names say, a column whose value derives from a masked one (through a view, an expression, a function) cannot be masked either.
+  const derived = op.lineage?.copyOut?.findIndex((c) => maskingSource(c, masks.columns) !== undefined) ?? -1;
+  if (derived >= 0) return `refused: column ${derived + 1} of the COPY (query) output derives from a masked column and cannot be masked; COPY the table itself or SELECT`;
+  return undefined;
 }
