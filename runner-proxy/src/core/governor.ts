@@ -21,6 +21,11 @@ export interface Ruling {
   requestId?: string;
   /** Refused because nobody decided in time (HTTP answers 504 rather than 403). */
   timedOut?: boolean;
+  /**
+   * Not run yet: it needs an approval, asked at each execution with the values it runs with
+   * (operations with `approveAtExecution`). `masks` are those it will run with.
+   */
+  deferred?: boolean;
 }
 
 export interface ResultStats {
@@ -101,6 +106,7 @@ export class Governor {
       return this.#refuse(seq, 'recording-failed', recordingMessage(this.recorder.failure));
     }
     if (decision.verdict === 'block') return this.#block(seq, decision);
+    if (decision.verdict === 'approve' && op.approveAtExecution) return { allowed: false, seq, masks: decision.masks, rule: decision.rule!, message: decision.reason, deferred: true };
     if (decision.verdict === 'approve') return this.#hold(op, seq, decision);
     this.counts.allowed++;
     return { allowed: true, seq, masks: decision.masks };

@@ -23,6 +23,11 @@ export interface Operation {
   json?: unknown;
   /** Binds an approval to this exact operation: a hash of the normalised statement, argv or request. */
   fingerprint?: string;
+  /**
+   * A statement prepared now and run later, maybe many times (PostgreSQL Parse): a hold is not asked
+   * now but at each execution, with the values it runs with.
+   */
+  approveAtExecution?: boolean;
 }
 
 export type Verdict = 'allow' | 'block' | 'approve';

@@ -64,10 +64,14 @@ interface Statement {
   fields?: Field[];
   write?: WritePlan;
   text: string;
+  /** Held for approval: asked again at each Bind, with that Bind's parameters. */
+  held?: Operation;
 }
 
 interface Portal {
   statement: Statement | undefined;
+  /** The ruling it runs under: its statement's, or the approval of this one execution. */
+  ruling?: Ruling;
   resultFormats: number[];
   fields?: Field[];
   plan?: ResultPlan;
@@ -210,7 +214,8 @@ export class PostgresSession {
       }
       case Frontend.Parse: {
         const parse = readParse(frame);
-        return this.#decideThen(this.#traced(this.#sqlOperation(parse.query), parse.query), (ruling, op) => this.#parse(frame, parse, ruling, op));
+        const op = { ...this.#sqlOperation(parse.query), approveAtExecution: true };
+        return this.#decideThen(this.#traced(op, parse.query), (ruling, traced) => this.#parse(frame, parse, ruling, traced));
       }
       case Frontend.Bind:
         return this.#bind(frame);
@@ -362,11 +367,13 @@ export class PostgresSession {
   #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: SqlOperation): void | Promise<void> {
     const statement: Statement = { ruling, sql: op.sql, text: op.text, ...(op.lineage && { lineage: op.lineage }) };
     this.#statements.set(parse.statement, statement);
-    const unmaskable = ruling.allowed ? unmaskableCopy(op, ruling.masks) : undefined;
-    if (!ruling.allowed || unmaskable) {
+    const runnable = ruling.allowed || ruling.deferred;
+    const unmaskable = runnable ? unmaskableCopy(op, ruling.masks) : undefined;
+    if (!runnable || unmaskable) {
       statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(explained(ruling, op), op.sql.syntaxError);
       return this.#refuseExtended(statement.refusal, 'parse');
     }
+    if (ruling.deferred) statement.held = op;
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, parse.query, ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) {
@@ -390,7 +397,32 @@ export class PostgresSession {
       this.#refuseExtended(statement.refusal, 'bind');
       return true;
     }
-    this.#portals.set(bind.portal, { statement, resultFormats: bind.resultFormats });
+    if (statement?.held) {
+      // Approved for this one execution, with the parameters the approver was shown.
+      const execution: Operation = { ...statement.held, text: this.#withParameters(statement, bind), approveAtExecution: false };
+      return this.#decideThen(execution, (ruling) =>
+        ruling.allowed ? this.#bound(frame, bind, statement, ruling) : this.#refuseExtended(this.#refusalFields(ruling), 'bind'),
+      );
+    }
+    this.#bound(frame, bind, statement, statement?.ruling);
+    return true;
+  }
+
+  /** A statement's text for the record and the approver, with its parameters as the record keeps them (masked). */
+  #withParameters(statement: Statement, bind: ReturnType<typeof readBind>): string {
+    const { masker } = this.#ctx.governor;
+    const values = bind.params.map((value, i) => {
+      if (value === null) return `$${i + 1} = NULL`;
+      if ((bind.paramFormats.length === 1 ? bind.paramFormats[0] : bind.paramFormats[i]) === 1) return `$${i + 1} = (${value.length} bytes, binary)`;
+      const strategy = statement.write?.params?.get(i);
+      const text = strategy ? masker.maskValue(value.toString('utf8'), strategy) : masker.maskText(hideCredentials(value.toString('utf8')), REDACT_ALL).text;
+      return `$${i + 1} = '${text.replaceAll("'", "''")}'`;
+    });
+    return values.length ? `${statement.text} -- with ${values.join(', ')}` : statement.text;
+  }
+
+  #bound(frame: Buffer, bind: ReturnType<typeof readBind>, statement: Statement | undefined, ruling: Ruling | undefined): void {
+    this.#portals.set(bind.portal, { statement, resultFormats: bind.resultFormats, ...(ruling && { ruling }) });
     this.#pending.push({ kind: 'bind' });
     const params = statement?.write?.params;
     if (params?.size) {
@@ -402,7 +434,6 @@ export class PostgresSession {
     } else {
       this.#up.out.pass(frame);
     }
-    return true;
   }
 
   #refusalFields(ruling: Ruling, syntaxError?: string): NoticeFields {
@@ -486,7 +517,7 @@ export class PostgresSession {
         if (head?.kind === 'execute') {
           this.#pending.shift();
           this.#changedCatalog(head.portal.statement?.sql);
-          this.#completed(head.portal.statement?.ruling, head);
+          this.#completed(head.portal.ruling, head);
         } else if (head?.kind === 'query') {
           head.plan = PASS_THROUGH;
         }
@@ -658,7 +689,7 @@ export class PostgresSession {
     // Extended protocol: the target skips everything up to Sync.
     while (this.#pending.length && this.#pending[0]!.kind !== 'sync') {
       const dropped = this.#pending.shift()!;
-      if (dropped.kind === 'execute') this.#completed(dropped.portal.statement?.ruling, { ...dropped, error: message });
+      if (dropped.kind === 'execute') this.#completed(dropped.portal.ruling, { ...dropped, error: message });
     }
   }
 
