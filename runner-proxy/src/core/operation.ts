@@ -40,6 +40,8 @@ export interface ColumnMask {
   matchesTable(table: string): boolean;
   strategy: MaskStrategy;
   rule: string;
+  /** Whether statements may filter, join, group, order on or compare the column; see MaskSpec. */
+  predicates?: { refuse: boolean; allowParamEquality: boolean };
 }
 
 export interface JsonMask {

@@ -10,7 +10,7 @@ import type { Principal } from '../identity/principal.js';
  * the parser rejects is always refused.
  */
 const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
-  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'masked_copy', 'unparseable',
+  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable',
 ]);
 const UNKNOWN = 'unknown';
 
@@ -98,7 +98,14 @@ function compileRule(spec: RuleSpec): CompiledRule {
         const [table, column] = splitColumn(pattern);
         const t = globMatcher(table, { separator: '.' });
         const c = globMatcher(column, { separator: '.' });
-        return { matches: (tn: string, cn: string) => t(tn) && c(cn), matchesColumn: c, matchesTable: t, strategy, rule: spec.name };
+        return {
+          matches: (tn: string, cn: string) => t(tn) && c(cn),
+          matchesColumn: c,
+          matchesTable: t,
+          strategy,
+          rule: spec.name,
+          ...(spec.mask!.predicates && { predicates: spec.mask!.predicates }),
+        };
       }),
       types: [...spec.mask.types],
       json: spec.mask.json.map((s) => ({ selector: compileSelector(s), strategy, rule: spec.name })),

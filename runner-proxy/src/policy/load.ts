@@ -254,7 +254,14 @@ interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json
 interface RawRule {
   name: string;
   when?: { connection?: string | string[]; method?: string | string[]; path?: string | string[] };
-  mask?: { columns?: string[]; types?: DetectorType[]; json?: string[]; on?: 'read' | 'write'; strategy?: MaskSpec['strategy'] };
+  mask?: {
+    columns?: string[];
+    types?: DetectorType[];
+    json?: string[];
+    on?: 'read' | 'write';
+    strategy?: MaskSpec['strategy'];
+    predicates?: 'refuse' | 'allow' | { refuse?: boolean; allow_param_equality?: boolean };
+  };
   block?: RawCondition;
   approve?: RawCondition;
   allow?: RawCondition;
@@ -384,6 +391,7 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       json: raw.mask.json ?? [],
       on: raw.mask.on ?? 'read',
       strategy: raw.mask.strategy ?? 'redact',
+      ...(raw.mask.predicates !== undefined && { predicates: predicatesOf(raw.mask.predicates) }),
     };
     mask.columns.forEach((c, i) => {
       if (!c.includes('.')) located.problem([...path, 'mask', 'columns', i], `${describePath([...path, 'mask', 'columns', i])} "${c}" must name table.column (use *.${c} for any table)`);
@@ -475,4 +483,10 @@ function findStrayVariables(doc: Document, located: Located): void {
     }
   };
   visit(doc.contents, []);
+}
+
+/** `predicates: refuse`, or `{ refuse: true, allow_param_equality: true }` to still allow `column = $1`. */
+function predicatesOf(raw: NonNullable<NonNullable<RawRule['mask']>['predicates']>): NonNullable<MaskSpec['predicates']> {
+  if (typeof raw === 'string') return { refuse: raw === 'refuse', allowParamEquality: false };
+  return { refuse: raw.refuse ?? true, allowParamEquality: raw.allow_param_equality ?? false };
 }

@@ -257,6 +257,55 @@ describe('PostgreSQL safe defaults and lineage', () => {
     });
   });
 
+  describe('oracles: with predicates: refuse, filtering, joining, grouping or ordering on a masked column is refused', () => {
+    const ORACLES = [
+      "SELECT id FROM users WHERE ssn LIKE '5%'",
+      "SELECT id FROM users WHERE substr(ssn, 1, 1) = '5'",
+      "SELECT id FROM users WHERE ssn = '536-22-4711'",
+      "SELECT id FROM users WHERE id > 0 AND ssn > '3'",
+      'SELECT count(*) FROM users GROUP BY substr(ssn, 1, 1)',
+      'SELECT id FROM users ORDER BY ssn',
+      'SELECT id, ssn FROM users ORDER BY 2',
+      'SELECT u.id FROM users u JOIN archive a ON a.note = u.ssn',
+      'SELECT id, rank() OVER (PARTITION BY left(ssn, 3)) FROM users',
+      'SELECT DISTINCT ON (ssn) id FROM users',
+      'SELECT id FROM users WHERE EXISTS (SELECT 1 FROM users u2 WHERE u2.ssn > users.ssn)',
+      "SELECT id FROM people WHERE tax_id LIKE '2%'",
+      "DELETE FROM archive WHERE note IN (SELECT ssn FROM users WHERE ssn LIKE '9%')",
+    ];
+    const PARAM_EQUALITY = 'SELECT id FROM users WHERE ssn = $1';
+    let strict: GovernedDb;
+    let lookups: GovernedDb;
+    before(async () => {
+      const rules = (predicates: string) => `  - name: pii\n    mask: { columns: ["users.ssn"], predicates: ${predicates} }\n`;
+      strict = await governDb(target.appUrl, rules('refuse'));
+      lookups = await governDb(target.appUrl, rules('{ refuse: true, allow_param_equality: true }'));
+    });
+    after(async () => {
+      await strict?.stop();
+      await lookups?.stop();
+    });
+
+    for (const sql of ORACLES) {
+      test(sql, async () => {
+        for (const gateway of [strict, lookups]) {
+          const e = await refused(await gateway.client(), sql);
+          assert.equal(e.code, '42501');
+          assert.match(e.message, /masked predicate is refused unless a rule allows it: the statement filters, joins, groups, orders or compares on masked column public\.users\.ssn/);
+        }
+        await client.query(sql);
+      });
+    }
+
+    test('equality with a bound parameter is a lookup, allowed only when the rule says so', async () => {
+      const e = await refused(await strict.client(), PARAM_EQUALITY, ['536-22-4711']);
+      assert.equal(e.code, '42501');
+      const found = await (await lookups.client()).query(PARAM_EQUALITY, ['536-22-4711']);
+      assert.deepEqual(found.rows, [{ id: 1 }]);
+      assert.deepEqual((await (await strict.client()).query('SELECT id FROM users WHERE name = $1 ORDER BY id', ['Ada Lovelace'])).rows, [{ id: 1 }]);
+    });
+  });
+
   describe('safe defaults: refused or held with no rule naming them', () => {
     const cases: [string, RegExp][] = [
       ['SELECT pg_terminate_backend(pg_backend_pid())', /dangerous function is refused unless a rule allows it/],

@@ -42,10 +42,17 @@ export interface WriteLineage {
   from: ColumnLineage;
 }
 
+/** An expression that filters, joins, groups or orders rows: what it reads, and whether it is `column = $n`. */
+export interface PredicateLineage {
+  from: ColumnLineage;
+  paramEquality: boolean;
+}
+
 export interface StatementLineage {
   /** One entry per statement of the text that returns rows, in order. */
   results: readonly ResultLineage[];
   writes: readonly WriteLineage[];
+  predicates: readonly PredicateLineage[];
   /** COPY (query) TO: what each column of its data derives from. */
   copyOut?: readonly ColumnLineage[];
   /** DECLARE … CURSOR and PREPARE of this text, for a later FETCH or EXECUTE. */
@@ -136,6 +143,7 @@ function relationNames(tree: unknown, out: Set<string>): Set<string> {
 /** Walks one statement's tree once the catalog knows every relation it names. */
 class Analyzer {
   readonly writes: WriteLineage[] = [];
+  readonly predicates: PredicateLineage[] = [];
   readonly #catalog: Catalog;
   readonly #ownFunctions: ReadonlySet<string>;
   readonly #views: Map<string, OutputColumn[]>;
@@ -163,7 +171,11 @@ class Analyzer {
       case 'UpdateStmt':
         return this.#update(n, scope);
       case 'DeleteStmt':
+        this.#filter(n.whereClause, this.#targetScope(n, scope, (n.usingClause as unknown[] | undefined) ?? []));
         return this.#returning(n, scope, (n.usingClause as unknown[] | undefined) ?? []);
+      case 'ViewStmt':
+        this.statement(n.query, scope);
+        return undefined;
       case 'MergeStmt':
         return this.#merge(n, scope);
       case 'CreateTableAsStmt':
@@ -204,7 +216,37 @@ class Analyzer {
       return columns;
     }
     for (const item of (s.fromClause as unknown[] | undefined) ?? []) scope.entries.push(...this.#fromItem(item, scope));
-    return this.#targets((s.targetList as unknown[] | undefined) ?? [], scope);
+    const columns = this.#targets((s.targetList as unknown[] | undefined) ?? [], scope);
+    this.#filter(s.whereClause, scope);
+    this.#filter(s.havingClause, scope);
+    // GROUP BY, ORDER BY, DISTINCT ON and named windows may refer to output columns by name or position.
+    const withOutputs: Scope = { entries: [{ alias: '', columns }], ctes: new Map(), parent: scope };
+    for (const list of [s.groupClause, s.sortClause, s.distinctClause, s.windowClause]) {
+      for (const item of (list as unknown[] | undefined) ?? []) {
+        // ORDER BY 2, GROUP BY 1: the output column at that position.
+        const position = ((typed(item)?.[0] === 'SortBy' ? (item as { SortBy: Node }).SortBy.node : item) as { A_Const?: { ival?: { ival?: number } } }).A_Const?.ival?.ival;
+        if (position === undefined) this.#predicate(item, withOutputs);
+        else this.#predicateOn(columns[position - 1]?.deps ?? new Deps(), false);
+      }
+    }
+    return columns;
+  }
+
+  /** A WHERE, HAVING or ON condition: each AND-ed part on its own, so `ssn = $1 AND …` can be told apart. */
+  #filter(condition: unknown, scope: Scope): void {
+    if (!condition) return;
+    const and = (condition as { BoolExpr?: { boolop?: string; args?: unknown[] } }).BoolExpr;
+    if (and?.boolop === 'AND_EXPR') return (and.args ?? []).forEach((part) => this.#filter(part, scope));
+    this.#predicate(condition, scope, paramEquality(condition));
+  }
+
+  #predicate(expr: unknown, scope: Scope, isParamEquality = false): void {
+    if (expr) this.#predicateOn(this.expr(expr, scope), isParamEquality);
+  }
+
+  /** Predicates inside a view's definition are its owner's, not the statement's. */
+  #predicateOn(deps: Deps, isParamEquality: boolean): void {
+    if (deps.sources.size && this.#viewDepth === 0) this.predicates.push({ from: deps.freeze(), paramEquality: isParamEquality });
   }
 
   #cte(cte: Node, scope: Scope): void {
@@ -269,6 +311,9 @@ class Analyzer {
       }
       case 'JoinExpr': {
         const entries = [...this.#fromItem(n.larg, scope), ...this.#fromItem(n.rarg, scope)];
+        const joined: Scope = { entries: [...scope.entries, ...entries], ctes: new Map(), parent: scope };
+        this.#filter(n.quals, joined);
+        for (const name of (n.usingClause as unknown[] | undefined) ?? []) this.#predicate({ ColumnRef: { fields: [name] } }, joined);
         if (!alias?.aliasname) return entries;
         return [...entries, { alias: alias.aliasname, columns: renamed(entries.flatMap((e) => e.columns), colnames) }];
       }
@@ -347,6 +392,8 @@ class Analyzer {
         case 'SelectStmt':
           return Deps.of(...this.select(n, scope).map((c) => c.deps));
         case 'FuncCall': {
+          const over = n.over as Node | undefined;
+          if (over) for (const clause of [over.partitionClause, over.orderClause]) this.#predicate(clause, scope);
           const args = this.expr({ ...n, funcname: undefined }, scope);
           return this.#ownFunction(n) ? args.add(Deps.opaque()) : args;
         }
@@ -416,12 +463,14 @@ class Analyzer {
     for (const item of (n.fromClause as unknown[] | undefined) ?? []) inner.entries.push(...this.#fromItem(item, inner));
     const info = this.#catalog.relation(relationKey(n.relation as Node));
     if (info) this.#assignments(info, (n.targetList as unknown[] | undefined) ?? [], inner);
+    this.#filter(n.whereClause, inner);
     return this.#returning(n, scope, (n.fromClause as unknown[] | undefined) ?? []);
   }
 
   #merge(n: Node, scope: Scope | undefined): OutputColumn[] | undefined {
     const inner: Scope = { entries: [], ctes: new Map(), ...(scope && { parent: scope }) };
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner), ...this.#fromItem(n.sourceRelation, inner));
+    this.#filter(n.joinCondition, inner);
     const info = this.#catalog.relation(relationKey(n.relation as Node));
     for (const w of (n.mergeWhenClauses as { MergeWhenClause?: Node }[] | undefined) ?? []) {
       const clause = w.MergeWhenClause ?? {};
@@ -446,10 +495,15 @@ class Analyzer {
   #returning(n: Node, scope: Scope | undefined, from: unknown[]): OutputColumn[] | undefined {
     const list = ((n.returningClause as Node | undefined)?.exprs ?? n.returningList) as unknown[] | undefined;
     if (!list?.length) return undefined;
+    return this.#targets(list, this.#targetScope(n, scope, from));
+  }
+
+  /** The table a DML statement changes, with the relations of its FROM or USING. */
+  #targetScope(n: Node, scope: Scope | undefined, from: unknown[]): Scope {
     const inner: Scope = { entries: [], ctes: new Map(), ...(scope && { parent: scope }) };
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner));
     for (const item of from) inner.entries.push(...this.#fromItem(item, inner));
-    return this.#targets(list, inner);
+    return inner;
   }
 
   #intoTable(into: Node, columns: OutputColumn[]): void {
@@ -464,6 +518,18 @@ class Analyzer {
     if (deps.size === 0) return;
     this.writes.push({ table: info.name, qualified: `${info.schema}.${info.name}`, column, from: deps.freeze() });
   }
+}
+
+/** `column = $n` (either way round, through casts): a lookup by a value the client already has. */
+function paramEquality(condition: unknown): boolean {
+  const e = (condition as { A_Expr?: Node }).A_Expr;
+  if (!e || e.kind !== 'AEXPR_OP' || str((e.name as unknown[] | undefined)?.[0]) !== '=') return false;
+  const bare = (n: unknown): string | undefined => {
+    const t = typed(n);
+    return t?.[0] === 'TypeCast' ? bare(t[1].arg) : t?.[0];
+  };
+  const sides = [bare(e.lexpr), bare(e.rexpr)].sort().join(' ');
+  return sides === 'ColumnRef ParamRef';
 }
 
 function renamed(columns: OutputColumn[], names: (string | undefined)[] | undefined): OutputColumn[] {
@@ -587,7 +653,7 @@ export class LineageCache {
       const result = resultOf(stmt, columns);
       if (result) results.push(result);
     }
-    const lineage: StatementLineage = { results, writes: analyzer.writes, cursors, prepared, ...(copyOut && { copyOut }) };
+    const lineage: StatementLineage = { results, writes: analyzer.writes, predicates: analyzer.predicates, cursors, prepared, ...(copyOut && { copyOut }) };
     if (version === this.#catalog.version) {
       if (this.#entries.size >= this.#size) this.#entries.delete(this.#entries.keys().next().value!);
       this.#entries.set(key, lineage);
@@ -648,6 +714,19 @@ export function maskedCopy(lineage: StatementLineage, masks: readonly ColumnMask
     const target = masks.find((m) => m.matches(w.table, w.column) || m.matches(w.qualified, w.column));
     if (target?.rule === source.mask!.rule) continue;
     return `the value written to ${w.qualified}.${w.column} derives from masked column ${source.s.qualified}.${source.s.column}`;
+  }
+  return undefined;
+}
+
+/** A filter, join, grouping or order on a column whose mask refuses predicates: an oracle for its values. */
+export function maskedPredicate(lineage: StatementLineage, masks: readonly ColumnMask[]): string | undefined {
+  for (const p of lineage.predicates) {
+    for (const s of p.from.sources) {
+      const mask = masks.find((m) => m.predicates?.refuse && (m.matches(s.table, s.column) || m.matches(s.qualified, s.column)));
+      if (mask && !(p.paramEquality && mask.predicates!.allowParamEquality)) {
+        return `the statement filters, joins, groups, orders or compares on masked column ${s.qualified}.${s.column} (rule "${mask.rule}")`;
+      }
+    }
   }
   return undefined;
 }

@@ -31,7 +31,7 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker } from './copy-mask.js';
-import { maskedCopy, maskingSource, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
+import { maskedCopy, maskedPredicate, maskingSource, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type WritePlan } from './write-mask.js';
@@ -299,13 +299,18 @@ export class PostgresSession {
    */
   #traced(op: SqlOperation, text: string): SqlOperation | Promise<SqlOperation> {
     const masks = this.#connectionMasks().columns;
-    const shape = op.sql.shape;
-    if (masks.length === 0 || shape === undefined || op.sql.syntaxError !== undefined) return op;
+    if (masks.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
+    // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
+    // the shape: where predicates are refused, lineage is cached by the exact text.
+    const shape = masks.some((m) => m.predicates?.refuse) ? `=${text}` : op.sql.shape;
     const withLineage = (lineage: StatementLineage): SqlOperation => {
       for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
       for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
       const copied = maskedCopy(lineage, masks);
-      return copied ? { ...op, classes: new Set([...op.classes, 'masked_copy']), lineage, maskedCopy: copied } : { ...op, lineage };
+      const oracle = maskedPredicate(lineage, masks);
+      if (!copied && !oracle) return { ...op, lineage };
+      const classes = new Set([...op.classes, ...(copied ? ['masked_copy'] : []), ...(oracle ? ['masked_predicate'] : [])]);
+      return { ...op, classes, lineage, ...(copied && { maskedCopy: copied }), ...(oracle && { maskedPredicate: oracle }) };
     };
     const cached = this.#ctx.lineage.cached(shape);
     if (cached) return withLineage(cached);
@@ -760,11 +765,12 @@ export class PostgresSession {
   }
 }
 
-type SqlOperation = Operation & { sql: SqlClassification; lineage?: StatementLineage; maskedCopy?: string };
+type SqlOperation = Operation & { sql: SqlClassification; lineage?: StatementLineage; maskedCopy?: string; maskedPredicate?: string };
 
-/** A refusal for copying a value out of its mask says which column. */
+/** A refusal for copying a value out of its mask, or for a predicate on it, says which column. */
 function explained(ruling: Ruling, op: SqlOperation): Ruling {
-  return ruling.rule === 'default-masked_copy' && op.maskedCopy ? { ...ruling, message: `${ruling.message}: ${op.maskedCopy}` } : ruling;
+  const detail = ruling.rule === 'default-masked_copy' ? op.maskedCopy : ruling.rule === 'default-masked_predicate' ? op.maskedPredicate : undefined;
+  return detail ? { ...ruling, message: `${ruling.message}: ${detail}` } : ruling;
 }
 
 function placeholder(text: string): Statement {
