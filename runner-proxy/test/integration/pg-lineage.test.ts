@@ -306,6 +306,19 @@ describe('PostgreSQL safe defaults and lineage', () => {
     });
   });
 
+  test('SASLprep: a target password is normalised as PostgreSQL normalised it when it was set', async () => {
+    await target.pg.sql(["CREATE ROLE prep LOGIN PASSWORD 'Ⅸ\u00a0café'"]);
+    // The same password typed otherwise: a decomposed é and a plain space, which SASLprep maps alike.
+    const typed = 'Ⅸ cafe\u0301';
+    const prepped = await governDb(target.pg.url('prep', typed, 'app'), '  - name: pii\n    mask: { columns: ["users.ssn"] }\n');
+    try {
+      const c = await prepped.client();
+      assert.equal((await c.query('SELECT current_user AS u')).rows[0].u, 'prep');
+    } finally {
+      await prepped.stop();
+    }
+  });
+
   describe('safe defaults: refused or held with no rule naming them', () => {
     const cases: [string, RegExp][] = [
       ['SELECT pg_terminate_backend(pg_backend_pid())', /dangerous function is refused unless a rule allows it/],
