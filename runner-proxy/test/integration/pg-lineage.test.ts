@@ -129,6 +129,7 @@ describe('PostgreSQL safe defaults and lineage', () => {
     await target.direct('CREATE VIEW people AS SELECT id, name AS full_name, ssn AS tax_id FROM users');
     await target.direct('CREATE FUNCTION own_ssn(int) RETURNS text LANGUAGE sql AS $$ SELECT ssn FROM users WHERE id = $1 $$');
     await target.direct('CREATE FUNCTION pass_through(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$');
+    await target.direct("CREATE FUNCTION noisy(text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'got %', $1; RETURN 'ok'; END $$");
     await target.direct('CREATE FUNCTION own_rows() RETURNS SETOF users LANGUAGE sql AS $$ SELECT * FROM users $$');
     db = await governDb(target.appUrl, RULES, 'approvals: { timeout: 1s }');
     client = await db.client();
@@ -317,6 +318,22 @@ describe('PostgreSQL safe defaults and lineage', () => {
     } finally {
       await prepped.stop();
     }
+  });
+
+  test('errors and notices of a statement that reads a masked column do not quote its value', async () => {
+    for (const sql of ['SELECT ssn::int FROM users', 'SELECT upper(ssn)::numeric FROM users', 'SELECT ssn::jsonb FROM users', "SELECT id FROM users WHERE ssn::int > 0"]) {
+      const e = await refused(client, sql);
+      for (const fragment of FORBIDDEN) assert.ok(!JSON.stringify(e).includes(fragment), `${sql}: the error holds "${fragment}"`);
+      assert.match(e.message, /withheld because the statement reads a masked column \(SQLSTATE 22/);
+    }
+    const notices: string[] = [];
+    client.on('notice', (n) => notices.push(JSON.stringify(n)));
+    await client.query('SELECT noisy(ssn) FROM users');
+    client.removeAllListeners('notice');
+    assert.equal(notices.length, 2);
+    for (const notice of notices) for (const fragment of FORBIDDEN) assert.ok(!notice.includes(fragment), `a notice holds "${fragment}"`);
+    const e = await refused(client, 'SELECT name::int FROM users');
+    assert.match(e.message, /invalid input syntax for type integer: "Ada Lovelace"/, 'errors over unmasked columns keep their words');
   });
 
   describe('safe defaults: refused or held with no rule naming them', () => {

@@ -730,3 +730,14 @@ export function maskedPredicate(lineage: StatementLineage, masks: readonly Colum
   }
   return undefined;
 }
+
+/** Whether anything the statement returns, filters on or writes derives from a masked column (or cannot be traced). */
+export function touchesMasked(lineage: StatementLineage, masks: readonly ColumnMask[]): boolean {
+  const derived = (c: ColumnLineage) => maskingSource(c, masks) !== undefined;
+  return (
+    lineage.results.some((r) => 'columns' in r && r.columns.some(derived)) ||
+    lineage.predicates.some((p) => derived(p.from)) ||
+    lineage.writes.some((w) => derived(w.from)) ||
+    (lineage.copyOut?.some(derived) ?? false)
+  );
+}

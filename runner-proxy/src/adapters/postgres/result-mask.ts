@@ -242,3 +242,16 @@ export function maskNotice(fields: NoticeFields, masks: MaskPlan, masker: Masker
   return count;
 }
 
+
+/** Fields of an error or notice that name things rather than quote values: kept when the rest is withheld. */
+const NAMING_FIELDS = ['S', 'V', 'C', 's', 't', 'c', 'd', 'n', 'F', 'L', 'R'];
+
+/**
+ * An error or notice of a statement that reads a masked column can quote its value (`invalid input
+ * syntax for type integer: "…"`, a function's RAISE): its text is withheld, its SQLSTATE kept.
+ */
+export function withheldNotice(fields: NoticeFields): NoticeFields {
+  const kept: NoticeFields = new Map(NAMING_FIELDS.filter((k) => fields.has(k)).map((k) => [k, fields.get(k)!]));
+  kept.set('M', `govern: the message is withheld because the statement reads a masked column (SQLSTATE ${fields.get('C') ?? 'unknown'})`);
+  return kept;
+}

@@ -31,8 +31,8 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker } from './copy-mask.js';
-import { maskedCopy, maskedPredicate, maskingSource, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
-import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
+import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
+import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type WritePlan } from './write-mask.js';
 
@@ -536,6 +536,10 @@ export class PostgresSession {
         break;
       case Backend.NoticeResponse: {
         const fields = readNotice(frame);
+        if (this.#readsMasked(head)) {
+          this.#down.out.push(writeNotice(Backend.NoticeResponse, withheldNotice(fields)));
+          return true;
+        }
         if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
           this.#down.out.push(writeNotice(Backend.NoticeResponse, fields));
           return true;
@@ -655,6 +659,12 @@ export class PostgresSession {
     return result.columns;
   }
 
+  /** Whether the statement being answered reads a masked column, so its errors and notices could quote a value. */
+  #readsMasked(head: Pending | undefined): boolean {
+    const lineage = head?.kind === 'query' ? head.lineage : head?.kind === 'execute' ? head.portal.statement?.lineage : undefined;
+    return lineage !== undefined && touchesMasked(lineage, this.#connectionMasks().columns);
+  }
+
   #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
     const masks = this.#masksOf(head);
     const sql = head?.kind === 'query' ? head.sql : head?.kind === 'execute' ? head.portal.statement?.sql : undefined;
@@ -679,6 +689,9 @@ export class PostgresSession {
     const substitution = head && 'substitution' in head ? head.substitution : undefined;
     if (substitution && (fields.get('M') ?? '').includes(this.#nonce)) {
       fields = substitution;
+      this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
+    } else if (this.#readsMasked(head)) {
+      fields = withheldNotice(fields);
       this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
     } else if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
       this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
