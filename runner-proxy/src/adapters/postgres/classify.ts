@@ -87,7 +87,7 @@ class Collector {
   }
 }
 
-const nodeType = (n: unknown): [string, Node] | undefined => {
+export const nodeType = (n: unknown): [string, Node] | undefined => {
   if (!n || typeof n !== 'object' || Array.isArray(n)) return undefined;
   const keys = Object.keys(n);
   return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (n as Node)[keys[0]!] as Node] : undefined;
@@ -142,7 +142,7 @@ function mergeActionClasses(node: Node): string[] {
   return classes;
 }
 
-const stringOf = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
+export const stringOf = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
 
 function copySpec(node: Node): CopySpec {
   const relation = node.relation as { schemaname?: string; relname?: string } | undefined;
@@ -191,7 +191,7 @@ function namesIn(tree: unknown): { tables: string[]; aliases: string[]; names: s
   return { tables, aliases, names };
 }
 
-function explainAnalyzes(options: unknown): boolean {
+export function explainAnalyzes(options: unknown): boolean {
   return ((options as Node[] | undefined) ?? []).some((o) => {
     const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
     if (def?.defname !== 'analyze') return false;

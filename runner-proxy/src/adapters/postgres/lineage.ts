@@ -1,7 +1,7 @@
 import { parseSync } from 'libpg-query';
 import type { ColumnMask } from '../../core/operation.js';
 import type { Catalog, RelationInfo } from './catalog.js';
-import { SQL_RUNNING_FUNCTIONS } from './classify.js';
+import { explainAnalyzes, nodeType as typed, SQL_RUNNING_FUNCTIONS, stringOf as str } from './classify.js';
 
 /**
  * Column lineage: for every output column of a statement, the source columns its value derives from,
@@ -118,12 +118,6 @@ interface Scope {
 const MAX_VIEW_DEPTH = 16;
 const MAX_RECURSION_PASSES = 8;
 
-const str = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
-const typed = (n: unknown): [string, Node] | undefined => {
-  if (!n || typeof n !== 'object' || Array.isArray(n)) return undefined;
-  const keys = Object.keys(n);
-  return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (n as Node)[keys[0]!] as Node] : undefined;
-};
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const relationKey = (rv: Node) => (rv.schemaname ? `${quoteIdent(String(rv.schemaname))}.` : '') + quoteIdent(String(rv.relname));
 
@@ -184,10 +178,9 @@ class Analyzer {
       case 'CopyStmt':
         return n.query ? this.statement(n.query, scope) : undefined;
       case 'ExplainStmt':
-        if (explainRuns(n)) this.statement(n.query, scope);
+        if (explainAnalyzes(n.options)) this.statement(n.query, scope);
         return undefined;
       case 'DeclareCursorStmt':
-        return this.statement(n.query, scope);
       case 'PrepareStmt':
         return this.statement(n.query, scope);
       default:
@@ -196,9 +189,7 @@ class Analyzer {
   }
 
   select(s: Node, outer: Scope | undefined): OutputColumn[] {
-    const scope: Scope = { entries: [], ctes: new Map(), ...(outer && { parent: outer }) };
-    const withClause = s.withClause as { ctes?: unknown[]; recursive?: boolean } | undefined;
-    for (const c of withClause?.ctes ?? []) this.#cte((c as { CommonTableExpr: Node }).CommonTableExpr, scope);
+    const scope = this.#scopeWith(s, outer);
     if (s.op && s.op !== 'SETOP_NONE') {
       const left = this.select(s.larg as Node, scope);
       const right = this.select(s.rarg as Node, scope);
@@ -247,6 +238,13 @@ class Analyzer {
   /** Predicates inside a view's definition are its owner's, not the statement's. */
   #predicateOn(deps: Deps, isParamEquality: boolean): void {
     if (deps.sources.size && this.#viewDepth === 0) this.predicates.push({ from: deps.freeze(), paramEquality: isParamEquality });
+  }
+
+  /** A new scope under `outer`, with the statement's WITH queries in it. */
+  #scopeWith(n: Node, outer: Scope | undefined): Scope {
+    const scope: Scope = { entries: [], ctes: new Map(), ...(outer && { parent: outer }) };
+    for (const c of (n.withClause as { ctes?: unknown[] } | undefined)?.ctes ?? []) this.#cte((c as { CommonTableExpr: Node }).CommonTableExpr, scope);
+    return scope;
   }
 
   #cte(cte: Node, scope: Scope): void {
@@ -439,9 +437,7 @@ class Analyzer {
 
   #insert(n: Node, scope: Scope | undefined): OutputColumn[] | undefined {
     const info = this.#catalog.relation(relationKey(n.relation as Node));
-    const inner: Scope = { entries: [], ctes: new Map(), ...(scope && { parent: scope }) };
-    const withClause = n.withClause as { ctes?: unknown[] } | undefined;
-    for (const c of withClause?.ctes ?? []) this.#cte((c as { CommonTableExpr: Node }).CommonTableExpr, inner);
+    const inner = this.#scopeWith(n, scope);
     const values = n.selectStmt ? this.statement(n.selectStmt, inner) ?? [] : [];
     const targets = (n.cols as { ResTarget?: Node }[] | undefined)?.map((c) => String(c.ResTarget?.name)) ?? [...(info?.columns ?? [])];
     if (info) targets.forEach((column, i) => values[i] && this.#write(info, column, values[i].deps));
@@ -456,9 +452,7 @@ class Analyzer {
   }
 
   #update(n: Node, scope: Scope | undefined): OutputColumn[] | undefined {
-    const inner: Scope = { entries: [], ctes: new Map(), ...(scope && { parent: scope }) };
-    const withClause = n.withClause as { ctes?: unknown[] } | undefined;
-    for (const c of withClause?.ctes ?? []) this.#cte((c as { CommonTableExpr: Node }).CommonTableExpr, inner);
+    const inner = this.#scopeWith(n, scope);
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner));
     for (const item of (n.fromClause as unknown[] | undefined) ?? []) inner.entries.push(...this.#fromItem(item, inner));
     const info = this.#catalog.relation(relationKey(n.relation as Node));
@@ -468,7 +462,7 @@ class Analyzer {
   }
 
   #merge(n: Node, scope: Scope | undefined): OutputColumn[] | undefined {
-    const inner: Scope = { entries: [], ctes: new Map(), ...(scope && { parent: scope }) };
+    const inner = this.#scopeWith(n, scope);
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner), ...this.#fromItem(n.sourceRelation, inner));
     this.#filter(n.joinCondition, inner);
     const info = this.#catalog.relation(relationKey(n.relation as Node));
@@ -500,7 +494,7 @@ class Analyzer {
 
   /** The table a DML statement changes, with the relations of its FROM or USING. */
   #targetScope(n: Node, scope: Scope | undefined, from: unknown[]): Scope {
-    const inner: Scope = { entries: [], ctes: new Map(), ...(scope && { parent: scope }) };
+    const inner = this.#scopeWith(n, scope);
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner));
     for (const item of from) inner.entries.push(...this.#fromItem(item, inner));
     return inner;
@@ -547,10 +541,6 @@ function entryDeps(entry: RangeEntry): Deps {
   return Deps.of(entry.anyColumn, ...entry.columns.map((c) => c.deps));
 }
 
-function explainRuns(n: Node): boolean {
-  return JSON.stringify(n.options ?? []).includes('"analyze"');
-}
-
 /** The name PostgreSQL gives an output column with no alias: the column's or the function's, else ?column?. */
 function outputName(val: unknown): string {
   const t = typed(val);
@@ -574,9 +564,11 @@ function columnDefinitions(n: Node): (string | undefined)[] {
   return names;
 }
 
+/** A function in FROM without an alias is called by the function's name. */
 function functionAlias(n: Node): string {
-  const fn = JSON.stringify(n.functions ?? '').match(/"funcname":\[(?:\{"String":\{"sval":"[^"]*"\}\},)*\{"String":\{"sval":"([^"]*)"\}\}\]/);
-  return fn?.[1] ?? '';
+  const first = (n.functions as { List?: { items?: unknown[] } }[] | undefined)?.[0]?.List?.items?.[0];
+  const call = typed(first);
+  return call?.[0] === 'FuncCall' ? (str((call[1].funcname as unknown[]).at(-1)) ?? '') : '';
 }
 
 /** Statements that answer with a RowDescription, and where their columns come from. */
