@@ -320,6 +320,16 @@ describe('PostgreSQL safe defaults and lineage', () => {
     }
   });
 
+  test("temporary tables and views of the job's own session are traced like any other", async () => {
+    const c = await db.client();
+    await c.query('CREATE TEMP TABLE scratch AS SELECT id, name FROM users');
+    assert.deepEqual((await c.query('SELECT upper(name) AS n FROM scratch ORDER BY id')).rows, [{ n: 'ADA LOVELACE' }, { n: 'BOB BUILDER' }]);
+    await c.query('CREATE TEMP VIEW renamed AS SELECT id, ssn AS x FROM users');
+    assert.deepEqual((await c.query('SELECT lower(x) AS x FROM renamed ORDER BY id')).rows, [{ x: '[masked]' }, { x: '[masked]' }]);
+    const e = await refused(c, 'CREATE TEMP TABLE leak4 AS SELECT id, ssn FROM users');
+    assert.match(e.message, /masked copy/);
+  });
+
   test('errors and notices of a statement that reads a masked column do not quote its value', async () => {
     for (const sql of ['SELECT ssn::int FROM users', 'SELECT upper(ssn)::numeric FROM users', 'SELECT ssn::jsonb FROM users', "SELECT id FROM users WHERE ssn::int > 0"]) {
       const e = await refused(client, sql);

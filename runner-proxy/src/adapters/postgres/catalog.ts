@@ -102,7 +102,10 @@ export class Catalog {
         `(SELECT pg_catalog.json_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` +
         `CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END ` +
         `FROM pg_catalog.unnest(ARRAY[${missing.map(literal).join(',')}]::text[]) AS q(name) ` +
-        `LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(q.name) ` +
+        // A temporary relation of the job's own session is not on this connection's search_path: found by name when only one session has it.
+        `LEFT JOIN pg_catalog.pg_class c ON c.oid = COALESCE(pg_catalog.to_regclass(q.name), (SELECT min(t.oid::text)::oid FROM pg_catalog.pg_class t ` +
+        `JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace WHERE tn.nspname LIKE 'pg\\_temp\\_%' ` +
+        `AND '"' || pg_catalog.replace(t.relname, '"', '""') || '"' = q.name HAVING count(*) = 1)) ` +
         `LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`,
     );
     if (version !== this.version) return;
