@@ -116,6 +116,8 @@ interface Scope {
 }
 
 const MAX_VIEW_DEPTH = 16;
+/** Longer statements are traced each time rather than kept: the cache holds its keys' text. */
+const MAX_CACHED_KEY = 64 * 1024;
 const MAX_RECURSION_PASSES = 8;
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -646,7 +648,7 @@ export class LineageCache {
       if (result) results.push(result);
     }
     const lineage: StatementLineage = { results, writes: analyzer.writes, predicates: analyzer.predicates, cursors, prepared, ...(copyOut && { copyOut }) };
-    if (version === this.#catalog.version) {
+    if (version === this.#catalog.version && key.length <= MAX_CACHED_KEY) {
       if (this.#entries.size >= this.#size) this.#entries.delete(this.#entries.keys().next().value!);
       this.#entries.set(key, lineage);
     }

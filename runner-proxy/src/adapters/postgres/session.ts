@@ -79,21 +79,7 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | {
-      kind: 'query';
-      ruling: Ruling;
-      sql?: SqlClassification;
-      started: number;
-      rows: number;
-      bytes: number;
-      masked: number;
-      plan: ResultPlan;
-      error?: string;
-      substitution?: NoticeFields;
-      lineage?: StatementLineage;
-      /** How many of the text's results have been described so far. */
-      results?: number;
-    }
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; lineage?: StatementLineage; results?: number }
   | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
   | { kind: 'close' | 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
@@ -294,8 +280,9 @@ export class PostgresSession {
 
   /**
    * With columns masked on this connection, a statement's lineage comes before its decision: a write
-   * that copies a masked value out of its mask gets the class `masked_copy`. Lineage is cached per
-   * statement shape, so only a new shape (or new DDL) waits for the catalog.
+   * that copies a masked value out of its mask gets the class `masked_copy`, a predicate on a column
+   * whose rule refuses them `masked_predicate`. Lineage is cached per statement shape, so only a new
+   * shape (or new DDL) waits for the catalog.
    */
   #traced(op: SqlOperation, text: string): SqlOperation | Promise<SqlOperation> {
     const masks = this.#connectionMasks().columns;
@@ -346,17 +333,7 @@ export class PostgresSession {
     if (!ruling.allowed) return this.#refuseSimple(explained(ruling, op), op.sql.syntaxError);
     const unmaskable = unmaskableCopy(op, ruling.masks);
     if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
-    const entry: Pending = {
-      kind: 'query',
-      ruling,
-      sql: op.sql,
-      started: performance.now(),
-      rows: 0,
-      bytes: 0,
-      masked: 0,
-      plan: PASS_THROUGH,
-      ...(op.lineage && { lineage: op.lineage, results: 0 }),
-    };
+    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, ...(op.lineage && { lineage: op.lineage }) };
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
@@ -640,7 +617,7 @@ export class PostgresSession {
     return false;
   }
 
-  /** The lineage of the next result of a simple query; untraced (null) when the text has no more results than were described. */
+  /** The lineage of the next result of a simple query (`results` counts those described); untraced (null) past the last one predicted. */
   #queryColumns(head: Extract<Pending, { kind: 'query' }>): readonly ColumnLineage[] | null | undefined {
     if (!head.lineage) return undefined;
     const result = head.lineage.results[head.results ?? 0];
