@@ -77,6 +77,19 @@ const DERIVED: string[] = [
   'SELECT upper({v}) FROM people ORDER BY id',
   'SELECT {v} FROM people ORDER BY id',
   'SELECT p.{v} || \'\' FROM people p JOIN users u USING (id) ORDER BY id',
+  'SELECT ARRAY(SELECT {c} FROM users ORDER BY id)',
+  "SELECT string_to_array({c}, ' ') FROM users ORDER BY id",
+  "SELECT x FROM users, LATERAL regexp_split_to_table({c}, '') WITH ORDINALITY AS t(x, n) ORDER BY id, n",
+  "SELECT t.a FROM users u, json_to_record(json_build_object('a', u.{c})) AS t(a text) ORDER BY u.id",
+  'SELECT t.* FROM users u, LATERAL (VALUES (u.{c})) t ORDER BY 1',
+  "SELECT GREATEST({c}, '') FROM users ORDER BY id",
+  'WITH t(a) AS MATERIALIZED (SELECT {c} FROM users) SELECT a || \'\' FROM t ORDER BY 1',
+  'SELECT upper({c}) FROM users TABLESAMPLE SYSTEM (100) ORDER BY id',
+  "SELECT v FROM XMLTABLE('/r' PASSING (SELECT xmlelement(name r, {c}) FROM users WHERE id = 1) COLUMNS v text PATH '.') AS x",
+  'SELECT * FROM ROWS FROM (unnest((SELECT array_agg({c} ORDER BY id) FROM users))) AS r',
+  'SELECT xmlagg(xmlelement(name a, {c}) ORDER BY id)::text FROM users',
+  'SELECT {c} FROM users UNION ALL SELECT {c} FROM users ORDER BY 1',
+  'SELECT (SELECT {c} FROM users u2 WHERE u2.id = u.id) || \'\' FROM users u ORDER BY id',
 ];
 
 /** Only for the masked column: these derive from every column or go through a function of the target's own, so they are masked either way. */
@@ -88,6 +101,8 @@ const MASKED_ONLY: string[] = [
   'SELECT u::text FROM users u ORDER BY id',
   'SELECT (u).ssn FROM users u ORDER BY id',
   'SELECT upper(x.s) FROM (SELECT * FROM people) AS x(i, n, s) ORDER BY i',
+  'SELECT (jsonb_each_text(to_jsonb(u))).value FROM users u ORDER BY id',
+  'SELECT pg_typeof(ssn)::text || ssn FROM users ORDER BY id',
 ];
 
 const over = (sql: string, column: 'ssn' | 'name') =>
