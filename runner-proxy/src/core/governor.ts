@@ -95,6 +95,7 @@ export class Governor {
         ...(decision.verdict !== decision.policyVerdict && { enforced: decision.verdict }),
         ...(decision.rule && { rule: decision.rule }),
         ...(decision.masks.rules.length && { masks: decision.masks.rules }),
+        ...(decision.verdict === 'approve' && op.approveAtExecution && { approval: 'asked at each execution' }),
       });
     } catch (e) {
       this.counts.blocked++;

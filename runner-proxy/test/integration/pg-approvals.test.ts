@@ -116,6 +116,13 @@ describe('PostgreSQL statements held for approval', () => {
       assert.match(masked.operation, /\$1 = '\[masked/);
       await govern(['deny', masked.id, '--out', reviewed.gateway.outDir]);
       assert.equal((await third)?.code, '42501');
+
+      await reviewed.gateway.governor.recorder.durable();
+      const events = readFileSync(join(reviewed.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const ops = events.filter((e) => e.type === 'operation' && String(e.text).startsWith('DELETE FROM jobs'));
+      assert.equal(ops[0]!.approval, 'asked at each execution', 'the Parse is recorded as asked at each execution');
+      assert.equal(ops.filter((o) => / -- with \$1 = /.test(String(o.text))).length, 3, 'each execution is recorded with its parameters');
+      assert.equal(events.filter((e) => e.type === 'approval.requested').length, 3);
     } finally {
       await reviewed.stop();
     }
