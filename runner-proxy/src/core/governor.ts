@@ -21,6 +21,11 @@ export interface Ruling {
   requestId?: string;
   /** Refused because nobody decided in time (HTTP answers 504 rather than 403). */
   timedOut?: boolean;
+  /**
+   * Not run yet: it needs an approval, asked at each execution with the values it runs with
+   * (operations with `approveAtExecution`). `masks` are those it will run with.
+   */
+  deferred?: boolean;
 }
 
 export interface ResultStats {
@@ -104,6 +109,7 @@ export class Governor {
         ...(decision.verdict !== decision.policyVerdict && { enforced: decision.verdict }),
         ...(decision.rule && { rule: decision.rule }),
         ...(decision.masks.rules.length && { masks: decision.masks.rules }),
+        ...(decision.verdict === 'approve' && op.approveAtExecution && { approval: 'asked at each execution' }),
       });
     } catch (e) {
       this.counts.blocked++;
@@ -115,6 +121,7 @@ export class Governor {
       return this.#refuse(seq, 'recording-failed', recordingMessage(this.recorder.failure));
     }
     if (decision.verdict === 'block') return this.#block(seq, decision);
+    if (decision.verdict === 'approve' && op.approveAtExecution) return { allowed: false, seq, masks: decision.masks, rule: decision.rule!, message: decision.reason, deferred: true };
     if (decision.verdict === 'approve') return this.#hold(op, seq, decision);
     this.counts.allowed++;
     if (decision.policyVerdict === 'block') this.counts.would_block++;

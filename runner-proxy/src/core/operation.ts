@@ -23,6 +23,11 @@ export interface Operation {
   json?: unknown;
   /** Binds an approval to this exact operation: a hash of the normalised statement, argv or request. */
   fingerprint?: string;
+  /**
+   * A statement prepared now and run later, maybe many times (PostgreSQL Parse): a hold is not asked
+   * now but at each execution, with the values it runs with.
+   */
+  approveAtExecution?: boolean;
 }
 
 export type Verdict = 'allow' | 'block' | 'approve';
@@ -35,6 +40,8 @@ export interface ColumnMask {
   matchesTable(table: string): boolean;
   strategy: MaskStrategy;
   rule: string;
+  /** Whether statements may filter, join, group, order on or compare the column; see MaskSpec. */
+  predicates?: { refuse: boolean; allowParamEquality: boolean };
 }
 
 export interface JsonMask {

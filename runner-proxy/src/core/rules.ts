@@ -5,10 +5,13 @@ import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, Verdict } fro
 import type { Principal } from '../identity/principal.js';
 
 /**
- * Classes no operation may have unless a rule allows them explicitly. `unparseable` has no place in
- * the schema, so nothing allows it: text the parser rejects is always refused.
+ * Classes no operation may have unless a rule allows them explicitly: the safe defaults, the one list
+ * README's policy section documents. `unparseable` has no place in the schema, so nothing allows it: text
+ * the parser rejects is always refused.
  */
-const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set(['function_call', 'startup_options', 'replication', 'unparseable']);
+const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
+  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable',
+]);
 const UNKNOWN = 'unknown';
 
 type Matcher = (op: Operation) => boolean;
@@ -18,7 +21,10 @@ interface CompiledRule {
   action: RuleSpec['action'];
   applies: Matcher;
   matches: Matcher;
-  /** The statement classes the rule's sql condition lists, to name the one that matched. */
+  /**
+   * The statement classes the rule's sql condition lists: to name the one that matched, and because only
+   * an allow rule naming a refused-by-default class lifts it.
+   */
   sqlClasses: ReadonlySet<string>;
   /** Whether the rule's condition names the unknown class, which lifts the default hold. */
   coversUnknown: boolean;
@@ -98,7 +104,14 @@ function compileRule(spec: RuleSpec): CompiledRule {
         const [table, column] = splitColumn(pattern);
         const t = globMatcher(table, { separator: '.' });
         const c = globMatcher(column, { separator: '.' });
-        return { matches: (tn: string, cn: string) => t(tn) && c(cn), matchesColumn: c, matchesTable: t, strategy, rule: spec.name };
+        return {
+          matches: (tn: string, cn: string) => t(tn) && c(cn),
+          matchesColumn: c,
+          matchesTable: t,
+          strategy,
+          rule: spec.name,
+          ...(spec.mask!.predicates && { predicates: spec.mask!.predicates }),
+        };
       }),
       types: [...spec.mask.types],
       json: spec.mask.json.map((s) => ({ selector: compileSelector(s), strategy, rule: spec.name })),
@@ -180,8 +193,8 @@ export class RuleEngine {
     if (op.writes && principal.readOnly) {
       return { verdict: 'block', rule: 'read-only-identity', reason: `blocked: ${principal.readOnlyReason ?? 'this identity may only read'}` };
     }
-    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c));
-    if (refused && !applicable.some((r) => r.action === 'allow')) {
+    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c) && !applicable.some((r) => r.action === 'allow' && r.sqlClasses.has(c)));
+    if (refused) {
       return { verdict: 'block', rule: `default-${refused}`, reason: `blocked: ${refused.replaceAll('_', ' ')} is refused unless a rule allows it` };
     }
     const approve = first('approve');

@@ -257,7 +257,15 @@ interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json
 interface RawRule {
   name: string;
   when?: { connection?: string | string[]; method?: string | string[]; path?: string | string[] };
-  mask?: { columns?: string[]; types?: DetectorType[]; json?: string[]; headers?: string[]; on?: 'read' | 'write'; strategy?: MaskSpec['strategy'] };
+  mask?: {
+    columns?: string[];
+    types?: DetectorType[];
+    json?: string[];
+    headers?: string[];
+    on?: 'read' | 'write';
+    strategy?: MaskSpec['strategy'];
+    predicates?: 'refuse' | 'allow' | { refuse?: boolean; allow_param_equality?: boolean };
+  };
   block?: RawCondition;
   approve?: RawCondition;
   allow?: RawCondition;
@@ -394,6 +402,7 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       headers: (raw.mask.headers ?? []).map((h) => h.toLowerCase()),
       on: raw.mask.on ?? 'read',
       strategy: raw.mask.strategy ?? 'redact',
+      ...(raw.mask.predicates !== undefined && { predicates: predicatesOf(raw.mask.predicates) }),
     };
     mask.columns.forEach((c, i) => {
       if (!c.includes('.')) located.problem([...path, 'mask', 'columns', i], `${describePath([...path, 'mask', 'columns', i])} "${c}" must name table.column (use *.${c} for any table)`);
@@ -487,4 +496,10 @@ function findStrayVariables(doc: Document, located: Located): void {
     }
   };
   visit(doc.contents, []);
+}
+
+/** `predicates: refuse`, or `{ refuse: true, allow_param_equality: true }` to still allow `column = $1`. */
+function predicatesOf(raw: NonNullable<NonNullable<RawRule['mask']>['predicates']>): NonNullable<MaskSpec['predicates']> {
+  if (typeof raw === 'string') return { refuse: raw === 'refuse', allowParamEquality: false };
+  return { refuse: raw.refuse ?? true, allowParamEquality: raw.allow_param_equality ?? false };
 }

@@ -50,6 +50,11 @@ export interface MaskSpec {
   headers: readonly string[];
   on: 'read' | 'write';
   strategy: MaskStrategy;
+  /**
+   * Whether statements may filter, join, group, order or compare on the masked columns (an oracle for
+   * their values). Absent: they may.
+   */
+  predicates?: { refuse: boolean; allowParamEquality: boolean };
 }
 
 export interface RuleSpec {

@@ -89,6 +89,44 @@ describe('PostgreSQL statements held for approval', () => {
     await govern(['deny', next.id, '--out', db.gateway.outDir]);
     assert.equal((await second)?.code, '42501');
   });
+
+  test('a prepared statement asks at each execution, and the approver sees its parameters, masked', async () => {
+    const reviewed = await governDb(target.appUrl, '  - name: reviewed-deletes\n    approve: { sql: [delete] }\n', 'approvals: { via: cli, timeout: 30s }');
+    try {
+      await target.direct("INSERT INTO jobs VALUES (100, 'batch'), (101, 'batch'), (102, '536-22-4711')");
+      const client = await reviewed.client();
+      const purge = (value: unknown) => client.query({ name: 'purge', text: 'DELETE FROM jobs WHERE id = $1 OR state = $1::text', values: [value] });
+      const first = purge(100);
+      const request = await waitingRequest(reviewed.gateway.outDir);
+      assert.equal(request.operation, "DELETE FROM jobs WHERE id = $1 OR state = $1::text -- with $1 = '100'");
+      await govern(['approve', request.id, '--out', reviewed.gateway.outDir]);
+      assert.equal((await first).rowCount, 1);
+
+      const second = purge(101).then(() => undefined, (e: { code?: string }) => e);
+      const next = await waitingRequest(reviewed.gateway.outDir);
+      assert.notEqual(next.id, request.id, 'the second execution of the same prepared statement asks again');
+      assert.match(next.operation, /-- with \$1 = '101'$/);
+      await govern(['deny', next.id, '--out', reviewed.gateway.outDir]);
+      assert.equal((await second)?.code, '42501');
+      assert.equal((await target.direct('SELECT count(*)::int AS n FROM jobs WHERE id = 101')).rows[0].n, 1, 'the denied execution did not run');
+
+      const third = purge('536-22-4711').then(() => undefined, (e: { code?: string }) => e);
+      const masked = await waitingRequest(reviewed.gateway.outDir);
+      assert.ok(!masked.operation.includes('536-22-4711'), masked.operation);
+      assert.match(masked.operation, /\$1 = '\[masked/);
+      await govern(['deny', masked.id, '--out', reviewed.gateway.outDir]);
+      assert.equal((await third)?.code, '42501');
+
+      await reviewed.gateway.governor.recorder.durable();
+      const events = readFileSync(join(reviewed.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const ops = events.filter((e) => e.type === 'operation' && String(e.text).startsWith('DELETE FROM jobs'));
+      assert.equal(ops[0]!.approval, 'asked at each execution', 'the Parse is recorded as asked at each execution');
+      assert.equal(ops.filter((o) => / -- with \$1 = /.test(String(o.text))).length, 3, 'each execution is recorded with its parameters');
+      assert.equal(events.filter((e) => e.type === 'approval.requested').length, 3);
+    } finally {
+      await reviewed.stop();
+    }
+  });
 });
 
 describe('observe mode', () => {

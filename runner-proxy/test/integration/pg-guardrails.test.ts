@@ -178,7 +178,7 @@ describe('PostgreSQL guardrails', () => {
     test('in an error message', async () => {
       const e = await refused(client, 'SELECT ssn::int FROM users WHERE id = 1');
       assert.equal(e.code, '22P02');
-      assert.equal(e.message, 'invalid input syntax for type integer: "[masked:us_ssn]"');
+      assert.equal(e.message, 'govern: the message is withheld because the statement reads a masked column (SQLSTATE 22P02)');
     });
 
     test('in a key quoted by a constraint violation', async () => {

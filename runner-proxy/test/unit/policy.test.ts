@@ -150,6 +150,15 @@ describe('policy', () => {
     assert.equal(policy.identity, undefined);
   });
 
+  test('mask predicates: refuse, or refuse with lookups by a bound parameter allowed', () => {
+    const predicates = (value: string) =>
+      parsePolicy('p.yml', Buffer.from(`version: 1\nrules:\n  - name: pii\n    mask: { columns: [users.ssn], predicates: ${value} }\n`), { env: {}, resolveVariables: true }).rules[0]!.mask!.predicates;
+    assert.deepEqual(predicates('refuse'), { refuse: true, allowParamEquality: false });
+    assert.deepEqual(predicates('allow'), { refuse: false, allowParamEquality: false });
+    assert.deepEqual(predicates('{ refuse: true, allow_param_equality: true }'), { refuse: true, allowParamEquality: true });
+    assert.ok(problems('version: 1\nrules:\n  - name: pii\n    mask: { columns: [users.ssn], predicates: sometimes }\n').length > 0);
+  });
+
   test('a missing file is one sentence', () => {
     assert.throws(() => loadPolicy('/nonexistent/govern.yml', { env: {}, resolveVariables: true }), /^GovernError: the policy file \/nonexistent\/govern\.yml does not exist; check its path$/);
   });

@@ -109,6 +109,17 @@ describe('rule engine', () => {
     assert.equal(engine('  - name: ok\n    allow: { sql: [function_call] }\n').evaluate(sql(['function_call']), NO_IDENTITY).verdict, 'allow');
   });
 
+  test('dangerous functions and COPY PROGRAM are refused unless an allow rule names them', () => {
+    for (const refused of ['dangerous_function', 'copy_program']) {
+      const d = rules.evaluate(sql(['read', refused]), NO_IDENTITY);
+      assert.equal(d.verdict, 'block', refused);
+      assert.equal(d.rule, `default-${refused}`);
+      const readsAllowed = engine('  - name: reads\n    allow: { sql: [read] }\n');
+      assert.equal(readsAllowed.evaluate(sql(['read', refused]), NO_IDENTITY).verdict, 'block', `allowing reads does not allow ${refused}`);
+      assert.equal(engine(`  - name: ok\n    allow: { sql: [${refused}] }\n`).evaluate(sql(['read', refused]), NO_IDENTITY).verdict, 'allow');
+    }
+  });
+
   test('a read-only identity may read but not write', () => {
     const readOnly: Principal = { kind: 'oidc', claims: {}, readOnly: true, readOnlyReason: 'a pull_request run may only read' };
     assert.equal(rules.evaluate(sql(['read']), readOnly).verdict, 'allow');

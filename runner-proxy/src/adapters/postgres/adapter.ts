@@ -8,6 +8,7 @@ import { closeWithMessage, guardConnection, type FaultSink } from '../guard.js';
 import { Catalog } from './catalog.js';
 import { SqlClassifier, type SqlClassification } from './classify.js';
 import { FrameQueue } from './codec/frame-queue.js';
+import { LineageCache } from './lineage.js';
 import {
   AuthCode,
   Backend,
@@ -50,6 +51,7 @@ interface ListenerState {
   governor: Governor;
   verifier: ScramVerifier;
   catalog: Catalog;
+  lineage: LineageCache;
   classifierCache: Map<string, SqlClassification>;
   /** Our BackendKeyData → the target's, for CancelRequest. */
   cancelKeys: Map<string, { pid: number; secret: number }>;
@@ -76,12 +78,14 @@ export class PostgresAdapter implements Adapter {
     }
     await checkTarget(connection.name, target);
     const password = randomBytes(24).toString('base64url');
+    const catalog = new Catalog(target);
     const state: ListenerState = {
       name: connection.name,
       target,
       governor,
       verifier: makeVerifier(password),
-      catalog: new Catalog(target),
+      catalog,
+      lineage: new LineageCache(catalog),
       classifierCache: new Map(),
       cancelKeys: new Map(),
       sessions: new Set(),
@@ -238,6 +242,7 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
         connection: state.name,
         governor: state.governor,
         catalog: state.catalog,
+        lineage: state.lineage,
         classifier: new SqlClassifier(state.classifierCache),
         maxFrame: MAX_FRAME,
         log: state.log,

@@ -16,6 +16,15 @@ export interface TableInfo {
   ordered: readonly string[];
 }
 
+/** A relation as a statement names it: its columns in order and, for a view, its definition. */
+export interface RelationInfo {
+  schema: string;
+  name: string;
+  columns: readonly string[];
+  /** Views and materialized views: the SELECT they are defined by, as the target prints it. */
+  definition?: string;
+}
+
 /**
  * Resolves table OIDs (from RowDescription) and table names (from statements) through the target's
  * catalog, on a connection of the gateway's own, once per table: results are cached by OID. One
@@ -24,6 +33,11 @@ export interface TableInfo {
 export class Catalog {
   readonly #target: Target;
   readonly #tables = new Map<number, TableInfo>();
+  /** Relations by the name a statement used (`null`: no such relation); cleared with each new version. */
+  readonly #relations = new Map<string, RelationInfo | null>();
+  #ownFunctions: Promise<ReadonlySet<string>> | undefined;
+  /** Changes whenever DDL may have changed what names mean; results derived from the catalog key on it. */
+  version = 0;
   #connection: Promise<CatalogConnection> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -58,13 +72,64 @@ export class Catalog {
 
   /** A table by the name a statement uses (resolved with the target's default search_path). */
   async byName(qualifiedName: string): Promise<TableInfo | undefined> {
-    const literal = `'${qualifiedName.replaceAll("'", "''")}'`;
-    const [row] = await this.#query(`SELECT pg_catalog.to_regclass(${literal})::oid`);
+    const [row] = await this.#query(`SELECT pg_catalog.to_regclass(${literal(qualifiedName)})::oid`);
     const oid = Number(row?.[0] ?? 0);
     if (!oid) return undefined;
     this.#tables.delete(oid); // a name lookup happens before writes: take the table as it is now
     await this.describe([oid]);
     return this.#tables.get(oid);
+  }
+
+  /** Forgets what DDL may have changed: tables, views, functions. */
+  invalidate(): void {
+    this.version++;
+    this.#tables.clear();
+    this.#relations.clear();
+    this.#ownFunctions = undefined;
+  }
+
+  relation(quotedName: string): RelationInfo | null | undefined {
+    return this.#relations.get(quotedName);
+  }
+
+  /** Looks up relations by quoted, possibly schema-qualified name (as the target's default search_path resolves them). */
+  async relations(quotedNames: readonly string[]): Promise<void> {
+    const missing = [...new Set(quotedNames)].filter((n) => !this.#relations.has(n));
+    if (missing.length === 0) return;
+    const version = this.version;
+    const rows = await this.#query(
+      `SELECT q.name, n.nspname, c.relname, ` +
+        `(SELECT pg_catalog.json_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` +
+        `CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END ` +
+        `FROM pg_catalog.unnest(ARRAY[${missing.map(literal).join(',')}]::text[]) AS q(name) ` +
+        // A temporary relation of the job's own session is not on this connection's search_path: found by name when only one session has it.
+        `LEFT JOIN pg_catalog.pg_class c ON c.oid = COALESCE(pg_catalog.to_regclass(q.name), (SELECT min(t.oid::text)::oid FROM pg_catalog.pg_class t ` +
+        `JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace WHERE tn.nspname LIKE 'pg\\_temp\\_%' ` +
+        `AND '"' || pg_catalog.replace(t.relname, '"', '""') || '"' = q.name HAVING count(*) = 1)) ` +
+        `LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`,
+    );
+    if (version !== this.version) return;
+    for (const [name, schema, relname, columns, definition] of rows) {
+      this.#relations.set(name!, relname === null ? null : {
+        schema: schema!,
+        name: relname,
+        columns: columns ? (JSON.parse(columns) as string[]) : [],
+        ...(definition !== null && { definition: definition! }),
+      });
+    }
+  }
+
+  /**
+   * Names of functions the target defines itself (outside pg_catalog and extensions): what they return
+   * cannot be traced to their arguments. A name shared with a built-in counts as the target's own.
+   */
+  ownFunctions(): Promise<ReadonlySet<string>> {
+    const loading = (this.#ownFunctions ??= this.#query(
+      `SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p WHERE p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace ` +
+        `AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e')`,
+    ).then((rows) => new Set(rows.map(([name]) => name!))));
+    loading.catch(() => (this.#ownFunctions = undefined));
+    return loading;
   }
 
   close(): void {
@@ -93,6 +158,8 @@ export class Catalog {
     return run;
   }
 }
+
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** A minimal simple-query client over the gateway's own upstream connection. */
 class CatalogConnection {

@@ -23,6 +23,8 @@ export interface SqlClassification {
   deallocates?: readonly string[];
   /** The first COPY of the text: what its data rows hold and how they are written. */
   copy?: CopySpec;
+  /** The statement's normalized text (constants replaced): what results derived from its shape are cached by. */
+  shape?: string;
 }
 
 export interface CopySpec {
@@ -63,7 +65,12 @@ const DANGEROUS_FUNCTIONS = new Set([
 ]);
 
 /** Functions that run SQL given as text: what they do cannot be known from the statement. */
-const SQL_RUNNING_FUNCTIONS = new Set(['query_to_xml', 'query_to_xml_and_xmlschema', 'query_to_xmlschema', 'cursor_to_xml', 'ts_stat', 'ts_rewrite']);
+export const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'query_to_xml', 'query_to_xml_and_xmlschema', 'query_to_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'ts_stat', 'ts_rewrite',
+  'dblink', 'dblink_exec', 'dblink_open', 'dblink_send_query', 'dblink_fetch', 'dblink_build_sql_insert', 'dblink_build_sql_update',
+  'dblink_build_sql_delete', 'table_to_xml', 'table_to_xml_and_xmlschema', 'schema_to_xml', 'database_to_xml',
+  'database_to_xml_and_xmlschema', 'schema_to_xml_and_xmlschema',
+]);
 
 /** Settings whose change makes the session act as someone else. */
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
@@ -80,7 +87,7 @@ class Collector {
   }
 }
 
-const nodeType = (n: unknown): [string, Node] | undefined => {
+export const nodeType = (n: unknown): [string, Node] | undefined => {
   if (!n || typeof n !== 'object' || Array.isArray(n)) return undefined;
   const keys = Object.keys(n);
   return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? [keys[0]!, (n as Node)[keys[0]!] as Node] : undefined;
@@ -116,7 +123,26 @@ function alwaysTrue(where: unknown): boolean {
   return bool?.boolop === 'OR_EXPR' && (bool.args ?? []).some((a) => alwaysTrue(a));
 }
 
-const stringOf = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
+/**
+ * MERGE takes the class of each action. An UPDATE or DELETE reaches every row when the join condition is
+ * true for all (ON true, ON id = id) and its WHEN has no condition of its own, or when it acts on the
+ * rows the source does not match (NOT MATCHED BY SOURCE) with no condition.
+ */
+function mergeActionClasses(node: Node): string[] {
+  const joinTrue = alwaysTrue(node.joinCondition);
+  const classes: string[] = [];
+  for (const w of (node.mergeWhenClauses as Node[] | undefined) ?? []) {
+    const clause = (w as { MergeWhenClause?: Node }).MergeWhenClause ?? {};
+    const action = clause.commandType === 'CMD_UPDATE' ? 'update' : clause.commandType === 'CMD_DELETE' ? 'delete' : clause.commandType === 'CMD_INSERT' ? 'insert' : undefined;
+    if (!action) continue;
+    classes.push(action);
+    if (action === 'insert' || !alwaysTrue(clause.condition)) continue;
+    if (joinTrue || clause.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE') classes.push(`${action}_without_where`);
+  }
+  return classes;
+}
+
+export const stringOf = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
 
 function copySpec(node: Node): CopySpec {
   const relation = node.relation as { schemaname?: string; relname?: string } | undefined;
@@ -165,7 +191,7 @@ function namesIn(tree: unknown): { tables: string[]; aliases: string[]; names: s
   return { tables, aliases, names };
 }
 
-function explainAnalyzes(options: unknown): boolean {
+export function explainAnalyzes(options: unknown): boolean {
   return ((options as Node[] | undefined) ?? []).some((o) => {
     const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
     if (def?.defname !== 'analyze') return false;
@@ -176,7 +202,6 @@ function explainAnalyzes(options: unknown): boolean {
 
 /** Node types whose classes do not depend on their content, and whether their children count too. */
 const FIXED: Readonly<Record<string, readonly [readonly string[], 'descend' | 'skip']>> = {
-  MergeStmt: [['merge', 'write'], 'descend'],
   TruncateStmt: [['truncate', 'write'], 'descend'],
   AlterSystemStmt: [['alter_system', 'write'], 'skip'],
   GrantStmt: [['grant', 'write'], 'skip'],
@@ -220,6 +245,9 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
     case 'SelectStmt':
       c.add('read');
       if (node.intoClause) c.add('create', 'ddl', 'write');
+      return 'descend';
+    case 'MergeStmt':
+      c.add('merge', 'write', ...mergeActionClasses(node));
       return 'descend';
     case 'InsertStmt': {
       c.add('insert', 'write');
@@ -401,7 +429,7 @@ export class SqlClassifier {
     const c = new Collector(this.#prepared);
     const stmts = tree.stmts ?? [];
     for (const s of stmts) walk(s.stmt, c);
-    const result = finish(c, stmts.map((s) => commandOf(s.stmt)));
+    const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: key };
     for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, prepared);
     for (const name of result.deallocates ?? []) {
       if (name === '*') this.#prepared.clear();

@@ -4,6 +4,7 @@ import { couldContain } from '../../masking/detectors.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Catalog, TableInfo } from './catalog.js';
+import { alignLineage, maskingSource, type ColumnLineage } from './lineage.js';
 import { HEADER_LENGTH, MalformedFrameError, type OutputBatch } from './codec/frames.js';
 import type { Field, NoticeFields } from './codec/messages.js';
 
@@ -61,12 +62,22 @@ function columnMaskFor(masks: readonly ColumnMask[], table: TableInfo | undefine
 
 /**
  * Source-column masking: RowDescription names each column's table OID and attribute number, so an
- * alias, a subquery or a CTE cannot rename a masked column out of reach. Columns of no table
- * (expressions, functions) and of views get the detectors.
+ * alias, a subquery or a CTE cannot rename a masked column out of reach; the masker's strategy applies
+ * to such a column. Any other column whose lineage derives from a masked column (an expression over
+ * it, a view's column, a function of the target's own) is masked whole. `lineage` is by output column
+ * (null: untraced, so every column derived from nothing known is masked; undefined: not computed
+ * because no column is masked). The remaining columns get the detectors.
  */
-export function planResult(fields: readonly Field[], masks: MaskPlan, catalog: Catalog, formats?: readonly number[]): ResultPlan {
+export function planResult(
+  fields: readonly Field[],
+  masks: MaskPlan,
+  catalog: Catalog,
+  formats?: readonly number[],
+  lineage?: readonly ColumnLineage[] | null,
+): ResultPlan {
   if (!masksResults(masks)) return PASS_THROUGH;
   let active = false;
+  const derived = lineage === undefined ? undefined : alignLineage(lineage ?? undefined, fields.length);
   const cells = fields.map((f, i): CellPlan => {
     const binary = (formats ? (formats.length === 1 ? formats[0] : formats[i]) ?? 0 : f.format) === 1;
     const table = f.tableOid ? catalog.cached(f.tableOid) : undefined;
@@ -75,6 +86,12 @@ export function planResult(fields: readonly Field[], masks: MaskPlan, catalog: C
       active = true;
       const cell: CellPlan = { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary, label: `${table!.name}.${table!.columns.get(f.column)}` };
       if (mask.strategy === 'redact' || !TEXTUAL.has(f.typeOid)) cell.constant = replacement(cell, '[masked]');
+      return cell;
+    }
+    if (derived && maskingSource(derived[i]!, masks.columns) !== undefined) {
+      active = true;
+      const cell: CellPlan = { action: CellAction.Column, strategy: 'redact', typeOid: f.typeOid, binary, label: `derived:${f.name}` };
+      cell.constant = replacement(cell, '[masked]');
       return cell;
     }
     const scannable = binary ? TEXTUAL.has(f.typeOid) : !NOT_TEXT.has(f.typeOid);
@@ -243,3 +260,16 @@ export function maskNotice(fields: NoticeFields, masks: MaskPlan, masker: Masker
   return count;
 }
 
+
+/** Fields of an error or notice that name things rather than quote values: kept when the rest is withheld. */
+const NAMING_FIELDS = ['S', 'V', 'C', 's', 't', 'c', 'd', 'n', 'F', 'L', 'R'];
+
+/**
+ * An error or notice of a statement that reads a masked column can quote its value (`invalid input
+ * syntax for type integer: "…"`, a function's RAISE): its text is withheld, its SQLSTATE kept.
+ */
+export function withheldNotice(fields: NoticeFields): NoticeFields {
+  const kept: NoticeFields = new Map(NAMING_FIELDS.filter((k) => fields.has(k)).map((k) => [k, fields.get(k)!]));
+  kept.set('M', `govern: the message is withheld because the statement reads a masked column (SQLSTATE ${fields.get('C') ?? 'unknown'})`);
+  return kept;
+}

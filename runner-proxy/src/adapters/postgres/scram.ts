@@ -87,6 +87,41 @@ export class ScramServer {
   }
 }
 
+/** RFC 3454 B.1: mapped to nothing. */
+const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]/gu;
+/** RFC 3454 C.1.2: non-ASCII spaces, mapped to SPACE. */
+const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/gu;
+/** RFC 3454 C.1.2, C.2.1, C.2.2, C.3 to C.9: prohibited in the output. */
+const PROHIBITED = new RegExp(
+  '[\\u00A0\\u1680\\u2000-\\u200B\\u202F\\u205F\\u3000\\u0000-\\u001F\\u007F-\\u009F\\u06DD\\u070F\\u180E\\u200C\\u200D\\u2028\\u2029' +
+    '\\u2060-\\u2063\\u206A-\\u206F\\uFEFF\\uFFF9-\\uFFFD\\u{1D173}-\\u{1D17A}\\uE000-\\uF8FF\\u{F0000}-\\u{FFFFD}\\u{100000}-\\u{10FFFD}' +
+    '\\uFDD0-\\uFDEF\\uFFFE\\uFFFF\\u{1FFFE}\\u{1FFFF}\\u{2FFFE}\\u{2FFFF}\\u{3FFFE}\\u{3FFFF}\\u{4FFFE}\\u{4FFFF}\\u{5FFFE}\\u{5FFFF}' +
+    '\\u{6FFFE}\\u{6FFFF}\\u{7FFFE}\\u{7FFFF}\\u{8FFFE}\\u{8FFFF}\\u{9FFFE}\\u{9FFFF}\\u{AFFFE}\\u{AFFFF}\\u{BFFFE}\\u{BFFFF}\\u{CFFFE}\\u{CFFFF}' +
+    '\\u{DFFFE}\\u{DFFFF}\\u{EFFFE}\\u{EFFFF}\\u{FFFFE}\\u{FFFFF}\\u{10FFFE}\\u{10FFFF}\\uD800-\\uDFFF\\u2FF0-\\u2FFB\\u0340\\u0341\\u200E\\u200F' +
+    '\\u202A-\\u202E\\u{E0001}\\u{E0020}-\\u{E007F}]',
+  'u',
+);
+/** RFC 3454 D.1, characters with bidirectional property R or AL. */
+const RAND_AL = /[\u05BE\u05C0\u05C3\u05D0-\u05EA\u05F0-\u05F4\u061B\u061F\u0621-\u063A\u0640-\u064A\u066D-\u066F\u0671-\u06D5\u06DD\u06E5\u06E6\u06FA-\u06FE\u0700-\u070D\u0710\u0712-\u072C\u0780-\u07A5\u07B1\u200F\uFB1D\uFB1F-\uFB28\uFB2A-\uFB36\uFB38-\uFB3C\uFB3E\uFB40\uFB41\uFB43\uFB44\uFB46-\uFBB1\uFBD3-\uFD3D\uFD50-\uFD8F\uFD92-\uFDC7\uFDF0-\uFDFC\uFE70-\uFE74\uFE76-\uFEFC]/u;
+
+/**
+ * SASLprep (RFC 4013) of a password, as PostgreSQL applies it when it stores a SCRAM secret and libpq
+ * when it answers: map, NFKC, then check prohibited characters and bidirectional text. A password it
+ * rejects is used as it is, as both of them do. Unassigned code points are not checked (PostgreSQL
+ * accepts them in stored passwords alike).
+ */
+export function saslPrep(password: string): string {
+  if (/^[\x20-\x7E]*$/.test(password)) return password;
+  const prepared = password.replace(MAPPED_TO_NOTHING, '').replace(NON_ASCII_SPACE, ' ').normalize('NFKC');
+  if (PROHIBITED.test(prepared)) return password;
+  if (RAND_AL.test(prepared)) {
+    const chars = [...prepared];
+    const leftToRight = chars.some((c) => /\p{L}/u.test(c) && !RAND_AL.test(c));
+    if (leftToRight || !RAND_AL.test(chars[0]!) || !RAND_AL.test(chars.at(-1)!)) return password;
+  }
+  return prepared;
+}
+
 /** One client-side exchange with the target. */
 export class ScramClient {
   readonly #password: string;
@@ -95,7 +130,7 @@ export class ScramClient {
   #expectedServerSignature: Buffer | undefined;
 
   constructor(password: string) {
-    this.#password = password;
+    this.#password = saslPrep(password);
   }
 
   /** The SASLInitialResponse data. */

@@ -33,7 +33,8 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker } from './copy-mask.js';
-import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, type ResultPlan } from './result-mask.js';
+import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
+import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type WritePlan } from './write-mask.js';
 
@@ -46,6 +47,7 @@ export interface SessionContext {
   governor: Governor;
   catalog: Catalog;
   classifier: SqlClassifier;
+  lineage: LineageCache;
   /** Frames up to this size are inspected whole. */
   maxFrame: number;
   log: { warn(message: string): void };
@@ -57,15 +59,21 @@ export interface SessionContext {
 interface Statement {
   ruling: Ruling;
   sql?: SqlClassification;
+  /** Where its result columns come from; set when the connection masks columns. */
+  lineage?: StatementLineage;
   /** Refused at Parse: every Bind of it is refused again with the same words. */
   refusal?: NoticeFields;
   fields?: Field[];
   write?: WritePlan;
   text: string;
+  /** Held for approval: asked again at each Bind, with that Bind's parameters. */
+  held?: Operation;
 }
 
 interface Portal {
   statement: Statement | undefined;
+  /** The ruling it runs under: its statement's, or the approval of this one execution. */
+  ruling?: Ruling;
   resultFormats: number[];
   fields?: Field[];
   plan?: ResultPlan;
@@ -73,7 +81,7 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number> }
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number>; lineage?: StatementLineage; results?: number }
   | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
   | { kind: 'close' | 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
@@ -150,6 +158,9 @@ export class PostgresSession {
   #copyOut: CopyOutMasker | undefined;
   #syntaxUnsafe: string | undefined;
   #closed = false;
+  /** Result lineage of the cursors DECLAREd and statements PREPAREd in SQL, for FETCH and EXECUTE. */
+  readonly #cursors = new Map<string, readonly ColumnLineage[]>();
+  readonly #preparedLineage = new Map<string, readonly ColumnLineage[]>();
 
   constructor(ctx: SessionContext, client: Socket, upstream: UpstreamConnection, openSeq: number) {
     this.#ctx = ctx;
@@ -189,11 +200,14 @@ export class PostgresSession {
   #clientFrame(code: number, frame: Buffer): boolean {
     if (this.#skipUntilSync && code !== Frontend.Sync && code !== Frontend.Flush) return true;
     switch (code) {
-      case Frontend.Query:
-        return this.#decideThen(this.#sqlOperation(readCString(frame)), (ruling, op) => this.#query(frame, ruling, op));
+      case Frontend.Query: {
+        const sql = readCString(frame);
+        return this.#decideThen(this.#traced(this.#sqlOperation(sql), sql), (ruling, op) => this.#query(frame, ruling, op));
+      }
       case Frontend.Parse: {
         const parse = readParse(frame);
-        return this.#decideThen(this.#sqlOperation(parse.query), (ruling, op) => this.#parse(frame, parse, ruling, op));
+        const op = { ...this.#sqlOperation(parse.query), approveAtExecution: true };
+        return this.#decideThen(this.#traced(op, parse.query), (ruling, traced) => this.#parse(frame, parse, ruling, traced));
       }
       case Frontend.Bind:
         return this.#bind(frame);
@@ -254,7 +268,7 @@ export class PostgresSession {
     return this.#portals.get(name) ?? { statement: undefined, resultFormats: [] };
   }
 
-  #sqlOperation(sql: string): Operation & { sql: SqlClassification } {
+  #sqlOperation(sql: string): SqlOperation {
     let classification = this.#ctx.classifier.classify(sql);
     if (this.#syntaxUnsafe && sql.includes('\\')) {
       // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
@@ -271,11 +285,46 @@ export class PostgresSession {
   }
 
   /**
+   * With columns masked on this connection, a statement's lineage comes before its decision: a write
+   * that copies a masked value out of its mask gets the class `masked_copy`, a predicate on a column
+   * whose rule refuses them `masked_predicate`. Lineage is cached per statement shape, so only a new
+   * shape (or new DDL) waits for the catalog.
+   */
+  #traced(op: SqlOperation, text: string): SqlOperation | Promise<SqlOperation> {
+    const masks = this.#connectionMasks().columns;
+    if (masks.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
+    // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
+    // the shape: where predicates are refused, lineage is cached by the exact text.
+    const shape = masks.some((m) => m.predicates?.refuse) ? `=${text}` : op.sql.shape;
+    const withLineage = (lineage: StatementLineage): SqlOperation => {
+      for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
+      for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
+      const copied = maskedCopy(lineage, masks);
+      const oracle = maskedPredicate(lineage, masks);
+      if (!copied && !oracle) return { ...op, lineage };
+      const classes = new Set([...op.classes, ...(copied ? ['masked_copy'] : []), ...(oracle ? ['masked_predicate'] : [])]);
+      return { ...op, classes, lineage, ...(copied && { maskedCopy: copied }), ...(oracle && { maskedPredicate: oracle }) };
+    };
+    const cached = this.#ctx.lineage.cached(shape);
+    if (cached) return withLineage(cached);
+    return this.#ctx.lineage.compute(text, shape).then(withLineage, (e: Error) => {
+      throw new Error(`cannot trace the columns of a statement through the catalog: ${e.message}`);
+    });
+  }
+
+  /**
    * Asks the governor, then acts. An allowed operation is decided at once and reading goes on; a
    * decision that waits (a block made durable, an approval, a catalog lookup) stops the reader, and
    * reading resumes, in order, once the action is done.
    */
-  #decideThen<O extends Operation>(op: O, act: (ruling: Ruling, op: O) => void | Promise<void>): boolean {
+  #decideThen<O extends Operation>(op: O | Promise<O>, act: (ruling: Ruling, op: O) => void | Promise<void>): boolean {
+    if (op instanceof Promise) {
+      op.then(
+        (ready) => this.#decideThen(ready, act) && this.#up.resume(),
+        (e: unknown) => this.#fail(e),
+      );
+      return false;
+    }
     const decided = this.#ctx.governor.decide(op);
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
@@ -286,11 +335,11 @@ export class PostgresSession {
     return false;
   }
 
-  #query(frame: Buffer, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
-    if (!ruling.allowed) return this.#refuseSimple(ruling, op.sql.syntaxError);
-    const unmaskable = unmaskableCopy(op.sql, ruling.masks);
+  #query(frame: Buffer, ruling: Ruling, op: SqlOperation): void | Promise<void> {
+    if (!ruling.allowed) return this.#refuseSimple(explained(ruling, op), op.sql.syntaxError);
+    const unmaskable = unmaskableCopy(op, ruling.masks);
     if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
-    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH };
+    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, ...(op.lineage && { lineage: op.lineage }) };
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
@@ -303,14 +352,16 @@ export class PostgresSession {
     this.#up.out.pass(frame);
   }
 
-  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
-    const statement: Statement = { ruling, sql: op.sql, text: op.text };
+  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: SqlOperation): void | Promise<void> {
+    const statement: Statement = { ruling, sql: op.sql, text: op.text, ...(op.lineage && { lineage: op.lineage }) };
     this.#statements.set(parse.statement, statement);
-    const unmaskable = ruling.allowed ? unmaskableCopy(op.sql, ruling.masks) : undefined;
-    if (!ruling.allowed || unmaskable) {
-      statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(ruling, op.sql.syntaxError);
+    const runnable = ruling.allowed || ruling.deferred;
+    const unmaskable = runnable ? unmaskableCopy(op, ruling.masks) : undefined;
+    if (!runnable || unmaskable) {
+      statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(explained(ruling, op), op.sql.syntaxError);
       return this.#refuseExtended(statement.refusal, 'parse');
     }
+    if (ruling.deferred) statement.held = op;
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, parse.query, ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) {
@@ -334,7 +385,32 @@ export class PostgresSession {
       this.#refuseExtended(statement.refusal, 'bind');
       return true;
     }
-    this.#portals.set(bind.portal, { statement, resultFormats: bind.resultFormats });
+    if (statement?.held) {
+      // Approved for this one execution, with the parameters the approver was shown.
+      const execution: Operation = { ...statement.held, text: this.#withParameters(statement, bind), approveAtExecution: false };
+      return this.#decideThen(execution, (ruling) =>
+        ruling.allowed ? this.#bound(frame, bind, statement, ruling) : this.#refuseExtended(this.#refusalFields(ruling), 'bind'),
+      );
+    }
+    this.#bound(frame, bind, statement, statement?.ruling);
+    return true;
+  }
+
+  /** A statement's text for the record and the approver, with its parameters as the record keeps them (masked). */
+  #withParameters(statement: Statement, bind: ReturnType<typeof readBind>): string {
+    const { masker } = this.#ctx.governor;
+    const values = bind.params.map((value, i) => {
+      if (value === null) return `$${i + 1} = NULL`;
+      if ((bind.paramFormats.length === 1 ? bind.paramFormats[0] : bind.paramFormats[i]) === 1) return `$${i + 1} = (${value.length} bytes, binary)`;
+      const strategy = statement.write?.params?.get(i);
+      const text = strategy ? masker.maskValue(value.toString('utf8'), strategy) : masker.maskText(hideCredentials(value.toString('utf8')), REDACT_ALL).text;
+      return `$${i + 1} = '${text.replaceAll("'", "''")}'`;
+    });
+    return values.length ? `${statement.text} -- with ${values.join(', ')}` : statement.text;
+  }
+
+  #bound(frame: Buffer, bind: ReturnType<typeof readBind>, statement: Statement | undefined, ruling: Ruling | undefined): void {
+    this.#portals.set(bind.portal, { statement, resultFormats: bind.resultFormats, ...(ruling && { ruling }) });
     this.#pending.push({ kind: 'bind' });
     const params = statement?.write?.params;
     if (params?.size) {
@@ -346,7 +422,6 @@ export class PostgresSession {
     } else {
       this.#up.out.pass(frame);
     }
-    return true;
   }
 
   #refusalFields(ruling: Ruling, syntaxError?: string): NoticeFields {
@@ -391,7 +466,7 @@ export class PostgresSession {
     if (portal.plan) return portal.plan;
     const masks = this.#masksOf(head);
     const fields = portal.statement?.fields;
-    if (fields) return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats));
+    if (fields) return (portal.plan = planResult(fields, masks, this.#ctx.catalog, portal.resultFormats, this.#statementColumns(portal.statement)));
     if (masksResults(masks)) {
       // Rows of a statement never described: which columns they hold is unknown, so nothing passes.
       throw new Error('a result arrived for a statement whose columns were never described; the gateway cannot mask it');
@@ -430,7 +505,8 @@ export class PostgresSession {
         if (code === Backend.CommandComplete && (head?.kind === 'execute' || head?.kind === 'query')) recordCommandTag(head, frame);
         if (head?.kind === 'execute') {
           this.#pending.shift();
-          this.#completed(head.portal.statement?.ruling, head);
+          this.#changedCatalog(head.portal.statement?.sql);
+          this.#completed(head.portal.ruling, head);
         } else if (head?.kind === 'query') {
           head.plan = PASS_THROUGH;
         }
@@ -444,6 +520,10 @@ export class PostgresSession {
         break;
       case Backend.NoticeResponse: {
         const fields = readNotice(frame);
+        if (this.#readsMasked(head)) {
+          this.#down.out.push(writeNotice(Backend.NoticeResponse, withheldNotice(fields)));
+          return true;
+        }
         if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
           this.#down.out.push(writeNotice(Backend.NoticeResponse, fields));
           return true;
@@ -519,13 +599,13 @@ export class PostgresSession {
     }
     const fields = readRowDescription(frame);
     const apply = () => {
-      if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog);
+      if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog, undefined, this.#queryColumns(head));
       else if (head?.kind === 'describe') {
         this.#pending.shift();
         if (head.statement) head.statement.fields = fields;
         if (head.portal) {
           head.portal.fields = fields;
-          head.portal.plan = planResult(fields, masks, this.#ctx.catalog);
+          head.portal.plan = planResult(fields, masks, this.#ctx.catalog, undefined, this.#statementColumns(head.portal.statement));
         }
       }
       this.#down.out.pass(frame);
@@ -543,6 +623,31 @@ export class PostgresSession {
       (e: unknown) => this.#fail(new Error(`cannot resolve result columns through the catalog: ${(e as Error).message}`)),
     );
     return false;
+  }
+
+  /** The lineage of the next result of a simple query (`results` counts those described); untraced (null) past the last one predicted. */
+  #queryColumns(head: Extract<Pending, { kind: 'query' }>): readonly ColumnLineage[] | null | undefined {
+    if (!head.lineage) return undefined;
+    const result = head.lineage.results[head.results ?? 0];
+    head.results = (head.results ?? 0) + 1;
+    return this.#resultColumns(result);
+  }
+
+  #statementColumns(statement: Statement | undefined): readonly ColumnLineage[] | null | undefined {
+    return statement?.lineage && this.#resultColumns(statement.lineage.results[0]);
+  }
+
+  #resultColumns(result: ResultLineage | undefined): readonly ColumnLineage[] | null {
+    if (!result || 'unknown' in result) return null;
+    if ('cursor' in result) return this.#cursors.get(result.cursor) ?? null;
+    if ('prepared' in result) return this.#preparedLineage.get(result.prepared) ?? null;
+    return result.columns;
+  }
+
+  /** Whether the statement being answered reads a masked column, so its errors and notices could quote a value. */
+  #readsMasked(head: Pending | undefined): boolean {
+    const lineage = head?.kind === 'query' ? head.lineage : head?.kind === 'execute' ? head.portal.statement?.lineage : undefined;
+    return lineage !== undefined && touchesMasked(lineage, this.#connectionMasks().columns);
   }
 
   #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
@@ -570,6 +675,9 @@ export class PostgresSession {
     if (substitution && (fields.get('M') ?? '').includes(this.#nonce)) {
       fields = substitution;
       this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
+    } else if (this.#readsMasked(head)) {
+      fields = withheldNotice(fields);
+      this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
     } else if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
       this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
     } else {
@@ -584,13 +692,21 @@ export class PostgresSession {
     // Extended protocol: the target skips everything up to Sync.
     while (this.#pending.length && this.#pending[0]!.kind !== 'sync') {
       const dropped = this.#pending.shift()!;
-      if (dropped.kind === 'execute') this.#completed(dropped.portal.statement?.ruling, { ...dropped, error: message });
+      if (dropped.kind === 'execute') this.#completed(dropped.portal.ruling, { ...dropped, error: message });
     }
   }
 
   #readyForQuery(head: Pending | undefined): void {
-    if (head?.kind === 'query') this.#completed(head.ruling, head);
+    if (head?.kind === 'query') {
+      this.#changedCatalog(head.sql);
+      this.#completed(head.ruling, head);
+    }
     this.#pending.shift();
+  }
+
+  /** After DDL, names may mean other things: lineage and table descriptions are looked up afresh. */
+  #changedCatalog(sql: SqlClassification | undefined): void {
+    if (sql?.classes.has('ddl')) this.#ctx.catalog.invalidate();
   }
 
   #completed(
@@ -660,6 +776,14 @@ export class PostgresSession {
   }
 }
 
+type SqlOperation = Operation & { sql: SqlClassification; lineage?: StatementLineage; maskedCopy?: string; maskedPredicate?: string };
+
+/** A refusal for copying a value out of its mask, or for a predicate on it, says which column. */
+function explained(ruling: Ruling, op: SqlOperation): Ruling {
+  const detail = ruling.rule === 'default-masked_copy' ? op.maskedCopy : ruling.rule === 'default-masked_predicate' ? op.maskedPredicate : undefined;
+  return detail ? { ...ruling, message: `${ruling.message}: ${detail}` } : ruling;
+}
+
 function placeholder(text: string): Statement {
   return { ruling: { allowed: true, seq: 0, masks: EMPTY_MASK_PLAN }, text };
 }
@@ -669,18 +793,20 @@ function placeholder(text: string): Statement {
  * by), and COPY (query) that may carry a masked column (no row description to find it by): one that
  * reads a table with masked columns and names such a column, `*`, or a whole row.
  */
-function unmaskableCopy(sql: SqlClassification, masks: MaskPlan): string | undefined {
-  const copy = sql.copy;
+function unmaskableCopy(op: SqlOperation, masks: MaskPlan): string | undefined {
+  const copy = op.sql.copy;
   if (!copy || copy.from) return undefined;
   if (copy.format === 'binary' && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
   if (!copy.reads) return undefined;
   const bare = (name: string) => name.slice(name.lastIndexOf('.') + 1);
   const table = copy.reads.tables.find((t) => masks.columns.some((m) => m.matchesTable(t) || m.matchesTable(bare(t))));
-  if (!table) return undefined;
   const { aliases, names } = copy.reads;
-  const risky = names.find((n) => n === '*' || aliases.includes(n) || masks.columns.some((m) => m.matchesColumn(n)));
-  if (risky === undefined) return undefined;
-  return `refused: COPY (query) output from ${table} may carry a masked column (${risky}) and cannot be masked; COPY the table itself or SELECT`;
+  const risky = table && names.find((n) => n === '*' || aliases.includes(n) || masks.columns.some((m) => m.matchesColumn(n)));
+  if (risky !== undefined) return `refused: COPY (query) output from ${table} may carry a masked column (${risky}) and cannot be masked; COPY the table itself or SELECT`;
+  // Whatever the names say, a column whose value derives from a masked one (through a view, an expression, a function) cannot be masked either.
+  const derived = op.lineage?.copyOut?.findIndex((c) => maskingSource(c, masks.columns) !== undefined) ?? -1;
+  if (derived >= 0) return `refused: column ${derived + 1} of the COPY (query) output derives from a masked column and cannot be masked; COPY the table itself or SELECT`;
+  return undefined;
 }
 
 /**
