@@ -16,13 +16,13 @@ const RUNS = 7;
  */
 export async function benchActionStart(): Promise<{ mainMs: number[]; nodeMs: number[] }> {
   const [target, issuer] = await Promise.all([startTarget(), startIssuer()]);
-  issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', ref: 'refs/heads/main' };
+  issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4711', ref: 'refs/heads/main' };
   const work = mkdtempSync(join(tmpdir(), 'govern-bench-action-'));
   const mainMs: number[] = [];
   const nodeMs: number[] = [];
   try {
     const policy = join(work, 'govern.yml');
-    writeFileSync(policy, `version: 1\nidentity:\n  audience: govern\n  trust: [{ issuer: "${issuer.url}", claims: { repository: acme/payments } }]\nconnections:\n  db:\n    postgres: { url: "\${PROD_DATABASE_URL}" }\n    export: DATABASE_URL\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n`);
+    writeFileSync(policy, `version: 1\nidentity:\n  audience: govern\n  trust: [{ issuer: "${issuer.url}", claims: { repository_id: "4711" } }]\nconnections:\n  db:\n    postgres: { url: "\${PROD_DATABASE_URL}" }\n    export: DATABASE_URL\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n`);
     for (let i = 0; i < RUNS; i++) {
       const run = join(work, `run-${i}`);
       mkdirSync(run);

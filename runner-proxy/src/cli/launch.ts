@@ -55,6 +55,7 @@ export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: L
   const loaded = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true });
   if (mode !== undefined && mode !== 'enforce' && mode !== 'observe') throw new GovernError(ErrorCode.Usage, `mode must be enforce or observe, not "${mode}"`);
   const policy: Policy = mode ? { ...loaded, mode } : loaded;
+  for (const w of policy.warnings) log.warn(`${w.file}:${w.line}: ${w.message}`);
   const { principal, tokenVariable } = await identify(policy, env, tokenEnv, log);
   const out = resolve(outDir);
   const provider = approvalProvider(policy.approvals, principal, env, (m) => log.warn(m));

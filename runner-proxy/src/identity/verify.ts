@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify
 import { ErrorCode, GovernError, TokenRejectedError } from '../core/errors.js';
 import { globMatcher } from '../core/glob.js';
 import type { ClaimValue, IdentityPolicy, TrustEntry } from '../policy/types.js';
+import { forgeOfToken, isPinned, unpinnedReason } from './pinning.js';
 import { RECORDED_CLAIMS, type Principal } from './principal.js';
 
 const ALGORITHMS = ['RS256', 'ES256'];
@@ -181,6 +182,10 @@ function claimMatches(actual: unknown, wanted: ClaimValue | readonly ClaimValue[
 }
 
 function matchTrust(candidates: { entry: TrustEntry; index: number }[], payload: JWTPayload): { entry: TrustEntry; index: number } {
+  // A forge's token (GitHub Enterprise Server's too, under its own issuer URL) is let in only by an entry that pins the repository.
+  const forge = forgeOfToken(payload);
+  const unpinned = forge && candidates.find(({ entry }) => !isPinned(entry, forge));
+  if (unpinned) throw new TokenRejectedError('claims', `identity.trust[${unpinned.index}] ${unpinnedReason(forge)}`);
   let closest: Mismatch[] | undefined;
   for (const candidate of candidates) {
     const mismatches = Object.entries(candidate.entry.claims)

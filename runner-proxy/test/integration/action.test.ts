@@ -34,7 +34,7 @@ identity:
   audience: govern
   trust:
     - issuer: ${issuer}
-      claims: { repository: acme/payments, ref: refs/heads/main }
+      claims: { repository_id: "4711", ref: refs/heads/main }
 connections:
   app_db:
     postgres: { url: "\${PROD_DATABASE_URL}" }
@@ -55,7 +55,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
   before(async () => {
     [target, issuer, artifacts] = await Promise.all([startTarget(), startIssuer(), startArtifactService()]);
     await target.direct("CREATE TABLE people (id int, name text, ssn text, email text); INSERT INTO people VALUES (1, 'Ada', '536-22-4711', 'ada@example.com')");
-    issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', ref: 'refs/heads/main', event_name: 'push', run_id: '77', actor: 'octo-dev' };
+    issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4711', ref: 'refs/heads/main', event_name: 'push', run_id: '77', actor: 'octo-dev' };
     work = mkdtempSync(join(tmpdir(), 'govern-runner-'));
   });
   after(async () => {

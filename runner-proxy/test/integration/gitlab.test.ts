@@ -29,7 +29,7 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     copyFileSync(join(REPO_ROOT, 'gitlab-template', 'govern.gitlab-ci.yml'), join(repo, 'govern.gitlab-ci.yml'));
     writeFileSync(
       join(repo, '.govern.yml'),
-      `version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: ${issuer.url}\n      claims: { project_path: acme/payments, ref_protected: "true" }\n` +
+      `version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: ${issuer.url}\n      claims: { project_id: 815, ref_protected: "true" }\n` +
         'connections:\n  app_db:\n    postgres: { url: "${PROD_DATABASE_URL}" }\n    export: DATABASE_URL\n' +
         'rules:\n  - name: pii\n    mask: { columns: ["people.ssn"] }\n  - name: no-destruction\n    block: { sql: [drop] }\n',
     );
@@ -64,7 +64,7 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
   });
 
   async function runJob(job: string) {
-    const token = await issuer.sign({ aud: 'govern', sub: 'project_path:acme/payments:ref_type:branch:ref:main', project_path: 'acme/payments', ref: 'main', ref_protected: 'true', pipeline_source: 'push' });
+    const token = await issuer.sign({ aud: 'govern', sub: 'project_path:acme/payments:ref_type:branch:ref:main', project_path: 'acme/payments', project_id: '815', ref: 'main', ref_protected: 'true', pipeline_source: 'push' });
     return runClient(GITLAB_CI_LOCAL, [
       '--shell-executor-no-image',
       '--variable', `GOVERN_ID_TOKEN=${token}`,

@@ -6,7 +6,7 @@ import { TokenVerifier } from '../../src/identity/verify.js';
 import type { IdentityPolicy } from '../../src/policy/types.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 
-const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '42', ref: 'refs/heads/main', event_name: 'push', run_id: '7' };
+const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '42', repository_owner_id: '7', ref: 'refs/heads/main', event_name: 'push', run_id: '7' };
 
 describe('OIDC identity', () => {
   let issuer: TestIssuer;
@@ -18,7 +18,7 @@ describe('OIDC identity', () => {
     policy = {
       audience: 'govern',
       trust: [
-        { issuer: issuer.url, claims: { repository: 'acme/*', ref: 'refs/heads/main', event_name: ['push', 'workflow_dispatch'] } },
+        { issuer: issuer.url, claims: { repository_owner_id: 7, repository: 'acme/*', ref: 'refs/heads/main', event_name: ['push', 'workflow_dispatch'] } },
         { issuer: issuer.url, claims: { repository_id: 42, ref: 'refs/pull/*/merge' } },
       ],
     };
@@ -117,8 +117,22 @@ describe('OIDC identity', () => {
     const pr = await verifier.verify(await issuer.sign({ ...CLAIMS, ref: 'refs/pull/5/merge', event_name: 'pull_request_target' }));
     assert.equal(pr.readOnly, true);
     assert.match(pr.readOnlyReason!, /pull_request_target run may only read/);
-    const named = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { event_name: 'pull_request_target' } }] });
+    const named = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { repository_id: 42, event_name: 'pull_request_target' } }] });
     assert.equal((await named.verify(await issuer.sign({ ...CLAIMS, event_name: 'pull_request_target' }))).readOnly, false);
+  });
+
+  test('a token for another repository id is refused under an entry naming the right one', async () => {
+    const pinned = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { repository_id: 42 } }] });
+    await rejects(issuer.sign({ ...CLAIMS, repository_id: '666' }), 'claims', /no trust entry matched: repository_id was 666, wanted 42/, pinned);
+  });
+
+  test("a forge's token is refused under an entry that pins no repository, unless it says any_repository", async () => {
+    const loose = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { ref: 'refs/heads/main' } }] });
+    await rejects(issuer.sign(CLAIMS), 'claims', /identity\.trust\[0\] names no GitHub repository by id, so it lets in every repository .*: add repository_id/, loose);
+    const gitlab = { aud: 'govern', project_id: '815', namespace_id: '9', project_path: 'acme/app' };
+    await rejects(issuer.sign(gitlab), 'claims', /names no GitLab repository by id.*add project_id \(or namespace_id for a whole group\)/, loose);
+    const open = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { ref: 'refs/heads/main' }, anyRepository: true }] });
+    assert.equal((await open.verify(await issuer.sign(CLAIMS))).kind, 'oidc');
   });
 
   test('rejects what is not a JWT', () => rejects('not-a-token', 'format', /not a JWT/));
