@@ -135,6 +135,59 @@ describe('OIDC identity', () => {
     assert.equal((await open.verify(await issuer.sign(CLAIMS))).kind, 'oidc');
   });
 
+  describe('what a token says is never trusted to be well-formed', () => {
+    const pinned = () => new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { repository_id: 42, ref: 'refs/heads/main' } }] });
+
+    test('the issuer is compared exactly: a trailing slash is another issuer', () =>
+      rejects(issuer.sign({ ...CLAIMS, iss: `${issuer.url}/` }), 'iss', /issuer "http:\/\/127\.0\.0\.1:\d+\/" is not trusted/));
+
+    test('a padded segment is refused before any decoding', async () => {
+      const [h, p, sig] = (await issuer.sign(CLAIMS)).split('.');
+      await rejects(`${h}=.${p}.${sig}`, 'format', /header part is not base64url \(padding, whitespace or other characters\)/);
+      await rejects(`${h}.${p}.${sig}==`, 'format', /signature part is not base64url/);
+    });
+
+    test('whitespace inside a segment is refused', async () => {
+      const [h, p, sig] = (await issuer.sign(CLAIMS)).split('.');
+      await rejects(`${h}.${p!.slice(0, 10)} ${p!.slice(10)}.${sig}`, 'format', /claims part is not base64url/);
+      await rejects(`${h}.${p}.${sig}\n`, 'format', /signature part is not base64url/);
+    });
+
+    test('a second spelling of the same signature (non-zero trailing bits) is refused', async () => {
+      const [h, p, sig] = (await issuer.sign(CLAIMS)).split('.');
+      assert.equal(sig!.length % 4, 2, 'an RS256 signature leaves 4 unused bits in its last character');
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const respelt = `${sig!.slice(0, -1)}${alphabet[alphabet.indexOf(sig!.at(-1)!) | 1]}`;
+      assert.deepEqual(Buffer.from(respelt, 'base64url'), Buffer.from(sig!, 'base64url'), 'a lenient decoder reads the same bytes');
+      await rejects(`${h}.${p}.${respelt}`, 'format', /signature part is not canonical base64url/);
+      assert.equal((await verifier.verify(`${h}.${p}.${sig}`)).kind, 'oidc');
+    });
+
+    test('a claim holding a newline cannot start a workflow command in the log', async () => {
+      await assert.rejects(pinned().verify(await issuer.sign({ ...CLAIMS, ref: 'x\n::error::owned\r\u2028::warning::too' })), (e: Error) => {
+        assert.match(e.message, /ref was x ::error::owned {2}::warning::too, wanted refs\/heads\/main/);
+        assert.doesNotMatch(e.message, /[\n\r\u2028]/);
+        return true;
+      });
+    });
+
+    test('a 1 MB kid makes a short message, cut with an ellipsis', async () => {
+      await assert.rejects(verifier.verify(await issuer.sign(CLAIMS, { kid: 'k'.repeat(1 << 20) })), (e: Error) => {
+        assert.match(e.message, /no key in the issuer's JWKS matches kid "k{120}…"$/);
+        assert.ok(e.message.length < 300);
+        return true;
+      });
+    });
+
+    test('object- and list-valued claims get a sentence', async () => {
+      const v = pinned();
+      await rejects(issuer.sign({ ...CLAIMS, repository_id: { toString: 1 } }), 'claims', /repository_id is a JSON object, which never matches \(claims match only as strings, numbers or booleans\)/, v);
+      await rejects(issuer.sign({ ...CLAIMS, ref: ['refs/heads/main'] }), 'claims', /ref is a JSON list, which never matches/, v);
+      await rejects(issuer.sign({ ...CLAIMS, iss: { toString: 1 } as unknown as string }), 'iss', /"iss" claim is a JSON object, not a string/, v);
+      await rejects(issuer.forge({ alg: { toString: 1 }, typ: 'JWT' }, CLAIMS), 'alg', /algorithm a JSON object is not allowed/, v);
+    });
+  });
+
   test('rejects what is not a JWT', () => rejects('not-a-token', 'format', /not a JWT/));
 
   test('fetches the token from the GitHub token request service', async () => {
