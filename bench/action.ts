@@ -26,9 +26,9 @@ export async function benchActionStart(): Promise<{ mainMs: number[]; nodeMs: nu
     for (let i = 0; i < RUNS; i++) {
       const run = join(work, `run-${i}`);
       mkdirSync(run);
-      const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT'].map((k) => [`GITHUB_${k}`, join(run, k.toLowerCase())]));
+      const files = Object.fromEntries(['ENV', 'PATH', 'STATE', 'OUTPUT'].map((k) => [`GITHUB_${k}`, join(run, k.toLowerCase())]));
       for (const f of Object.values(files)) writeFileSync(f, '');
-      const env = { PATH: process.env.PATH, ...files, RUNNER_TEMP: run, GITHUB_JOB: 'bench', INPUT_POLICY: policy, ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken, PROD_DATABASE_URL: target.appUrl };
+      const env = { PATH: process.env.PATH, ...files, RUNNER_TEMP: run, RUNNER_TOOL_CACHE: join(work, 'tool-cache'), GITHUB_JOB: 'bench', INPUT_POLICY: policy, ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken, PROD_DATABASE_URL: target.appUrl };
       let started = performance.now();
       const main = await runClient(process.execPath, [join(DIST, 'main/index.js')], { env });
       mainMs.push(performance.now() - started);
