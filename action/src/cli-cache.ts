@@ -27,7 +27,7 @@ function cacheVersion(bundleDir: string): string {
 function launcher(node: string): string {
   return `#!/bin/sh
 # govern: the CLI of the govern action, cached by the action's main step.
-node=${JSON.stringify(node)}
+node='${node.replaceAll("'", "'\\''")}'
 [ -x "$node" ] || node=node
 exec "$node" "$(dirname "$0")/index.js" "$@"
 `;
