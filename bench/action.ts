@@ -16,19 +16,19 @@ const RUNS = 7;
  */
 export async function benchActionStart(): Promise<{ mainMs: number[]; nodeMs: number[] }> {
   const [target, issuer] = await Promise.all([startTarget(), startIssuer()]);
-  issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', ref: 'refs/heads/main' };
+  issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4711', ref: 'refs/heads/main' };
   const work = mkdtempSync(join(tmpdir(), 'govern-bench-action-'));
   const mainMs: number[] = [];
   const nodeMs: number[] = [];
   try {
     const policy = join(work, 'govern.yml');
-    writeFileSync(policy, `version: 1\nidentity:\n  audience: govern\n  trust: [{ issuer: "${issuer.url}", claims: { repository: acme/payments } }]\nconnections:\n  db:\n    postgres: { url: "\${PROD_DATABASE_URL}" }\n    export: DATABASE_URL\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n`);
+    writeFileSync(policy, `version: 1\nidentity:\n  audience: govern\n  trust: [{ issuer: "${issuer.url}", claims: { repository_id: "4711" } }]\nconnections:\n  db:\n    postgres: { url: "\${PROD_DATABASE_URL}" }\n    export: DATABASE_URL\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n`);
     for (let i = 0; i < RUNS; i++) {
       const run = join(work, `run-${i}`);
       mkdirSync(run);
-      const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT'].map((k) => [`GITHUB_${k}`, join(run, k.toLowerCase())]));
+      const files = Object.fromEntries(['ENV', 'PATH', 'STATE', 'OUTPUT'].map((k) => [`GITHUB_${k}`, join(run, k.toLowerCase())]));
       for (const f of Object.values(files)) writeFileSync(f, '');
-      const env = { PATH: process.env.PATH, ...files, RUNNER_TEMP: run, GITHUB_JOB: 'bench', INPUT_POLICY: policy, ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken, PROD_DATABASE_URL: target.appUrl };
+      const env = { PATH: process.env.PATH, ...files, RUNNER_TEMP: run, RUNNER_TOOL_CACHE: join(work, 'tool-cache'), GITHUB_JOB: 'bench', INPUT_POLICY: policy, ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.requestToken, PROD_DATABASE_URL: target.appUrl };
       let started = performance.now();
       const main = await runClient(process.execPath, [join(DIST, 'main/index.js')], { env });
       mainMs.push(performance.now() - started);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startDetached } from '../../runner-proxy/src/cli/detach.js';
 import { findPolicy, loadPolicy } from '../../runner-proxy/src/policy/load.js';
 import { GOVERN_ID_TOKEN } from '../../runner-proxy/src/identity/token-source.js';
+import { putCliOnPath } from './cli-cache.js';
 import { State } from './state.js';
 
 /** The bundled gateway sits beside this step's bundle: dist/main/index.js → dist/govern/index.js. */
@@ -31,6 +32,7 @@ async function run(): Promise<void> {
   State.save({ outDir, pid: started.pid, publicKey: started.publicKey });
   core.setOutput('session-dir', outDir);
   core.setOutput('public-key', started.publicKey);
+  await putCliOnPath(dirname(GATEWAY));
   core.info(`govern: gateway ready for ${Object.keys(started.env).join(', ') || 'no connections'}; session signed by ${started.publicKey}`);
 }
 

@@ -1,16 +1,17 @@
-// npm run demo: a CI job under govern, on this machine, with nothing installed beyond npm ci.
-// A local OIDC issuer plays GitHub's token service; the policy trusts it as it would trust GitHub.
+// npm run demo: a CI job under govern, on this machine: the committed bundle (dist/govern) and an
+// embedded target, nothing else. A local OIDC issuer plays GitHub's token service; the policy trusts
+// it as it would trust GitHub.
 // The target is a throwaway PostgreSQL cluster, or an embedded one when no server is installed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startIssuer } from '../../build/runner-proxy/test/fixtures/oidc-issuer.js';
+import { startIssuer } from './issuer.js';
 import { startDemoTarget } from './target.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const govern = join(root, 'runner-proxy', 'bin', 'govern.js');
+const govern = join(root, 'dist', 'govern', 'index.js');
 const workDir = join(root, '.govern-demo', new Date().toISOString().replace(/[:.]/g, '-'));
 mkdirSync(workDir, { recursive: true });
 

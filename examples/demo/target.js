@@ -1,11 +1,15 @@
-// The demo's target database: a throwaway PostgreSQL cluster when the server binaries are installed,
-// otherwise PostgreSQL compiled to WebAssembly (PGlite) served over the wire protocol, in this process.
+// The demo's target database: a throwaway PostgreSQL cluster when the server binaries are installed and
+// the project is built (the test fixtures start it), otherwise PostgreSQL compiled to WebAssembly
+// (PGlite) served over the wire protocol, in this process.
+import { existsSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { postgresBin, startPostgres } from '../../build/runner-proxy/test/fixtures/postgres.js';
+
+const FIXTURE = new URL('../../build/runner-proxy/test/fixtures/postgres.js', import.meta.url);
 
 export async function startDemoTarget() {
-  if (postgresBin() && !process.env.GOVERN_DEMO_EMBEDDED) {
+  const { postgresBin, startPostgres } = !process.env.GOVERN_DEMO_EMBEDDED && existsSync(FIXTURE) ? await import(FIXTURE.href) : {};
+  if (postgresBin?.()) {
     const cluster = await startPostgres();
     await cluster.sql(["CREATE ROLE payments LOGIN PASSWORD 'prod-db-password-do-not-leak'", 'CREATE DATABASE payments OWNER payments']);
     return { kind: `PostgreSQL (${cluster.bin})`, url: cluster.url('payments', 'prod-db-password-do-not-leak', 'payments'), stop: () => cluster.stop() };

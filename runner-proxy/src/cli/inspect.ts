@@ -62,6 +62,7 @@ export async function policyCheckCommand({ values, positionals, env, io }: Comma
       return 1;
     }
     const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+    for (const w of policy.warnings) io.stderr.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
     io.stdout.write(`${file}: ok — ${count(policy.connections.length, 'connection')}, ${count(policy.rules.length, 'rule')}, mode ${policy.mode}${policy.identity ? '' : ', no identity section (runs are recorded as identity "none")'}\n`);
     return 0;
   } catch (e) {

@@ -10,6 +10,7 @@ import type { Logger } from '../gateway/logger.js';
 import { formatSummary } from '../gateway/summary.js';
 import { NO_IDENTITY, type Principal } from '../identity/principal.js';
 import { NO_TOKEN_HELP, obtainToken } from '../identity/token-source.js';
+import { tokenText } from '../identity/token-text.js';
 import { TokenVerifier } from '../identity/verify.js';
 import { findPolicy, loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
@@ -45,7 +46,7 @@ export async function identify(policy: Policy, env: Env, tokenEnv: string | unde
   const obtained = await obtainToken({ env, audience: policy.identity.audience, ...(tokenEnv && { tokenEnv }) });
   if (!obtained) throw new GovernError(ErrorCode.TokenMissing, NO_TOKEN_HELP);
   const principal = await new TokenVerifier(policy.identity, { ...(env.CI_SERVER_URL && { gitlabUrl: env.CI_SERVER_URL }) }).verify(obtained.token);
-  log.info(`identity verified from ${obtained.source}: ${principal.subject ?? principal.issuer}${principal.readOnly ? ' (read-only)' : ''}`);
+  log.info(`identity verified from ${obtained.source}: ${tokenText(principal.subject ?? principal.issuer)}${principal.readOnly ? ' (read-only)' : ''}`);
   return { principal, ...(obtained.variable && { tokenVariable: obtained.variable }) };
 }
 
@@ -57,6 +58,7 @@ export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: L
   const loaded = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true });
   if (mode !== undefined && mode !== 'enforce' && mode !== 'observe') throw new GovernError(ErrorCode.Usage, `mode must be enforce or observe, not "${mode}"`);
   const policy: Policy = mode ? { ...loaded, mode } : loaded;
+  for (const w of policy.warnings) log.warn(`${w.file}:${w.line}: ${w.message}`);
   const { principal, tokenVariable } = await identify(policy, env, tokenEnv, log);
   const out = resolve(outDir);
   const provider = approvalProvider(policy.approvals, principal, env, (m) => log.warn(m));

@@ -58,6 +58,8 @@ export class Approvals {
   readonly #recorder: Recorder;
   readonly #now: () => number;
   readonly #waiting = new Map<string, Waiting>();
+  /** Outcomes on their way to the forge (edits GitHub's throttling may hold for a second or more). */
+  readonly #showing = new Set<Promise<void>>();
   readonly #provider: ApprovalProvider | undefined;
   readonly #warn: (message: string) => void;
 
@@ -111,9 +113,22 @@ export class Approvals {
       this.#provider?.announce(this.pending().find((p) => p.id === id)!).catch((e: Error) => this.#warn(`cannot ask for approval ${id}: ${e.message}; govern approve ${id} still works`));
     });
     this.#recorder.append('approval.decided', { request_id: id, op: opSeq, outcome: result.outcome, by: result.by, reason: result.reason });
-    await this.#recorder.durable();
-    this.#provider?.settled(result).catch((e: Error) => this.#warn(`cannot show the outcome of ${id}: ${e.message}`));
+    const durable = this.#recorder.durable();
+    if (this.#provider) {
+      const provider = this.#provider;
+      const showing = durable.then(() => provider.settled(result)).catch((e: Error) => this.#warn(`cannot show the outcome of ${id}: ${e.message}`));
+      this.#showing.add(showing);
+      void showing.finally(() => this.#showing.delete(showing));
+    }
+    await durable;
     return result;
+  }
+
+  /** Waits, at most timeoutMs, for the outcomes decided so far to show on the forge: the job may end as soon as the gateway stops. */
+  async outcomesShown(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.#showing), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** Settles a waiting request; the caller has already checked that `by` may decide. */

@@ -213,6 +213,7 @@ export class Gateway {
     this.governor.approvals.denyAll('the gateway stopped');
     const drainMs = this.#options.drainMs ?? 10_000;
     await Promise.all(this.#connections.map((c) => c.listener.close(drainMs)));
+    await this.governor.approvals.outcomesShown(drainMs);
     const recorder = this.governor.recorder;
     const counts = { ...this.governor.counts };
     if (!recorder.failure) recorder.append('session.end', { reason, counts });

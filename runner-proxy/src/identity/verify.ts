@@ -2,7 +2,9 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify
 import { ErrorCode, GovernError, TokenRejectedError } from '../core/errors.js';
 import { globMatcher } from '../core/glob.js';
 import type { ClaimValue, IdentityPolicy, TrustEntry } from '../policy/types.js';
+import { forgeOfToken, isPinned, unpinnedReason } from './pinning.js';
 import { RECORDED_CLAIMS, type Principal } from './principal.js';
+import { quotedTokenText, segmentProblem, tokenText } from './token-text.js';
 
 const ALGORITHMS = ['RS256', 'ES256'];
 const CLOCK_TOLERANCE_S = 60;
@@ -40,10 +42,12 @@ export class TokenVerifier {
   issuerUrl(entry: TrustEntry): string {
     if (entry.issuer === 'github') return GITHUB_ISSUER;
     if (entry.issuer === 'gitlab') return this.#gitlabUrl;
-    return entry.issuer.replace(/\/+$/, '');
+    return entry.issuer;
   }
 
   async verify(token: string): Promise<Principal> {
+    const malformed = segmentProblem(token);
+    if (malformed) throw new TokenRejectedError('format', malformed);
     const header = readHeader(token);
     let unverified: JWTPayload;
     try {
@@ -51,14 +55,16 @@ export class TokenVerifier {
     } catch (cause) {
       throw new TokenRejectedError('format', 'its claims are not a JSON object', { cause });
     }
-    const iss = typeof unverified.iss === 'string' ? unverified.iss.replace(/\/+$/, '') : undefined;
-    if (!iss) throw new TokenRejectedError('iss', 'token has no "iss" claim');
+    // OpenID Connect compares the issuer exactly: no trailing-slash or case leniency.
+    const iss = unverified.iss;
+    if (iss === undefined) throw new TokenRejectedError('iss', 'token has no "iss" claim');
+    if (typeof iss !== 'string') throw new TokenRejectedError('iss', `"iss" claim is ${tokenText(iss)}, not a string`);
     const candidates = this.#policy.trust
       .map((entry, index) => ({ entry, index }))
       .filter(({ entry }) => this.issuerUrl(entry) === iss);
     if (candidates.length === 0) {
       const trusted = [...new Set(this.#policy.trust.map((e) => this.issuerUrl(e)))].join(', ');
-      throw new TokenRejectedError('iss', `issuer "${iss}" is not trusted; the policy trusts ${trusted}`);
+      throw new TokenRejectedError('iss', `issuer ${quotedTokenText(iss)} is not trusted; the policy trusts ${trusted}`);
     }
     const payload = await this.#verifySignatureAndTimes(token, iss, header.kid);
     const { index, entry } = matchTrust(candidates, payload);
@@ -72,7 +78,7 @@ export class TokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, keys, {
         algorithms: ALGORITHMS,
-        issuer: [iss, `${iss}/`],
+        issuer: iss,
         audience: this.#policy.audience,
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['iss', 'aud', 'exp', 'iat'],
@@ -92,22 +98,25 @@ export class TokenVerifier {
   #explain(e: unknown, kid: string | undefined, now: Date): GovernError {
     const nowS = Math.floor(now.getTime() / 1000);
     if (e instanceof errors.JWTExpired) {
-      return new TokenRejectedError('exp', `token expired ${nowS - Number(e.payload.exp)} s ago`, { cause: e });
+      return new TokenRejectedError('exp', `token expired ${nowS - (e.payload.exp as number)} s ago`, { cause: e });
     }
     if (e instanceof errors.JWTClaimValidationFailed) {
       const { claim, reason, payload } = e;
       if (reason === 'missing') return new TokenRejectedError(claim, `token has no "${claim}" claim`, { cause: e });
       if (claim === 'aud') {
         const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-        return new TokenRejectedError('aud', `audience "${this.#policy.audience}" not in token aud ${JSON.stringify(aud)}`, { cause: e });
+        const listed = aud.every((a) => typeof a === 'string') ? `[${aud.map(quotedTokenText).join(',')}]` : tokenText(payload.aud);
+        return new TokenRejectedError('aud', `audience "${this.#policy.audience}" not in token aud ${listed}`, { cause: e });
       }
       if (claim === 'nbf') {
-        return new TokenRejectedError('nbf', `token not valid for another ${Number(payload.nbf) - nowS} s ("nbf" in the future)`, { cause: e });
+        return new TokenRejectedError('nbf', `token not valid for another ${(payload.nbf as number) - nowS} s ("nbf" in the future)`, { cause: e });
       }
-      return new TokenRejectedError(claim, `"${claim}" claim is not valid`, { cause: e });
+      const value = payload[claim];
+      const what = value !== null && typeof value === 'object' ? `is ${tokenText(value)}, which` : 'is';
+      return new TokenRejectedError(claim, `"${claim}" claim ${what} not valid`, { cause: e });
     }
     if (e instanceof errors.JWKSNoMatchingKey) {
-      return new TokenRejectedError('kid', `no key in the issuer's JWKS matches kid ${JSON.stringify(kid ?? null)}`, { cause: e });
+      return new TokenRejectedError('kid', `no key in the issuer's JWKS matches kid ${kid === undefined ? 'null' : quotedTokenText(kid)}`, { cause: e });
     }
     if (e instanceof errors.JWSSignatureVerificationFailed) {
       return new TokenRejectedError('signature', "signature does not verify against the issuer's keys", { cause: e });
@@ -115,7 +124,7 @@ export class TokenVerifier {
     if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid || (e instanceof TypeError && /fetch/i.test(e.message))) {
       return new GovernError(ErrorCode.IssuerUnreachable, `cannot fetch the issuer's keys: ${(e as Error).message}`, { cause: e });
     }
-    if (e instanceof errors.JOSEError) return new TokenRejectedError('format', `token is malformed: ${e.message}`, { cause: e });
+    if (e instanceof errors.JOSEError) return new TokenRejectedError('format', `token is malformed: ${tokenText(e.message)}`, { cause: e });
     return new GovernError(ErrorCode.IssuerUnreachable, `cannot verify the token: ${(e as Error).message}`, { cause: e });
   }
 
@@ -132,7 +141,7 @@ export class TokenVerifier {
   /** GitHub's JWKS address is fixed; every other issuer is asked through OIDC discovery. */
   async #discoverJwks(iss: string): Promise<URL> {
     if (iss === GITHUB_ISSUER) return new URL(`${GITHUB_ISSUER}/.well-known/jwks`);
-    const url = `${iss}/.well-known/openid-configuration`;
+    const url = `${iss.replace(/\/$/, '')}/.well-known/openid-configuration`;
     let config: { issuer?: string; jwks_uri?: string };
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
@@ -141,7 +150,7 @@ export class TokenVerifier {
     } catch (cause) {
       throw new GovernError(ErrorCode.IssuerUnreachable, `cannot read the issuer's discovery document ${url}: ${(cause as Error).message}`, { cause });
     }
-    if (config.issuer?.replace(/\/+$/, '') !== iss || typeof config.jwks_uri !== 'string') {
+    if (config.issuer !== iss || typeof config.jwks_uri !== 'string') {
       throw new GovernError(ErrorCode.IssuerUnreachable, `the discovery document at ${url} names another issuer or no jwks_uri`);
     }
     return new URL(config.jwks_uri);
@@ -155,14 +164,17 @@ function readHeader(token: string): { kid?: string } {
   } catch (cause) {
     throw new TokenRejectedError('format', 'it is not a JWT (three base64url parts with a JSON header)', { cause });
   }
-  const alg = String(header.alg);
-  if (alg.toLowerCase() === 'none') throw new TokenRejectedError('alg', 'token is unsigned (alg "none")');
-  if (!ALGORITHMS.includes(alg)) throw new TokenRejectedError('alg', `algorithm "${alg}" is not allowed; only RS256 and ES256 are`);
+  const alg = header.alg;
+  if (typeof alg === 'string' && alg.toLowerCase() === 'none') throw new TokenRejectedError('alg', 'token is unsigned (alg "none")');
+  if (typeof alg !== 'string' || !ALGORITHMS.includes(alg)) {
+    throw new TokenRejectedError('alg', `algorithm ${quotedTokenText(alg)} is not allowed; only RS256 and ES256 are`);
+  }
   for (const key of ['jwk', 'jku', 'x5u', 'x5c'] as const) {
     if (header[key] !== undefined) {
       throw new TokenRejectedError(key, `token header carries "${key}"; keys come only from the issuer's JWKS`);
     }
   }
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw new TokenRejectedError('kid', `header "kid" is ${tokenText(header.kid)}, not a string`);
   return { ...(header.kid !== undefined && { kid: header.kid }) };
 }
 
@@ -181,6 +193,10 @@ function claimMatches(actual: unknown, wanted: ClaimValue | readonly ClaimValue[
 }
 
 function matchTrust(candidates: { entry: TrustEntry; index: number }[], payload: JWTPayload): { entry: TrustEntry; index: number } {
+  // A forge's token (GitHub Enterprise Server's too, under its own issuer URL) is let in only by an entry that pins the repository.
+  const forge = forgeOfToken(payload);
+  const unpinned = forge && candidates.find(({ entry }) => !isPinned(entry, forge));
+  if (unpinned) throw new TokenRejectedError('claims', `identity.trust[${unpinned.index}] ${unpinnedReason(forge)}`);
   let closest: Mismatch[] | undefined;
   for (const candidate of candidates) {
     const mismatches = Object.entries(candidate.entry.claims)
@@ -190,7 +206,10 @@ function matchTrust(candidates: { entry: TrustEntry; index: number }[], payload:
     if (!closest || mismatches.length < closest.length) closest = mismatches;
   }
   const m = closest![0]!;
-  const actual = m.actual === undefined ? 'absent' : `was ${String(m.actual)}`;
+  const actual =
+    m.actual === undefined ? 'absent'
+    : m.actual !== null && typeof m.actual === 'object' ? `is ${tokenText(m.actual)}, which never matches (claims match only as strings, numbers or booleans)`
+    : `was ${tokenText(m.actual)}`;
   const wanted = Array.isArray(m.wanted) ? `one of ${m.wanted.join(', ')}` : String(m.wanted);
   throw new TokenRejectedError('claims', `no trust entry matched: ${m.claim} ${actual}, wanted ${wanted}`);
 }

@@ -5,6 +5,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { ErrorCode, GovernError, PolicyError, type PolicyProblem } from '../core/errors.js';
 import { compileGlob, GlobSyntaxError } from '../core/glob.js';
 import { compileCondition, compileSelector, JsonSyntaxError } from '../core/json-select.js';
+import { forgeOfEntry, isPinned, unpinnedReason, weakPinning } from '../identity/pinning.js';
 import schema from './policy.schema.json' with { type: 'json' };
 import type {
   ApprovalsSpec,
@@ -77,7 +78,8 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
   for (const e of doc.errors) at(e.pos[0], e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   if (problems.length) throw new PolicyError(problems);
 
-  const located = new Located(doc, at);
+  const warnings: PolicyProblem[] = [];
+  const located = new Located(doc, at, (offset, message) => warnings.push({ file, ...lineCounter.linePos(offset), message }));
   const data = doc.toJS() as unknown;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     at(0, 'the policy must be a mapping with at least "version: 1"');
@@ -103,6 +105,7 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
     recording: { results: raw.recording?.results ?? 'summary' },
     mode: raw.mode ?? 'enforce',
     ...(raw.proxy && { proxy: checkProxy(raw.proxy, located) }),
+    warnings,
     variables: [...variables],
   };
   crossCheck(policy, raw, located);
@@ -117,7 +120,13 @@ class Located {
   constructor(
     private readonly doc: Document,
     readonly at: (offset: number, message: string) => void,
+    private readonly warnAt: (offset: number, message: string) => void,
   ) {}
+
+  warning(path: Path, message: string): void {
+    const node = this.node(path);
+    this.warnAt(node?.range?.[0] ?? 0, message);
+  }
 
   node(path: Path): Node | undefined {
     return (path.length ? this.doc.getIn(path, true) : this.doc.contents) as Node | undefined;
@@ -270,9 +279,10 @@ interface RawRule {
   approve?: RawCondition;
   allow?: RawCondition;
 }
+interface RawTrustEntry { issuer: string; claims?: TrustEntry['claims']; any_repository?: boolean }
 interface RawPolicy {
   version: 1;
-  identity?: { audience: string; trust: { issuer: string; claims?: TrustEntry['claims'] }[] };
+  identity?: { audience: string; trust: RawTrustEntry[] };
   connections?: Record<string, Record<string, unknown> & { export: string }>;
   rules?: RawRule[];
   approvals?: { via?: ApprovalsSpec['via']; approvers?: string[]; timeout?: string; allow_self_approval?: boolean; max_pending?: number };
@@ -297,7 +307,7 @@ function checkGlob(pattern: string, separator: '/' | '.', path: Path, located: L
   }
 }
 
-function checkTrust(raw: { issuer: string; claims?: TrustEntry['claims'] }, path: Path, located: Located): TrustEntry {
+function checkTrust(raw: RawTrustEntry, path: Path, located: Located): TrustEntry {
   const issuer = raw.issuer;
   if (issuer !== 'github' && issuer !== 'gitlab') {
     let url: URL | undefined;
@@ -315,7 +325,12 @@ function checkTrust(raw: { issuer: string; claims?: TrustEntry['claims'] }, path
       if (typeof v === 'string') checkGlob(v, '/', Array.isArray(value) ? [...path, 'claims', claim, i] : [...path, 'claims', claim], located);
     });
   }
-  return { issuer, claims: raw.claims ?? {} };
+  const entry: TrustEntry = { issuer, claims: raw.claims ?? {}, ...(raw.any_repository && { anyRepository: true }) };
+  const forge = forgeOfEntry(entry);
+  if (forge && !isPinned(entry, forge)) located.problem(path, `${describePath(path)} (issuer ${issuer}) ${unpinnedReason(forge)}`);
+  const weak = forge && isPinned(entry, forge) ? weakPinning(entry, forge) : undefined;
+  if (weak) located.warning(path, `${describePath(path)} ${weak}`);
+  return entry;
 }
 
 export function isLoopbackHost(hostname: string): boolean {

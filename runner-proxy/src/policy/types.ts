@@ -1,3 +1,5 @@
+import type { PolicyProblem } from '../core/errors.js';
+
 /** The policy after validation and `${VAR}` resolution: what the rest of govern works from. */
 
 export type Protocol = 'postgres' | 'ssh' | 'http';
@@ -19,6 +21,8 @@ export interface TrustEntry {
   /** As written: github, gitlab or a URL. */
   issuer: string;
   claims: Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>;
+  /** `any_repository: true`: the entry means every repository on the forge (dangerous; see README). */
+  anyRepository?: boolean;
 }
 
 export interface IdentityPolicy {
@@ -96,6 +100,8 @@ export interface Policy {
   mode: 'enforce' | 'observe';
   /** Present when the job also gets a forward proxy. */
   proxy?: ProxySpec;
+  /** What `policy check` and `start` warn about: valid, but weaker than it looks (e.g. trust by name only). */
+  warnings: readonly PolicyProblem[];
   /** Names of the environment variables the policy reads: the job's own environment never keeps them. */
   variables: readonly string[];
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -34,7 +34,7 @@ identity:
   audience: govern
   trust:
     - issuer: ${issuer}
-      claims: { repository: acme/payments, ref: refs/heads/main }
+      claims: { repository_id: "4711", ref: refs/heads/main }
 connections:
   app_db:
     postgres: { url: "\${PROD_DATABASE_URL}" }
@@ -55,7 +55,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
   before(async () => {
     [target, issuer, artifacts] = await Promise.all([startTarget(), startIssuer(), startArtifactService()]);
     await target.direct("CREATE TABLE people (id int, name text, ssn text, email text); INSERT INTO people VALUES (1, 'Ada', '536-22-4711', 'ada@example.com')");
-    issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', ref: 'refs/heads/main', event_name: 'push', run_id: '77', actor: 'octo-dev' };
+    issuer.requestClaims = { sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4711', ref: 'refs/heads/main', event_name: 'push', run_id: '77', actor: 'octo-dev' };
     work = mkdtempSync(join(tmpdir(), 'govern-runner-'));
   });
   after(async () => {
@@ -73,13 +73,15 @@ describe('the GitHub Action, run as the runner runs it', () => {
     const workspace = join(root, 'workspace');
     mkdirSync(join(workspace, '.github'), { recursive: true });
     writeFileSync(join(workspace, '.github', 'govern.yml'), policy);
-    const files = Object.fromEntries(['ENV', 'STATE', 'OUTPUT', 'STEP_SUMMARY'].map((k) => [`GITHUB_${k}`, join(root, k.toLowerCase())]));
+    const files = Object.fromEntries(['ENV', 'PATH', 'STATE', 'OUTPUT', 'STEP_SUMMARY'].map((k) => [`GITHUB_${k}`, join(root, k.toLowerCase())]));
     for (const f of Object.values(files)) writeFileSync(f, '');
     const runner = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       ...files,
       RUNNER_TEMP: join(root, 'runner-temp'),
+      // One runner's tool cache, which every job on it shares (a self-hosted runner keeps it).
+      RUNNER_TOOL_CACHE: join(work, 'tool-cache'),
       GITHUB_WORKSPACE: workspace,
       GITHUB_JOB: name,
       GITHUB_RUN_ATTEMPT: '1',
@@ -139,6 +141,16 @@ describe('the GitHub Action, run as the runner runs it', () => {
     });
     assert.equal(node.stdout, '[masked]\n', node.stderr);
 
+    // A later step finds `govern` on the PATH the runner builds from the GITHUB_PATH file command.
+    const added = readFileSync(files.GITHUB_PATH!, 'utf8').trim().split('\n');
+    assert.equal(added.length, 1);
+    assert.match(added[0]!, new RegExp(`^${join(work, '..', 'tool-cache', 'govern')}/[^/]+/${process.arch}$`));
+    const step = (script: string) => runClient('sh', ['-c', script], { env: { PATH: `${added[0]}:${process.env.PATH}`, SESSION: outputs['session-dir']! } });
+    assert.equal((await step('command -v govern')).stdout.trim(), join(added[0]!, 'govern'));
+    const status = await step('govern status --out "$SESSION"');
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /app_db/);
+
     const state = readCommandFile(files.GITHUB_STATE!);
     const post = await runPost();
     assert.equal(post.status, 1, 'fail-on: blocked fails the job after a blocked DROP');
@@ -151,6 +163,8 @@ describe('the GitHub Action, run as the runner runs it', () => {
     writeFileSync(join(work, 'bundle.zip'), uploaded.zip);
     const unzip = await runClient('python3', ['-m', 'zipfile', '-e', join(work, 'bundle.zip'), unpacked]);
     assert.equal(unzip.status, 0, unzip.stderr);
+    const byName = await step(`govern verify ${unpacked}`);
+    assert.equal(byName.status, 0, byName.stderr);
     const verified = verifyBundle(unpacked, { expectedKey: outputs['public-key']! });
     assert.equal(verified.ok, true, verified.problem);
     assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.repository, 'acme/payments');
@@ -170,6 +184,18 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.ok(!everything.includes(target.appPassword), 'the real password reaches no env file, output, summary or log');
     assert.ok(!everything.includes('536-22-4711'), 'no unmasked value reaches them either');
     assert.ok(!existsSync(join(state.govern ? JSON.parse(state.govern).outDir : '', 'gateway.json')), 'the gateway stopped');
+  });
+
+  test('a second job on the runner reuses the cached CLI', async () => {
+    const { files, main, post } = runnerFor('second-job');
+    const started = await main();
+    assert.equal(started.status, 0, started.stderr);
+    assert.match(started.stdout, /govern: the CLI [\w.-]+ is in the tool cache already/);
+    const [dir] = readFileSync(files.GITHUB_PATH!, 'utf8').trim().split('\n');
+    assert.equal(readdirSync(join(work, 'tool-cache', 'govern')).length, 1, 'one cached version');
+    const help = await runClient('sh', ['-c', 'govern --help'], { env: { PATH: `${dir}:${process.env.PATH}` } });
+    assert.match(help.stdout, /Usage: govern COMMAND/);
+    assert.equal((await post()).status, 0);
   });
 
   test('when the gateway died mid-job, post says so, uploads what was recorded and fails the job', async () => {

@@ -21,7 +21,7 @@ async function engine(dir: string, provider: ApprovalProvider, timeoutMs = 5000)
 
 /** Waits until the gateway's comment for the next request is there, and returns the request id in it. */
 async function announcedId(read: () => string[], known: Set<string>): Promise<string> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1000; i++) {
     for (const body of read()) {
       const id = /request `(apr_[0-9a-f]+)`/.exec(body)?.[1];
       if (id && !known.has(id)) {
@@ -114,9 +114,9 @@ describe('approvals in GitHub pull requests', () => {
     github.comment(thread, 'octo-dev', `/govern approve ${id}`);
     github.comment(thread, 'reader', `/govern approve ${id}`);
     github.comment(thread, 'alice', `/govern approve ${id}`, { edited: true });
+    await waitFor(() => github.reactions.some((r) => r.content === 'confused')); // the actor’s own approval is answered with a reaction
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(settled, undefined, 'none of them counted');
-    assert.ok(github.reactions.some((r) => r.content === 'confused'), 'the actor’s own approval is answered with a reaction');
     github.comment(thread, 'bob', `/govern approve ${id}`);
     assert.deepEqual({ outcome: (await held).outcome, by: (await held).by }, { outcome: 'approved', by: 'bob' }, 'a member of a listed team counts');
   });
@@ -136,6 +136,29 @@ describe('approvals in GitHub pull requests', () => {
     assert.equal(settled, undefined);
     github.comment(thread, 'alice', `/govern deny ${secondId}`);
     assert.equal((await second).outcome, 'denied');
+  });
+
+  test('an approval on the second page of comments counts: every page is read', async () => {
+    const approvals = await engine(dir, provider({ event: { pull_request: { number: 34 } } }));
+    const held = approvals.request(op('DELETE FROM c'), 'reviewed-writes', 8);
+    const id = await announcedId(() => github.posted('issue:34').map((c) => c.body), known);
+    for (let i = 0; i < 120; i++) github.comment('issue:34', 'mallory', `chatter ${i}`);
+    await new Promise((r) => setTimeout(r, 200)); // a few polls read the first page unchanged from now on
+    github.comment('issue:34', 'alice', `/govern approve ${id}`);
+    assert.ok((github.threads.get('issue:34') ?? []).length > 100, 'the approval is past the first 100 comments');
+    assert.deepEqual({ outcome: (await held).outcome, by: (await held).by }, { outcome: 'approved', by: 'alice' });
+  });
+
+  test('a secondary rate limit is waited out for the retry-after GitHub gives, then the poll goes on', async () => {
+    const warnings: string[] = [];
+    const approvals = await engine(dir, provider({ event: { pull_request: { number: 56 } }, warn: (m) => warnings.push(m) }));
+    const held = approvals.request(op('DELETE FROM d'), 'reviewed-writes', 9);
+    const id = await announcedId(() => github.posted('issue:56').map((c) => c.body), known);
+    github.secondaryLimit.next = 1;
+    github.comment('issue:56', 'alice', `/govern approve ${id}`);
+    assert.equal((await held).outcome, 'approved');
+    assert.equal(github.secondaryLimit.sent, 1);
+    assert.ok(warnings.some((w) => /secondary rate limit on GET .*\/issues\/56\/comments.*; retrying in 1 s/.test(w)), warnings.join('\n'));
   });
 
   test('on a push with no pull request it asks on the commit', async () => {
@@ -198,6 +221,7 @@ describe('approvals in GitLab merge requests', () => {
 });
 
 async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  // GitHub's throttling spaces the gateway's comments 3 s apart, as GitHub asks of API clients.
+  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(check(), 'the expected change never came');
 }

@@ -10,7 +10,7 @@ import { verifyBundle } from '../../src/recording/verify.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 import { govern } from '../fixtures/cli.js';
 
-const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', ref: 'refs/heads/main', event_name: 'push', run_id: '99', actor: 'ci-bot' };
+const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4711', ref: 'refs/heads/main', event_name: 'push', run_id: '99', actor: 'ci-bot' };
 const EXAMPLE_ENV = {
   PROD_DATABASE_URL: 'postgres://app:s3cret@db.internal:5432/app',
   DEPLOY_KEY: 'key-material',
@@ -37,7 +37,7 @@ describe('govern CLI', () => {
         '  audience: govern',
         '  trust:',
         `    - issuer: ${issuer.url}`,
-        '      claims: { repository: acme/payments, ref: refs/heads/main }',
+        '      claims: { repository_id: "4711", ref: refs/heads/main }',
         'rules:',
         '  - name: reviewed',
         '    approve: { sql: [ddl] }',
@@ -76,14 +76,14 @@ describe('govern CLI', () => {
 
     test('a misspelt key and a bad glob fail with their positions', async () => {
       const file = join(root, 'bad.yml');
-      writeFileSync(file, 'version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: github\n      claims: { ref: "refs/heads/***" }\nrules:\n  - name: x\n    blok: { sql: [drop] }\n');
+      writeFileSync(file, 'version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: github\n      claims: { repository_id: 1, ref: "refs/heads/***" }\nrules:\n  - name: x\n    blok: { sql: [drop] }\n');
       const r = await govern(['policy', 'check', file], { env: baseEnv() });
       assert.equal(r.status, 1);
       assert.match(r.stderr, new RegExp(`${file}:9:5: unknown key "blok" in rules\\[0\\]; did you mean "block"\\?`));
       // Schema errors come first; once fixed, the glob is reported.
       writeFileSync(file, readFileSync(file, 'utf8').replace('blok', 'block'));
       const r2 = await govern(['policy', 'check', file], { env: baseEnv() });
-      assert.match(r2.stderr, new RegExp(`${file}:6:22: identity\\.trust\\[0\\]\\.claims\\.ref: bad glob "refs/heads/\\*\\*\\*" has 3 stars in a row`));
+      assert.match(r2.stderr, new RegExp(`${file}:6:40: identity\\.trust\\[0\\]\\.claims\\.ref: bad glob "refs/heads/\\*\\*\\*" has 3 stars in a row`));
     });
   });
 
@@ -108,6 +108,35 @@ describe('govern CLI', () => {
       assert.equal(manifest.end_reason, 'command exited with status 3');
       assert.ok(!readFileSync(join(out, 'events.jsonl'), 'utf8').includes(token));
       assert.ok(!existsSync(join(out, 'gateway.json')), 'runtime state is removed after the run');
+    });
+
+    test('a token minted for another repository is refused: the entry names the repository by id', async () => {
+      const marker = join(root, 'ran-stranger');
+      const stranger = { ...CLAIMS, sub: 'repo:evil/payments:ref:refs/heads/main', repository: 'evil/payments', repository_id: '666' };
+      const r = await govern(['run', '--policy', policyFile, '--out', join(root, 'run-stranger'), '--', 'touch', marker], {
+        env: { ...baseEnv(), GOVERN_ID_TOKEN: await issuer.sign(stranger) },
+      });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /govern run: OIDC token rejected: no trust entry matched: repository_id was 666, wanted 4711/);
+      assert.ok(!existsSync(marker));
+    });
+
+    test('policy check and start refuse an entry that pins no repository, naming the claim to add', async () => {
+      const loose = join(root, 'loose.yml');
+      writeFileSync(loose, readFileSync(policyFile, 'utf8').replace('repository_id: "4711"', 'repository: acme/payments'));
+      const checked = await govern(['policy', 'check', loose], { env: baseEnv() });
+      assert.equal(checked.status, 1);
+      assert.match(checked.stderr, /loose\.yml:5:7: identity\.trust\[0\] \(issuer http:\/\/127\.0\.0\.1:\d+\) names no GitHub repository by id.*: add repository_id \(or repository_owner_id for a whole organisation\) or an exact sub/);
+      const started = await govern(['start', '--policy', loose, '--out', join(root, 'start-loose')], { env: { ...baseEnv(), GOVERN_ID_TOKEN: await issuer.sign(CLAIMS) } });
+      assert.equal(started.status, 1);
+      assert.match(started.stderr, /govern start: .*names no GitHub repository by id/);
+      // An entry that names no forge claim passes the check (the issuer could be any CI), but a GitHub token is refused at run time.
+      const refOnly = join(root, 'ref-only.yml');
+      writeFileSync(refOnly, readFileSync(policyFile, 'utf8').replace('repository_id: "4711", ', ''));
+      assert.equal((await govern(['policy', 'check', refOnly], { env: baseEnv() })).status, 0);
+      const run = await govern(['start', '--policy', refOnly, '--out', join(root, 'start-ref-only')], { env: { ...baseEnv(), GOVERN_ID_TOKEN: await issuer.sign(CLAIMS) } });
+      assert.equal(run.status, 1);
+      assert.match(run.stderr, /govern start: OIDC token rejected: identity\.trust\[0\] names no GitHub repository by id/);
     });
 
     test('a rejected token stops everything before the command runs, naming the failed check', async () => {

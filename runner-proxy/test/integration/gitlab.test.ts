@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -29,7 +32,7 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     copyFileSync(join(REPO_ROOT, 'gitlab-template', 'govern.gitlab-ci.yml'), join(repo, 'govern.gitlab-ci.yml'));
     writeFileSync(
       join(repo, '.govern.yml'),
-      `version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: ${issuer.url}\n      claims: { project_path: acme/payments, ref_protected: "true" }\n` +
+      `version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: ${issuer.url}\n      claims: { project_id: 815, ref_protected: "true" }\n` +
         'connections:\n  app_db:\n    postgres: { url: "${PROD_DATABASE_URL}" }\n    export: DATABASE_URL\n' +
         'rules:\n  - name: pii\n    mask: { columns: ["people.ssn"] }\n  - name: no-destruction\n    block: { sql: [drop] }\n',
     );
@@ -63,13 +66,13 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     rmSync(repo, { recursive: true, force: true });
   });
 
-  async function runJob(job: string) {
-    const token = await issuer.sign({ aud: 'govern', sub: 'project_path:acme/payments:ref_type:branch:ref:main', project_path: 'acme/payments', ref: 'main', ref_protected: 'true', pipeline_source: 'push' });
+  async function runJob(job: string, cli: string[] = ['--variable', `GOVERN_CLI=${process.execPath} ${join(REPO_ROOT, 'dist', 'govern', 'index.js')}`]) {
+    const token = await issuer.sign({ aud: 'govern', sub: 'project_path:acme/payments:ref_type:branch:ref:main', project_path: 'acme/payments', project_id: '815', ref: 'main', ref_protected: 'true', pipeline_source: 'push' });
     return runClient(GITLAB_CI_LOCAL, [
       '--shell-executor-no-image',
       '--variable', `GOVERN_ID_TOKEN=${token}`,
       '--variable', `PROD_DATABASE_URL=${target.appUrl}`,
-      '--variable', `GOVERN_CLI=${process.execPath} ${join(REPO_ROOT, 'dist', 'govern', 'index.js')}`,
+      ...cli,
       job,
     ], { cwd: repo, timeoutMs: 180_000, env: { ...process.env, FORCE_COLOR: '0' } });
   }
@@ -93,6 +96,44 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     const verified = verifyBundle(bundle);
     assert.equal(verified.ok, true, verified.problem);
     assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.project_path, 'acme/payments');
+  });
+
+  describe('the release archive it downloads', () => {
+    let server: Server;
+    let archiveUrl: string;
+    let digest: string;
+
+    before(async () => {
+      // The release archive as scripts/release-archive.sh packs it, served as the release download is.
+      const archive = join(repo, '..', `${repo.split('/').pop()}-govern-cli.tar.gz`);
+      const packed = await runClient('tar', ['-czf', archive, '-C', join(REPO_ROOT, 'dist'), 'govern']);
+      assert.equal(packed.status, 0, packed.stderr);
+      const bytes = readFileSync(archive);
+      rmSync(archive);
+      digest = createHash('sha256').update(bytes).digest('hex');
+      server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/gzip' }).end(bytes));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      archiveUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/govern-cli.tar.gz`;
+    });
+    after(() => new Promise<void>((r) => server.close(() => r())));
+
+    const fromArchive = (sha256: string) => ['--variable', `GOVERN_ARCHIVE_URL=${archiveUrl}`, '--variable', `GOVERN_ARCHIVE_SHA256=${sha256}`];
+
+    test('an archive whose SHA-256 is not the pinned one is never run, and the job says why', async () => {
+      const wrong = createHash('sha256').update('another archive').digest('hex');
+      const r = await runJob('migrate', fromArchive(wrong));
+      assert.notEqual(r.status, 0);
+      assert.match(`${r.stdout}${r.stderr}`, new RegExp(`govern: ${archiveUrl.replace(/[.]/g, '\\.')} has SHA-256 ${digest}, not the ${wrong} pinned for govern [\\d.]+; it is not run`));
+      assert.doesNotMatch(r.stdout, /migrate > \[masked\]/, 'no step ran');
+    });
+
+    test('the archive with the pinned SHA-256 runs the gateway', async () => {
+      // The shell executor runs every job in the same checkout: the session of the first test is still there.
+      rmSync(join(repo, '.govern-session'), { recursive: true, force: true });
+      const r = await runJob('migrate', fromArchive(digest));
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /migrate > \[masked\]/);
+    });
   });
 
   test('a job whose script fails still stops the gateway and keeps a bundle that verifies', async () => {

@@ -6,7 +6,7 @@ import { TokenVerifier } from '../../src/identity/verify.js';
 import type { IdentityPolicy } from '../../src/policy/types.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 
-const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '42', ref: 'refs/heads/main', event_name: 'push', run_id: '7' };
+const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '42', repository_owner_id: '7', ref: 'refs/heads/main', event_name: 'push', run_id: '7' };
 
 describe('OIDC identity', () => {
   let issuer: TestIssuer;
@@ -18,7 +18,7 @@ describe('OIDC identity', () => {
     policy = {
       audience: 'govern',
       trust: [
-        { issuer: issuer.url, claims: { repository: 'acme/*', ref: 'refs/heads/main', event_name: ['push', 'workflow_dispatch'] } },
+        { issuer: issuer.url, claims: { repository_owner_id: 7, repository: 'acme/*', ref: 'refs/heads/main', event_name: ['push', 'workflow_dispatch'] } },
         { issuer: issuer.url, claims: { repository_id: 42, ref: 'refs/pull/*/merge' } },
       ],
     };
@@ -117,8 +117,75 @@ describe('OIDC identity', () => {
     const pr = await verifier.verify(await issuer.sign({ ...CLAIMS, ref: 'refs/pull/5/merge', event_name: 'pull_request_target' }));
     assert.equal(pr.readOnly, true);
     assert.match(pr.readOnlyReason!, /pull_request_target run may only read/);
-    const named = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { event_name: 'pull_request_target' } }] });
+    const named = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { repository_id: 42, event_name: 'pull_request_target' } }] });
     assert.equal((await named.verify(await issuer.sign({ ...CLAIMS, event_name: 'pull_request_target' }))).readOnly, false);
+  });
+
+  test('a token for another repository id is refused under an entry naming the right one', async () => {
+    const pinned = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { repository_id: 42 } }] });
+    await rejects(issuer.sign({ ...CLAIMS, repository_id: '666' }), 'claims', /no trust entry matched: repository_id was 666, wanted 42/, pinned);
+  });
+
+  test("a forge's token is refused under an entry that pins no repository, unless it says any_repository", async () => {
+    const loose = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { ref: 'refs/heads/main' } }] });
+    await rejects(issuer.sign(CLAIMS), 'claims', /identity\.trust\[0\] names no GitHub repository by id, so it lets in every repository .*: add repository_id/, loose);
+    const gitlab = { aud: 'govern', project_id: '815', namespace_id: '9', project_path: 'acme/app' };
+    await rejects(issuer.sign(gitlab), 'claims', /names no GitLab repository by id.*add project_id \(or namespace_id for a whole group\)/, loose);
+    const open = new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { ref: 'refs/heads/main' }, anyRepository: true }] });
+    assert.equal((await open.verify(await issuer.sign(CLAIMS))).kind, 'oidc');
+  });
+
+  describe('what a token says is never trusted to be well-formed', () => {
+    const pinned = () => new TokenVerifier({ audience: 'govern', trust: [{ issuer: issuer.url, claims: { repository_id: 42, ref: 'refs/heads/main' } }] });
+
+    test('the issuer is compared exactly: a trailing slash is another issuer', () =>
+      rejects(issuer.sign({ ...CLAIMS, iss: `${issuer.url}/` }), 'iss', /issuer "http:\/\/127\.0\.0\.1:\d+\/" is not trusted/));
+
+    test('a padded segment is refused before any decoding', async () => {
+      const [h, p, sig] = (await issuer.sign(CLAIMS)).split('.');
+      await rejects(`${h}=.${p}.${sig}`, 'format', /header part is not base64url \(padding, whitespace or other characters\)/);
+      await rejects(`${h}.${p}.${sig}==`, 'format', /signature part is not base64url/);
+    });
+
+    test('whitespace inside a segment is refused', async () => {
+      const [h, p, sig] = (await issuer.sign(CLAIMS)).split('.');
+      await rejects(`${h}.${p!.slice(0, 10)} ${p!.slice(10)}.${sig}`, 'format', /claims part is not base64url/);
+      await rejects(`${h}.${p}.${sig}\n`, 'format', /signature part is not base64url/);
+    });
+
+    test('a second spelling of the same signature (non-zero trailing bits) is refused', async () => {
+      const [h, p, sig] = (await issuer.sign(CLAIMS)).split('.');
+      assert.equal(sig!.length % 4, 2, 'an RS256 signature leaves 4 unused bits in its last character');
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const respelt = `${sig!.slice(0, -1)}${alphabet[alphabet.indexOf(sig!.at(-1)!) | 1]}`;
+      assert.deepEqual(Buffer.from(respelt, 'base64url'), Buffer.from(sig!, 'base64url'), 'a lenient decoder reads the same bytes');
+      await rejects(`${h}.${p}.${respelt}`, 'format', /signature part is not canonical base64url/);
+      assert.equal((await verifier.verify(`${h}.${p}.${sig}`)).kind, 'oidc');
+    });
+
+    test('a claim holding a newline cannot start a workflow command in the log', async () => {
+      await assert.rejects(pinned().verify(await issuer.sign({ ...CLAIMS, ref: 'x\n::error::owned\r\u2028::warning::too' })), (e: Error) => {
+        assert.match(e.message, /ref was x ::error::owned {2}::warning::too, wanted refs\/heads\/main/);
+        assert.doesNotMatch(e.message, /[\n\r\u2028]/);
+        return true;
+      });
+    });
+
+    test('a 1 MB kid makes a short message, cut with an ellipsis', async () => {
+      await assert.rejects(verifier.verify(await issuer.sign(CLAIMS, { kid: 'k'.repeat(1 << 20) })), (e: Error) => {
+        assert.match(e.message, /no key in the issuer's JWKS matches kid "k{120}…"$/);
+        assert.ok(e.message.length < 300);
+        return true;
+      });
+    });
+
+    test('object- and list-valued claims get a sentence', async () => {
+      const v = pinned();
+      await rejects(issuer.sign({ ...CLAIMS, repository_id: { toString: 1 } }), 'claims', /repository_id is a JSON object, which never matches \(claims match only as strings, numbers or booleans\)/, v);
+      await rejects(issuer.sign({ ...CLAIMS, ref: ['refs/heads/main'] }), 'claims', /ref is a JSON list, which never matches/, v);
+      await rejects(issuer.sign({ ...CLAIMS, iss: { toString: 1 } as unknown as string }), 'iss', /"iss" claim is a JSON object, not a string/, v);
+      await rejects(issuer.forge({ alg: { toString: 1 }, typ: 'JWT' }, CLAIMS), 'alg', /algorithm a JSON object is not allowed/, v);
+    });
   });
 
   test('rejects what is not a JWT', () => rejects('not-a-token', 'format', /not a JWT/));

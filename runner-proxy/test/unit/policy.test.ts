@@ -57,8 +57,8 @@ describe('policy', () => {
   });
 
   test('a bad glob is an error at its place', () => {
-    assert.deepEqual(problems('version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: github\n      claims: { ref: "refs/heads/{main" }\n'), [
-      'p.yml:6:22: identity.trust[0].claims.ref: bad glob "refs/heads/{main" opens a brace it never closes',
+    assert.deepEqual(problems('version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: github\n      claims: { repository_id: 1, ref: "refs/heads/{main" }\n'), [
+      'p.yml:6:40: identity.trust[0].claims.ref: bad glob "refs/heads/{main" opens a brace it never closes',
     ]);
   });
 
@@ -132,7 +132,7 @@ describe('policy', () => {
   });
 
   test('${VAR} outside connection settings is refused rather than left literal', () => {
-    assert.deepEqual(problems('version: 1\nidentity:\n  audience: "${AUD}"\n  trust: [{ issuer: github }]\n'), ['p.yml:3:13: identity.audience: only connection settings take ${VAR}']);
+    assert.deepEqual(problems('version: 1\nidentity:\n  audience: "${AUD}"\n  trust: [{ issuer: github, claims: { repository_id: 1 } }]\n'), ['p.yml:3:13: identity.audience: only connection settings take ${VAR}']);
   });
 
   test('issuers must be https, except on loopback', () => {
@@ -157,6 +157,54 @@ describe('policy', () => {
     assert.deepEqual(predicates('allow'), { refuse: false, allowParamEquality: false });
     assert.deepEqual(predicates('{ refuse: true, allow_param_equality: true }'), { refuse: true, allowParamEquality: true });
     assert.ok(problems('version: 1\nrules:\n  - name: pii\n    mask: { columns: [users.ssn], predicates: sometimes }\n').length > 0);
+  });
+
+  describe('a trust entry must pin the repository', () => {
+    const trust = (entry: string) => `version: 1\nidentity:\n  audience: govern\n  trust:\n    - ${entry}\n`;
+    const unpinned = (forge: string, id: string, owner: string, group: string) =>
+      `names no ${forge} repository by id, so it lets in every repository on the forge that asks for a token: add ${id} (or ${owner} for a whole ${group}) or an exact sub, or any_repository: true if every repository is really meant`;
+    const github = unpinned('GitHub', 'repository_id', 'repository_owner_id', 'organisation');
+    const gitlab = unpinned('GitLab', 'project_id', 'namespace_id', 'group');
+    const warnings = (yaml: string) => parsePolicy('p.yml', Buffer.from(yaml), { env: {}, resolveVariables: true }).warnings.map((w) => `${w.line}: ${w.message}`);
+
+    for (const [shape, entry] of [
+      ['no claims', 'issuer: github'],
+      ['empty claims', 'issuer: github\n      claims: {}'],
+      ['only a ref', 'issuer: github\n      claims: { ref: refs/heads/main }'],
+      ['only a name', 'issuer: github\n      claims: { repository: acme/app }'],
+      ['an id glob', 'issuer: github\n      claims: { repository_id: "4*" }'],
+      ['a sub glob', 'issuer: github\n      claims: { sub: "repo:acme/app:*" }'],
+    ]) {
+      test(`github with ${shape} is refused, naming the claim to add`, () => {
+        assert.deepEqual(problems(trust(entry!)), [`p.yml:5:7: identity.trust[0] (issuer github) ${github}`]);
+      });
+    }
+
+    test('gitlab with only a project path is refused, naming project_id', () => {
+      assert.deepEqual(problems(trust('issuer: gitlab\n      claims: { project_path: acme/app, ref_protected: "true" }')), [`p.yml:5:7: identity.trust[0] (issuer gitlab) ${gitlab}`]);
+    });
+
+    test("any issuer whose entry names a forge's claims (GitHub Enterprise Server) is held to the same rule", () => {
+      assert.deepEqual(problems(trust('issuer: https://ghe.example.com/_services/token\n      claims: { repository: acme/app }')), [
+        `p.yml:5:7: identity.trust[0] (issuer https://ghe.example.com/_services/token) ${github}`,
+      ]);
+      assert.deepEqual(problems(trust('issuer: https://oidc.circleci.com/org/1234')), []);
+    });
+
+    test('an id, an owner id or an exact sub pins it; binding by name alone is warned about', () => {
+      assert.deepEqual(warnings(trust('issuer: github\n      claims: { repository_id: 42, repository: acme/app }')), []);
+      assert.deepEqual(warnings(trust('issuer: github\n      claims: { repository_owner_id: "7" }')), []);
+      assert.deepEqual(warnings(trust('issuer: gitlab\n      claims: { namespace_id: [7, 8] }')), []);
+      assert.deepEqual(warnings(trust('issuer: github\n      claims: { sub: "repo:acme/app:ref:refs/heads/main", repository: acme/app }')), [
+        '5: identity.trust[0] binds the repository by name only (repository: acme/app); names are given to someone else after a rename or deletion: add repository_id too',
+      ]);
+    });
+
+    test('any_repository: true is accepted, with a warning', () => {
+      assert.deepEqual(warnings(trust('issuer: github\n      any_repository: true')), [
+        '5: identity.trust[0] any_repository: true lets in every repository on GitHub that can get a token for this audience',
+      ]);
+    });
   });
 
   test('a missing file is one sentence', () => {
