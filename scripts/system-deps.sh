@@ -1,12 +1,18 @@
 # Sourced by the test command: installs the system packages the tests use, when they are missing.
 # PostgreSQL's server and clients, pgbouncer (the benchmark's peer), psycopg2 for Debian's python3,
-# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates).
+# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates), OpenSSH, git and tmux
+# (the SSH adapter's tests).
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The SSH adapter's tests: a real sshd and the clients a job uses through it.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,7 +1,12 @@
-import type { AdapterRegistry } from './adapter.js';
+import type { Adapter, AdapterRegistry } from './adapter.js';
+import type { Protocol } from '../policy/types.js';
 import { PostgresAdapter } from './postgres/adapter.js';
+import { SshAdapter } from './ssh/adapter.js';
 
 /** The protocol adapters this build serves. */
 export function builtInAdapters(): AdapterRegistry {
-  return new Map([['postgres', new PostgresAdapter()]]);
+  return new Map<Protocol, Adapter>([
+    ['postgres', new PostgresAdapter()],
+    ['ssh', new SshAdapter()],
+  ]);
 }
