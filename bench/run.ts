@@ -1,15 +1,26 @@
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
 import { benchPostgres } from './postgres.js';
+import { benchSsh, CIPHER } from './ssh.js';
 
 const only = process.argv[2];
 
-/** `npm run bench [detectors|postgres]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|action|ssh]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
   if (!only || only === 'postgres') await printPostgres();
   if (!only || only === 'action') await printActionStart();
+  if (!only || only === 'ssh') await printSsh();
+}
+
+async function printSsh(): Promise<void> {
+  const figures = await benchSsh();
+  console.log(`\nssh: 200 MB from the host, OpenSSH client, cipher ${CIPHER} on every hop, one run each`);
+  for (const f of figures) {
+    const direct = figures.find((d) => d.what === f.what && d.path === 'direct')!;
+    console.log(`  ${f.what.padEnd(8)} ${f.path.padEnd(17)} ${f.seconds.toFixed(2).padStart(6)} s  ${f.mbps.toFixed(1).padStart(6)} MB/s  ${(f.mbps / direct.mbps).toFixed(2)}× direct`);
+  }
 }
 
 async function printActionStart(): Promise<void> {
