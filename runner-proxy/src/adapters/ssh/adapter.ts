@@ -87,6 +87,8 @@ export class SshAdapter implements Adapter {
 function accept(client: Connection, state: ListenerState): void {
   const timer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
   state.connections.add(client);
+  // Request/response protocols (sftp, git) must not wait for Nagle's delayed small packets.
+  (client as Connection & { setNoDelay(on: boolean): void }).setNoDelay(true);
   let openSeq: number | undefined;
   let upstream: Promise<Client> | undefined;
   client.on('error', () => undefined);

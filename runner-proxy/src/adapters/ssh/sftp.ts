@@ -105,6 +105,72 @@ class PacketSplitter {
   }
 }
 
+/**
+ * Reads the target's answers as they stream past, without holding them: small packets are gathered
+ * whole, DATA payloads are handed on piece by piece for hashing.
+ */
+class ResponseObserver {
+  /** The packet being gathered (header, or all of a small packet). */
+  #head = Buffer.alloc(0);
+  /** Payload bytes of a DATA packet still to come, and where they go. */
+  #streaming = 0;
+  #sink: ((piece: Buffer) => void) | undefined;
+
+  constructor(
+    readonly on: {
+      handle(id: number, handle: Buffer): void;
+      data(id: number): ((piece: Buffer) => void) | undefined;
+      answered(id: number): void;
+    },
+  ) {}
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#streaming > 0) {
+        const n = Math.min(this.#streaming, chunk.length - at);
+        this.#sink?.(chunk.subarray(at, at + n));
+        this.#streaming -= n;
+        at += n;
+        continue;
+      }
+      const n = Math.min(this.#need() - this.#head.length, chunk.length - at);
+      this.#head = Buffer.concat([this.#head, chunk.subarray(at, at + n)]);
+      at += n;
+      if (this.#head.length === 5) {
+        const length = this.#head.readUInt32BE(0);
+        if (length < 1 || (this.#head[4] !== Sftp.Data && length > MAX_PACKET)) throw new MalformedSftpError(`an sftp packet of ${length} bytes is not valid`);
+      }
+      if (this.#head.length >= 5 && this.#head.length === this.#need()) this.#packet();
+    }
+  }
+
+  /** The length and type first, then either the DATA header or the whole (small) packet. */
+  #need(): number {
+    if (this.#head.length < 5) return 5;
+    return this.#head[4] === Sftp.Data ? 13 : 4 + this.#head.readUInt32BE(0);
+  }
+
+  #packet(): void {
+    const head = this.#head;
+    this.#head = Buffer.alloc(0);
+    const type = head[4];
+    const f = new Fields(head, 5);
+    if (type === Sftp.Data) {
+      const id = f.uint32();
+      const length = f.uint32();
+      if (length + 9 !== head.readUInt32BE(0)) throw new MalformedSftpError('an sftp DATA packet whose lengths disagree');
+      this.#sink = this.on.data(id);
+      this.#streaming = length;
+      return;
+    }
+    if (head.length < 9) return;
+    const id = f.uint32();
+    if (type === Sftp.Handle) this.on.handle(id, f.bytes());
+    this.on.answered(id);
+  }
+}
+
 /** A file the job opened: its bytes are counted and hashed while they go through in order. */
 interface Transfer {
   path: string;
@@ -233,22 +299,26 @@ export function relaySftp(channel: ServerChannel, stream: ClientChannel, ctx: Sf
   };
 
   const fromJob = new PacketSplitter((packet) => queue.push(packet));
-  const fromTarget = new PacketSplitter((packet) => {
-    const type = packet[4];
-    if (type === Sftp.Handle || type === Sftp.Data || type === Sftp.Status) {
-      const f = new Fields(packet, 5);
-      const id = f.uint32();
-      if (type === Sftp.Handle) {
-        const t = opens.get(id);
-        if (t) handles.set(f.bytes().toString('latin1'), t);
-      } else if (type === Sftp.Data) {
-        const read = reads.get(id);
-        if (read) count(read.transfer, read.offset, f.bytes());
-      }
+  const fromTarget = new ResponseObserver({
+    handle: (id, handle) => {
+      const t = opens.get(id);
+      if (t) handles.set(handle.toString('latin1'), t);
+    },
+    data: (id) => {
+      const read = reads.get(id);
+      reads.delete(id);
+      if (!read) return undefined;
+      const { transfer, offset } = read;
+      let at = offset;
+      return (piece) => {
+        count(transfer, at, piece);
+        at += piece.length;
+      };
+    },
+    answered: (id) => {
       opens.delete(id);
       reads.delete(id);
-    }
-    toJob(packet);
+    },
   });
 
   channel.on('data', (chunk: Buffer) => {
@@ -263,8 +333,10 @@ export function relaySftp(channel: ServerChannel, stream: ClientChannel, ctx: Sf
     try {
       fromTarget.push(chunk);
     } catch (e) {
-      fail(e);
+      return fail(e);
     }
+    // The target's answers are only read, never changed: they go on as they came.
+    toJob(chunk);
   });
   stream.stderr.on('data', (chunk: Buffer) => channel.stderr.write(chunk));
   channel.on('end', () => {

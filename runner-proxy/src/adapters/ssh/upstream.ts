@@ -27,6 +27,7 @@ export function connectUpstream(connection: string, target: SshTarget): Promise<
     };
     client.once('ready', () => {
       client.off('error', fail);
+      client.setNoDelay(true);
       // Later failures end the connection; each channel reports its own.
       client.on('error', () => undefined);
       resolve(client);
