@@ -95,8 +95,13 @@ export class UserSshConfigInclude {
     const restored = now.slice(0, at) + now.slice(at + this.#block.length);
     if (restored === '' && this.#createdFile) {
       unlinkSync(this.#file);
-      // Only an empty ~/.ssh that govern created goes; anything the job put there stays.
-      if (this.#createdDir) rmdirSync(this.#sshDir, { maxRetries: 0 } as never);
+      if (this.#createdDir) {
+        try {
+          rmdirSync(this.#sshDir);
+        } catch {
+          // Not empty: what the job put in the ~/.ssh that govern created stays.
+        }
+      }
       return;
     }
     writeFileSync(this.#file, Buffer.from(restored, 'latin1'));
