@@ -30,6 +30,8 @@ export interface ResultStats {
   durationMs: number;
   /** The target's own error, already masked. */
   error?: string;
+  /** SSH: the exit status, or the signal (SIGTERM…) that ended the command. */
+  exit?: number | string;
 }
 
 export interface GovernorOptions {
@@ -86,6 +88,7 @@ export class Governor {
         protocol: op.protocol,
         text: op.text,
         classes: [...op.classes],
+        ...(op.commands && { argv: op.commands }),
         verdict: decision.policyVerdict,
         ...(decision.verdict !== decision.policyVerdict && { enforced: decision.verdict }),
         ...(decision.rule && { rule: decision.rule }),
@@ -117,6 +120,7 @@ export class Governor {
       ...(stats.bytes !== undefined && { bytes: stats.bytes }),
       ...(stats.maskedValues && { masked: stats.maskedValues }),
       ...(stats.error !== undefined && { error: stats.error }),
+      ...(stats.exit !== undefined && { exit: stats.exit }),
     });
   }
 

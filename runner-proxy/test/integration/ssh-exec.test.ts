@@ -59,7 +59,7 @@ describe('SSH exec through the gateway', () => {
     // OpenSSH exits 255 when the remote command was killed by a signal; the record names it.
     assert.equal(r.code, 255);
     await gov.gateway.governor.recorder.durable();
-    assert.match(readFileSync(join(gov.out, 'events.jsonl'), 'utf8'), /"error":"killed by SIGTERM"/);
+    assert.match(readFileSync(join(gov.out, 'events.jsonl'), 'utf8'), /"error":"killed by SIGTERM","exit":"SIGTERM"/);
   });
 
   test('GIT_SSH_COMMAND names the config', async () => {
@@ -147,7 +147,8 @@ describe('SSH exec through the gateway', () => {
     const events = readFileSync(join(gov.out, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const op = events.find((e) => e.type === 'operation' && e.text === 'echo recorded');
     assert.ok(op);
-    assert.ok(events.find((e) => e.type === 'result' && e.op === op.seq));
+    assert.deepEqual(op.argv, [['echo', 'recorded']]);
+    assert.equal(events.find((e) => e.type === 'result' && e.op === op.seq)?.exit, 0);
     assert.ok(!readFileSync(join(gov.out, 'events.jsonl'), 'utf8').includes('536-22-4711'));
   });
 });

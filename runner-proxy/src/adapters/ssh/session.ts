@@ -93,15 +93,16 @@ export class SessionChannel {
     reject?.();
   }
 
+  /** The operation as recorded: sensitive values in the text and the argv are redacted, whatever the rules. */
   #operation(text: string, classes: Set<string>, analysis?: ShellAnalysis): Operation {
-    const masked = this.#ctx.governor.masker.maskText(text, REDACT_ALL).text;
+    const redact = (t: string) => this.#ctx.governor.masker.maskText(t, REDACT_ALL).text;
     return {
       connection: this.#ctx.name,
       protocol: 'ssh',
-      text: masked,
+      text: redact(text),
       classes,
       writes: true,
-      ...(analysis && { commands: analysis.commands }),
+      ...(analysis && { commands: analysis.commands.map((argv) => argv.map(redact)) }),
       fingerprint: createHash('sha256').update(`${this.#ctx.name}\u0000${text}`).digest('hex'),
     };
   }
@@ -223,8 +224,8 @@ export class SessionChannel {
         durationMs: performance.now() - started,
         bytes,
         maskedValues: (maskOut?.masked ?? 0) + (maskErr?.masked ?? 0),
-        ...(exit.code !== undefined && exit.code !== 0 && { error: `exit status ${exit.code}` }),
-        ...(exit.signal && { error: `killed by ${exit.signal}` }),
+        ...(exit.code !== undefined && { exit: exit.code }),
+        ...(exit.signal && { exit: exit.signal, error: `killed by ${exit.signal}` }),
       });
     });
   }
