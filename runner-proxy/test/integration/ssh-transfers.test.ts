@@ -13,6 +13,8 @@ const RULES = `
     block: { sftp: ["remove /**/releases/**", rename, rmdir] }
   - name: no-uploads-to-etc
     block: { sftp: ["write /etc/**"] }
+  - name: tunnels
+    allow: { ssh: [port_forwarding] }
 `;
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -137,5 +139,10 @@ describe('SSH file transfers through the gateway', () => {
     } finally {
       await client('ssh', [...opts, '-O', 'exit', 'deploy'], gov.env);
     }
+  });
+
+  test('with a rule allowing port_forwarding, ssh -W tunnels through the target', async () => {
+    const r = await client('ssh', [...gov.F, '-W', `127.0.0.1:${sshd.port}`, 'deploy'], gov.env, 'SSH-2.0-probe\r\n');
+    assert.match(r.stdout, /^SSH-2\.0-OpenSSH/);
   });
 });

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import ssh2, { type AuthContext, type Client, type Connection } from 'ssh2';
+import ssh2, { type AuthContext, type Client, type ClientChannel, type Connection, type ServerChannel, type TcpipRequestInfo } from 'ssh2';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { CIPHERS, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
@@ -117,10 +117,7 @@ function accept(client: Connection, state: ListenerState): void {
         state.log.warn(`${state.name}: session failed: ${(e as Error).message}`);
       }
     });
-    client.on('tcpip', (_accept, reject, info) => {
-      refuseForwarding(state, `direct-tcpip to ${info.destIP}:${info.destPort}`);
-      reject();
-    });
+    client.on('tcpip', (acceptTunnel, reject, info) => void forwardLocal(state, upstream!, acceptTunnel, reject, info));
     client.on('request', (_accept, reject, name) => {
       refuseForwarding(state, name);
       reject?.();
@@ -138,12 +135,42 @@ function accept(client: Connection, state: ListenerState): void {
   });
 }
 
-/** Port forwarding is recorded and refused: the gateway relays no tunnels. */
+/** Remote and socket forwarding are recorded and refused: the gateway relays no tunnels toward the job. */
 function refuseForwarding(state: ListenerState, what: string): void {
   const decided = state.governor.decide({ connection: state.name, protocol: 'ssh', text: what, classes: new Set(['port_forwarding']), writes: true });
   void Promise.resolve(decided).then((ruling) => {
-    if (ruling.allowed) state.governor.note('ssh.unsupported', { connection: state.name, op: ruling.seq, feature: 'port_forwarding' });
+    if (ruling.allowed) state.governor.note('ssh.unsupported', { connection: state.name, op: ruling.seq, feature: what });
   });
+}
+
+/** `ssh -L` and `ssh -W`: a tunnel from the target onward, only when a rule allows port_forwarding. */
+async function forwardLocal(
+  state: ListenerState,
+  upstream: Promise<Client>,
+  acceptTunnel: () => ServerChannel,
+  reject: () => void,
+  info: TcpipRequestInfo,
+): Promise<void> {
+  const refuse = () => {
+    try {
+      reject();
+    } catch {
+      // The job's connection is already gone.
+    }
+  };
+  try {
+    const destination = `${info.destIP}:${info.destPort}`;
+    const ruling = await state.governor.decide({ connection: state.name, protocol: 'ssh', text: `direct-tcpip to ${destination}`, classes: new Set(['port_forwarding']), writes: true });
+    if (!ruling.allowed) return refuse();
+    const target = await upstream;
+    const stream = await new Promise<ClientChannel>((resolve, fail) => target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (e, s) => (e ? fail(e) : resolve(s))));
+    const tunnel = acceptTunnel();
+    tunnel.on('error', () => undefined);
+    stream.on('error', () => undefined);
+    tunnel.pipe(stream).pipe(tunnel);
+  } catch {
+    refuse();
+  }
 }
 
 /** Only the per-run key logs in, as the target's user. */
