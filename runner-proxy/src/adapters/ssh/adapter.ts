@@ -97,8 +97,8 @@ function accept(client: Connection, state: ListenerState): void {
     clearTimeout(timer);
     openSeq = state.governor.connectionOpened(state.name, 'ssh');
     upstream = connectUpstream(state.name, state.target);
-    // A failure is reported on each channel; it must not go unhandled meanwhile.
-    upstream.catch(() => undefined);
+    // A failure is reported on each channel; a target that goes away later ends the job's connection.
+    upstream.then((target) => target.once('close', () => client.end()), () => undefined);
     const ctx: ConnectionContext = {
       name: state.name,
       target: state.target,

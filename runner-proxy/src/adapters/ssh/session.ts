@@ -40,29 +40,41 @@ export class SessionChannel {
 
   constructor(ctx: ConnectionContext, session: Session) {
     this.#ctx = ctx;
-    session.on('pty', (accept, _reject, info) => {
-      this.#pty = info;
-      accept?.();
-    });
-    session.on('window-change', (accept, _reject, info) => {
-      if (this.#pty) Object.assign(this.#pty, { rows: info.rows, cols: info.cols, height: info.height, width: info.width });
-      this.#upstream?.setWindow(info.rows, info.cols, info.height, info.width);
-      this.#cast?.resize(info.cols, info.rows);
-      accept?.();
-    });
-    session.on('env', (accept, reject, info) => this.#envRequest(accept, reject, info.key, info.val));
-    session.on('signal', (accept, _reject, info) => {
-      this.#upstream?.signal(info.name);
-      accept?.();
-    });
-    session.on('auth-agent', (accept, reject) => void this.#refuseChannelFeature(accept, reject, 'agent_forwarding', 'agent forwarding'));
-    session.on('x11', (accept, reject) => void this.#refuseChannelFeature(accept, reject, 'x11_forwarding', 'X11 forwarding'));
-    session.on('exec', (accept, _reject, info) => void this.#guard(accept, (channel) => this.#exec(channel, info.command)));
-    session.on('shell', (accept) => void this.#guard(accept, (channel) => (this.#pty ? this.#terminal(channel) : this.#script(channel, ''))));
-    session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== 'sftp') return reject?.();
-      void this.#guard(accept, (channel) => this.#sftp(channel));
-    });
+    // Requests arrive while the job or the target may already be gone: none of them may throw.
+    const safely = (handle: () => unknown) => {
+      try {
+        const done = handle();
+        if (done instanceof Promise) done.catch(() => undefined);
+      } catch {
+        // The channel is closed; its close ends the relay.
+      }
+    };
+    session.on('pty', (accept, _reject, info) =>
+      safely(() => {
+        this.#pty = info;
+        accept?.();
+      }),
+    );
+    session.on('window-change', (accept, _reject, info) =>
+      safely(() => {
+        if (this.#pty) Object.assign(this.#pty, { rows: info.rows, cols: info.cols, height: info.height, width: info.width });
+        this.#cast?.resize(info.cols, info.rows);
+        this.#upstream?.setWindow(info.rows, info.cols, info.height, info.width);
+        accept?.();
+      }),
+    );
+    session.on('env', (accept, reject, info) => safely(() => this.#envRequest(accept, reject, info.key, info.val)));
+    session.on('signal', (accept, _reject, info) =>
+      safely(() => {
+        this.#upstream?.signal(info.name);
+        accept?.();
+      }),
+    );
+    session.on('auth-agent', (accept, reject) => safely(() => this.#refuseChannelFeature(accept, reject, 'agent_forwarding', 'agent forwarding')));
+    session.on('x11', (accept, reject) => safely(() => this.#refuseChannelFeature(accept, reject, 'x11_forwarding', 'X11 forwarding')));
+    session.on('exec', (accept, _reject, info) => safely(() => this.#guard(accept, (channel) => this.#exec(channel, info.command))));
+    session.on('shell', (accept) => safely(() => this.#guard(accept, (channel) => (this.#pty ? this.#terminal(channel) : this.#script(channel, '')))));
+    session.on('subsystem', (accept, reject, info) => safely(() => (info.name === 'sftp' ? this.#guard(accept, (channel) => this.#sftp(channel)) : reject?.())));
   }
 
   /** A channel's failure ends that channel with a message, never the gateway. */

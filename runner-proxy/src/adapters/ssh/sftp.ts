@@ -349,7 +349,11 @@ export function relaySftp(channel: ServerChannel, stream: ClientChannel, ctx: Sf
   };
   stream.on('error', () => undefined);
   stream.on('exit', (code: number | null) => {
-    if (typeof code === 'number') channel.exit(code);
+    try {
+      if (typeof code === 'number') channel.exit(code);
+    } catch {
+      // The job left first.
+    }
   });
   channel.on('close', () => {
     ended = true;
