@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { analyzeShell } from '../../src/adapters/ssh/commands.js';
 import { UserSshConfigInclude } from '../../src/adapters/ssh/job-config.js';
 import { OutputMasker } from '../../src/adapters/ssh/output-mask.js';
-import { parseKnownHosts } from '../../src/adapters/ssh/settings.js';
+import { parseKnownHosts, parseSshSettings } from '../../src/adapters/ssh/settings.js';
 import { PolicyError } from '../../src/core/errors.js';
 import { Masker } from '../../src/masking/masker.js';
 import { parsePolicy } from '../../src/policy/load.js';
@@ -109,5 +109,12 @@ describe('ssh policy settings', () => {
     assert.deepEqual(ok.rules[0]!.condition?.sftp, ['remove /srv/**', 'rename']);
     assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["delete /x"] }'), { env: {}, resolveVariables: true }), PolicyError);
     assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    allow: { ssh: [tunnels] }'), { env: {}, resolveVariables: true }), /interactive, port_forwarding/);
+  });
+
+  test('a connection that cannot log in, or with a key ssh cannot read, is refused at start', () => {
+    const spec = (settings: Record<string, unknown>) => ({ name: 'deploy', protocol: 'ssh' as const, export: 'DEPLOY', settings: { host: 'h', user: 'u', ...settings } });
+    assert.throws(() => parseSshSettings(spec({})), { code: 'GOVERN_GATEWAY_START_FAILED', message: 'connection "deploy" needs private_key or password to log in to h' });
+    assert.throws(() => parseSshSettings(spec({ private_key: 'not a key' })), /private_key is not a private key ssh can read/);
+    assert.equal(parseSshSettings(spec({ password: 'p', keepalive: '5s' })).keepaliveMs, 5000);
   });
 });

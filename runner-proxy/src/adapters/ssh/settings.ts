@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
+import { ErrorCode, GovernError } from '../../core/errors.js';
 import { globMatcher } from '../../core/glob.js';
 import { parseDuration } from '../../policy/load.js';
 import type { ConnectionSpec } from '../../policy/types.js';
@@ -23,7 +24,12 @@ export interface SshTarget {
   maxScript: number;
 }
 
-export class SshSettingsError extends Error {}
+/** A connection whose settings cannot work: the gateway does not start, and says which setting to fix. */
+export class SshSettingsError extends GovernError {
+  constructor(message: string) {
+    super(ErrorCode.GatewayStartFailed, message);
+  }
+}
 
 const DEFAULT_KEEPALIVE = '15s';
 const DEFAULT_MAX_SCRIPT = 1 << 20;
