@@ -92,7 +92,7 @@ describe('SSH guardrails', () => {
 
   before(async () => {
     sshd = await startSshd({ recordOnly: true });
-    gov = await governSsh({ deploy: sshd }, RULES, 'approvals: { timeout: 500ms }');
+    gov = await governSsh({ deploy: sshd }, RULES, 'approvals: { timeout: 2s }');
   });
   after(async () => {
     await gov?.stop();
@@ -143,6 +143,23 @@ describe('SSH guardrails', () => {
     assert.match(r.stderr, /approval timed out \(rule "chmod-needs-approval", request [\w-]+\)/);
     const next = await ssh('ls /srv');
     assert.equal(next.code, 0);
+  });
+
+  test('an approved command runs, once; the connection went on meanwhile', async () => {
+    const before = sshd.recorded().length;
+    const held = ssh('chmod -R g-w /srv/app');
+    let pending;
+    for (let i = 0; i < 50 && !pending; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      pending = gov.gateway.governor.approvals.pending()[0];
+    }
+    assert.ok(pending, 'the command waits for approval');
+    const other = await ssh('uptime');
+    assert.equal(other.code, 0, 'other commands are not held');
+    gov.gateway.governor.approvals.decide(pending.id, true, 'cli:reviewer');
+    const r = await held;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(sshd.recorded().slice(before), ['uptime', 'chmod -R g-w /srv/app']);
   });
 
   test('harmless look-alikes go through', async () => {
