@@ -10,6 +10,8 @@ import { Masker } from '../masking/masker.js';
 import type { Policy } from '../policy/types.js';
 import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
 import { EVENTS_FILE, Recorder, type RecordedEvent } from '../recording/recorder.js';
+import { terminalCasts } from '../recording/cast-player.js';
+import { terminalSectionsHtml } from '../recording/cast-html.js';
 import { reportPage } from '../recording/report.js';
 import type { Logger } from './logger.js';
 
@@ -176,7 +178,10 @@ export class Gateway {
     // report keeps the facts only: its operations are for `govern replay`, not for one page.
     const eventsPath = join(outDir, EVENTS_FILE);
     const events = statSync(eventsPath).size <= REPORT_MAX_EVENTS_BYTES ? readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent) : [];
-    writeFileSync(join(outDir, REPORT_FILE), reportPage({ ...body, public_key: this.signer.publicKey }, events));
+    const page = reportPage({ ...body, public_key: this.signer.publicKey }, events);
+    // Terminal recordings play inside the page (their own module, so the page's layout can change freely).
+    const terminals = terminalSectionsHtml(terminalCasts(outDir, events));
+    writeFileSync(join(outDir, REPORT_FILE), terminals ? page.replace(/<\/body>/i, `${terminals}</body>`) : page);
     return writeManifest(outDir, body, this.signer);
   }
 }

@@ -40,6 +40,8 @@ describe('SSH terminals', () => {
       assert.match(r.stdout + r.stderr, /govern: blocked: interactive is refused unless a rule allows it/);
       const exec = await client('ssh', [...gov.F, '-tt', 'deploy', 'echo with-a-pty'], gov.env);
       assert.match(exec.stdout, /with-a-pty/);
+      const bash = await client('ssh', [...gov.F, '-tt', 'deploy', 'bash'], gov.env, 'echo hi\nexit\n');
+      assert.equal(bash.code, 126, 'a shell started by exec with a pty is a terminal too');
     } finally {
       await gov.stop();
     }
@@ -85,6 +87,9 @@ describe('SSH terminals', () => {
     assert.match(output, /hello-42/);
     assert.match(output, /\[masked:credit_card\]/);
     assert.doesNotMatch(output, /4111-1111-1111-1111\r/);
+    const report = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(report, /<h3>Terminal of operation #\d+<\/h3>/);
+    assert.doesNotMatch(report, /4111-1111-1111-1111\\r/);
     let played = '';
     const io = { stdout: { write: (s: string) => ((played += s), true) }, stderr: { write: () => true } };
     const status = await main(['replay', out, '--connection', 'deploy', '--speed', '50'], {}, io as never);

@@ -121,6 +121,8 @@ export class SessionChannel {
 
   async #exec(channel: ServerChannel, command: string): Promise<void> {
     const analysis = analyzeShell(command);
+    // With a pty, a shell or interpreter reading the job's keyboard is a terminal (`ssh -t host bash`).
+    if (this.#pty && analysis.readsStdin && !analysis.unparseable) return this.#terminal(channel, command, analysis);
     if (analysis.readsStdin === 'shell' && !analysis.unparseable) return this.#script(channel, command);
     const ruling = await this.#decide(command, analysis, 'exec');
     if (!ruling.allowed) return refuse(channel, ruling);
@@ -168,16 +170,18 @@ export class SessionChannel {
   }
 
   /** A terminal: refused unless a rule allows interactive shells, then recorded as an asciicast. */
-  async #terminal(channel: ServerChannel): Promise<void> {
+  async #terminal(channel: ServerChannel, command = '', analysis?: ShellAnalysis): Promise<void> {
     const pty = this.#pty!;
-    const ruling = await this.#ctx.governor.decide(this.#operation(`shell (pty ${pty.term ?? 'unknown'} ${pty.cols}x${pty.rows})`, new Set(['interactive'])));
+    const text = `${command || 'shell'} (pty ${pty.term ?? 'unknown'} ${pty.cols}x${pty.rows})`;
+    const ruling = await this.#ctx.governor.decide(this.#operation(text, new Set(['interactive']), analysis));
     if (!ruling.allowed) return refuse(channel, ruling);
     const upstream = await this.#ctx.upstream;
-    const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      upstream.shell({ term: pty.term, cols: pty.cols, rows: pty.rows, width: pty.width, height: pty.height, modes: pty.modes }, { env: this.#env }, (e, s) =>
-        e ? reject(e) : resolve(s),
-      ),
-    );
+    const window = { term: pty.term, cols: pty.cols, rows: pty.rows, width: pty.width, height: pty.height, modes: pty.modes };
+    const stream = await new Promise<ClientChannel>((resolve, reject) => {
+      const done = (e: Error | undefined, s: ClientChannel) => (e ? reject(e) : resolve(s));
+      if (command) upstream.exec(command, { pty: window, env: this.#env }, done);
+      else upstream.shell(window, { env: this.#env }, done);
+    });
     this.#cast = new CastRecorder(this.#ctx.governor.recorder.dir, ruling.seq, { cols: pty.cols, rows: pty.rows, term: pty.term });
     this.#ctx.track(this.#cast.closed);
     this.#relay(channel, stream, ruling, ruling.masks.detectors);
