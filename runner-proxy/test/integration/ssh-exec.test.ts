@@ -86,6 +86,11 @@ describe('SSH exec through the gateway', () => {
     assert.equal(r.stdout.split('\n').filter((l) => l.includes('[masked:')).length, 3, r.stdout);
   });
 
+  test('a transfer program beside another command does not lift masking', async () => {
+    const r = await client('ssh', [...gov.F, 'deploy', 'rsync --version >/dev/null; echo 536-22-4711'], gov.env);
+    assert.equal(r.stdout, '[masked:us_ssn]\n');
+  });
+
   test('a blocked command is refused with exit 126 and the rule named', async () => {
     const r = await client('ssh', [...gov.F, 'deploy', `rm -rf ${sshd.dir}/nothing`], gov.env);
     assert.equal(r.code, 126);

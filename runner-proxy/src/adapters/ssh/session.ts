@@ -130,7 +130,8 @@ export class SessionChannel {
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
       upstream.exec(command, { ...(this.#pty && { pty: this.#pty }), env: this.#env }, (e, s) => (e ? reject(e) : resolve(s))),
     );
-    const transfer = analysis.commands.some((argv) => TRANSFER_PROGRAMS.has(argv[0]!.split('/').pop()!));
+    // Only a command line made of transfer programs alone is left unmasked: `rsync --version; cat f` is not a transfer.
+    const transfer = analysis.commands.length > 0 && analysis.commands.every((argv) => TRANSFER_PROGRAMS.has(argv[0]!.split('/').pop()!));
     this.#relay(channel, stream, ruling, transfer ? undefined : ruling.masks.detectors);
   }
 
