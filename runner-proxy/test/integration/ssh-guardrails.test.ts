@@ -69,6 +69,9 @@ const UNKNOWN = [
   'sh -c "$PAYLOAD"',
   'cat script.py | python3',
   'env -S "rm -rf /srv/app"',
+  '/bin/r? -rf /srv/app',
+  '/usr/bin/[r]m -rf /srv/app',
+  '{rm,-rf,/srv/app}',
 ];
 
 const ALLOWED = [
@@ -84,6 +87,9 @@ const ALLOWED = [
   'command -v rm',
   'python3 manage.py migrate',
   'bash deploy.sh --dry-run',
+  'ls *.log',
+  'cp app.{conf,bak}',
+  '[ -f /etc/hostname ] && echo yes',
 ];
 
 describe('SSH guardrails', () => {

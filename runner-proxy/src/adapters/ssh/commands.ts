@@ -97,11 +97,15 @@ function parseErrorText(e: unknown): string {
 /** A word's value when it is fixed text; null when an expansion makes it known only at run time. */
 type Word = { text: string; fixed: boolean };
 
+/** Unquoted glob or brace expansion: `/bin/r?` and `{rm,-rf,x}` become other words when they run (`[` alone is test). */
+const EXPANDS = /[*?]|\[.*\]|\{[^{}]*(,|\.\.)[^{}]*\}/;
+
 function wordValue(word: Node, source: string): Word {
   let text = '';
   for (const part of word.Parts as Node[]) {
     const value = partValue(part);
-    if (value === null) return { text: source.slice(word.Pos().Offset(), word.End().Offset()), fixed: false };
+    const expands = syntax.NodeType(part) === 'Lit' && EXPANDS.test(part.Value as string);
+    if (value === null || expands) return { text: source.slice(word.Pos().Offset(), word.End().Offset()), fixed: false };
     text += value;
   }
   return { text, fixed: true };
