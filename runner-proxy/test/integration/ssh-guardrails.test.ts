@@ -48,6 +48,10 @@ const BLOCKED_RM = [
   "sh -c 'cd /srv && rm -rf app'",
   'cat <<EOF\n$(rm -rf /srv/app)\nEOF',
   "bash <<'EOF'\nrm -rf /srv/app\nEOF",
+  'su deploy -c "rm -rf /srv/app"',
+  'watch -n 5 rm -rf /srv/app',
+  'flock /tmp/lock rm -rf /srv/app',
+  'chroot /srv rm -rf /app',
 ];
 
 const UNKNOWN = [

@@ -17,7 +17,8 @@ export interface ShellAnalysis {
   readsStdin?: 'shell' | 'interpreter';
 }
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'rbash']);
+/** Shells, and programs that run a shell command given as text (`su -c`, `runuser -c`). */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'rbash', 'su', 'runuser']);
 const INTERPRETERS = new Set([
   'python', 'python2', 'python3', 'perl', 'ruby', 'node', 'nodejs', 'php', 'lua', 'deno', 'bun', 'tclsh', 'Rscript', 'pwsh', 'osascript', 'awk', 'gawk', 'mawk', 'jshell',
 ]);
@@ -235,6 +236,9 @@ const WRAPPERS: Readonly<Record<string, WrapperSyntax>> = {
   chrt: { valued: [], leadingOperands: 1 },
   busybox: { valued: [] },
   nsenter: { valued: ['-t', '--target', '-S', '--setuid', '-G', '--setgid'] },
+  watch: { valued: ['-n', '--interval', '-d', '--differences'] },
+  flock: { valued: ['-w', '--timeout', '-E', '--conflict-exit-code'], leadingOperands: 1 },
+  chroot: { valued: ['--userspec', '--groups'], leadingOperands: 1 },
 };
 
 /** Takes wrappers off until the command they run; null when a wrapper runs nothing. */
