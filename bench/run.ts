@@ -4,10 +4,11 @@ import { benchPostgres } from './postgres.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
 import { benchHttp } from './http.js';
+import { benchSsh, CIPHER } from './ssh.js';
 
 const only = process.argv[2];
 
-/** `npm run bench [detectors|postgres|action|http]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|action|report|http|ssh]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   if (!only || only === 'action') await printActionStart();
   if (!only || only === 'report') await printReport();
   if (!only || only === 'http') await printHttp();
+  if (!only || only === 'ssh') await printSsh();
 }
 
 async function printReport(): Promise<void> {
@@ -36,6 +38,15 @@ async function printHttp(): Promise<void> {
   for (const f of figures) {
     const ratios = f.path === 'gateway' ? `  ${(f.rps / of('nginx').rps).toFixed(2)}× nginx, ${(f.rps / of('node').rps).toFixed(2)}× bare node, ${(f.rps / of('mitmproxy').rps).toFixed(1)}× mitmproxy` : '';
     console.log(`  ${f.path.padEnd(10)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms${ratios}`);
+  }
+}
+
+async function printSsh(): Promise<void> {
+  const figures = await benchSsh();
+  console.log(`\nssh: 200 MB from the host, OpenSSH client, cipher ${CIPHER} on every hop, one run each`);
+  for (const f of figures) {
+    const direct = figures.find((d) => d.what === f.what && d.path === 'direct')!;
+    console.log(`  ${f.what.padEnd(8)} ${f.path.padEnd(17)} ${f.seconds.toFixed(2).padStart(6)} s  ${f.mbps.toFixed(1).padStart(6)} MB/s  ${(f.mbps / direct.mbps).toFixed(2)}× direct`);
   }
 }
 

@@ -1,7 +1,7 @@
 # Sourced by the test command: installs the system packages the tests use, when they are missing.
 # PostgreSQL's server and clients, pgbouncer (the benchmark's peer), psycopg2 for Debian's python3,
-# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates), and the HTTP
-# clients and benchmark peers below.
+# rsync (gitlab-ci-local copies the repository with it), openssl (test certificates), OpenSSH, git and
+# tmux (the SSH adapter's tests), and the HTTP clients and benchmark peers below.
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
@@ -17,6 +17,10 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v mitmdump >/dev/null 2>&1 || need+=(mitmproxy)
+# The SSH adapter's tests: a real sshd and the clients a job uses through it.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -5,6 +5,7 @@ import { ErrorCode, formatProblem, GovernError, PolicyError } from '../core/erro
 import { cannotServe } from '../gateway/gateway.js';
 import { loadPolicy } from '../policy/load.js';
 import { EVENTS_FILE } from '../recording/recorder.js';
+import { playCast, terminalCasts } from '../recording/cast-player.js';
 import { formatTimeline } from '../recording/replay.js';
 import { verifyBundle } from '../recording/verify.js';
 import { usage, type CommandContext } from './context.js';
@@ -47,6 +48,14 @@ export async function replayCommand({ values, positionals, io }: CommandContext)
   const result = verifyBundle(dir);
   if (!result.ok) io.stderr.write(`warning: ${dir} does not verify: ${result.problem}\n`);
   io.stdout.write(formatTimeline(result.events, values.connection ? { connection: values.connection as string } : {}));
+  if (!values.connection) return 0;
+  const speed = values.speed === undefined ? 1 : Number(values.speed);
+  if (!(speed > 0)) throw usage(`--speed takes a positive number, such as 2 or 0.5, not "${String(values.speed)}"`);
+  for (const cast of terminalCasts(dir, result.events, values.connection as string)) {
+    io.stdout.write(`\n--- terminal of operation #${cast.seq} ---\n`);
+    await playCast(cast.file, (text) => io.stdout.write(text), speed);
+    io.stdout.write(`\n--- end of terminal #${cast.seq} ---\n`);
+  }
   return 0;
 }
 

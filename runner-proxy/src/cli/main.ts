@@ -73,8 +73,8 @@ const COMMANDS: Record<string, Command> = {
   },
   replay: {
     summary: 'the session as a readable timeline',
-    usage: 'govern replay DIR [--connection NAME]',
-    options: { connection: { type: 'string' } },
+    usage: 'govern replay DIR [--connection NAME [--speed N]]  (with --connection, its terminals play at their recorded pace)',
+    options: { connection: { type: 'string' }, speed: { type: 'string' } },
     run: replayCommand,
   },
   policy: {

@@ -44,6 +44,8 @@ export interface ResultStats {
   body?: string;
   /** The target's own error, already masked. */
   error?: string;
+  /** SSH: the exit status, or the signal (SIGTERM…) that ended the command. */
+  exit?: number | string;
 }
 
 export interface GovernorOptions {
@@ -105,6 +107,7 @@ export class Governor {
         protocol: op.protocol,
         text: op.text,
         classes: [...op.classes],
+        ...(op.commands && { argv: op.commands }),
         verdict: decision.policyVerdict,
         ...(decision.verdict !== decision.policyVerdict && { enforced: decision.verdict }),
         ...(decision.rule && { rule: decision.rule }),
@@ -157,6 +160,7 @@ export class Governor {
       ...(stats.maskedValues && stats.maskedBy && { masked_by: stats.maskedBy }),
       ...(stats.error !== undefined && { error: stats.error }),
       ...(stats.body !== undefined && { body: stats.body }),
+      ...(stats.exit !== undefined && { exit: stats.exit }),
     });
   }
 

@@ -11,6 +11,8 @@ import type { Principal } from '../identity/principal.js';
  */
 const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
   'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable',
+  // SSH channels that reach beyond one command: a terminal, tunnels, the job's agent, X11.
+  'interactive', 'port_forwarding', 'agent_forwarding', 'x11_forwarding',
 ]);
 const UNKNOWN = 'unknown';
 
@@ -22,10 +24,10 @@ interface CompiledRule {
   applies: Matcher;
   matches: Matcher;
   /**
-   * The statement classes the rule's sql condition lists: to name the one that matched, and because only
+   * The classes the rule's sql and ssh conditions list: to name the one that matched, and because only
    * an allow rule naming a refused-by-default class lifts it.
    */
-  sqlClasses: ReadonlySet<string>;
+  namedClasses: ReadonlySet<string>;
   /** Whether the rule's condition names the unknown class, which lifts the default hold. */
   coversUnknown: boolean;
   mask?: { columns: ColumnMask[]; types: DetectorType[]; json: JsonMask[]; headers: readonly string[]; on: 'read' | 'write'; strategy: MaskStrategy };
@@ -37,18 +39,61 @@ interface CompiledRule {
 
 const anyOf = (matchers: Matcher[]): Matcher => (op) => matchers.some((m) => m(op));
 
+/**
+ * Long and alternative spellings of single-letter flags, per program, so "rm -rf" also matches
+ * `rm --recursive --force` and `rm -R -f`.
+ */
+const FLAG_SPELLINGS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  rm: { '--recursive': 'r', '-R': 'r', '--force': 'f', '--dir': 'd', '--verbose': 'v' },
+  chmod: { '--recursive': 'R' },
+  chown: { '--recursive': 'R' },
+  chgrp: { '--recursive': 'R' },
+  cp: { '--recursive': 'r', '-R': 'r', '--force': 'f' },
+  mv: { '--force': 'f' },
+  shred: { '--remove': 'u', '--zero': 'z', '--force': 'f' },
+};
+
+/** The single-letter flags an argv carries, in any grouping or spelling, up to `--`. */
+function flagsOf(program: string, args: readonly string[]): { flags: Set<string>; words: string[] } {
+  const spellings = FLAG_SPELLINGS[program] ?? {};
+  const flags = new Set<string>();
+  const words: string[] = [];
+  let options = true;
+  for (const arg of args) {
+    if (options && arg === '--') {
+      options = false;
+      continue;
+    }
+    const spelled = options ? spellings[arg.split('=')[0]!] : undefined;
+    if (spelled) flags.add(spelled);
+    else if (options && /^-[^-]/.test(arg)) for (const f of arg.slice(1)) flags.add(spellings[`-${f}`] ?? f);
+    else words.push(arg);
+  }
+  return { flags, words };
+}
+
 function shellMatcher(pattern: string): Matcher {
   if (pattern === UNKNOWN) return (op) => op.protocol === 'ssh' && op.classes.has(UNKNOWN);
   const [program, ...required] = pattern.split(/\s+/);
-  const flagsNeeded = required.filter((t) => /^-[^-]/.test(t)).flatMap((t) => [...t.slice(1)]);
-  const wordsNeeded = required.filter((t) => !/^-[^-]/.test(t));
+  const needed = flagsOf(program!, required);
   return (op) =>
     op.commands?.some((argv) => {
       if (argv.length === 0 || argv[0]!.split('/').pop() !== program) return false;
-      const args = argv.slice(1);
-      const flags = new Set(args.filter((a) => /^-[^-]/.test(a)).flatMap((a) => [...a.slice(1)]));
-      return flagsNeeded.every((f) => flags.has(f)) && wordsNeeded.every((w) => args.includes(w));
+      const { flags, words } = flagsOf(program!, argv.slice(1));
+      return [...needed.flags].every((f) => flags.has(f)) && needed.words.every((w) => words.includes(w) || argv.includes(w));
     }) ?? false;
+}
+
+/** SSH channel classes: interactive, port_forwarding, agent_forwarding, x11_forwarding. */
+function sshMatcher(kind: string): Matcher {
+  return (op) => op.protocol === 'ssh' && op.classes.has(kind);
+}
+
+/** "CLASS" or "CLASS /path/glob": an sftp operation of that class on a matching path. */
+function sftpMatcher(pattern: string): Matcher {
+  const [kind, path] = pattern.split(/\s+/, 2) as [string, string | undefined];
+  const pathMatches = path ? globMatcher(path, { separator: '/' }) : () => true;
+  return (op) => op.protocol === 'ssh' && op.classes.has('sftp') && op.classes.has(kind) && pathMatches(op.path ?? '');
 }
 
 function httpMatcher(pattern: string): Matcher {
@@ -68,6 +113,8 @@ function conditionMatcher(condition: RuleCondition): Matcher {
   }
   condition.shell?.forEach((p) => matchers.push(shellMatcher(p)));
   condition.http?.forEach((p) => matchers.push(httpMatcher(p)));
+  condition.ssh?.forEach((p) => matchers.push(sshMatcher(p)));
+  condition.sftp?.forEach((p) => matchers.push(sftpMatcher(p)));
   if (condition.json !== undefined) {
     const compiled = compileCondition(condition.json);
     matchers.push((op) => op.json !== undefined && evaluateCondition(compiled, op.json));
@@ -92,8 +139,8 @@ function compileRule(spec: RuleSpec): CompiledRule {
     action: spec.action,
     applies: whenMatcher(spec.when),
     matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
-    sqlClasses: new Set(spec.condition?.sql ?? []),
-    coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http].some((l) => l?.includes(UNKNOWN)),
+    namedClasses: new Set([...(spec.condition?.sql ?? []), ...(spec.condition?.ssh ?? [])]),
+    coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http, spec.condition?.sftp].some((l) => l?.includes(UNKNOWN)),
     perRequest: Boolean(spec.when?.method || spec.when?.path),
     readsJson: spec.condition?.json !== undefined,
   };
@@ -187,13 +234,13 @@ export class RuleEngine {
     const first = (action: RuleSpec['action']) => applicable.find((r) => r.action === action);
     const block = first('block');
     if (block) {
-      const matched = [...op.classes].filter((c) => block.sqlClasses.has(c));
-      return { verdict: 'block', rule: block.name, reason: `blocked by rule "${block.name}"${matched.length ? ` (statement class ${matched.join(', ')})` : ''}` };
+      const matched = [...op.classes].filter((c) => block.namedClasses.has(c));
+      return { verdict: 'block', rule: block.name, reason: `blocked by rule "${block.name}"${matched.length ? ` (class ${matched.join(', ')})` : ''}` };
     }
     if (op.writes && principal.readOnly) {
       return { verdict: 'block', rule: 'read-only-identity', reason: `blocked: ${principal.readOnlyReason ?? 'this identity may only read'}` };
     }
-    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c) && !applicable.some((r) => r.action === 'allow' && r.sqlClasses.has(c)));
+    const refused = [...op.classes].find((c) => REFUSED_UNLESS_ALLOWED.has(c) && !applicable.some((r) => r.action === 'allow' && r.namedClasses.has(c)));
     if (refused) {
       return { verdict: 'block', rule: `default-${refused}`, reason: `blocked: ${refused.replaceAll('_', ' ')} is refused unless a rule allows it` };
     }

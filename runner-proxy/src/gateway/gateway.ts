@@ -13,6 +13,8 @@ import { GENESIS } from '../recording/canonical.js';
 import { EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
 import { writeReport } from '../recording/report.js';
 import { SessionViewBuilder, type SessionView } from '../recording/session-view.js';
+import { recordedCasts } from '../recording/cast-player.js';
+import { terminalSectionsHtml } from '../recording/cast-html.js';
 import type { Logger } from './logger.js';
 
 export interface GatewayOptions {
@@ -240,7 +242,9 @@ export class Gateway {
     // one line at a time, however long the session (a line cut off by a full disk is left out).
     const view = (this.#view = await SessionViewBuilder.read(eventsPath));
     try {
-      await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view);
+      // Terminal recordings play inside the page (their own module, so the page's layout can change freely).
+      const terminals = terminalSectionsHtml(recordedCasts(outDir));
+      await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view, terminals);
     } catch (e) {
       // A full disk: the manifest matters more than the page, which `govern replay` can stand in for.
       rmSync(join(outDir, REPORT_FILE), { force: true });

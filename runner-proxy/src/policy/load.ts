@@ -262,7 +262,7 @@ function editDistance(a: string, b: string): number {
 
 // ---- semantic checks on a schema-valid document ----
 
-interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json?: string }
+interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json?: string; ssh?: string[]; sftp?: string[] }
 interface RawRule {
   name: string;
   when?: { connection?: string | string[]; method?: string | string[]; path?: string | string[] };
@@ -440,6 +440,10 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       const glob = pattern.split(/\s+/).find((part) => part.startsWith('/'));
       if (glob) checkGlob(glob, '/', [...path, action, 'http', i], located);
     });
+    condition.sftp?.forEach((pattern, i) => {
+      const glob = pattern.split(/\s+/)[1];
+      if (glob) checkGlob(glob, '/', [...path, action, 'sftp', i], located);
+    });
     rule.condition = condition;
   }
   return rule;
@@ -454,7 +458,7 @@ function syntax(compile: () => unknown, path: Path, located: Located): void {
   }
 }
 
-function parseDuration(text: string): number {
+export function parseDuration(text: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(text)!;
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }

@@ -44,6 +44,10 @@ export interface RuleCondition {
   shell?: readonly string[];
   http?: readonly string[];
   json?: string;
+  /** SSH channel classes: interactive, port_forwarding, agent_forwarding, x11_forwarding. */
+  ssh?: readonly string[];
+  /** "CLASS" or "CLASS /path/glob" for sftp operations. */
+  sftp?: readonly string[];
 }
 
 export interface MaskSpec {

@@ -82,8 +82,8 @@ function header(facts: SessionFacts, view: SessionView): string {
   ].join('\n');
 }
 
-/** The whole page as a string. */
-export function reportPage(facts: SessionFacts, view: SessionView): string {
+/** The whole page as a string; `appendix` is markup of the gateway's own (terminal players) placed at its end. */
+export function reportPage(facts: SessionFacts, view: SessionView, appendix = ''): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">',
@@ -94,11 +94,12 @@ export function reportPage(facts: SessionFacts, view: SessionView): string {
     '<main id="viewer"><p class="nojs">The operations are listed by the script of this page; <code>govern replay</code> shows them as text.</p></main>',
     `<script type="application/json" id="govern-data">${scriptSafeJson(view)}</script>`,
     `<script>${VIEWER_SCRIPT}</script>`,
+    appendix,
     '</body></html>',
     '',
   ].join('\n');
 }
 
-export async function writeReport(path: string, facts: SessionFacts, view: SessionView): Promise<void> {
-  await writeFile(path, reportPage(facts, view));
+export async function writeReport(path: string, facts: SessionFacts, view: SessionView, appendix = ''): Promise<void> {
+  await writeFile(path, reportPage(facts, view, appendix));
 }

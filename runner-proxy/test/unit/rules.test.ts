@@ -54,7 +54,7 @@ describe('rule engine', () => {
     const d = rules.evaluate(sql(['ddl', 'drop']), NO_IDENTITY);
     assert.equal(d.verdict, 'block');
     assert.equal(d.rule, 'no-destruction');
-    assert.equal(d.reason, 'blocked by rule "no-destruction" (statement class drop)');
+    assert.equal(d.reason, 'blocked by rule "no-destruction" (class drop)');
   });
 
   test('approve beats allow', () => {

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { analyzeShell } from '../../src/adapters/ssh/commands.js';
+import { UserSshConfigInclude } from '../../src/adapters/ssh/job-config.js';
+import { OutputMasker } from '../../src/adapters/ssh/output-mask.js';
+import { parseKnownHosts, parseSshSettings } from '../../src/adapters/ssh/settings.js';
+import { PolicyError } from '../../src/core/errors.js';
+import { Masker } from '../../src/masking/masker.js';
+import { parsePolicy } from '../../src/policy/load.js';
+
+describe('shell command analysis', () => {
+  test('finds every simple command, resolved and unwrapped', () => {
+    const a = analyzeShell(`sudo -u app env A=1 nice -n 5 "r"'m' -rf /x | tee log; f() { ls $(whoami); }; cat <<EOF\n$(id)\nEOF`);
+    assert.deepEqual(a.commands, [['rm', '-rf', '/x'], ['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
+    assert.deepEqual(a.unknown, []);
+  });
+
+  test('ANSI-C quoting and escapes are resolved', () => {
+    assert.deepEqual(analyzeShell(`$'\\x72m' -rf a\\ b "c\\$d"`).commands, [['rm', '-rf', 'a b', 'c$d']]);
+  });
+
+  test('what runs as code given as text is unknown, and its text is checked too', () => {
+    const a = analyzeShell(`bash -c 'rm -rf /'`);
+    assert.ok(a.unknown.length > 0);
+    assert.deepEqual(a.commands.at(-1), ['rm', '-rf', '/']);
+    for (const text of ['$X', 'eval x', '. ./f', 'curl x | sh', 'python3 -c 1', 'xargs sh -c x', 'echo x | base64 -d | bash']) {
+      assert.ok(analyzeShell(text).unknown.length > 0, text);
+    }
+    for (const text of ['ls -la', 'grep -r "rm -rf" .', 'python3 app.py', 'command -v rm', 'sh deploy.sh']) {
+      assert.deepEqual(analyzeShell(text).unknown, [], text);
+    }
+  });
+
+  test('a shell or interpreter reading the session stdin is noticed', () => {
+    assert.equal(analyzeShell('bash -s -- a').readsStdin, 'shell');
+    assert.equal(analyzeShell('cd /srv && sh').readsStdin, 'shell');
+    assert.equal(analyzeShell('python3').readsStdin, 'interpreter');
+    assert.equal(analyzeShell('bash x.sh').readsStdin, undefined);
+    assert.equal(analyzeShell('echo | bash').readsStdin, undefined);
+  });
+
+  test('text that is not shell is unparseable', () => {
+    assert.match(analyzeShell('echo "x').unparseable ?? '', /quote/);
+    assert.ok(analyzeShell('if then fi').unparseable);
+  });
+});
+
+describe('output masking across writes', () => {
+  const plan = new Map([['credit_card', 'redact'], ['us_ssn', 'redact']] as const);
+
+  test('a value split across pushes is masked; other bytes pass unchanged', () => {
+    const out: Buffer[] = [];
+    const m = new OutputMasker(new Masker(), plan, (b) => out.push(b));
+    m.push(Buffer.from([0xff, 0x00, 0x0a]));
+    m.push(Buffer.from('card 4111 1111 '));
+    m.push(Buffer.from('1111 1111 ok\nssn 536-2'));
+    m.push(Buffer.from('2-4711'));
+    m.flush();
+    const all = Buffer.concat(out);
+    assert.deepEqual([...all.subarray(0, 3)], [0xff, 0x00, 0x0a]);
+    assert.equal(all.subarray(3).toString(), 'card [masked:credit_card] ok\nssn [masked:us_ssn]');
+    assert.equal(m.masked, 2);
+  });
+
+  test('a partial line goes out after the hold time', async () => {
+    const out: Buffer[] = [];
+    const m = new OutputMasker(new Masker(), plan, (b) => out.push(b));
+    m.push(Buffer.from('prompt$ '));
+    assert.equal(out.length, 0);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(Buffer.concat(out).toString(), 'prompt$ ');
+  });
+});
+
+describe('~/.ssh/config Include', () => {
+  test('restores the file byte for byte, keeps what the job added, removes what it created', () => {
+    const home = mkdtempSync(join(tmpdir(), 'govern-home-'));
+    mkdirSync(join(home, '.ssh'));
+    const original = 'Host a\r\n  User b\n\n# no newline at the end';
+    writeFileSync(join(home, '.ssh', 'config'), original);
+    const first = new UserSshConfigInclude('/tmp/x/config', 'one', home);
+    const second = new UserSshConfigInclude('/tmp/y/config', 'two', home);
+    const during = readFileSync(join(home, '.ssh', 'config'), 'utf8');
+    assert.ok(during.startsWith('# >>> govern two'));
+    assert.ok(during.endsWith(original));
+    first.restore();
+    second.restore();
+    assert.equal(readFileSync(join(home, '.ssh', 'config'), 'utf8'), original);
+
+    const empty = mkdtempSync(join(tmpdir(), 'govern-home-'));
+    const created = new UserSshConfigInclude('/tmp/x/config', 'one', empty);
+    created.restore();
+    assert.equal(existsSync(join(empty, '.ssh')), false);
+  });
+});
+
+describe('ssh policy settings', () => {
+  test('known_hosts lines with and without host names, comments and markers', () => {
+    const keys = parseKnownHosts('# c\n[h]:2222 ssh-ed25519 AAAA1\nssh-rsa BBBB2 comment\n@revoked h ssh-ed25519 CCCC3\n\n');
+    assert.deepEqual([...keys], ['AAAA1', 'BBBB2']);
+  });
+
+  test('sftp and ssh conditions are schema-checked', () => {
+    const policy = (rules: string) => Buffer.from(`version: 1\nrules:\n${rules}\n`);
+    const ok = parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["remove /srv/**", rename], ssh: [interactive] }'), { env: {}, resolveVariables: true });
+    assert.deepEqual(ok.rules[0]!.condition?.sftp, ['remove /srv/**', 'rename']);
+    assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["delete /x"] }'), { env: {}, resolveVariables: true }), PolicyError);
+    assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    allow: { ssh: [tunnels] }'), { env: {}, resolveVariables: true }), /interactive, port_forwarding/);
+  });
+
+  test('a connection that cannot log in, or with a key ssh cannot read, is refused at start', () => {
+    const spec = (settings: Record<string, unknown>) => ({ name: 'deploy', protocol: 'ssh' as const, export: 'DEPLOY', settings: { host: 'h', user: 'u', ...settings } });
+    assert.throws(() => parseSshSettings(spec({})), { code: 'GOVERN_GATEWAY_START_FAILED', message: 'connection "deploy" needs private_key or password to log in to h' });
+    assert.throws(() => parseSshSettings(spec({ private_key: 'not a key' })), /private_key is not a private key ssh can read/);
+    assert.equal(parseSshSettings(spec({ password: 'p', keepalive: '5s' })).keepaliveMs, 5000);
+  });
+});
