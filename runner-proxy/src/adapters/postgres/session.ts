@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Governor, Ruling } from '../../core/governor.js';
+import type { LruCache } from '../../core/lru.js';
 import type { MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
 import { hideCredentials } from '../../masking/credentials.js';
@@ -38,12 +39,22 @@ import { WriteMasker, type WritePlan } from './write-mask.js';
 /** Client encodings whose multi-byte characters never contain ASCII bytes, so quoting reads the same. */
 const SAFE_ENCODINGS = /^(UTF8|SQL_ASCII|LATIN\d+|WIN\d+|ISO_8859_\d+|KOI8[RU]|EUC_\w+|MULE_INTERNAL)$/i;
 const SQLSTATE_REFUSED = '42501';
+/** Longer statements (bulk INSERTs and the like) are not kept by their text. */
+const MAX_REMEMBERED_TEXT = 4096;
+
+/** A statement's operation, as the governor is asked about it. */
+export type SqlOperation = Operation & { sql: SqlClassification };
 
 export interface SessionContext {
   connection: string;
   governor: Governor;
   catalog: Catalog;
   classifier: SqlClassifier;
+  /**
+   * Operations by exact statement text, shared by the sessions of this connection (whose rules are
+   * the same): a statement seen before is neither classified nor masked again.
+   */
+  operations: LruCache<string, SqlOperation>;
   /** Frames up to this size are inspected whole. */
   maxFrame: number;
   log: { warn(message: string): void };
@@ -248,13 +259,14 @@ export class PostgresSession {
     return this.#portals.get(name) ?? { statement: undefined, resultFormats: [] };
   }
 
-  #sqlOperation(sql: string): Operation & { sql: SqlClassification } {
+  #sqlOperation(sql: string): SqlOperation {
+    // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
+    const unsafe = this.#syntaxUnsafe !== undefined && sql.includes('\\');
+    const known = unsafe ? undefined : this.#ctx.operations.get(sql);
+    if (known) return known;
     let classification = this.#ctx.classifier.classify(sql);
-    if (this.#syntaxUnsafe && sql.includes('\\')) {
-      // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
-      classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
-    }
-    return {
+    if (unsafe) classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
+    const op: SqlOperation = {
       connection: this.#ctx.connection,
       protocol: 'postgres',
       text: this.#ctx.governor.masker.maskText(hideCredentials(sql), REDACT_ALL).text,
@@ -262,6 +274,8 @@ export class PostgresSession {
       writes: classification.writes,
       sql: classification,
     };
+    if (!unsafe && !classification.perSession && sql.length <= MAX_REMEMBERED_TEXT) this.#ctx.operations.set(sql, op);
+    return op;
   }
 
   /**
@@ -280,7 +294,7 @@ export class PostgresSession {
     return false;
   }
 
-  #query(frame: Buffer, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
+  #query(frame: Buffer, ruling: Ruling, op: SqlOperation): void | Promise<void> {
     if (!ruling.allowed) return this.#refuseSimple(ruling, op.sql.syntaxError);
     const unmaskable = unmaskableCopy(op.sql, ruling.masks);
     if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
@@ -297,7 +311,7 @@ export class PostgresSession {
     this.#up.out.pass(frame);
   }
 
-  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: Operation & { sql: SqlClassification }): void | Promise<void> {
+  #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: SqlOperation): void | Promise<void> {
     const statement: Statement = { ruling, sql: op.sql, text: op.text };
     this.#statements.set(parse.statement, statement);
     const unmaskable = ruling.allowed ? unmaskableCopy(op.sql, ruling.masks) : undefined;
