@@ -18,9 +18,16 @@ const PIPE = fileURLToPath(new URL('./pipe-proxy.js', import.meta.url));
 const CPU_PROFILE = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);
-/** When set, the gateway is profiled (`cpu-profile.ts`) and leaves its profile in this directory. */
+/**
+ * When set, the gateway is profiled (`cpu-profile.ts`) and leaves its profile in this directory; only
+ * the gateway runs, under the 8-client loads, so the profile holds nothing else.
+ */
 const PROFILE_DIR = process.env.GOVERN_BENCH_PROFILE;
 const BIG_ROWS = 1_000_000;
+/** Distinct statement texts sent through the gateway before its memory is read. */
+const DISTINCT = Number(process.env.GOVERN_BENCH_DISTINCT ?? 1_000_000);
+/** Each transaction one statement no other has: a random number in a column alias gives a new shape too. */
+const DISTINCT_SCRIPT = '\\set n random(1, 1000000000000)\nSELECT :n AS c:n;\n';
 
 const POLICY = `version: 1
 connections:
@@ -162,6 +169,17 @@ async function startGateway(target: Target, dir: string): Promise<Path & { out: 
   return { name: 'gateway', url, pid, out };
 }
 
+/** Sends DISTINCT statements, each with a text (and shape) of its own, through the gateway. */
+async function distinctStatements(target: Target, url: string, dir: string): Promise<number> {
+  const script = join(dir, 'distinct.sql');
+  writeFileSync(script, DISTINCT_SCRIPT);
+  const clients = 8;
+  const started = performance.now();
+  const r = await runClient(`${target.pg.bin}/pgbench`, ['-n', '-M', 'simple', '-f', script, '-c', String(clients), '-j', '2', '-t', String(Math.ceil(DISTINCT / clients)), url], { timeoutMs: 3_600_000 });
+  if (r.status !== 0) throw new Error(`pgbench with distinct statements failed: ${r.stderr.trim().split('\n').pop()}`);
+  return (performance.now() - started) / 1000;
+}
+
 /** Time to fetch every row of a 1M-row table with a masked column, as psql would, discarding the output. */
 async function bigSelect(target: Target, url: string): Promise<{ seconds: number; megabytes: number }> {
   const started = performance.now();
@@ -175,7 +193,8 @@ async function bigSelect(target: Target, url: string): Promise<{ seconds: number
 export interface PostgresFigures {
   /** Every run, round by round: within a round each path ran once under each load, one after another. */
   pgbench: PgbenchRun[];
-  big: {
+  /** Absent when profiling. */
+  big?: {
     direct: { seconds: number; megabytes: number };
     gateway: { seconds: number; megabytes: number };
     /** The gateway's resident memory before the SELECT (after pgbench) and its peak during it. */
@@ -183,6 +202,8 @@ export interface PostgresFigures {
     rssPeakMb: number;
     maskedSample: string;
   };
+  /** The gateway's resident memory after the pgbench rounds, and after the distinct statements (absent when profiling). */
+  memory?: { afterPgbenchMb: number; distinct: number; distinctSeconds: number; afterDistinctMb: number };
 }
 
 export async function benchPostgres(): Promise<PostgresFigures> {
@@ -198,18 +219,23 @@ export async function benchPostgres(): Promise<PostgresFigures> {
     const pipe = await startPipe(target);
     children.push(bouncer.process, pipe.process);
     gateway = await startGateway(target, dir);
-    const paths: Path[] = [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, gateway];
+    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, gateway];
+    const loads = PROFILE_DIR ? LOADS.filter((l) => l.clients === 8) : LOADS;
     const runs: PgbenchRun[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const load of LOADS) for (const path of paths) runs.push(await pgbench(target, path, load, round));
+      for (const load of loads) for (const path of paths) runs.push(await pgbench(target, path, load, round));
     }
+    if (PROFILE_DIR) return { pgbench: runs };
+    const afterPgbenchMb = rssMb(gateway.pid!, 'VmRSS');
+    const distinctSeconds = await distinctStatements(target, gateway.url, dir);
+    const memory = { afterPgbenchMb, distinct: DISTINCT, distinctSeconds, afterDistinctMb: rssMb(gateway.pid!, 'VmRSS') };
     const direct = await bigSelect(target, target.appUrl);
     const rssBeforeMb = rssMb(gateway.pid!, 'VmRSS');
     resetPeak(gateway.pid!);
     const governed = await bigSelect(target, gateway.url);
     const rssPeakMb = rssMb(gateway.pid!, 'VmHWM');
     const sample = await runClient(`${target.pg.bin}/psql`, [gateway.url, '-X', '-A', '-t', '-c', 'SELECT ssn FROM big WHERE id = 7']);
-    return { pgbench: runs, big: { direct, gateway: governed, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
+    return { pgbench: runs, memory, big: { direct, gateway: governed, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
   } finally {
     if (gateway) await runClient(process.execPath, [GOVERN, 'stop', '--out', gateway.out]);
     for (const child of children) child.kill();

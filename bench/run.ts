@@ -34,6 +34,10 @@ function printDetectors(): void {
 
 async function printPostgres(): Promise<void> {
   const p = await benchPostgres();
+  if (!p.big) {
+    for (const r of p.pgbench) console.log(`profiled gateway, ${r.load.clients} clients -M ${r.load.mode}: ${r.tps.toFixed(0)} tps, ${r.proxyCpuUsPerTx?.toFixed(1)} µs CPU/tx`);
+    return;
+  }
   const rounds = Math.max(...p.pgbench.map((r) => r.round));
   console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, govern with a masking and guardrail policy); medians (min–max)`);
   for (const load of LOADS) {
@@ -63,6 +67,10 @@ async function printPostgres(): Promise<void> {
         `  gateway/direct ${median(vsDirect).toFixed(2)}  latency over the pipe +${median(addedVsPipe).toFixed(0)} µs`,
     );
   }
+  const memory = p.memory!;
+  console.log(`\npostgres: gateway memory`);
+  console.log(`  RSS ${memory.afterPgbenchMb.toFixed(0)} MB after the pgbench rounds`);
+  console.log(`  RSS ${memory.afterDistinctMb.toFixed(0)} MB after ${memory.distinct.toLocaleString('en')} distinct statements (each its own text and shape; ${memory.distinctSeconds.toFixed(0)} s, ${(memory.distinct / memory.distinctSeconds).toFixed(0)}/s)`);
   const { direct, gateway, rssBeforeMb, rssPeakMb, maskedSample } = p.big;
   console.log(`\npostgres: SELECT of 1,000,000 rows (${direct.megabytes.toFixed(0)} MB of values) with a masked column, read by psql`);
   console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
