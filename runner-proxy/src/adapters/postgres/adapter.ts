@@ -32,7 +32,7 @@ const MAX_STARTUP = 10_000;
 const MAX_FRAME = 64 << 20;
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** Statement shapes (and exact texts) whose classification each connection remembers. */
-const CLASSIFICATION_CACHE_SIZE = 5000;
+const CLASSIFICATION_CACHE_SIZE = 2000;
 /** Startup parameters the gateway sets itself or that choose the session's kind. */
 const NOT_FORWARDED = new Set(['user', 'database', 'replication', 'options']);
 
