@@ -52,7 +52,10 @@ export async function startDetached({ entry, outDir: out, policy, tokenEnv, mode
   if (policy) args.push('--policy', resolve(policy));
   if (tokenEnv) args.push('--token-env', tokenEnv);
   if (mode) args.push('--mode', mode);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { ...env } });
+  // Two malloc arenas rather than eight per core: V8 compiles the SQL parser's WebAssembly on background
+  // threads, and memory freed there stayed with the process (204–226 MB after 100,000 distinct
+  // statements, 164 MB with two arenas).
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { MALLOC_ARENA_MAX: '2', ...env } });
   closeSync(logFd);
 
   const message = await new Promise<ReadyMessage>((done) => {

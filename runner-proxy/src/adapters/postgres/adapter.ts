@@ -1,9 +1,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Governor } from '../../core/governor.js';
+import { LruCache } from '../../core/lru.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { Catalog } from './catalog.js';
-import { LruCache } from '../../core/lru.js';
 import { SqlClassifier, type ClassifierShared } from './classify.js';
 import { FrameQueue } from './codec/frame-queue.js';
 import {
