@@ -7,13 +7,27 @@ import { startTarget, type Target } from '../runner-proxy/test/fixtures/pg-gatew
 import { freePort, runClient } from '../runner-proxy/test/fixtures/postgres.js';
 
 /**
- * pgbench -S through three paths in one run: straight to the target, through pgbouncer (session mode),
- * and through the gateway with a masking and guardrail policy, each proxy in its own process. Then a
- * 1,000,000-row SELECT with a masked column, direct and through the gateway, with the gateway's RSS.
+ * pgbench -S through four paths in one run: straight to the target, through pgbouncer (session mode),
+ * through a bare Node pipe (the floor for any proxy written in Node), and through the gateway with a
+ * masking and guardrail policy, each proxy in its own process. The paths are interleaved: each round
+ * runs every load on every path, so load from elsewhere on the machine falls on all of them alike.
+ * Then a 1,000,000-row SELECT with a masked column, direct and through the gateway, with its RSS.
  */
 const GOVERN = fileURLToPath(new URL('../../runner-proxy/bin/govern.js', import.meta.url));
+const PIPE = fileURLToPath(new URL('./pipe-proxy.js', import.meta.url));
+const CPU_PROFILE = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);
+/**
+ * When set, the gateway is profiled (`cpu-profile.ts`) and leaves its profile in this directory; only
+ * the gateway runs, under the 8-client loads, so the profile holds nothing else.
+ */
+const PROFILE_DIR = process.env.GOVERN_BENCH_PROFILE;
 const BIG_ROWS = 1_000_000;
+/** Distinct statement texts sent through the gateway before its memory is read. */
+const DISTINCT = Number(process.env.GOVERN_BENCH_DISTINCT ?? 1_000_000);
+/** Each transaction one statement no other has: a random number in a column alias gives a new shape too. */
+const DISTINCT_SCRIPT = '\\set n random(1, 1000000000000)\nSELECT :n AS c:n;\n';
 
 const POLICY = `version: 1
 connections:
@@ -30,15 +44,32 @@ rules:
 `;
 
 interface Path {
-  name: string;
+  name: PathName;
   url: string;
   /** The proxy's process, for its CPU time and peak memory. */
   pid?: number;
 }
 
-export interface PgbenchFigure {
-  path: string;
+export type PathName = 'direct' | 'pgbouncer' | 'pipe' | 'gateway';
+export type Mode = 'simple' | 'extended';
+
+/** One pgbench setting, run on every path in each round. */
+export interface Load {
   clients: number;
+  mode: Mode;
+}
+
+export const LOADS: readonly Load[] = [
+  { clients: 8, mode: 'simple' },
+  { clients: 8, mode: 'extended' },
+  { clients: 1, mode: 'simple' },
+];
+
+/** One pgbench run. */
+export interface PgbenchRun {
+  path: PathName;
+  load: Load;
+  round: number;
   tps: number;
   latencyMs: number;
   /** CPU time the proxy process used per transaction, in microseconds. */
@@ -61,20 +92,30 @@ function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
-async function pgbench(target: Target, path: Path, clients: number): Promise<PgbenchFigure> {
+async function pgbench(target: Target, path: Path, load: Load, round: number): Promise<PgbenchRun> {
   const before = path.pid ? cpuSeconds(path.pid) : 0;
-  const r = await runClient(`${target.pg.bin}/pgbench`, ['-n', '-S', '-M', 'simple', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), path.url]);
+  const args = ['-n', '-S', '-M', load.mode, '-c', String(load.clients), '-j', String(Math.min(load.clients, 2)), '-T', String(SECONDS), path.url];
+  const r = await runClient(`${target.pg.bin}/pgbench`, args);
   if (r.status !== 0) throw new Error(`pgbench through ${path.name} failed: ${r.stderr.trim().split('\n').pop()}`);
-  const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1]);
-  const latencyMs = Number(/latency average = ([\d.]+)/.exec(r.stdout)?.[1]);
   const transactions = Number(/actually processed: (\d+)/.exec(r.stdout)?.[1]);
   return {
     path: path.name,
-    clients,
-    tps,
-    latencyMs,
+    load,
+    round,
+    tps: Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1]),
+    latencyMs: Number(/latency average = ([\d.]+)/.exec(r.stdout)?.[1]),
     ...(path.pid && { proxyCpuUsPerTx: ((cpuSeconds(path.pid) - before) * 1000 * 1000) / transactions }),
   };
+}
+
+/** The bare pipe (`pipe-proxy.ts`) in its own process, relaying to the target. */
+async function startPipe(target: Target): Promise<{ path: Path; process: ChildProcess }> {
+  const child = spawn(process.execPath, [PIPE, String(target.pg.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
+    child.once('exit', () => reject(new Error('the pipe proxy exited before listening')));
+  });
+  return { path: { name: 'pipe', url: target.appUrl.replace(`:${target.pg.port}/`, `:${port}/`), pid: child.pid! }, process: child };
 }
 
 async function startPgbouncer(target: Target, dir: string): Promise<{ path: Path; process: ChildProcess }> {
@@ -120,12 +161,23 @@ async function startGateway(target: Target, dir: string): Promise<Path & { out: 
   const out = join(dir, 'session');
   writeFileSync(policy, POLICY);
   const r = await runClient(process.execPath, [GOVERN, 'start', '--policy', policy, '--out', out, '--env-format', 'dotenv'], {
-    env: { PATH: process.env.PATH, BENCH_TARGET_URL: target.appUrl },
+    env: { PATH: process.env.PATH, BENCH_TARGET_URL: target.appUrl, ...(PROFILE_DIR && { GOVERN_BENCH_PROFILE: PROFILE_DIR, NODE_OPTIONS: `--import=${CPU_PROFILE}` }) },
   });
   if (r.status !== 0) throw new Error(`govern start failed: ${r.stderr}`);
   const url = /^DATABASE_URL=(.*)$/m.exec(r.stdout)![1]!;
   const { pid } = JSON.parse(readFileSync(join(out, 'gateway.json'), 'utf8')) as { pid: number };
   return { name: 'gateway', url, pid, out };
+}
+
+/** Sends DISTINCT statements, each with a text (and shape) of its own, through the gateway. */
+async function distinctStatements(target: Target, url: string, dir: string): Promise<number> {
+  const script = join(dir, 'distinct.sql');
+  writeFileSync(script, DISTINCT_SCRIPT);
+  const clients = 8;
+  const started = performance.now();
+  const r = await runClient(`${target.pg.bin}/pgbench`, ['-n', '-M', 'simple', '-f', script, '-c', String(clients), '-j', '2', '-t', String(Math.ceil(DISTINCT / clients)), url], { timeoutMs: 3_600_000 });
+  if (r.status !== 0) throw new Error(`pgbench with distinct statements failed: ${r.stderr.trim().split('\n').pop()}`);
+  return (performance.now() - started) / 1000;
 }
 
 /** Time to fetch every row of a 1M-row table with a masked column, as psql would, discarding the output. */
@@ -139,8 +191,10 @@ async function bigSelect(target: Target, url: string): Promise<{ seconds: number
 }
 
 export interface PostgresFigures {
-  pgbench: PgbenchFigure[];
-  big: {
+  /** Every run, round by round: within a round each path ran once under each load, one after another. */
+  pgbench: PgbenchRun[];
+  /** Absent when profiling. */
+  big?: {
     direct: { seconds: number; megabytes: number };
     gateway: { seconds: number; megabytes: number };
     /** The gateway's resident memory before the SELECT (after pgbench) and its peak during it. */
@@ -148,33 +202,43 @@ export interface PostgresFigures {
     rssPeakMb: number;
     maskedSample: string;
   };
+  /** The gateway's resident memory after the pgbench rounds, and after the distinct statements (absent when profiling). */
+  memory?: { afterPgbenchMb: number; distinct: number; distinctSeconds: number; afterDistinctMb: number };
 }
 
 export async function benchPostgres(): Promise<PostgresFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'govern-bench-'));
   const target = await startTarget();
-  let bouncer: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
   let gateway: (Path & { out: string }) | undefined;
   try {
     const init = await runClient(`${target.pg.bin}/pgbench`, ['-i', '-s', '10', '-q', target.appUrl]);
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     await target.direct(`CREATE TABLE big AS SELECT g AS id, lpad((g % 1000)::text, 3, '0') || '-22-' || lpad((g % 10000)::text, 4, '0') AS ssn, 'note ' || g AS note FROM generate_series(1, ${BIG_ROWS}) g`);
-    const started = await startPgbouncer(target, dir);
-    bouncer = started.process;
+    const bouncer = await startPgbouncer(target, dir);
+    const pipe = await startPipe(target);
+    children.push(bouncer.process, pipe.process);
     gateway = await startGateway(target, dir);
-    const paths: Path[] = [{ name: 'direct', url: target.appUrl }, started.path, gateway];
-    const figures: PgbenchFigure[] = [];
-    for (const clients of [8, 1]) for (const path of paths) figures.push(await pgbench(target, path, clients));
+    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, gateway];
+    const loads = PROFILE_DIR ? LOADS.filter((l) => l.clients === 8) : LOADS;
+    const runs: PgbenchRun[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const load of loads) for (const path of paths) runs.push(await pgbench(target, path, load, round));
+    }
+    if (PROFILE_DIR) return { pgbench: runs };
+    const afterPgbenchMb = rssMb(gateway.pid!, 'VmRSS');
+    const distinctSeconds = await distinctStatements(target, gateway.url, dir);
+    const memory = { afterPgbenchMb, distinct: DISTINCT, distinctSeconds, afterDistinctMb: rssMb(gateway.pid!, 'VmRSS') };
     const direct = await bigSelect(target, target.appUrl);
     const rssBeforeMb = rssMb(gateway.pid!, 'VmRSS');
     resetPeak(gateway.pid!);
     const governed = await bigSelect(target, gateway.url);
     const rssPeakMb = rssMb(gateway.pid!, 'VmHWM');
     const sample = await runClient(`${target.pg.bin}/psql`, [gateway.url, '-X', '-A', '-t', '-c', 'SELECT ssn FROM big WHERE id = 7']);
-    return { pgbench: figures, big: { direct, gateway: governed, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
+    return { pgbench: runs, memory, big: { direct, gateway: governed, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
   } finally {
     if (gateway) await runClient(process.execPath, [GOVERN, 'stop', '--out', gateway.out]);
-    bouncer?.kill();
+    for (const child of children) child.kill();
     await target.stop();
     rmSync(dir, { recursive: true, force: true });
   }

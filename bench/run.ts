@@ -1,12 +1,15 @@
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
-import { benchPostgres } from './postgres.js';
+import { benchPostgres, LOADS, type PathName, type PgbenchRun } from './postgres.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
 import { benchHttp } from './http.js';
 import { benchSsh, CIPHER } from './ssh.js';
 
 const only = process.argv[2];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const spread = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
 /** `npm run bench [detectors|postgres|action|report|http|ssh]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
@@ -22,7 +25,6 @@ async function main(): Promise<void> {
 
 async function printReport(): Promise<void> {
   const r = await benchReport();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
   console.log(`\nreport: report.html of ${r.operations.toLocaleString('en-US')} operations in headless Chromium, ${r.readyMs.length} loads`);
   console.log(`  events.jsonl ${mb(r.eventsBytes)} MiB → report.html ${mb(r.reportBytes)} MiB, built in ${r.buildMs.toFixed(0)} ms (streamed)`);
@@ -52,7 +54,6 @@ async function printSsh(): Promise<void> {
 
 async function printActionStart(): Promise<void> {
   const { mainMs, nodeMs } = await benchActionStart();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`\naction: main step from start to ready (OIDC token, gateway detached with a postgres connection), ${mainMs.length} runs`);
   console.log(`  baseline node -e ''   median ${median(nodeMs).toFixed(0)} ms`);
   console.log(`  dist/main/index.js    median ${median(mainMs).toFixed(0)} ms (runs: ${mainMs.map((m) => m.toFixed(0)).join(', ')} ms)`);
@@ -70,19 +71,43 @@ function printDetectors(): void {
 
 async function printPostgres(): Promise<void> {
   const p = await benchPostgres();
-  console.log('\npostgres: pgbench -S -M simple, scale 10 (direct, pgbouncer in session mode, govern with a masking and guardrail policy)');
-  for (const clients of [8, 1]) {
-    const rows = p.pgbench.filter((f) => f.clients === clients);
-    const direct = rows.find((f) => f.path === 'direct')!;
-    const bouncer = rows.find((f) => f.path === 'pgbouncer')!;
-    for (const f of rows) {
-      const ratio = (f.tps / direct.tps).toFixed(2);
-      const added = ((f.latencyMs - direct.latencyMs) * 1000).toFixed(0);
-      const vsBouncer = f.path === 'gateway' ? `, ${(f.tps / bouncer.tps).toFixed(2)}× pgbouncer` : '';
-      const cpu = f.proxyCpuUsPerTx !== undefined ? `, proxy CPU ${f.proxyCpuUsPerTx.toFixed(0)} µs/tx` : '';
-      console.log(`  ${String(clients).padStart(2)} clients ${f.path.padEnd(10)} ${f.tps.toFixed(0).padStart(7)} tps  ${ratio}× direct${vsBouncer}  latency ${f.latencyMs.toFixed(3)} ms (+${added} µs)${cpu}`);
-    }
+  if (!p.big) {
+    for (const r of p.pgbench) console.log(`profiled gateway, ${r.load.clients} clients -M ${r.load.mode}: ${r.tps.toFixed(0)} tps, ${r.proxyCpuUsPerTx?.toFixed(1)} µs CPU/tx`);
+    return;
   }
+  const rounds = Math.max(...p.pgbench.map((r) => r.round));
+  console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, govern with a masking and guardrail policy); medians (min–max)`);
+  for (const load of LOADS) {
+    const runs = p.pgbench.filter((r) => r.load === load);
+    const of = (path: PathName) => runs.filter((r) => r.path === path);
+    /** Per-round ratio of the gateway to another path, so both sides share the round's load. */
+    const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName) =>
+      of('gateway').map((g) => f(g, of(other).find((o) => o.round === g.round)!));
+    console.log(`  ${load.clients} client${load.clients > 1 ? 's' : ''}, -M ${load.mode}`);
+    for (const path of ['direct', 'pgbouncer', 'pipe', 'gateway'] as const) {
+      const tps = of(path).map((r) => r.tps);
+      const latency = median(of(path).map((r) => r.latencyMs));
+      const cpu = of(path).flatMap((r) => (r.proxyCpuUsPerTx === undefined ? [] : [r.proxyCpuUsPerTx]));
+      const added = median(of(path).map((r) => r.latencyMs - of('direct').find((d) => d.round === r.round)!.latencyMs));
+      console.log(
+        `    ${path.padEnd(10)} ${median(tps).toFixed(0).padStart(7)} tps (${spread(tps, 0)})  latency ${latency.toFixed(3)} ms` +
+          (path === 'direct' ? '' : ` (+${(added * 1000).toFixed(0)} µs)`) +
+          (cpu.length ? `  proxy CPU ${median(cpu).toFixed(1)} µs/tx (${spread(cpu, 1)})` : ''),
+      );
+    }
+    const vsPipe = perRound((g, o) => g.tps / o.tps, 'pipe');
+    const vsBouncer = perRound((g, o) => g.tps / o.tps, 'pgbouncer');
+    const vsDirect = perRound((g, o) => g.tps / o.tps, 'direct');
+    const addedVsPipe = perRound((g, o) => (g.latencyMs - o.latencyMs) * 1000, 'pipe');
+    console.log(
+      `    gateway/pipe ${median(vsPipe).toFixed(2)} (${spread(vsPipe, 2)})  gateway/pgbouncer ${median(vsBouncer).toFixed(2)} (${spread(vsBouncer, 2)})` +
+        `  gateway/direct ${median(vsDirect).toFixed(2)}  latency over the pipe +${median(addedVsPipe).toFixed(0)} µs`,
+    );
+  }
+  const memory = p.memory!;
+  console.log(`\npostgres: gateway memory`);
+  console.log(`  RSS ${memory.afterPgbenchMb.toFixed(0)} MB after the pgbench rounds`);
+  console.log(`  RSS ${memory.afterDistinctMb.toFixed(0)} MB after ${memory.distinct.toLocaleString('en')} distinct statements (each its own text and shape; ${memory.distinctSeconds.toFixed(0)} s, ${(memory.distinct / memory.distinctSeconds).toFixed(0)}/s)`);
   const { direct, gateway, rssBeforeMb, rssPeakMb, maskedSample } = p.big;
   console.log(`\npostgres: SELECT of 1,000,000 rows (${direct.megabytes.toFixed(0)} MB of values) with a masked column, read by psql`);
   console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);

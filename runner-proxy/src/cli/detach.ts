@@ -50,11 +50,16 @@ export async function startDetached({ entry, outDir: out, policy, tokenEnv, mode
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const logPath = join(outDir, LOG_FILE);
   const logFd = openSync(logPath, 'a', 0o600);
-  const args = [entry, 'serve', '--out', outDir, '--ready-fd', '3'];
+  // A young generation of 2 MB rather than V8's up to 48 MB: the gateway's garbage (frames, statements,
+  // events) dies young, and the default made up a third of its resident memory under load.
+  const args = ['--max-semi-space-size=2', entry, 'serve', '--out', outDir, '--ready-fd', '3'];
   if (policy) args.push('--policy', resolve(policy));
   if (tokenEnv) args.push('--token-env', tokenEnv);
   if (mode) args.push('--mode', mode);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { ...env } });
+  // Two malloc arenas rather than eight per core: V8 compiles the SQL parser's WebAssembly on background
+  // threads, and memory freed there stayed with the process (204–226 MB after 100,000 distinct
+  // statements, 164 MB with two arenas).
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { MALLOC_ARENA_MAX: '2', ...env } });
   closeSync(logFd);
 
   const message = await new Promise<ReadyMessage>((done) => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { loadModule } from 'libpg-query';
+import { LruCache } from '../../src/core/lru.js';
 import { SqlClassifier } from '../../src/adapters/postgres/classify.js';
+import { SqlParser } from '../../src/adapters/postgres/parser.js';
 
 describe('PostgreSQL classification defaults', () => {
   let classifier: SqlClassifier;
   before(async () => {
-    await loadModule();
-    classifier = new SqlClassifier(new Map());
+    classifier = new SqlClassifier({ parser: await SqlParser.load(), cache: new LruCache(100) });
   });
   const classes = (sql: string) => [...classifier.classify(sql).classes].sort();
 

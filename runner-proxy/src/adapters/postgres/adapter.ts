@@ -3,10 +3,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { loadModule } from 'libpg-query';
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
+import { LruCache } from '../../core/lru.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { closeWithMessage, guardConnection, type FaultSink } from '../guard.js';
 import { Catalog } from './catalog.js';
-import { SqlClassifier, type SqlClassification } from './classify.js';
+import { SqlClassifier, type ClassifierShared } from './classify.js';
 import { FrameQueue } from './codec/frame-queue.js';
 import { LineageCache } from './lineage.js';
 import {
@@ -25,14 +26,17 @@ import {
   writeParameterStatus,
   writeReadyForQuery,
 } from './codec/messages.js';
+import { SqlParser } from './parser.js';
 import { makeVerifier, MECHANISM, ScramError, ScramServer, type ScramVerifier } from './scram.js';
-import { PostgresSession } from './session.js';
+import { PostgresSession, type SessionContext } from './session.js';
 import { cancelUpstream, connectUpstream, parseTargetUrl, TargetError, type Target } from './upstream.js';
 
 const MAX_STARTUP = 10_000;
 /** Frames larger than this are not held for inspection (results stream past it when unmasked). */
 const MAX_FRAME = 64 << 20;
 const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Statement shapes (and exact texts) whose classification each connection remembers. */
+const CLASSIFICATION_CACHE_SIZE = 2000;
 /** Startup parameters the gateway sets itself or that choose the session's kind. */
 const NOT_FORWARDED = new Set(['user', 'database', 'replication', 'options']);
 
@@ -52,7 +56,8 @@ interface ListenerState {
   verifier: ScramVerifier;
   catalog: Catalog;
   lineage: LineageCache;
-  classifierCache: Map<string, SqlClassification>;
+  classifier: ClassifierShared;
+  operations: SessionContext['operations'];
   /** Our BackendKeyData → the target's, for CancelRequest. */
   cancelKeys: Map<string, { pid: number; secret: number }>;
   sessions: Set<PostgresSession>;
@@ -66,8 +71,13 @@ interface ListenerState {
  */
 export class PostgresAdapter implements Adapter {
   readonly protocol = 'postgres' as const;
+  /** One parser for every connection: each WebAssembly instance reserves its own heap. */
+  #parser: Promise<SqlParser> | undefined;
 
   async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
+    this.#parser ??= SqlParser.load();
+    const parser = await this.#parser;
+    // Lineage parses view definitions through the module's own instance.
     await loadModule();
     const settings = connection.settings as { url: string; ca?: string };
     let target: Target;
@@ -86,7 +96,8 @@ export class PostgresAdapter implements Adapter {
       verifier: makeVerifier(password),
       catalog,
       lineage: new LineageCache(catalog),
-      classifierCache: new Map(),
+      classifier: { parser, cache: new LruCache(CLASSIFICATION_CACHE_SIZE) },
+      operations: new LruCache(CLASSIFICATION_CACHE_SIZE),
       cancelKeys: new Map(),
       sessions: new Set(),
       log,
@@ -243,7 +254,8 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
         governor: state.governor,
         catalog: state.catalog,
         lineage: state.lineage,
-        classifier: new SqlClassifier(state.classifierCache),
+        classifier: new SqlClassifier(state.classifier),
+        operations: state.operations,
         maxFrame: MAX_FRAME,
         log: state.log,
         cancel: () => cancelUpstream(state.target, upstream.pid, upstream.secret),

@@ -1,4 +1,5 @@
-import { normalizeSync, parsePlPgSQLSync, parseSync } from 'libpg-query';
+import type { LruCache } from '../../core/lru.js';
+import type { SqlParser } from './parser.js';
 
 /**
  * Classifies SQL with the real PostgreSQL parser (libpg-query). Every statement of a message is
@@ -8,7 +9,8 @@ import { normalizeSync, parsePlPgSQLSync, parseSync } from 'libpg-query';
  *
  * Results are cached by the statement's normalized text (constants replaced by the real lexer), so a
  * statement shape is parsed once. Classification never depends on a constant's value, except where
- * marked not cacheable (set_config's setting name).
+ * marked not cacheable (set_config's setting name). The commonest statements also find their entry
+ * without the parser, by a key with their numbers taken out (`numberShape`).
  */
 export interface SqlClassification {
   classes: ReadonlySet<string>;
@@ -25,6 +27,8 @@ export interface SqlClassification {
   copy?: CopySpec;
   /** The statement's normalized text (constants replaced): what results derived from its shape are cached by. */
   shape?: string;
+  /** Depends on the session (its PREPAREd statements, a setting's value): never reused for another text or session. */
+  perSession?: true;
 }
 
 export interface CopySpec {
@@ -81,7 +85,10 @@ class Collector {
   copy: CopySpec | undefined;
   readonly prepares = new Map<string, SqlClassification>();
   readonly deallocates: string[] = [];
-  constructor(readonly prepared: ReadonlyMap<string, SqlClassification>) {}
+  constructor(
+    readonly prepared: ReadonlyMap<string, SqlClassification>,
+    readonly parser: SqlParser,
+  ) {}
   add(...classes: string[]): void {
     for (const c of classes) this.classes.add(c);
   }
@@ -281,7 +288,7 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       classifyDoBody(node, c);
       return 'skip';
     case 'PrepareStmt': {
-      const inner = new Collector(c.prepared);
+      const inner = new Collector(c.prepared, c.parser);
       walk(node.query, inner);
       c.prepares.set(String(node.name), finish(inner, ['PREPARE']));
       c.add('session');
@@ -347,7 +354,7 @@ function classifyDoBody(node: Node, c: Collector): void {
   if (body === undefined || (language && language.toLowerCase() !== 'plpgsql')) return;
   let tree: unknown;
   try {
-    tree = parsePlPgSQLSync(`CREATE FUNCTION governed_do() RETURNS void LANGUAGE plpgsql AS $governed_do$${body}$governed_do$`);
+    tree = c.parser.parsePlPgSQL(`CREATE FUNCTION governed_do() RETURNS void LANGUAGE plpgsql AS $governed_do$${body}$governed_do$`);
   } catch {
     return;
   }
@@ -362,7 +369,7 @@ function classifyDoBody(node: Node, c: Collector): void {
   collect(tree);
   for (const { query, expression } of queries) {
     try {
-      walk(parseSync(expression ? `SELECT ${query}` : query), c);
+      walk(c.parser.parse(expression ? `SELECT ${query}` : query), c);
     } catch {
       c.add('unknown');
     }
@@ -378,6 +385,7 @@ function finish(c: Collector, commands: string[]): SqlClassification {
     ...(c.prepares.size && { prepares: c.prepares }),
     ...(c.deallocates.length && { deallocates: c.deallocates }),
     ...(c.copy && { copy: c.copy }),
+    ...(!c.cacheable && { perSession: true as const }),
   };
 }
 
@@ -387,9 +395,10 @@ function commandOf(stmt: unknown): string {
   return typed[0].replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 }
 
-export interface ClassifierOptions {
-  /** How many statement shapes to remember. */
-  cacheSize?: number;
+/** What the sessions of one connection share: the parser, and classifications by statement shape. */
+export interface ClassifierShared {
+  parser: SqlParser;
+  cache: LruCache<string, SqlClassification>;
 }
 
 /**
@@ -400,33 +409,43 @@ const MAX_CACHED_KEY = 16 * 1024;
 
 /** One classifier per connection: it knows that connection's PREPAREd statements. */
 export class SqlClassifier {
-  readonly #cache: Map<string, SqlClassification>;
-  readonly #cacheSize: number;
+  readonly #shared: ClassifierShared;
   readonly #prepared = new Map<string, SqlClassification>();
 
-  constructor(sharedCache: Map<string, SqlClassification>, options: ClassifierOptions = {}) {
-    this.#cache = sharedCache;
-    this.#cacheSize = options.cacheSize ?? 5000;
+  constructor(shared: ClassifierShared) {
+    this.#shared = shared;
+  }
+
+  get parser(): SqlParser {
+    return this.#shared.parser;
   }
 
   classify(sql: string): SqlClassification {
+    const { cache, parser } = this.#shared;
+    // A known shape differs from a statement parsed before only in its integer literals.
+    const shape = numberShape(sql);
+    const known = shape === undefined ? undefined : cache.get(shape);
+    if (known) return known;
     const tooCostly = lexerCostProblem(sql);
     if (tooCostly) return syntaxError(new Error(tooCostly));
-    let key: string | undefined;
+    let key: string;
     try {
-      key = normalizeSync(sql);
+      key = parser.normalize(sql);
     } catch (e) {
       return syntaxError(e);
     }
-    const cached = this.#cache.get(key);
-    if (cached) return cached;
+    const cached = cache.get(key);
+    if (cached) {
+      if (shape !== undefined) cache.set(shape, cached);
+      return cached;
+    }
     let tree: { stmts?: { stmt?: unknown }[] };
     try {
-      tree = parseSync(sql) as typeof tree;
+      tree = parser.parse(sql) as typeof tree;
     } catch (e) {
       return syntaxError(e);
     }
-    const c = new Collector(this.#prepared);
+    const c = new Collector(this.#prepared, parser);
     const stmts = tree.stmts ?? [];
     for (const s of stmts) walk(s.stmt, c);
     const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: key };
@@ -436,8 +455,9 @@ export class SqlClassifier {
       else this.#prepared.delete(name);
     }
     if (c.cacheable && key.length <= MAX_CACHED_KEY) {
-      if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(key, result);
+      cache.set(key, result);
+      // One statement and no COPY: nothing in the result can depend on a number's value.
+      if (shape !== undefined && stmts.length === 1 && !result.copy) cache.set(shape, result);
     }
     return result;
   }
@@ -472,6 +492,43 @@ function lexerCostProblem(sql: string): string | undefined {
   }
   if (cost <= MAX_OPERATOR_RUN * MAX_OPERATOR_RUN) return undefined;
   return `the statement holds runs of operator characters (such as + - * / < >) up to ${longest} long, more than the gateway parses (${MAX_OPERATOR_RUN} in all); parsing them takes time that grows with the square of their length`;
+}
+
+const SHAPED = /^\s*(select|insert|update|delete|with|values)\b/i;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isIdentifierStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+const isIdentifierPart = (c: number) => isIdentifierStart(c) || isDigit(c) || c === 0x24;
+
+/**
+ * A cache key for a plain SELECT, INSERT, UPDATE, DELETE, WITH or VALUES statement: its text with
+ * every integer literal replaced by a NUL (which no statement text can hold), found without the
+ * parser. A scan this simple is trusted only where it cannot misread: any quote, dollar sign,
+ * backslash, comment or non-ASCII character gives undefined, and the parser's normalisation decides.
+ * Numbers it is unsure of (decimals, exponents, `0x…`) stay as they are, which only makes the key
+ * more specific.
+ */
+export function numberShape(sql: string): string | undefined {
+  if (!SHAPED.test(sql)) return undefined;
+  let shape = '\u0000';
+  let copied = 0;
+  const length = sql.length;
+  for (let i = 0; i < length; i++) {
+    const c = sql.charCodeAt(i);
+    if (c === 0x27 || c === 0x22 || c === 0x24 || c === 0x5c || c >= 0x80) return undefined;
+    if ((c === 0x2d || c === 0x2f) && (sql.charCodeAt(i + 1) === (c === 0x2d ? 0x2d : 0x2a))) return undefined;
+    if (isIdentifierStart(c)) {
+      while (i + 1 < length && isIdentifierPart(sql.charCodeAt(i + 1))) i++;
+      continue;
+    }
+    if (!isDigit(c)) continue;
+    const start = i;
+    while (i + 1 < length && isDigit(sql.charCodeAt(i + 1))) i++;
+    const next = sql.charCodeAt(i + 1);
+    if (sql.charCodeAt(start - 1) === 0x2e || next === 0x2e || isIdentifierPart(next)) continue;
+    shape += sql.slice(copied, start) + '\u0000';
+    copied = i + 1;
+  }
+  return shape + sql.slice(copied);
 }
 
 function syntaxError(e: unknown): SqlClassification {

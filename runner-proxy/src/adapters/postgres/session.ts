@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor, Ruling } from '../../core/governor.js';
+import type { LruCache } from '../../core/lru.js';
 import type { MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
 import { hideCredentials } from '../../masking/credentials.js';
@@ -41,6 +42,11 @@ import { WriteMasker, type WritePlan } from './write-mask.js';
 /** Client encodings whose multi-byte characters never contain ASCII bytes, so quoting reads the same. */
 const SAFE_ENCODINGS = /^(UTF8|SQL_ASCII|LATIN\d+|WIN\d+|ISO_8859_\d+|KOI8[RU]|EUC_\w+|MULE_INTERNAL)$/i;
 const SQLSTATE_REFUSED = '42501';
+/** Longer statements (bulk INSERTs and the like) are not kept by their text. */
+const MAX_REMEMBERED_TEXT = 4096;
+
+/** A statement's operation, as the governor is asked about it, with what lineage found in it. */
+export type SqlOperation = Operation & { sql: SqlClassification; lineage?: StatementLineage; maskedCopy?: string; maskedPredicate?: string };
 
 export interface SessionContext {
   connection: string;
@@ -48,6 +54,11 @@ export interface SessionContext {
   catalog: Catalog;
   classifier: SqlClassifier;
   lineage: LineageCache;
+  /**
+   * Operations by exact statement text, shared by the sessions of this connection (whose rules are
+   * the same): a statement seen before is neither classified nor masked again.
+   */
+  operations: LruCache<string, SqlOperation>;
   /** Frames up to this size are inspected whole. */
   maxFrame: number;
   log: { warn(message: string): void };
@@ -269,12 +280,13 @@ export class PostgresSession {
   }
 
   #sqlOperation(sql: string): SqlOperation {
+    // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
+    const unsafe = this.#syntaxUnsafe !== undefined && sql.includes('\\');
+    const known = unsafe ? undefined : this.#ctx.operations.get(sql);
+    if (known) return known;
     let classification = this.#ctx.classifier.classify(sql);
-    if (this.#syntaxUnsafe && sql.includes('\\')) {
-      // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
-      classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
-    }
-    return {
+    if (unsafe) classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
+    const op: SqlOperation = {
       connection: this.#ctx.connection,
       protocol: 'postgres',
       text: this.#ctx.governor.masker.maskText(hideCredentials(sql), REDACT_ALL).text,
@@ -282,6 +294,8 @@ export class PostgresSession {
       writes: classification.writes,
       sql: classification,
     };
+    if (!unsafe && !classification.perSession && sql.length <= MAX_REMEMBERED_TEXT) this.#ctx.operations.set(sql, op);
+    return op;
   }
 
   /**
@@ -775,8 +789,6 @@ export class PostgresSession {
     this.#client.destroy();
   }
 }
-
-type SqlOperation = Operation & { sql: SqlClassification; lineage?: StatementLineage; maskedCopy?: string; maskedPredicate?: string };
 
 /** A refusal for copying a value out of its mask, or for a predicate on it, says which column. */
 function explained(ruling: Ruling, op: SqlOperation): Ruling {

@@ -1,8 +1,8 @@
-import { parseSync, scanSync } from 'libpg-query';
 import type { ColumnMask, MaskPlan } from '../../core/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Catalog } from './catalog.js';
+import type { SqlParser } from './parser.js';
 import type { CopySpec, SqlClassification } from './classify.js';
 import { HEADER_LENGTH, type OutputBatch } from './codec/frames.js';
 import { copyColumnStrategies, copyDataFrame, CopyRowCodec, maskFields } from './copy-mask.js';
@@ -128,9 +128,10 @@ function collectMerge(stmt: Node, masks: readonly ColumnMask[], out: Collected):
 }
 
 /** Replaces literals by byte offset, using the real lexer to find where each one ends. */
-function rewriteLiterals(sql: string, replacements: Replacement[], masker: Masker): string {
+function rewriteLiterals(sql: string, replacements: Replacement[], ctx: WriteContext): string {
+  const masker = ctx.governor.masker;
   const bytes = Buffer.from(sql);
-  const tokens = scanSync(sql).tokens;
+  const tokens = ctx.classifier.parser.scan(sql).tokens;
   const parts: Buffer[] = [];
   let last = 0;
   for (const r of [...replacements].sort((a, b) => a.location - b.location)) {
@@ -160,6 +161,7 @@ function scanValue(text: string): string {
 export interface WriteContext {
   catalog: Catalog;
   governor: { masker: Masker };
+  classifier: { parser: SqlParser };
 }
 
 export class WriteMasker {
@@ -185,7 +187,7 @@ export class WriteMasker {
         const columns = await copyColumnStrategies(classification.copy, masks.writeColumns, ctx.catalog);
         if (columns?.some(Boolean)) return { copy: { spec: classification.copy, columns } };
       }
-      const tree = parseSync(sql) as { stmts?: { stmt?: Node }[] };
+      const tree = ctx.classifier.parser.parse(sql) as { stmts?: { stmt?: Node }[] };
       for (const { stmt } of tree.stmts ?? []) {
         if (stmt?.InsertStmt) await collectInsert(stmt.InsertStmt as Node, masks.writeColumns, ctx.catalog, out);
         else if (stmt?.UpdateStmt) {
@@ -194,7 +196,7 @@ export class WriteMasker {
           if (table) collectAssignments(table, update.targetList as Node[], masks.writeColumns, out);
         } else if (stmt?.MergeStmt) collectMerge(stmt.MergeStmt as Node, masks.writeColumns, out);
       }
-      const rewritten = out.replacements.length ? rewriteLiterals(sql, out.replacements, ctx.governor.masker) : undefined;
+      const rewritten = out.replacements.length ? rewriteLiterals(sql, out.replacements, ctx) : undefined;
       return { ...(rewritten !== undefined && { sql: rewritten }), ...(out.params.size && { params: out.params }) };
     } catch (e) {
       if (e instanceof Unmaskable) return { refusal: { rule: RULE, message: `refused: ${e.message}` } };
