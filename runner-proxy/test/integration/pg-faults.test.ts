@@ -17,19 +17,10 @@ import type { RecordedEvent } from '../../src/recording/recorder.js';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { govern } from '../fixtures/cli.js';
 import { governDb, startTarget, type Target } from '../fixtures/pg-gateway.js';
+import { prng } from '../fixtures/prng.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ignore = () => undefined;
-
-/** A deterministic PRNG, so a failing fuzz case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startupPacket(params: Record<string, string>, code = PROTOCOL_3_0): Buffer {
   const w = new Writer().int32(code);

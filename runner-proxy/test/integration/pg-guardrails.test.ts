@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { verifyBundle } from '../../src/recording/verify.js';
-import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
+import { governDb, refused, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const RULES = `
@@ -15,15 +15,6 @@ const RULES = `
   - name: no-bulk-writes
     block: { sql: [delete_without_where, update_without_where] }
 `;
-
-async function refused(client: pg.Client, sql: string, values?: unknown[]): Promise<{ code?: string; message: string }> {
-  try {
-    await client.query(sql, values);
-  } catch (e) {
-    return e as { code?: string; message: string };
-  }
-  assert.fail(`expected "${sql}" to be refused`);
-}
 
 describe('PostgreSQL guardrails', () => {
   let target: Target;

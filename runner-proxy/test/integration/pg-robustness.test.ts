@@ -6,16 +6,7 @@ import { FrameReader } from '../../src/adapters/postgres/codec/frames.js';
 import { Backend, readNotice, writeQuery, Writer } from '../../src/adapters/postgres/codec/messages.js';
 import { connectUpstream, parseTargetUrl } from '../../src/adapters/postgres/upstream.js';
 import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
-
-/** A deterministic PRNG, so a failing fuzz case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../fixtures/prng.js';
 
 /** Reads backend frames from a raw socket until it closes or `until` says stop. */
 function collectFrames(socket: Socket, until: (code: number) => boolean, timeoutMs = 5000): Promise<{ code: number; frame: Buffer }[]> {
