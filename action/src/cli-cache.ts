@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import * as toolCache from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
 
 const TOOL = 'govern';
@@ -16,7 +16,11 @@ const TOOL = 'govern';
  */
 function cacheVersion(bundleDir: string): string {
   const hash = createHash('sha256');
-  for (const name of readdirSync(bundleDir).sort()) hash.update(name).update('\0').update(readFileSync(join(bundleDir, name)));
+  // Every file of the bundle, folders included (ncc keeps a dependency's assets at their own paths).
+  const files = readdirSync(bundleDir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+  for (const path of files.sort()) hash.update(relative(bundleDir, path)).update('\0').update(readFileSync(path));
   return `${pkg.version}-${hash.digest('hex').slice(0, 12)}`;
 }
 
