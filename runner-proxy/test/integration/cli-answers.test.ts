@@ -113,7 +113,7 @@ describe('the CLI’s answers', () => {
     await shutdown(launched, 'test');
   });
 
-  test('the block names the statement class that matched', () => {
+  test('the block names the class that matched', () => {
     const policy = parsePolicy('p.yml', Buffer.from('version: 1\nrules:\n  - name: no-destruction\n    block: { sql: [drop, truncate] }\n'), { env: {}, resolveVariables: true });
     const d = new RuleEngine(policy).evaluate({ connection: 'db', protocol: 'postgres', text: 'DROP TABLE t', classes: new Set(['ddl', 'drop']), writes: true }, NO_IDENTITY);
     assert.equal(d.reason, 'blocked by rule "no-destruction" (class drop)');

@@ -12,7 +12,7 @@ test('the demo runs end to end with the embedded PostgreSQL', async () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /target: embedded PostgreSQL \(PGlite, WebAssembly\)/);
   assert.match(r.stdout, /Ada Lovelace {2}\[masked:email\] +\[masked\] +\[masked\]/);
-  assert.match(r.stdout, /refused: govern: blocked by rule "no-destruction" \(statement class drop\) \(SQLSTATE 42501\)/);
+  assert.match(r.stdout, /refused: govern: blocked by rule "no-destruction" \(class drop\) \(SQLSTATE 42501\)/);
   assert.match(r.stdout, /OIDC token rejected: no trust entry matched: ref was refs\/heads\/experiment/);
   assert.match(r.stdout, /session: ok — \d+ events/);
   assert.match(r.stdout, /tampered: FAILED — event \d+ \(operation\) was altered/);
