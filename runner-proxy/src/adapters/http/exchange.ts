@@ -238,16 +238,19 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   else req.pipe(upstream);
 }
 
-/** What a response's body goes through before the job: the masking stage for its type, if any. */
-function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream: Transform; count(): number } | undefined {
+/**
+ * What a response's body goes through before the job: the masking stage for its type, if any. The
+ * JSON masker can also be used directly, without the stream around it (made only when asked for).
+ */
+function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
   const plan = ruling.masks;
   if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
     const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
-    return { stream: jsonMaskStream(masker), count: () => masker.count };
+    return { stream: () => jsonMaskStream(masker), count: () => masker.count, json: masker };
   }
   if (plan.detectors.size > 0 && isTextType(contentType)) {
     const stream = new TextMaskStream(governor.masker, plan.detectors, contentType);
-    return { stream, count: () => stream.count };
+    return { stream: () => stream, count: () => stream.count };
   }
   return undefined;
 }
@@ -300,11 +303,16 @@ function respond(
   }
   const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
   const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
+  const length = Number(answer.headers['content-length'] ?? Infinity);
+  const decoder = stage && decoderFor(coding);
+  // A bounded, uncoded JSON body is masked chunk by chunk as it is collected, with no stream stage of
+  // its own (a Transform per request costs more than masking a small document); not when the record
+  // keeps bodies, which it reads from the masked stream.
+  const direct = stage && length <= MAX_INSPECTED_BODY && !decoder && !state.governor.recordsContent ? stage.json : undefined;
   const stages: Transform[] = [];
   if (stage) {
-    const decoder = decoderFor(coding);
     if (decoder) stages.push(decoder);
-    stages.push(stage.stream);
+    if (!direct) stages.push(stage.stream());
   } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
   answer.on('data', (chunk: Buffer) => count(chunk.length));
   const last: Readable = stages.at(-1) ?? answer;
@@ -321,12 +329,20 @@ function respond(
     next.on('error', fail);
     from = next;
   }
-  const length = Number(answer.headers['content-length'] ?? Infinity);
   if (stage && length <= MAX_INSPECTED_BODY) {
     // A masked body of known, bounded size is re-framed with its new length, in one write.
     const out: Buffer[] = [];
-    from.on('data', (chunk: Buffer) => out.push(chunk));
+    const masked = (pieces: () => Buffer[]) => {
+      try {
+        out.push(...pieces());
+      } catch (e) {
+        fail(e as Error);
+      }
+    };
+    from.on('data', (chunk: Buffer) => (direct ? masked(() => direct.push(chunk)) : out.push(chunk)));
     from.on('end', () => {
+      if (direct) masked(() => direct.end());
+      if (res.destroyed) return;
       const body = Buffer.concat(out);
       res.writeHead(status, answer.statusMessage, [...headers, 'Content-Length', String(body.length)]);
       res.end(body);
