@@ -14,10 +14,17 @@ export type FaultSink = (where: string, error: unknown) => void;
 export function guardConnection(socket: Socket, where: string, fault: FaultSink, handle: () => void | Promise<void>): void {
   // A reset can arrive at any moment, also between the handlers of one phase and the next.
   socket.on('error', () => socket.destroy());
-  const escaped = (e: unknown) => {
+  guarded(handle, (e) => {
     socket.destroy();
     fault(where, e);
-  };
+  });
+}
+
+/**
+ * Runs one step of a connection's handling (a request on a kept-alive connection, an event handler)
+ * and gives an error it throws or rejects with to `escaped`, which ends that connection and reports it.
+ */
+export function guarded(handle: () => void | Promise<void>, escaped: (error: unknown) => void): void {
   try {
     const handled = handle();
     if (handled instanceof Promise) handled.catch(escaped);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { governHttp, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
+import { governHttp, recordedEvent, recordedEvents, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 
 /** Sends raw bytes on a fresh connection; resolves with everything received once the gateway closes it. */
 function raw(url: string, bytes: string): Promise<{ response: string; closed: boolean }> {
@@ -92,5 +92,10 @@ describe('HTTP strict framing', () => {
     const res = await fetch(`${governed.url}/echo`);
     assert.equal(res.status, 200);
     upstream.seen.length = 0;
+  });
+
+  test('no refusal was a fault: nothing reached the last-resort guard', async () => {
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'http.malformed');
+    assert.deepEqual(recordedEvents(governed.gateway.outDir).filter((e) => e.type === 'gateway.fault'), []);
   });
 });

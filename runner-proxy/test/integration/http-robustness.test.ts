@@ -5,8 +5,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startDetachedHttp, startUpstream, type DetachedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
+import { recordedEvents, startDetachedHttp, startUpstream, type DetachedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
+import { smallDisk, unmount } from '../fixtures/small-disk.js';
 
 const MiB = 1 << 20;
 const RULES = `
@@ -106,5 +107,42 @@ describe('HTTP gateway robustness (gateway in its own process)', () => {
       });
     }
     await alive();
+  });
+
+  test('none of this was a fault: nothing reached the last-resort guard', async () => {
+    await alive();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(recordedEvents(gateway.out).filter((e) => e.type === 'gateway.fault'), []);
+  });
+
+  test('a record that cannot be written refuses the request (503), and nothing of it reaches the target', async (t) => {
+    const disk = smallDisk('384k');
+    if (!disk) return t.skip('cannot mount a small tmpfs here (needs root)');
+    const full = await startDetachedHttp(upstream.url, RULES, join(disk, 'session'));
+    try {
+      // Each request's event carries its 4 KB query: the disk fills within a hundred requests.
+      const url = (n: number | string) => `${full.url}/echo?fill=${n}&pad=${'p'.repeat(4000)}`;
+      let refused: { n: number; status: number; body: { error: string; rule: string } } | undefined;
+      for (let n = 1; n <= 400 && !refused; n++) {
+        const res = await fetch(url(n));
+        const body = (await res.json()) as { error: string; rule: string };
+        if (res.status !== 200) refused = { n, status: res.status, body };
+      }
+      assert.ok(refused, 'the disk never filled');
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.body.rule, 'recording-failed');
+      assert.match(refused.body.error, /cannot write the session recording/);
+      const later = await fetch(url('later'));
+      assert.equal(later.status, 503);
+      await later.arrayBuffer();
+
+      const reached = upstream.seen.map((s) => /[?&]fill=(\w+)/.exec(s.url)?.[1]).filter((n) => n !== undefined);
+      assert.ok(!reached.includes(String(refused.n)) && !reached.includes('later'), 'a refused request reached the target');
+      const recorded = new Set(recordedEvents(full.out).flatMap((e) => (e.type === 'operation' ? [/fill=(\w+)/.exec(String(e.text))?.[1]] : [])));
+      assert.deepEqual(reached.filter((n) => !recorded.has(n)), [], 'requests reached the target without their event in the record');
+    } finally {
+      await full.stop();
+      unmount(disk);
+    }
   });
 });

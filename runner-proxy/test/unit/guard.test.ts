@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { guardConnection } from '../../src/adapters/guard.js';
+import { guardConnection, guarded } from '../../src/adapters/guard.js';
 
 describe('the last-resort connection guard', () => {
   let server: Server;
@@ -36,5 +36,20 @@ describe('the last-resort connection guard', () => {
     };
     await closedAfter();
     assert.deepEqual(faults, ['test connection: thrown', 'test connection: rejected']);
+  });
+});
+
+describe('a guarded step of a connection (a request, an event handler)', () => {
+  test('what it throws or rejects with goes to its escape, once; what succeeds goes nowhere', async () => {
+    const escaped: string[] = [];
+    const escape = (e: unknown) => escaped.push((e as Error).message);
+    guarded(() => {
+      throw new Error('thrown');
+    }, escape);
+    guarded(() => Promise.reject(new Error('rejected')), escape);
+    guarded(() => undefined, escape);
+    guarded(() => Promise.resolve(), escape);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(escaped, ['thrown', 'rejected']);
   });
 });

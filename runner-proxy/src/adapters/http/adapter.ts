@@ -12,10 +12,9 @@
  * gateway inspected. No dependency to bundle or keep patched.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
-import { handle, refuseMalformed, type ListenerState } from './exchange.js';
+import { listenerState, refuseMalformed, serve, type ListenerState } from './exchange.js';
 import { listenForwardProxy } from './forward.js';
 import { MAX_HEADER_BYTES } from './message.js';
 import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
@@ -37,14 +36,14 @@ export class HttpAdapter implements Adapter {
     } catch (e) {
       throw new HttpTargetError(`connection "${connection.name}": ${(e as Error).message}`);
     }
-    const state: ListenerState = { name: connection.name, target, governor, log };
+    const state = listenerState(connection.name, target, governor, log);
     this.#origins.set(`${target.hostname.toLowerCase()}:${target.port}`, state);
     const server = createServer(
       // A slow upload may take long; a slow head may not.
       { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 },
-      (req, res) => void handle(req, res, state),
+      (req, res) => serve(req, res, state),
     );
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(req, socket, head, state));
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, state));
     server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, state, e.code ?? e.message));
     server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
     const port = await new Promise<number>((resolve, reject) => {

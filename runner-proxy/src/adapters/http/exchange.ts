@@ -1,5 +1,5 @@
 /** One request and its answer, from the job through the governor to the target and back. */
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
@@ -9,11 +9,14 @@ import type { MaskPlan, Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
+import { guarded, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
 import type { HttpTarget } from './target.js';
 import { isTextType, TextMaskStream } from './text-mask.js';
 
+/** The rule a refusal names when the record cannot be written. */
+const RECORDING_FAILED = 'recording-failed';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Query parameters whose values are credentials by name; the record keeps the name only. */
 const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
@@ -30,15 +33,68 @@ export interface ListenerState {
   target: HttpTarget;
   governor: Governor;
   log: AdapterContext['log'];
+  /** Where an error that escaped a request's handling goes: logged and recorded as a gateway fault. */
+  fault: FaultSink;
+}
+
+export function listenerState(name: string, target: HttpTarget, governor: Governor, log: AdapterContext['log']): ListenerState {
+  const fault: FaultSink = (where, e) => {
+    log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
+    governor.fault(where, e);
+  };
+  return { name, target, governor, log, fault };
+}
+
+/** A refusal's status: an approval that timed out, a record that cannot be written, or the policy. */
+export function refusalStatus(ruling: Pick<Ruling, 'timedOut' | 'rule'>): number {
+  if (ruling.timedOut) return 504;
+  return ruling.rule === RECORDING_FAILED ? 503 : 403;
+}
+
+export function refusalBody(ruling: Pick<Ruling, 'message' | 'rule' | 'requestId'>, detail = ''): Record<string, unknown> {
+  return { error: `${ruling.message ?? 'refused'}${detail}`, rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) };
+}
+
+/**
+ * Writes what the governor decided so far to the record before anything is forwarded; when that
+ * fails, the refusal to give instead (the operation must not reach the target unrecorded).
+ */
+export function commitOrRefusal(governor: Governor): { status: number; body: Record<string, unknown> } | undefined {
+  try {
+    governor.commit();
+    return undefined;
+  } catch (e) {
+    const ruling = { rule: RECORDING_FAILED, message: (e as Error).message };
+    return { status: refusalStatus(ruling), body: refusalBody(ruling) };
+  }
+}
+
+/**
+ * A request as a listener receives it: an error that escapes its handling is reported as a fault and
+ * ends this request's connection only (a 500 and a close when nothing was answered yet).
+ */
+export function serve(req: IncomingMessage, res: ServerResponse, state: ListenerState): void {
+  guarded(() => handle(req, res, state), (e) => endAfterFault(res, state, e));
+}
+
+function endAfterFault(res: ServerResponse, state: ListenerState, e: unknown): void {
+  state.fault(`${state.name} request`, e);
+  if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'the gateway could not handle this request' }, true);
+  else res.destroy();
 }
 
 /** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
 export function refuseMalformed(socket: Socket, state: ListenerState, problem: string): void {
   if (problem !== 'ECONNRESET') state.governor.note('http.malformed', { connection: state.name, problem });
   if (!socket.writable || problem === 'ECONNRESET') return void socket.destroy();
-  const body = JSON.stringify({ error: `malformed request (${problem}); the connection is closed` });
-  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(rawResponse(400, { error: `malformed request (${problem}); the connection is closed` }));
   socket.destroySoon();
+}
+
+/** A JSON answer written straight to a socket the HTTP server no longer frames (an upgrade, a CONNECT), then the close. */
+export function rawResponse(status: number, body: Record<string, unknown>): string {
+  const text = JSON.stringify(body);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void {
@@ -91,56 +147,57 @@ export function recordText(method: string, path: string, search: string, governo
   return governor.masker.maskText(hideCredentials(text), REDACT_ALL).text;
 }
 
-export async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
   const started = performance.now();
-  try {
-    const problem = framingProblem(req);
-    if (problem) {
-      state.governor.note('http.malformed', { connection: state.name, problem });
-      return sendJson(res, 400, { error: `malformed request: ${problem}; the connection is closed` }, true);
-    }
-    const target = requestTarget(req.url ?? '');
-    if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
-    const method = req.method ?? 'GET';
-    const writes = !SAFE_METHODS.has(method);
-    const op: Operation & { classes: Set<string> } = {
-      connection: state.name,
-      protocol: 'http',
-      text: recordText(method, target.path, target.search, state.governor),
-      classes: new Set([writes ? 'write' : 'read']),
-      writes,
-      method,
-      path: target.path,
-    };
-    let body: Buffer | undefined;
-    let uninspectable: string | undefined;
-    if (state.governor.needsJson(op)) {
-      try {
-        const read = await readJsonBody(req);
-        body = read.raw;
-        if (read.json !== undefined) op.json = read.json;
-      } catch (e) {
-        if (!(e instanceof UninspectableBody)) throw e;
-        // A rule must look inside and cannot: the operation is refused as unparseable.
-        op.classes = new Set(['unparseable']);
-        uninspectable = e.message;
-        op.text += ` (${e.message})`;
-      }
-    }
-    const ruling = await state.governor.decide(op);
-    if (!ruling.allowed) {
-      const status = ruling.timedOut ? 504 : 403;
-      const error = `${ruling.message ?? 'refused'}${uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : ''}`;
-      return sendJson(res, status, { error, rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) }, body === undefined && !req.complete);
-    }
-    // The job may have left while its request waited for an approver: nothing goes to the target then.
-    if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
-    forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
-  } catch (e) {
-    state.log.warn(`${state.name}: ${(e as Error).message}`);
-    if (!res.headersSent) sendJson(res, 500, { error: 'the gateway could not handle this request' }, true);
-    else res.destroy();
+  const problem = framingProblem(req);
+  if (problem) {
+    state.governor.note('http.malformed', { connection: state.name, problem });
+    return sendJson(res, 400, { error: `malformed request: ${problem}; the connection is closed` }, true);
   }
+  const target = requestTarget(req.url ?? '');
+  if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
+  const method = req.method ?? 'GET';
+  const writes = !SAFE_METHODS.has(method);
+  const op: Operation & { classes: Set<string> } = {
+    connection: state.name,
+    protocol: 'http',
+    text: recordText(method, target.path, target.search, state.governor),
+    classes: new Set([writes ? 'write' : 'read']),
+    writes,
+    method,
+    path: target.path,
+  };
+  let body: Buffer | undefined;
+  let uninspectable: string | undefined;
+  if (state.governor.needsJson(op)) {
+    try {
+      const read = await readJsonBody(req);
+      body = read.raw;
+      if (read.json !== undefined) op.json = read.json;
+    } catch (e) {
+      if (!(e instanceof UninspectableBody)) {
+        // The job left while it sent the body: nothing to answer.
+        if (req.destroyed) return void res.destroy();
+        throw e;
+      }
+      // A rule must look inside and cannot: the operation is refused as unparseable.
+      op.classes = new Set(['unparseable']);
+      uninspectable = e.message;
+      op.text += ` (${e.message})`;
+    }
+  }
+  const ruling = await state.governor.decide(op);
+  // An unread body is not drained for a refused request: the connection closes instead.
+  const unread = body === undefined && !req.complete;
+  if (!ruling.allowed) {
+    const detail = uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : '';
+    return sendJson(res, refusalStatus(ruling), refusalBody(ruling, detail), unread);
+  }
+  // The job may have left while its request waited for an approver: nothing goes to the target then.
+  if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
+  const unrecorded = commitOrRefusal(state.governor);
+  if (unrecorded) return sendJson(res, unrecorded.status, unrecorded.body, unread);
+  forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
 }
 
 function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number): void {
@@ -176,21 +233,24 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  upstream.on('response', (answer) => respond(answer, res, state, ruling, (n) => (bytes += n), complete));
+  upstream.on('response', (answer) => guarded(() => respond(answer, res, state, ruling, (n) => (bytes += n), complete), (e) => endAfterFault(res, state, e)));
   if (body) upstream.end(body);
   else req.pipe(upstream);
 }
 
-/** What a response's body goes through before the job: the masking stage for its type, if any. */
-function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream: Transform; count(): number } | undefined {
+/**
+ * What a response's body goes through before the job: the masking stage for its type, if any. The
+ * JSON masker can also be used directly, without the stream around it (made only when asked for).
+ */
+function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
   const plan = ruling.masks;
   if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
     const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
-    return { stream: jsonMaskStream(masker), count: () => masker.count };
+    return { stream: () => jsonMaskStream(masker), count: () => masker.count, json: masker };
   }
   if (plan.detectors.size > 0 && isTextType(contentType)) {
     const stream = new TextMaskStream(governor.masker, plan.detectors, contentType);
-    return { stream, count: () => stream.count };
+    return { stream: () => stream, count: () => stream.count };
   }
   return undefined;
 }
@@ -243,11 +303,16 @@ function respond(
   }
   const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
   const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
+  const length = Number(answer.headers['content-length'] ?? Infinity);
+  const decoder = stage && decoderFor(coding);
+  // A bounded, uncoded JSON body is masked chunk by chunk as it is collected, with no stream stage of
+  // its own (a Transform per request costs more than masking a small document); not when the record
+  // keeps bodies, which it reads from the masked stream.
+  const direct = stage && length <= MAX_INSPECTED_BODY && !decoder && !state.governor.recordsContent ? stage.json : undefined;
   const stages: Transform[] = [];
   if (stage) {
-    const decoder = decoderFor(coding);
     if (decoder) stages.push(decoder);
-    stages.push(stage.stream);
+    if (!direct) stages.push(stage.stream());
   } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
   answer.on('data', (chunk: Buffer) => count(chunk.length));
   const last: Readable = stages.at(-1) ?? answer;
@@ -264,12 +329,20 @@ function respond(
     next.on('error', fail);
     from = next;
   }
-  const length = Number(answer.headers['content-length'] ?? Infinity);
   if (stage && length <= MAX_INSPECTED_BODY) {
     // A masked body of known, bounded size is re-framed with its new length, in one write.
     const out: Buffer[] = [];
-    from.on('data', (chunk: Buffer) => out.push(chunk));
+    const masked = (pieces: () => Buffer[]) => {
+      try {
+        out.push(...pieces());
+      } catch (e) {
+        fail(e as Error);
+      }
+    };
+    from.on('data', (chunk: Buffer) => (direct ? masked(() => direct.push(chunk)) : out.push(chunk)));
     from.on('end', () => {
+      if (direct) masked(() => direct.end());
+      if (res.destroyed) return;
       const body = Buffer.concat(out);
       res.writeHead(status, answer.statusMessage, [...headers, 'Content-Length', String(body.length)]);
       res.end(body);

@@ -7,7 +7,8 @@ import { rootCertificates, TLSSocket } from 'node:tls';
 import { globMatcher } from '../../core/glob.js';
 import type { Listener, ProxyContext } from '../adapter.js';
 import { RunCertificateAuthority } from './ca.js';
-import { handle, refuseMalformed, sendJson, type ListenerState } from './exchange.js';
+import { guardConnection, guarded } from '../guard.js';
+import { commitOrRefusal, listenerState, rawResponse, refuseMalformed, sendJson, serve, type ListenerState } from './exchange.js';
 import { MAX_HEADER_BYTES } from './message.js';
 import { parseHttpTarget } from './target.js';
 import { handleUpgrade } from './websocket.js';
@@ -43,7 +44,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
   const intercepted = proxy.intercept.map((p) => globMatcher(p.toLowerCase(), { separator: '.' }));
   const tunnelled = proxy.tunnel.map((p) => globMatcher(p.toLowerCase(), { separator: '.' }));
   const listed = new Map<string, ListenerState>();
-  const proxyState: ListenerState = { name: '(proxy)', target: undefined as never, governor, log };
+  const proxyState = listenerState('(proxy)', undefined as never, governor, log);
 
   /** A target the policy lists rather than a connection: no credentials added, rules and masks as for any. */
   const listedState = (host: string, port: number, secure: boolean): ListenerState => {
@@ -51,7 +52,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
     let state = listed.get(key);
     if (!state) {
       const url = `${secure ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      listed.set(key, (state = { name: `proxy:${host.toLowerCase()}`, target: parseHttpTarget({ url }), governor, log }));
+      listed.set(key, (state = listenerState(`proxy:${host.toLowerCase()}`, parseHttpTarget({ url }), governor, log)));
     }
     return state;
   };
@@ -67,22 +68,31 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
 
   // Requests inside intercepted TLS: one server, fed sockets; each socket knows its target.
   const socketStates = new WeakMap<Socket, ListenerState>();
-  const inner = createServer(SERVER_OPTIONS, (req, res) => void handle(req, res, socketStates.get(req.socket)!));
-  inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void handleUpgrade(req, socket, head, socketStates.get(socket)!));
+  const inner = createServer(SERVER_OPTIONS, (req, res) => serve(req, res, socketStates.get(req.socket)!));
+  inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, socketStates.get(socket)!));
   inner.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, socketStates.get(socket) ?? proxyState, e.code ?? e.message));
 
-  const server = createServer(SERVER_OPTIONS, (req, res) => plainRequest(req, res, route, proxyState));
+  const server = createServer(SERVER_OPTIONS, (req, res) =>
+    guarded(
+      () => plainRequest(req, res, route, proxyState),
+      (e) => {
+        res.destroy();
+        proxyState.fault('forward proxy request', e);
+      },
+    ),
+  );
   server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, proxyState, e.code ?? e.message));
-  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => guardConnection(socket, 'forward proxy CONNECT', proxyState.fault, () => connectRequest(req, socket, head)));
+  const connectRequest = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const authority = parseAuthority(req.url ?? '');
     if (!authority) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     const chosen = route(authority.host, authority.port, true);
     if (chosen.kind === 'refuse') {
       governor.note('proxy.refused', { host: authority.host, port: authority.port });
-      const body = JSON.stringify({ error: `${authority.host}:${authority.port} is not on the policy's egress list` });
-      return void socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      return void socket.end(rawResponse(403, { error: `${authority.host}:${authority.port} is not on the policy's egress list` }));
     }
+    const unrecorded = commitOrRefusal(governor);
+    if (unrecorded) return void socket.end(rawResponse(unrecorded.status, unrecorded.body));
     if (chosen.kind === 'tunnel') return tunnel(socket, head, authority, governor);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) socket.unshift(head);
@@ -90,7 +100,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
     tls.on('error', () => tls.destroy());
     socketStates.set(tls, chosen.state);
     inner.emit('connection', tls);
-  });
+  };
   server.on('error', (e) => log.warn(`forward proxy: listener error: ${e.message}`));
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -155,7 +165,7 @@ function plainRequest(req: IncomingMessage, res: ServerResponse, route: (host: s
   }
   if (chosen.kind !== 'intercept') return sendJson(res, 500, { error: 'no route' }, true);
   req.url = `${u.pathname}${u.search}`;
-  void handle(req, res, chosen.state);
+  serve(req, res, chosen.state);
 }
 
 /** Passes bytes both ways unopened; the record keeps host, port, bytes and duration. */

@@ -50,6 +50,8 @@ const enum Purpose {
   Mask,
 }
 
+/** No step of a selector reached: nothing below can be named by it. */
+const NOWHERE: readonly number[] = [];
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -94,23 +96,30 @@ export class JsonStreamMasker {
     this.#rootStates = masks.map(() => [0]);
   }
 
-  /** Returns what can be written now. */
+  /** Returns what can be written now: the chunk's own bytes, split only around rewritten values. */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
+    /** Where the bytes not yet in `out` start. */
     let from = 0;
     // A token held over from the previous chunk goes on being held.
     let holdFrom = this.#purpose === Purpose.Pass ? -1 : 0;
     const startHold = (at: number, purpose: Purpose) => {
-      if (at > from) out.push(chunk.subarray(from, at));
       holdFrom = at;
       this.#purpose = purpose;
     };
     const endToken = (end: number) => {
       if (holdFrom >= 0) {
-        this.#hold(chunk.subarray(holdFrom, end));
-        out.push(this.#release());
+        const piece = chunk.subarray(holdFrom, end);
+        const withinChunk = this.#held.length === 0;
+        this.#hold(piece);
+        const released = this.#release();
+        // A token that goes out unchanged (most keys and strings) stays part of the chunk's run of bytes.
+        if (!withinChunk || released !== piece) {
+          if (holdFrom > from) out.push(chunk.subarray(from, holdFrom));
+          out.push(released);
+          from = end;
+        }
         holdFrom = -1;
-        from = end;
       }
       this.#purpose = Purpose.Pass;
     };
@@ -216,8 +225,10 @@ export class JsonStreamMasker {
       }
       i++;
     }
-    if (holdFrom >= 0) this.#hold(chunk.subarray(holdFrom));
-    else if (from < n) out.push(chunk.subarray(from));
+    if (holdFrom >= 0) {
+      if (holdFrom > from) out.push(chunk.subarray(from, holdFrom));
+      this.#hold(chunk.subarray(holdFrom));
+    } else if (from < n) out.push(chunk.subarray(from));
     return out;
   }
 
@@ -245,7 +256,8 @@ export class JsonStreamMasker {
     this.#heldLength = 0;
     switch (this.#purpose) {
       case Purpose.Key:
-        this.#stack[this.#stack.length - 1]!.key = JSON.parse(raw.toString('utf8')) as string;
+        // Most keys have no escapes: their text is the bytes between the quotes.
+        this.#stack[this.#stack.length - 1]!.key = raw.includes(BACKSLASH) ? (JSON.parse(raw.toString('utf8')) as string) : raw.toString('utf8', 1, raw.length - 1);
         return raw;
       case Purpose.Detect: {
         const masked = this.#masker.maskText(JSON.parse(raw.toString('utf8')) as string, this.#detectors);
@@ -272,6 +284,9 @@ export class JsonStreamMasker {
     const states = parent.states.map((reached, s) => {
       if (reached.length === 0) return reached;
       const steps = this.#masks[s]!.selector.steps;
+      const step = reached.length === 1 ? steps[reached[0]!]! : undefined;
+      // The usual case, allocation-free: one step reached, and the key does not take it further.
+      if (step && !keyMatches(step, parent.key)) return step.kind === 'descend' ? reached : NOWHERE;
       const next: number[] = [];
       for (const at of reached) {
         const step = steps[at]!;
@@ -303,7 +318,10 @@ export function jsonMaskStream(masker: JsonStreamMasker): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
       try {
-        for (const piece of masker.push(chunk)) if (piece.length) this.push(piece);
+        // One push per chunk: each push is a stream event of its own.
+        const pieces = masker.push(chunk);
+        const out = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+        if (out.length > 0) this.push(out);
         done();
       } catch (e) {
         done(e as Error);

@@ -1,11 +1,13 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
 import { endToEndHeaders, framingProblem } from './message.js';
-import { recordText, requestTarget, type ListenerState } from './exchange.js';
+import { guardConnection, guarded } from '../guard.js';
+import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
 
 /** A text message (all its fragments) is held at most this long to be masked whole. */
 const MAX_MESSAGE = 1 << 20;
@@ -85,9 +87,10 @@ export function encodeFrame(opcode: number, payload: Buffer): Buffer {
 /**
  * Relays frames between job and target: every frame is recorded (direction, opcode, bytes); the
  * target's text messages are masked (JSON by the plan's selectors and detectors, other text by the
- * detectors) and re-framed; binary frames and the job's frames pass as they came.
+ * detectors) and re-framed; binary frames and the job's frames pass as they came. A frame that breaks
+ * the protocol ends the relay; any other error also goes to `escaped`, the connection's guard.
  */
-function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket: Duplex; head: Buffer }, far: { socket: Duplex; head: Buffer }): void {
+function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket: Duplex; head: Buffer }, far: { socket: Duplex; head: Buffer }, escaped: (e: unknown) => void): void {
   const { governor } = state;
   const client = job.socket;
   const target = far.socket;
@@ -105,6 +108,10 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
     client.destroy();
     target.destroy();
   };
+  const failOn = (e: unknown) => {
+    fail();
+    if (!(e instanceof WebSocketFrameError)) escaped(e);
+  };
   const up = new FrameReader();
   const fromJob = (chunk: Buffer) => {
     try {
@@ -112,8 +119,8 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
         note('up', f.opcode, f.payload.length, f.opcode === Opcode.Text ? f.payload.toString('utf8') : undefined);
         target.write(f.raw);
       }
-    } catch {
-      fail();
+    } catch (e) {
+      failOn(e);
     }
   };
   const down = new FrameReader();
@@ -138,8 +145,8 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
         note('down', Opcode.Text, masked.length, masked);
         client.write(encodeFrame(Opcode.Text, Buffer.from(masked)));
       }
-    } catch {
-      fail();
+    } catch (e) {
+      failOn(e);
     }
   };
   client.on('data', fromJob);
@@ -167,16 +174,24 @@ function maskMessage(text: string, plan: MaskPlan, state: ListenerState): string
 }
 
 function refuse(socket: Duplex, status: number, body: Record<string, unknown>): void {
-  const text = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(rawResponse(status, body));
 }
 
 /**
  * A WebSocket upgrade: decided like any request, then forwarded to the target with the gateway's own
  * handshake headers (compression is not offered, so frames stay readable), then relayed frame by frame.
+ * An error that escapes ends this connection only, reported as a fault.
  */
-export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, state: ListenerState): Promise<void> {
-  socket.on('error', () => socket.destroy());
+export function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, state: ListenerState): void {
+  const where = `${state.name} websocket`;
+  const escaped = (e: unknown) => {
+    socket.destroy();
+    state.fault(where, e);
+  };
+  guardConnection(socket, where, state.fault, () => upgrade(req, socket, head, state, escaped));
+}
+
+async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
   const target = requestTarget(req.url ?? '');
   if (!target || framingProblem(req) || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
     return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
@@ -184,13 +199,15 @@ export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: 
   const text = `${recordText('GET', target.path, target.search, state.governor)} (websocket)`;
   const path = `${target.path}${target.search}`;
   const ruling = await state.governor.decide({ connection: state.name, protocol: 'http', text, classes: new Set(['write']), writes: true, method: 'GET', path: target.path });
-  if (!ruling.allowed) return refuse(socket, ruling.timedOut ? 504 : 403, { error: ruling.message ?? 'refused', rule: ruling.rule, ...(ruling.requestId && { request_id: ruling.requestId }) });
+  if (!ruling.allowed) return refuse(socket, refusalStatus(ruling), refusalBody(ruling));
+  const unrecorded = commitOrRefusal(state.governor);
+  if (unrecorded) return refuse(socket, unrecorded.status, unrecorded.body);
   const t = state.target;
   const headers = [...endToEndHeaders(req.rawHeaders, new Set([...t.injectedNames, 'sec-websocket-extensions'])), ...t.injected, 'Host', t.authority, 'Connection', 'Upgrade', 'Upgrade', 'websocket'];
   const upstream = (t.secure ? httpsRequest : httpRequest)({ host: t.hostname, port: t.port, method: 'GET', path, headers: headers as unknown as Record<string, string>, agent: t.agent, setHost: false });
   upstream.on('error', (e: Error & { code?: string }) => refuse(socket, 400, { error: `the target cannot be reached (${e.code ?? e.message})` }));
+  // The target declined the upgrade: its answer, then the end.
   upstream.on('response', (answer) => {
-    // The target declined the upgrade: its answer, then the end.
     const body: Buffer[] = [];
     answer.on('data', (c: Buffer) => body.push(c));
     answer.on('end', () => {
@@ -199,12 +216,13 @@ export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: 
       socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
     });
   });
-  upstream.on('upgrade', (answer, targetSocket, targetHead) => {
+  const accepted = (answer: IncomingMessage, targetSocket: Duplex, targetHead: Buffer) => {
     const raw = answer.rawHeaders;
     const lines: string[] = [];
     for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\n${lines.join('\r\n')}\r\n\r\n`);
-    relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead });
-  });
+    relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead }, escaped);
+  };
+  upstream.on('upgrade', (answer, targetSocket, targetHead) => guarded(() => accepted(answer, targetSocket, targetHead), escaped));
   upstream.end();
 }
