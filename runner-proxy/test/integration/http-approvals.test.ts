@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { govern } from '../fixtures/cli.js';
+import { govern, waitingRequest } from '../fixtures/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../fixtures/forges.js';
 import { governHttp, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
@@ -17,17 +17,6 @@ const RULES = `
 
 const curlPost = (url: string, body: string, headers: string[] = ['-H', 'Content-Type: application/json']) =>
   runClient('curl', ['-sS', '--max-time', '30', '-X', 'POST', url, ...headers, '--data-binary', body, '-w', '\n%{http_code}'], { timeoutMs: 40_000 });
-
-/** Polls `govern status --json` until a request waits, and returns it. */
-async function waitingRequest(outDir: string): Promise<{ id: string; operation: string }> {
-  for (let i = 0; i < 100; i++) {
-    const status = await govern(['status', '--out', outDir, '--json']);
-    const pending = (JSON.parse(status.stdout) as { pending: { id: string; operation: string }[] }).pending;
-    if (pending.length) return pending[0]!;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('nothing came to wait for approval');
-}
 
 const paymentsSeen = (upstream: TestUpstream) => upstream.seen.filter((s) => s.url.startsWith('/payments')).length;
 

@@ -5,23 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
-import { govern } from '../fixtures/cli.js';
+import { govern, waitingRequest } from '../fixtures/cli.js';
 
 const RULES = `
   - name: reviewed-writes
     approve: { sql: [delete_without_where, update_without_where] }
 `;
-
-/** Polls `govern status --json` until an operation waits, and returns its request id. */
-async function waitingRequest(outDir: string): Promise<{ id: string; operation: string }> {
-  for (let i = 0; i < 100; i++) {
-    const status = await govern(['status', '--out', outDir, '--json']);
-    const pending = (JSON.parse(status.stdout) as { pending: { id: string; operation: string }[] }).pending;
-    if (pending.length) return pending[0]!;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('nothing came to wait for approval');
-}
 
 describe('PostgreSQL statements held for approval', () => {
   let target: Target;
