@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -16,6 +15,7 @@ import { readRuntimeInfo } from '../../src/gateway/control.js';
 import type { RecordedEvent } from '../../src/recording/recorder.js';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { govern } from '../fixtures/cli.js';
+import { smallDisk, unmount } from '../fixtures/disk.js';
 import { governDb, startTarget, type Target } from '../fixtures/pg-gateway.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -114,23 +114,6 @@ async function queryOk(url: string): Promise<number> {
   } finally {
     await client.end().catch(ignore);
   }
-}
-
-/** Mounts a tmpfs of `size`; undefined where this machine does not allow it. */
-function smallDisk(size: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'govern-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return undefined;
-  }
-}
-
-function unmount(dir: string): void {
-  execFileSync('umount', ['-l', dir]);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 describe('PostgreSQL listener under hostile bytes and faults', () => {
