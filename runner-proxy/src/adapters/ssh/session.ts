@@ -58,9 +58,14 @@ export class SessionChannel {
       }),
     );
     session.on('env', (accept, reject, info) => safely(() => this.#envRequest(accept, reject, info.key, info.val)));
-    session.on('signal', (accept, _reject, info) =>
+    session.on('signal', (accept, reject, info) =>
       safely(() => {
-        this.#upstream?.signal(info.name);
+        try {
+          this.#upstream?.signal(info.name);
+        } catch {
+          // A signal name the protocol does not know, from the job: refused, not a fault.
+          return reject?.();
+        }
         accept?.();
       }),
     );
