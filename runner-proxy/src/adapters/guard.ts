@@ -10,8 +10,9 @@ export type FaultSink = (where: string, error: unknown) => void;
  * The last resort around one client connection: an error that escapes its handling (thrown or
  * rejected) ends that connection only, and is reported to `fault`, which logs and records it. Every
  * adapter accepts its connections through this, so a bug costs one connection, never the gateway.
+ * Returns that same last resort, for errors that a protocol library catches and reports as events.
  */
-export function guardConnection(socket: Socket, where: string, fault: FaultSink, handle: () => void | Promise<void>): void {
+export function guardConnection(socket: Socket, where: string, fault: FaultSink, handle: () => void | Promise<void>): (error: unknown) => void {
   // A reset can arrive at any moment, also between the handlers of one phase and the next.
   socket.on('error', () => socket.destroy());
   guarded(handle, (e) => {
@@ -31,6 +32,7 @@ export function guarded(handle: () => void | Promise<void>, escaped: (error: unk
   } catch (e) {
     escaped(e);
   }
+  return escaped;
 }
 
 /**

@@ -15,6 +15,7 @@ import { readRuntimeInfo } from '../../src/gateway/control.js';
 import type { RecordedEvent } from '../../src/recording/recorder.js';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { govern } from '../fixtures/cli.js';
+import { smallDisk, unmount } from '../fixtures/disk.js';
 import { governDb, startTarget, type Target } from '../fixtures/pg-gateway.js';
 import { prng } from '../fixtures/prng.js';
 import { smallDisk, unmount } from '../fixtures/small-disk.js';

@@ -1,11 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:net';
 import ssh2, { type AuthContext, type Client, type ClientChannel, type Connection, type ServerChannel, type TcpipRequestInfo } from 'ssh2';
+import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
+import { guardConnection, type FaultSink } from '../guard.js';
 import { CIPHERS, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
-import { SessionChannel, type ConnectionContext } from './session.js';
+import { guarded, SessionChannel, type ConnectionContext } from './session.js';
 import { parseSshSettings, SshSettingsError, type SshTarget } from './settings.js';
-import { connectUpstream } from './upstream.js';
+import { connectUpstream, UpstreamError } from './upstream.js';
 
 const { Server, utils } = ssh2;
 
@@ -22,6 +25,7 @@ interface ListenerState {
   connections: Set<Connection>;
   /** Recordings still being written, which the bundle waits for. */
   pending: Set<Promise<void>>;
+  fault: FaultSink;
 }
 
 /**
@@ -40,11 +44,30 @@ export class SshAdapter implements Adapter {
     } catch (e) {
       throw e instanceof SshSettingsError ? e : new SshSettingsError(`connection "${connection.name}": ${(e as Error).message}`);
     }
-    const state: Omit<ListenerState, 'clientKey' | 'clientKeyBlob'> = { name: connection.name, target, governor, log, connections: new Set(), pending: new Set() };
+    await checkTarget(connection.name, target);
+    const state: Omit<ListenerState, 'clientKey' | 'clientKeyBlob'> = {
+      name: connection.name,
+      target,
+      governor,
+      log,
+      connections: new Set(),
+      pending: new Set(),
+      fault: (where, e) => {
+        log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
+        governor.fault(where, e);
+      },
+    };
     let files: JobSshFiles | undefined;
     let include: UserSshConfigInclude | undefined;
     const hostKey = utils.generateKeyPairSync('ed25519');
-    const server = new Server({ hostKeys: [hostKey.private], algorithms: { cipher: CIPHERS as ssh2.CipherAlgorithm[] } });
+    const sshServer = new Server({ hostKeys: [hostKey.private], algorithms: { cipher: CIPHERS as ssh2.CipherAlgorithm[] } });
+    // The job's sockets are accepted here, so each goes through the guard before ssh2 reads a byte of it.
+    const escapes = new Map<string, (e: unknown) => void>();
+    const server = createServer((socket) => {
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      escapes.set(peer, guardConnection(socket, `${connection.name} connection`, state.fault, () => sshServer.injectSocket(socket)));
+      socket.once('close', () => escapes.delete(peer));
+    });
     try {
       const port = await new Promise<number>((resolve, reject) => {
         server.once('error', reject);
@@ -53,7 +76,11 @@ export class SshAdapter implements Adapter {
       files = writeJobSshFiles({ alias: connection.name, port, user: target.user, hostPublicKey: hostKey.public });
       const clientKey = utils.parseKey(files.clientPublicKey);
       const full: ListenerState = { ...state, clientKey, clientKeyBlob: files.clientPublicKey };
-      server.on('connection', (client) => accept(client, full));
+      sshServer.on('connection', (client, info) => {
+        const escaped = escapes.get(`${info.ip}:${info.port}`);
+        if (escaped) accept(client, full, escaped);
+        else client.end();
+      });
       server.on('error', (e: Error) => log.warn(`${connection.name}: listener error: ${e.message}`));
       if (target.userSshConfig) include = new UserSshConfigInclude(files.config, connection.name);
     } catch (e) {
@@ -84,55 +111,64 @@ export class SshAdapter implements Adapter {
   }
 }
 
-function accept(client: Connection, state: ListenerState): void {
+/** One job connection; each handler goes through `guarded`, so what escapes it reaches the connection's guard. */
+function accept(client: Connection, state: ListenerState, escaped: (e: unknown) => void): void {
   const timer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
   state.connections.add(client);
   // Request/response protocols (sftp, git) must not wait for Nagle's delayed small packets.
   (client as Connection & { setNoDelay(on: boolean): void }).setNoDelay(true);
   let openSeq: number | undefined;
   let upstream: Promise<Client> | undefined;
+  // Malformed bytes and resets from the job: ssh2 ends the connection.
   client.on('error', () => undefined);
-  client.on('authentication', (ctx) => authenticate(ctx, state));
-  client.on('ready', () => {
-    clearTimeout(timer);
-    openSeq = state.governor.connectionOpened(state.name, 'ssh');
-    upstream = connectUpstream(state.name, state.target);
-    // A failure is reported on each channel; a target that goes away later ends the job's connection.
-    upstream.then((target) => target.once('close', () => client.end()), () => undefined);
-    const ctx: ConnectionContext = {
-      name: state.name,
-      target: state.target,
-      governor: state.governor,
-      upstream,
-      log: state.log,
-      track: (done) => {
-        state.pending.add(done);
-        void done.then(() => state.pending.delete(done));
-      },
-    };
-    client.on('session', (acceptSession) => {
-      try {
-        new SessionChannel(ctx, acceptSession());
-      } catch (e) {
-        state.log.warn(`${state.name}: session failed: ${(e as Error).message}`);
-      }
-    });
-    client.on('tcpip', (acceptTunnel, reject, info) => void forwardLocal(state, upstream!, acceptTunnel, reject, info));
-    client.on('request', (_accept, reject, name) => {
-      refuseForwarding(state, name);
-      reject?.();
-    });
-    client.on('openssh.streamlocal', (_accept, reject) => {
-      refuseForwarding(state, 'unix socket forwarding');
-      reject();
-    });
-  });
-  client.on('close', () => {
-    clearTimeout(timer);
-    state.connections.delete(client);
-    if (openSeq !== undefined) state.governor.connectionClosed(state.name, openSeq, 'client');
-    void upstream?.then((c) => c.end(), () => undefined);
-  });
+  client.on('authentication', (ctx) => guarded(escaped, () => authenticate(ctx, state)));
+  client.on('ready', () =>
+    guarded(escaped, () => {
+      clearTimeout(timer);
+      openSeq = state.governor.connectionOpened(state.name, 'ssh');
+      const target = connectUpstream(state.name, state.target);
+      upstream = target;
+      // The job hears of a failure on each channel; a target that goes away later ends the job's connection.
+      target.then(
+        (c) => c.once('close', () => client.end()),
+        (e: Error) => state.governor.note(e instanceof UpstreamError && e.authentication ? 'auth.failed' : 'connection.failed', { connection: state.name, message: e.message }),
+      );
+      const ctx: ConnectionContext = {
+        name: state.name,
+        target: state.target,
+        governor: state.governor,
+        upstream: target,
+        log: state.log,
+        escaped,
+        track: (done) => {
+          state.pending.add(done);
+          void done.then(() => state.pending.delete(done));
+        },
+      };
+      client.on('session', (acceptSession) => guarded(escaped, () => new SessionChannel(ctx, acceptSession())));
+      client.on('tcpip', (acceptTunnel, reject, info) => guarded(escaped, () => forwardLocal(state, target, acceptTunnel, reject, info)));
+      client.on('request', (_accept, reject, name) =>
+        guarded(escaped, () => {
+          refuseForwarding(state, name);
+          reject?.();
+        }),
+      );
+      client.on('openssh.streamlocal', (_accept, reject) =>
+        guarded(escaped, () => {
+          refuseForwarding(state, 'unix socket forwarding');
+          reject();
+        }),
+      );
+    }),
+  );
+  client.on('close', () =>
+    guarded(escaped, () => {
+      clearTimeout(timer);
+      state.connections.delete(client);
+      if (openSeq !== undefined) state.governor.connectionClosed(state.name, openSeq, 'client');
+      void upstream?.then((c) => c.end(), () => undefined);
+    }),
+  );
 }
 
 /** Remote and socket forwarding are recorded and refused: the gateway relays no tunnels toward the job. */
@@ -163,6 +199,12 @@ async function forwardLocal(
     const ruling = await state.governor.decide({ connection: state.name, protocol: 'ssh', text: `direct-tcpip to ${destination}`, classes: new Set(['port_forwarding']), writes: true });
     if (!ruling.allowed) return refuse();
     const target = await upstream;
+    try {
+      state.governor.commit();
+    } catch (e) {
+      state.log.warn(`${state.name}: ${(e as Error).message}`);
+      return refuse();
+    }
     const stream = await new Promise<ClientChannel>((resolve, fail) => target.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (e, s) => (e ? fail(e) : resolve(s))));
     const tunnel = acceptTunnel();
     tunnel.on('error', () => undefined);
@@ -170,6 +212,19 @@ async function forwardLocal(
     tunnel.pipe(stream).pipe(tunnel);
   } catch {
     refuse();
+  }
+}
+
+/**
+ * Logs in to the target once when the gateway starts, then hangs up: a wrong key or password, a host
+ * key the policy does not pin or an unreachable host is a start error naming the connection.
+ */
+async function checkTarget(name: string, target: SshTarget): Promise<void> {
+  try {
+    const probe = await connectUpstream(name, target);
+    probe.end();
+  } catch (e) {
+    throw new GovernError(ErrorCode.GatewayStartFailed, `${(e as Error).message}; fix its host, port, known_hosts or credentials in the policy`, { cause: e });
   }
 }
 

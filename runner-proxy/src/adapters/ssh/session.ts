@@ -17,6 +17,8 @@ export interface ConnectionContext {
   /** The target's connection, opened once the job has logged in; several channels share it. */
   upstream: Promise<Client>;
   log: { warn(message: string): void };
+  /** The connection's last resort: ends the job's connection and records the error as a fault. */
+  escaped(error: unknown): void;
   /** Files that must be complete before the bundle is signed (terminal recordings). */
   track(done: Promise<void>): void;
 }
@@ -40,15 +42,7 @@ export class SessionChannel {
 
   constructor(ctx: ConnectionContext, session: Session) {
     this.#ctx = ctx;
-    // Requests arrive while the job or the target may already be gone: none of them may throw.
-    const safely = (handle: () => unknown) => {
-      try {
-        const done = handle();
-        if (done instanceof Promise) done.catch(() => undefined);
-      } catch {
-        // The channel is closed; its close ends the relay.
-      }
-    };
+    const safely = (handle: () => unknown) => guarded(ctx.escaped, handle);
     session.on('pty', (accept, _reject, info) =>
       safely(() => {
         this.#pty = info;
@@ -64,9 +58,14 @@ export class SessionChannel {
       }),
     );
     session.on('env', (accept, reject, info) => safely(() => this.#envRequest(accept, reject, info.key, info.val)));
-    session.on('signal', (accept, _reject, info) =>
+    session.on('signal', (accept, reject, info) =>
       safely(() => {
-        this.#upstream?.signal(info.name);
+        try {
+          this.#upstream?.signal(info.name);
+        } catch {
+          // A signal name the protocol does not know, from the job: refused, not a fault.
+          return reject?.();
+        }
         accept?.();
       }),
     );
@@ -126,10 +125,8 @@ export class SessionChannel {
     if (analysis.readsStdin === 'shell' && !analysis.unparseable) return this.#script(channel, command);
     const ruling = await this.#decide(command, analysis, 'exec');
     if (!ruling.allowed) return refuse(channel, ruling);
-    const upstream = await this.#ctx.upstream;
-    const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      upstream.exec(command, { ...(this.#pty && { pty: this.#pty }), env: this.#env }, (e, s) => (e ? reject(e) : resolve(s))),
-    );
+    const stream = await this.#open(channel, (upstream, done) => upstream.exec(command, { ...(this.#pty && { pty: this.#pty }), env: this.#env }, done));
+    if (!stream) return;
     // Only a command line made of transfer programs alone is left unmasked: `rsync --version; cat f` is not a transfer.
     const transfer = analysis.commands.length > 0 && analysis.commands.every((argv) => TRANSFER_PROGRAMS.has(argv[0]!.split('/').pop()!));
     this.#relay(channel, stream, ruling, transfer ? undefined : ruling.masks.detectors);
@@ -160,12 +157,8 @@ export class SessionChannel {
     }
     const ruling = await this.#decide(command ? `${command} <<'script'\n${text}` : text, analysis, 'script');
     if (!ruling.allowed) return refuse(channel, ruling);
-    const upstream = await this.#ctx.upstream;
-    const stream = await new Promise<ClientChannel>((resolve, reject) => {
-      const done = (e: Error | undefined, s: ClientChannel) => (e ? reject(e) : resolve(s));
-      if (command) upstream.exec(command, { env: this.#env }, done);
-      else upstream.shell(false, { env: this.#env }, done);
-    });
+    const stream = await this.#open(channel, (upstream, done) => (command ? upstream.exec(command, { env: this.#env }, done) : upstream.shell(false, { env: this.#env }, done)));
+    if (!stream) return;
     stream.end(script);
     this.#relay(channel, stream, ruling, ruling.masks.detectors, { stdin: false });
   }
@@ -176,22 +169,37 @@ export class SessionChannel {
     const text = `${command || 'shell'} (pty ${pty.term ?? 'unknown'} ${pty.cols}x${pty.rows})`;
     const ruling = await this.#ctx.governor.decide(this.#operation(text, new Set(['interactive']), analysis));
     if (!ruling.allowed) return refuse(channel, ruling);
-    const upstream = await this.#ctx.upstream;
     const window = { term: pty.term, cols: pty.cols, rows: pty.rows, width: pty.width, height: pty.height, modes: pty.modes };
-    const stream = await new Promise<ClientChannel>((resolve, reject) => {
-      const done = (e: Error | undefined, s: ClientChannel) => (e ? reject(e) : resolve(s));
-      if (command) upstream.exec(command, { pty: window, env: this.#env }, done);
-      else upstream.shell(window, { env: this.#env }, done);
-    });
+    const stream = await this.#open(channel, (upstream, done) => (command ? upstream.exec(command, { pty: window, env: this.#env }, done) : upstream.shell(window, { env: this.#env }, done)));
+    if (!stream) return;
     this.#cast = new CastRecorder(this.#ctx.governor.recorder.dir, ruling.seq, { cols: pty.cols, rows: pty.rows, term: pty.term });
     this.#ctx.track(this.#cast.closed);
     this.#relay(channel, stream, ruling, ruling.masks.detectors);
   }
 
   async #sftp(channel: ServerChannel): Promise<void> {
+    const stream = await this.#open(channel, (upstream, done) => upstream.subsys('sftp', done));
+    if (!stream) return;
+    relaySftp(channel, stream, { connection: this.#ctx.name, governor: this.#ctx.governor, unrecorded: unrecordedMessage });
+  }
+
+  /**
+   * Opens the target's channel once what was decided is in the events file; when it cannot be
+   * written, the job's channel is refused instead (126, one line) and nothing reaches the target.
+   */
+  async #open(channel: ServerChannel, start: (upstream: Client, done: (e: Error | undefined, stream: ClientChannel) => void) => void): Promise<ClientChannel | undefined> {
     const upstream = await this.#ctx.upstream;
-    const stream = await new Promise<ClientChannel>((resolve, reject) => upstream.subsys('sftp', (e, s) => (e ? reject(e) : resolve(s))));
-    relaySftp(channel, stream, { connection: this.#ctx.name, governor: this.#ctx.governor });
+    const governor = this.#ctx.governor;
+    try {
+      governor.commit();
+      // A channel, an sftp one too, opens only while the record can still be written.
+      if (governor.recorder.failure) throw governor.recorder.failure;
+    } catch (e) {
+      this.#ctx.log.warn(`${this.#ctx.name}: ${(e as Error).message}`);
+      endWith(channel, unrecordedMessage(e), 126);
+      return undefined;
+    }
+    return new Promise((resolve, reject) => start(upstream, (e, stream) => (e ? reject(e) : resolve(stream))));
   }
 
   /**
@@ -248,6 +256,20 @@ export class SessionChannel {
   }
 }
 
+/**
+ * Runs one of the adapter's event handlers: an error it did not foresee, thrown or rejected, ends this
+ * job connection only and is recorded as a fault. ssh2 reports what its handlers throw as a client
+ * error, indistinguishable from malformed bytes, so handlers do not let anything reach it.
+ */
+export function guarded(escaped: (e: unknown) => void, handle: () => unknown): void {
+  try {
+    const done = handle();
+    if (done instanceof Promise) done.catch(escaped);
+  } catch (e) {
+    escaped(e);
+  }
+}
+
 /** A writer toward the job that pauses the target's stream while the job's side is full. */
 function sink(to: NodeJS.WritableStream, from: NodeJS.ReadableStream, counted: (chunk: Buffer) => void): (chunk: Buffer) => void {
   to.on('drain', () => from.resume());
@@ -260,6 +282,11 @@ function sink(to: NodeJS.WritableStream, from: NodeJS.ReadableStream, counted: (
 function refuse(channel: ServerChannel, ruling: Ruling): void {
   const id = ruling.requestId && !ruling.message?.includes(ruling.requestId) ? ` (request ${ruling.requestId})` : '';
   endWith(channel, `govern: ${ruling.message ?? 'refused'}${id}`, 126);
+}
+
+/** The one line a job reads when its operation is refused because the record cannot be written. */
+function unrecordedMessage(e: unknown): string {
+  return `govern: refused, the session cannot be recorded: ${(e as Error).message}`;
 }
 
 function endWith(channel: ServerChannel, line: string, status: number): void {

@@ -24,6 +24,7 @@ const enum Sftp {
 }
 
 const FX_PERMISSION_DENIED = 3;
+const FX_FAILURE = 4;
 const OPEN_WRITES = 0x02 | 0x04 | 0x08 | 0x10; // WRITE, APPEND, CREAT, TRUNC
 /** OpenSSH caps a packet at 256 KiB; anything far larger is not SFTP. */
 const MAX_PACKET = 1 << 20;
@@ -184,6 +185,8 @@ interface Transfer {
 interface SftpContext {
   connection: string;
   governor: Governor;
+  /** The line the job reads when the record cannot be written. */
+  unrecorded(e: unknown): string;
 }
 
 /**
@@ -256,6 +259,12 @@ export function relaySftp(channel: ServerChannel, stream: ClientChannel, ctx: Sf
         if (ended) return;
         if (!ruling.allowed) {
           toJob(status(request.id, FX_PERMISSION_DENIED, `govern: ${ruling.message ?? 'refused'}`));
+          return;
+        }
+        try {
+          ctx.governor.commit();
+        } catch (e) {
+          toJob(status(request.id, FX_FAILURE, ctx.unrecorded(e)));
           return;
         }
         if (request.type === Sftp.Open) {

@@ -6,7 +6,15 @@ const READY_TIMEOUT_MS = 20_000;
 const KEEPALIVE_COUNT_MAX = 3;
 
 /** Why the target could not be used, in one sentence for the job's stderr. */
-export class UpstreamError extends Error {}
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    /** The target was reached and refused the policy's key or password. */
+    readonly authentication = false,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Logs in to the target with the policy's key or password. The host key must be one of the policy's
@@ -22,6 +30,10 @@ export function connectUpstream(connection: string, target: SshTarget): Promise<
       if (seen && !target.hostKeys.has(seen.toString('base64'))) {
         const listed = target.hostKeys.size ? 'is not the one known_hosts pins' : 'cannot be checked: known_hosts is empty';
         return reject(new UpstreamError(`the host key of ${where} (${fingerprint(seen)}) ${listed} for connection "${connection}"; refusing to connect`));
+      }
+      if ((e as Error & { level?: string }).level === 'client-authentication') {
+        const credential = target.privateKey ? 'private_key' : 'password';
+        return reject(new UpstreamError(`${where} refused the login of user "${target.user}" with the ${credential} of connection "${connection}"`, true));
       }
       reject(new UpstreamError(`cannot reach ${where} for connection "${connection}": ${e.message}`));
     };
