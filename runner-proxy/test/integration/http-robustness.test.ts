@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recordedEvents, startDetachedHttp, startUpstream, type DetachedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
-import { smallDisk, unmount } from '../fixtures/small-disk.js';
+import { smallDisk, unmount } from '../fixtures/disk.js';
 
 const MiB = 1 << 20;
 const RULES = `

@@ -18,7 +18,6 @@ import { govern } from '../fixtures/cli.js';
 import { smallDisk, unmount } from '../fixtures/disk.js';
 import { governDb, startTarget, type Target } from '../fixtures/pg-gateway.js';
 import { prng } from '../fixtures/prng.js';
-import { smallDisk, unmount } from '../fixtures/small-disk.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ignore = () => undefined;
