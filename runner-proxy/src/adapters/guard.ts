@@ -15,24 +15,27 @@ export type FaultSink = (where: string, error: unknown) => void;
 export function guardConnection(socket: Socket, where: string, fault: FaultSink, handle: () => void | Promise<void>): (error: unknown) => void {
   // A reset can arrive at any moment, also between the handlers of one phase and the next.
   socket.on('error', () => socket.destroy());
-  guarded(handle, (e) => {
+  const escaped = (e: unknown) => {
     socket.destroy();
     fault(where, e);
-  });
+  };
+  guarded(escaped, handle);
+  return escaped;
 }
 
 /**
  * Runs one step of a connection's handling (a request on a kept-alive connection, an event handler)
  * and gives an error it throws or rejects with to `escaped`, which ends that connection and reports it.
+ * Protocol libraries (ssh2) report what their handlers throw as client errors, indistinguishable from
+ * malformed bytes, so handlers let nothing reach them.
  */
-export function guarded(handle: () => void | Promise<void>, escaped: (error: unknown) => void): void {
+export function guarded(escaped: (error: unknown) => void, handle: () => unknown): void {
   try {
     const handled = handle();
     if (handled instanceof Promise) handled.catch(escaped);
   } catch (e) {
     escaped(e);
   }
-  return escaped;
 }
 
 /**

@@ -43,12 +43,12 @@ describe('a guarded step of a connection (a request, an event handler)', () => {
   test('what it throws or rejects with goes to its escape, once; what succeeds goes nowhere', async () => {
     const escaped: string[] = [];
     const escape = (e: unknown) => escaped.push((e as Error).message);
-    guarded(() => {
+    guarded(escape, () => {
       throw new Error('thrown');
-    }, escape);
-    guarded(() => Promise.reject(new Error('rejected')), escape);
-    guarded(() => undefined, escape);
-    guarded(() => Promise.resolve(), escape);
+    });
+    guarded(escape, () => Promise.reject(new Error('rejected')));
+    guarded(escape, () => undefined);
+    guarded(escape, () => Promise.resolve());
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(escaped, ['thrown', 'rejected']);
   });

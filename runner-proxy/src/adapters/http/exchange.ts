@@ -74,7 +74,7 @@ export function commitOrRefusal(governor: Governor): { status: number; body: Rec
  * ends this request's connection only (a 500 and a close when nothing was answered yet).
  */
 export function serve(req: IncomingMessage, res: ServerResponse, state: ListenerState): void {
-  guarded(() => handle(req, res, state), (e) => endAfterFault(res, state, e));
+  guarded((e) => endAfterFault(res, state, e), () => handle(req, res, state));
 }
 
 function endAfterFault(res: ServerResponse, state: ListenerState, e: unknown): void {
@@ -233,7 +233,7 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  upstream.on('response', (answer) => guarded(() => respond(answer, res, state, ruling, (n) => (bytes += n), complete), (e) => endAfterFault(res, state, e)));
+  upstream.on('response', (answer) => guarded((e) => endAfterFault(res, state, e), () => respond(answer, res, state, ruling, (n) => (bytes += n), complete)));
   if (body) upstream.end(body);
   else req.pipe(upstream);
 }

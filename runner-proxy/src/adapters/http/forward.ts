@@ -74,11 +74,11 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
 
   const server = createServer(SERVER_OPTIONS, (req, res) =>
     guarded(
-      () => plainRequest(req, res, route, proxyState),
       (e) => {
         res.destroy();
         proxyState.fault('forward proxy request', e);
       },
+      () => plainRequest(req, res, route, proxyState),
     ),
   );
   server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, proxyState, e.code ?? e.message));

@@ -223,6 +223,6 @@ async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, state
     socket.write(`HTTP/1.1 101 Switching Protocols\r\n${lines.join('\r\n')}\r\n\r\n`);
     relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead }, escaped);
   };
-  upstream.on('upgrade', (answer, targetSocket, targetHead) => guarded(() => accepted(answer, targetSocket, targetHead), escaped));
+  upstream.on('upgrade', (answer, targetSocket, targetHead) => guarded(escaped, () => accepted(answer, targetSocket, targetHead)));
   upstream.end();
 }

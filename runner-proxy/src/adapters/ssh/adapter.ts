@@ -4,9 +4,9 @@ import ssh2, { type AuthContext, type Client, type ClientChannel, type Connectio
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
-import { guardConnection, type FaultSink } from '../guard.js';
+import { guardConnection, guarded, type FaultSink } from '../guard.js';
 import { CIPHERS, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
-import { guarded, SessionChannel, type ConnectionContext } from './session.js';
+import { SessionChannel, type ConnectionContext } from './session.js';
 import { parseSshSettings, SshSettingsError, type SshTarget } from './settings.js';
 import { connectUpstream, UpstreamError } from './upstream.js';
 

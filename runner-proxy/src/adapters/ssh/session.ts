@@ -3,6 +3,7 @@ import type { Client, ClientChannel, PseudoTtyInfo, ServerChannel, Session } fro
 import type { Governor, Ruling } from '../../core/governor.js';
 import type { Operation } from '../../core/operation.js';
 import { REDACT_ALL } from '../../masking/masker.js';
+import { guarded } from '../guard.js';
 import { analyzeShell, type ShellAnalysis } from './commands.js';
 import { CastRecorder } from './cast.js';
 import { OutputMasker } from './output-mask.js';
@@ -253,20 +254,6 @@ export class SessionChannel {
         ...(exit.signal && { exit: exit.signal, error: `killed by ${exit.signal}` }),
       });
     });
-  }
-}
-
-/**
- * Runs one of the adapter's event handlers: an error it did not foresee, thrown or rejected, ends this
- * job connection only and is recorded as a fault. ssh2 reports what its handlers throw as a client
- * error, indistinguishable from malformed bytes, so handlers do not let anything reach it.
- */
-export function guarded(escaped: (e: unknown) => void, handle: () => unknown): void {
-  try {
-    const done = handle();
-    if (done instanceof Promise) done.catch(escaped);
-  } catch (e) {
-    escaped(e);
   }
 }
 
