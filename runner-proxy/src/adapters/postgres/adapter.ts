@@ -1,6 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { loadModule } from 'libpg-query';
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import { LruCache } from '../../core/lru.js';
@@ -77,8 +76,6 @@ export class PostgresAdapter implements Adapter {
   async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
     this.#parser ??= SqlParser.load();
     const parser = await this.#parser;
-    // Lineage parses view definitions through the module's own instance.
-    await loadModule();
     const settings = connection.settings as { url: string; ca?: string };
     let target: Target;
     try {
@@ -95,7 +92,7 @@ export class PostgresAdapter implements Adapter {
       governor,
       verifier: makeVerifier(password),
       catalog,
-      lineage: new LineageCache(catalog),
+      lineage: new LineageCache(catalog, parser),
       classifier: { parser, cache: new LruCache(CLASSIFICATION_CACHE_SIZE) },
       operations: new LruCache(CLASSIFICATION_CACHE_SIZE),
       cancelKeys: new Map(),

@@ -1,7 +1,7 @@
-import { parseSync } from 'libpg-query';
 import type { ColumnMask } from '../../core/operation.js';
 import type { Catalog, RelationInfo } from './catalog.js';
 import { explainAnalyzes, nodeType as typed, SQL_RUNNING_FUNCTIONS, stringOf as str } from './classify.js';
+import type { SqlParser } from './parser.js';
 
 /**
  * Column lineage: for every output column of a statement, the source columns its value derives from,
@@ -143,10 +143,12 @@ class Analyzer {
   readonly #catalog: Catalog;
   readonly #ownFunctions: ReadonlySet<string>;
   readonly #views: Map<string, OutputColumn[]>;
+  readonly #parser: SqlParser;
   #viewDepth = 0;
 
-  constructor(catalog: Catalog, ownFunctions: ReadonlySet<string>, views: Map<string, OutputColumn[]>) {
+  constructor(catalog: Catalog, parser: SqlParser, ownFunctions: ReadonlySet<string>, views: Map<string, OutputColumn[]>) {
     this.#catalog = catalog;
+    this.#parser = parser;
     this.#ownFunctions = ownFunctions;
     this.#views = views;
   }
@@ -365,7 +367,7 @@ class Analyzer {
     this.#viewDepth++;
     let columns: OutputColumn[];
     try {
-      const tree = parseSync(info.definition!) as { stmts?: { stmt?: unknown }[] };
+      const tree = this.#parser.parse(info.definition!) as { stmts?: { stmt?: unknown }[] };
       columns = this.statement(tree.stmts?.[0]?.stmt, undefined) ?? [];
     } catch {
       columns = info.columns.map((name) => ({ name, deps: Deps.opaque() }));
@@ -607,9 +609,12 @@ export class LineageCache {
   readonly #views = new Map<string, OutputColumn[]>();
   #viewsVersion = -1;
   readonly #size: number;
+  readonly #parser: SqlParser;
 
-  constructor(catalog: Catalog, size = 2000) {
+  /** `parser` is the connection's own, so that lineage adds no WebAssembly heap of its own. */
+  constructor(catalog: Catalog, parser: SqlParser, size = 2000) {
     this.#catalog = catalog;
+    this.#parser = parser;
     this.#size = size;
   }
 
@@ -624,7 +629,7 @@ export class LineageCache {
     const known = this.#entries.get(key);
     if (known) return known;
     const version = this.#catalog.version;
-    const tree = parseSync(sql) as { stmts?: { stmt?: unknown }[] };
+    const tree = this.#parser.parse(sql) as { stmts?: { stmt?: unknown }[] };
     const stmts = (tree.stmts ?? []).map((s) => s.stmt);
     const ownFunctions = await this.#catalog.ownFunctions();
     await this.#resolveRelations(stmts);
@@ -632,7 +637,7 @@ export class LineageCache {
       this.#views.clear();
       this.#viewsVersion = this.#catalog.version;
     }
-    const analyzer = new Analyzer(this.#catalog, ownFunctions, this.#views);
+    const analyzer = new Analyzer(this.#catalog, this.#parser, ownFunctions, this.#views);
     const results: ResultLineage[] = [];
     const cursors = new Map<string, readonly ColumnLineage[]>();
     const prepared = new Map<string, readonly ColumnLineage[]>();
@@ -665,7 +670,7 @@ export class LineageCache {
         const definition = this.#catalog.relation(name)?.definition;
         if (definition === undefined) continue;
         try {
-          for (const n of relationNames(parseSync(definition), new Set())) if (this.#catalog.relation(n) === undefined) next.add(n);
+          for (const n of relationNames(this.#parser.parse(definition), new Set())) if (this.#catalog.relation(n) === undefined) next.add(n);
         } catch {
           // An unparseable definition makes the view's columns opaque.
         }
