@@ -6,6 +6,14 @@ const LINGER_MS = 2_000;
 /** Where an error that escaped a connection's own handling goes: logged and recorded, never thrown. */
 export type FaultSink = (where: string, error: unknown) => void;
 
+/** The fault sink of a listener: a warning in the gateway's log, and a `gateway.fault` event. */
+export function faultSink(governor: { fault(where: string, error: unknown): void }, log: { warn(message: string): void }): FaultSink {
+  return (where, e) => {
+    log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
+    governor.fault(where, e);
+  };
+}
+
 /**
  * The last resort around one client connection: an error that escapes its handling (thrown or
  * rejected) ends that connection only, and is reported to `fault`, which logs and records it. Every

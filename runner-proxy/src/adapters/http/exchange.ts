@@ -9,7 +9,7 @@ import type { MaskPlan, Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
-import { guarded, type FaultSink } from '../guard.js';
+import { faultSink, guarded, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
 import type { HttpTarget } from './target.js';
@@ -38,11 +38,7 @@ export interface ListenerState {
 }
 
 export function listenerState(name: string, target: HttpTarget, governor: Governor, log: AdapterContext['log']): ListenerState {
-  const fault: FaultSink = (where, e) => {
-    log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
-    governor.fault(where, e);
-  };
-  return { name, target, governor, log, fault };
+  return { name, target, governor, log, fault: faultSink(governor, log) };
 }
 
 /** A refusal's status: an approval that timed out, a record that cannot be written, or the policy. */

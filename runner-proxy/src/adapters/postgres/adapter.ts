@@ -4,7 +4,7 @@ import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import { LruCache } from '../../core/lru.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
-import { closeWithMessage, guardConnection, type FaultSink } from '../guard.js';
+import { closeWithMessage, faultSink, guardConnection, type FaultSink } from '../guard.js';
 import { Catalog } from './catalog.js';
 import { SqlClassifier, type ClassifierShared } from './classify.js';
 import { FrameQueue } from './codec/frame-queue.js';
@@ -98,10 +98,7 @@ export class PostgresAdapter implements Adapter {
       cancelKeys: new Map(),
       sessions: new Set(),
       log,
-      fault: (where, e) => {
-        log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
-        governor.fault(where, e);
-      },
+      fault: faultSink(governor, log),
     };
     const server = createServer((socket) => guardConnection(socket, `${connection.name} connection`, state.fault, () => accept(socket, state)));
     server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));

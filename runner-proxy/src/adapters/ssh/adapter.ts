@@ -4,7 +4,7 @@ import ssh2, { type AuthContext, type Client, type ClientChannel, type Connectio
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
-import { guardConnection, guarded, type FaultSink } from '../guard.js';
+import { faultSink, guardConnection, guarded, type FaultSink } from '../guard.js';
 import { CIPHERS, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
 import { SessionChannel, type ConnectionContext } from './session.js';
 import { parseSshSettings, SshSettingsError, type SshTarget } from './settings.js';
@@ -52,10 +52,7 @@ export class SshAdapter implements Adapter {
       log,
       connections: new Set(),
       pending: new Set(),
-      fault: (where, e) => {
-        log.warn(`${where}: an unexpected error ended the connection: ${(e as Error)?.message ?? String(e)}`);
-        governor.fault(where, e);
-      },
+      fault: faultSink(governor, log),
     };
     let files: JobSshFiles | undefined;
     let include: UserSshConfigInclude | undefined;
