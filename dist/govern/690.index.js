@@ -422,6 +422,13 @@ const REDACT_ALL = new Map(DETECTOR_TYPES.map((t) => [t, 'redact']));
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/guard.ts
 /** How long a refused client gets to read its last message before the connection is dropped. */
 const LINGER_MS = 2_000;
+/** The fault sink of a listener: a warning in the gateway's log, and a `gateway.fault` event. */
+function faultSink(governor, log) {
+    return (where, e) => {
+        log.warn(`${where}: an unexpected error ended the connection: ${e?.message ?? String(e)}`);
+        governor.fault(where, e);
+    };
+}
 /**
  * The last resort around one client connection: an error that escapes its handling (thrown or
  * rejected) ends that connection only, and is reported to `fault`, which logs and records it. Every
@@ -1039,11 +1046,7 @@ const SIMPLE_QUERY = /^(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
 /** How much of a body `recording.results: masked` keeps. */
 const RECORDED_BODY = 64 * 1024;
 function listenerState(name, target, governor, log) {
-    const fault = (where, e) => {
-        log.warn(`${where}: an unexpected error ended the connection: ${e?.message ?? String(e)}`);
-        governor.fault(where, e);
-    };
-    return { name, target, governor, log, fault };
+    return { name, target, governor, log, fault: faultSink(governor, log) };
 }
 /** A refusal's status: an approval that timed out, a record that cannot be written, or the policy. */
 function refusalStatus(ruling) {
@@ -6420,10 +6423,7 @@ class PostgresAdapter {
             cancelKeys: new Map(),
             sessions: new Set(),
             log,
-            fault: (where, e) => {
-                log.warn(`${where}: an unexpected error ended the connection: ${e?.message ?? String(e)}`);
-                governor.fault(where, e);
-            },
+            fault: faultSink(governor, log),
         };
         const server = (0,external_node_net_.createServer)((socket) => guardConnection(socket, `${connection.name} connection`, state.fault, () => accept(socket, state)));
         server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
@@ -8515,10 +8515,7 @@ class SshAdapter {
             log,
             connections: new Set(),
             pending: new Set(),
-            fault: (where, e) => {
-                log.warn(`${where}: an unexpected error ended the connection: ${e?.message ?? String(e)}`);
-                governor.fault(where, e);
-            },
+            fault: faultSink(governor, log),
         };
         let files;
         let include;
