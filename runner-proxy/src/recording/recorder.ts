@@ -27,6 +27,11 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
 }
 
+/** The keys every event has besides its fields. */
+const EVENT_KEYS = ['seq', 'ts', 'type', 'prev'];
+/** Events with keys of their own making (not one of the gateway's kinds) are ordered afresh each time. */
+const MAX_KEY_ORDERS = 256;
+
 /** Queued bytes past which the queue is written at once rather than at the next interval. */
 const FLUSH_BYTES = 256 * 1024;
 
@@ -56,6 +61,8 @@ export class Recorder {
   #lastTs = '';
   #failure: GovernError | undefined;
   #closed = false;
+  /** Each event kind's keys in canonical order, by the keys its fields came with. */
+  readonly #keyOrders = new Map<string, readonly (readonly [string, string])[]>();
 
   private constructor(dir: string, fd: number, options: RecorderOptions) {
     this.dir = dir;
@@ -104,18 +111,43 @@ export class Recorder {
   append(type: string, fields: Readonly<Record<string, unknown>> = {}): number {
     if (this.#failure) throw this.#failure;
     if (this.#closed) throw new GovernError(ErrorCode.RecordingFailed, 'the session recording is already closed');
-    const body = { seq: this.#seq + 1, ts: this.#timestamp(), type, ...fields, prev: this.#head };
-    // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
-    const canon = canonical(body);
+    const seq = this.#seq + 1;
+    const canon = this.#canonical(seq, this.#timestamp(), type, fields);
     const hash = chainHash(this.#head, canon);
-    this.#seq = body.seq;
+    this.#seq = seq;
     this.#head = hash;
+    // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
     const line = `${canon.slice(0, -1)},"hash":"${hash}"}\n`;
     this.#queue.push(line);
     this.#queuedBytes += line.length;
     if (this.#queuedBytes >= FLUSH_BYTES) this.#flush();
-    else this.#timer ??= setTimeout(() => this.#flush(), this.#flushIntervalMs).unref();
-    return body.seq;
+    // The timer is left running when the queue is written earlier: one per interval, not one per write.
+    else this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#flush();
+    }, this.#flushIntervalMs).unref();
+    return seq;
+  }
+
+  /**
+   * canonical({ seq, ts, type, ...fields, prev }) without making that object or sorting its keys: events
+   * of one kind have the same keys, so their sorted order (with each key already quoted) is kept by them.
+   */
+  #canonical(seq: number, ts: string, type: string, fields: Readonly<Record<string, unknown>>): string {
+    const names = Object.keys(fields);
+    const signature = names.join(',');
+    let order = this.#keyOrders.get(signature);
+    if (!order) {
+      order = [...new Set([...names, ...EVENT_KEYS])].sort().map((key) => [key, `${JSON.stringify(key)}:`] as const);
+      if (this.#keyOrders.size < MAX_KEY_ORDERS) this.#keyOrders.set(signature, order);
+    }
+    let out = '{';
+    for (const [key, quoted] of order) {
+      const value = key === 'seq' ? seq : key === 'ts' ? ts : key === 'type' ? type : key === 'prev' ? this.#head : fields[key];
+      if (value === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${quoted}${canonical(value)}`;
+    }
+    return `${out}}`;
   }
 
   #timestamp(): string {
@@ -157,6 +189,7 @@ export class Recorder {
       await this.durable();
     } finally {
       this.#closed = true;
+      clearTimeout(this.#timer);
       try {
         closeSync(this.#fd);
       } catch {
@@ -167,8 +200,6 @@ export class Recorder {
 
   /** Writes the queue in one go; the first failure poisons the recorder for good. */
   #flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     if (this.#queue.length === 0 || this.#failure) return;
     const chunk = Buffer.from(this.#queue.join(''));
     this.#queue = [];
