@@ -73,6 +73,8 @@ export class Governor {
   readonly #recordResults: boolean;
   /** `recording.results: masked`: results keep their (masked) content. */
   readonly recordsContent: boolean;
+  /** What waits for the next group commit. */
+  #forwards: ((failure?: unknown) => void)[] = [];
 
   constructor({ policy, principal, recorder, masker, approvals }: GovernorOptions) {
     this.#rules = new RuleEngine(policy);
@@ -139,6 +141,28 @@ export class Governor {
   commit(): void {
     this.recorder.write();
   }
+
+  /**
+   * Calls `forward` once the events decided so far are in the file: together with every other forward
+   * asked for in this turn of the event loop, after one write for all the connections that had something
+   * to send. `forward` gets the failure instead when the events cannot be written, and must not forward.
+   */
+  commitThen(forward: (failure?: unknown) => void): void {
+    this.#forwards.push(forward);
+    if (this.#forwards.length === 1) setImmediate(this.#groupCommit);
+  }
+
+  readonly #groupCommit = (): void => {
+    const forwards = this.#forwards;
+    this.#forwards = [];
+    let failure: unknown;
+    try {
+      this.commit();
+    } catch (e) {
+      failure = e;
+    }
+    for (const forward of forwards) forward(failure);
+  };
 
   /** Whether `decide` needs the operation's JSON body (HTTP reads it only then). */
   needsJson(op: Operation): boolean {

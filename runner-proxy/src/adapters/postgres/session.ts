@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor, Ruling } from '../../core/governor.js';
 import type { LruCache } from '../../core/lru.js';
-import type { MaskPlan, Operation } from '../../core/operation.js';
+import type { ColumnMask, MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
@@ -55,15 +55,30 @@ export interface SessionContext {
   classifier: SqlClassifier;
   lineage: LineageCache;
   /**
-   * Operations by exact statement text, shared by the sessions of this connection (whose rules are
-   * the same): a statement seen before is neither classified nor masked again.
+   * Statements by exact text, shared by the sessions of this connection (whose rules are the same): a
+   * statement seen before is neither classified nor masked again.
    */
-  operations: LruCache<string, SqlOperation>;
+  operations: LruCache<string, KnownStatement>;
   /** Frames up to this size are inspected whole. */
   maxFrame: number;
   log: { warn(message: string): void };
   /** Cancels what the target is running for this session: a client that leaves mid-query leaves no work behind. */
   cancel(): Promise<void>;
+}
+
+/** A RowDescription as read, with the plans made from it (by mask plan) while the catalog stays as it was. */
+interface Description {
+  frame: Buffer;
+  fields: Field[];
+  catalogVersion: number;
+  plans: Map<MaskPlan, { columns: readonly ColumnLineage[] | null | undefined; plan: ResultPlan }>;
+}
+
+/** A statement text with its operation, and that operation as last traced through the catalog. */
+export interface KnownStatement {
+  sql: string;
+  op: SqlOperation;
+  traced?: SqlOperation & { lineage: StatementLineage };
 }
 
 /** A statement as the gateway knows it, from its Parse until its Close. */
@@ -100,8 +115,9 @@ type Pending =
 
 /**
  * One direction of the relay: frames read from one socket, the batch built from them written to the
- * other. When the other socket is full, reading from this one pauses until it drains. `beforeWrite`
- * runs once per batch before it leaves (the client's batch: its operations are recorded first).
+ * other. When the other socket is full, reading from this one pauses until it drains. With `commit`
+ * (the client's direction) a batch waits for its operations' events to be written: `commit` calls back
+ * once they are, for every connection that read something in the same turn of the event loop at once.
  */
 class Direction {
   readonly reader: FrameReader;
@@ -109,13 +125,14 @@ class Direction {
   readonly #from: Socket;
   readonly #to: Socket;
   readonly #onError: (e: unknown) => void;
-  readonly #beforeWrite: (() => void) | undefined;
+  readonly #commit: ((forward: (failure?: unknown) => void) => void) | undefined;
+  #committing = false;
 
-  constructor(from: Socket, to: Socket, sink: FrameSink, maxFrame: number, onError: (e: unknown) => void, beforeWrite?: () => void) {
+  constructor(from: Socket, to: Socket, sink: FrameSink, maxFrame: number, onError: (e: unknown) => void, commit?: (forward: (failure?: unknown) => void) => void) {
     this.#from = from;
     this.#to = to;
     this.#onError = onError;
-    this.#beforeWrite = beforeWrite;
+    this.#commit = commit;
     this.reader = new FrameReader(sink, { maxFrame });
     to.on('drain', () => from.resume());
   }
@@ -132,10 +149,23 @@ class Direction {
   #run(read: () => void): void {
     try {
       read();
-      if (!this.out.empty) this.#beforeWrite?.();
     } catch (e) {
       return this.#onError(e);
     }
+    if (this.out.empty) return;
+    if (!this.#commit) return this.#flush();
+    if (this.#committing) return;
+    this.#committing = true;
+    this.#commit(this.#committed);
+  }
+
+  readonly #committed = (failure?: unknown): void => {
+    this.#committing = false;
+    if (failure) return this.#onError(failure);
+    if (!this.#to.destroyed) this.#flush();
+  };
+
+  #flush(): void {
     if (!this.out.flushTo(this.#to)) this.#from.pause();
   }
 }
@@ -172,6 +202,10 @@ export class PostgresSession {
   /** Result lineage of the cursors DECLAREd and statements PREPAREd in SQL, for FETCH and EXECUTE. */
   readonly #cursors = new Map<string, readonly ColumnLineage[]>();
   readonly #preparedLineage = new Map<string, readonly ColumnLineage[]>();
+  /** What lineage found against this connection's masks, by statement shape. */
+  readonly #maskFindings = new WeakMap<StatementLineage, MaskFindings>();
+  #connectionPlan: MaskPlan | undefined;
+  #lastDescription: Description | undefined;
 
   constructor(ctx: SessionContext, client: Socket, upstream: UpstreamConnection, openSeq: number) {
     this.#ctx = ctx;
@@ -179,7 +213,7 @@ export class PostgresSession {
     this.#server = upstream.socket as Socket;
     this.#openSeq = openSeq;
     for (const [name, value] of upstream.parameters) this.#trackParameter(name, value);
-    this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e), () => ctx.governor.commit());
+    this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e), (forward) => ctx.governor.commitThen(forward));
     this.#down = new Direction(this.#server, client, this.#serverSink(), ctx.maxFrame, (e) => this.#fail(e));
   }
 
@@ -213,12 +247,13 @@ export class PostgresSession {
     switch (code) {
       case Frontend.Query: {
         const sql = readCString(frame);
-        return this.#decideThen(this.#traced(this.#sqlOperation(sql), sql), (ruling, op) => this.#query(frame, ruling, op));
+        return this.#decideThen(this.#traced(this.#statementText(sql)), (ruling, op) => this.#query(frame, ruling, op));
       }
       case Frontend.Parse: {
         const parse = readParse(frame);
-        const op = { ...this.#sqlOperation(parse.query), approveAtExecution: true };
-        return this.#decideThen(this.#traced(op, parse.query), (ruling, traced) => this.#parse(frame, parse, ruling, traced));
+        const traced = this.#traced(this.#statementText(parse.query));
+        const op = traced instanceof Promise ? traced.then(atExecution) : atExecution(traced);
+        return this.#decideThen(op, (ruling, decided) => this.#parse(frame, parse, ruling, decided));
       }
       case Frontend.Bind:
         return this.#bind(frame);
@@ -279,23 +314,26 @@ export class PostgresSession {
     return this.#portals.get(name) ?? { statement: undefined, resultFormats: [] };
   }
 
-  #sqlOperation(sql: string): SqlOperation {
+  #statementText(sql: string): KnownStatement {
     // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
     const unsafe = this.#syntaxUnsafe !== undefined && sql.includes('\\');
     const known = unsafe ? undefined : this.#ctx.operations.get(sql);
     if (known) return known;
     let classification = this.#ctx.classifier.classify(sql);
     if (unsafe) classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
-    const op: SqlOperation = {
-      connection: this.#ctx.connection,
-      protocol: 'postgres',
-      text: this.#ctx.governor.masker.maskText(hideCredentials(sql), REDACT_ALL).text,
-      classes: classification.classes,
-      writes: classification.writes,
-      sql: classification,
+    const statement: KnownStatement = {
+      sql,
+      op: {
+        connection: this.#ctx.connection,
+        protocol: 'postgres',
+        text: this.#ctx.governor.masker.maskText(hideCredentials(sql), REDACT_ALL).text,
+        classes: classification.classes,
+        writes: classification.writes,
+        sql: classification,
+      },
     };
-    if (!unsafe && !classification.perSession && sql.length <= MAX_REMEMBERED_TEXT) this.#ctx.operations.set(sql, op);
-    return op;
+    if (!unsafe && !classification.perSession && sql.length <= MAX_REMEMBERED_TEXT) this.#ctx.operations.set(sql, statement);
+    return statement;
   }
 
   /**
@@ -304,24 +342,25 @@ export class PostgresSession {
    * whose rule refuses them `masked_predicate`. Lineage is cached per statement shape, so only a new
    * shape (or new DDL) waits for the catalog.
    */
-  #traced(op: SqlOperation, text: string): SqlOperation | Promise<SqlOperation> {
+  #traced(statement: KnownStatement): SqlOperation | Promise<SqlOperation> {
+    const { op, sql } = statement;
     const masks = this.#connectionMasks().columns;
     if (masks.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
     // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
     // the shape: where predicates are refused, lineage is cached by the exact text.
-    const shape = masks.some((m) => m.predicates?.refuse) ? `=${text}` : op.sql.shape;
+    const shape = masks.some((m) => m.predicates?.refuse) ? `=${sql}` : op.sql.shape;
     const withLineage = (lineage: StatementLineage): SqlOperation => {
       for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
       for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
-      const copied = maskedCopy(lineage, masks);
-      const oracle = maskedPredicate(lineage, masks);
-      if (!copied && !oracle) return { ...op, lineage };
-      const classes = new Set([...op.classes, ...(copied ? ['masked_copy'] : []), ...(oracle ? ['masked_predicate'] : [])]);
-      return { ...op, classes, lineage, ...(copied && { maskedCopy: copied }), ...(oracle && { maskedPredicate: oracle }) };
+      // The same text again is traced once for as long as its lineage holds.
+      if (statement.traced?.lineage === lineage) return statement.traced;
+      let findings = this.#maskFindings.get(lineage);
+      if (findings?.from !== op.classes) this.#maskFindings.set(lineage, (findings = maskFindings(op.classes, lineage, masks)));
+      return (statement.traced = { ...op, classes: findings.classes, lineage, ...findings.detail });
     };
     const cached = this.#ctx.lineage.cached(shape);
     if (cached) return withLineage(cached);
-    return this.#ctx.lineage.compute(text, shape).then(withLineage, (e: Error) => {
+    return this.#ctx.lineage.compute(sql, shape).then(withLineage, (e: Error) => {
       throw new Error(`cannot trace the columns of a statement through the catalog: ${e.message}`);
     });
   }
@@ -497,7 +536,7 @@ export class PostgresSession {
 
   /** Masks for what belongs to no statement (notices, notifications): every rule of this connection. */
   #connectionMasks(): MaskPlan {
-    return this.#ctx.governor.maskPlanFor(this.#ctx.connection, 'postgres');
+    return (this.#connectionPlan ??= this.#ctx.governor.maskPlanFor(this.#ctx.connection, 'postgres'));
   }
 
   #serverFrame(code: number, frame: Buffer): boolean {
@@ -611,21 +650,22 @@ export class PostgresSession {
       this.#down.out.pass(frame);
       return true;
     }
-    const fields = readRowDescription(frame);
+    const described = this.#described(frame);
     const apply = () => {
-      if (head?.kind === 'query') head.plan = planResult(fields, masks, this.#ctx.catalog, undefined, this.#queryColumns(head));
+      if (head?.kind === 'query') head.plan = this.#plan(described, masks, this.#queryColumns(head));
       else if (head?.kind === 'describe') {
         this.#pending.shift();
-        if (head.statement) head.statement.fields = fields;
+        if (head.statement) head.statement.fields = described.fields;
         if (head.portal) {
-          head.portal.fields = fields;
-          head.portal.plan = planResult(fields, masks, this.#ctx.catalog, undefined, this.#statementColumns(head.portal.statement));
+          head.portal.fields = described.fields;
+          head.portal.plan = this.#plan(described, masks, this.#statementColumns(head.portal.statement));
         }
       }
       this.#down.out.pass(frame);
     };
-    const oids = tableOids(fields).filter((o) => !this.#ctx.catalog.cached(o));
-    if (oids.length === 0 || (masks.columns.length === 0)) {
+    // Planned before for these masks: the tables it names were looked up then.
+    const oids = masks.columns.length === 0 || described.plans.has(masks) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
+    if (oids.length === 0) {
       apply();
       return true;
     }
@@ -637,6 +677,22 @@ export class PostgresSession {
       (e: unknown) => this.#fail(new Error(`cannot resolve result columns through the catalog: ${(e as Error).message}`)),
     );
     return false;
+  }
+
+  /** The fields of a RowDescription; a statement run again is described in the same bytes, read once. */
+  #described(frame: Buffer): Description {
+    const last = this.#lastDescription;
+    if (last?.catalogVersion === this.#ctx.catalog.version && last.frame.equals(frame)) return last;
+    return (this.#lastDescription = { frame: Buffer.from(frame), fields: readRowDescription(frame), catalogVersion: this.#ctx.catalog.version, plans: new Map() });
+  }
+
+  /** A result's masking plan, kept with its description for the masks and lineage it was made for. */
+  #plan(described: Description, masks: MaskPlan, columns: readonly ColumnLineage[] | null | undefined): ResultPlan {
+    const known = described.plans.get(masks);
+    if (known && known.columns === columns) return known.plan;
+    const plan = planResult(described.fields, masks, this.#ctx.catalog, undefined, columns);
+    described.plans.set(masks, { columns, plan });
+    return plan;
   }
 
   /** The lineage of the next result of a simple query (`results` counts those described); untraced (null) past the last one predicted. */
@@ -788,6 +844,30 @@ export class PostgresSession {
     this.#close('gateway stopped');
     this.#client.destroy();
   }
+}
+
+/** A write that copies a masked value out of its mask, a predicate on a column whose rule refuses them. */
+interface MaskFindings {
+  /** The classes these were found for; `classes` adds `masked_copy` and `masked_predicate` to them. */
+  from: ReadonlySet<string>;
+  classes: ReadonlySet<string>;
+  detail: Pick<SqlOperation, 'maskedCopy' | 'maskedPredicate'>;
+}
+
+/** Prepared statements are asked for approval at each execution, with the values they run with. */
+function atExecution(op: SqlOperation): SqlOperation {
+  return { ...op, approveAtExecution: true };
+}
+
+function maskFindings(classes: ReadonlySet<string>, lineage: StatementLineage, masks: readonly ColumnMask[]): MaskFindings {
+  const copied = maskedCopy(lineage, masks);
+  const oracle = maskedPredicate(lineage, masks);
+  if (!copied && !oracle) return { from: classes, classes, detail: {} };
+  return {
+    from: classes,
+    classes: new Set([...classes, ...(copied ? ['masked_copy'] : []), ...(oracle ? ['masked_predicate'] : [])]),
+    detail: { ...(copied && { maskedCopy: copied }), ...(oracle && { maskedPredicate: oracle }) },
+  };
 }
 
 /** A refusal for copying a value out of its mask, or for a predicate on it, says which column. */
