@@ -18,24 +18,33 @@ interface TextStats {
   length: number;
 }
 
-function statsOf(text: string | Uint8Array, start = 0, end = text.length): TextStats {
+function statsOf(text: string): TextStats {
   let digits = 0;
   let at = false;
-  const bytes = typeof text === 'string' ? undefined : text;
-  for (let i = start; i < end; i++) {
-    const c = bytes ? bytes[i]! : (text as string).charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) digits++;
     else if (c === 64) at = true;
     // Past this every quick test passes: counting further changes nothing.
     if (at && digits >= 12) break;
   }
-  return { digits, at, length: end - start };
+  return { digits, at, length: text.length };
+}
+
+interface Needs {
+  at?: true;
+  digits?: number;
+  length?: number;
+}
+
+function holds(needs: Needs, stats: TextStats): boolean {
+  return (!needs.at || stats.at) && stats.digits >= (needs.digits ?? 0) && stats.length >= (needs.length ?? 0);
 }
 
 interface Detector {
   type: DetectorType;
   /** Rules a text out from its counts alone; most values have nothing to find. */
-  quick(stats: TextStats): boolean;
+  needs: Needs;
   /** A further test on the text itself, for detectors of words rather than digits. */
   mayContain?(text: string): boolean;
   /** Calls `found` with the start and end of every candidate, in order. */
@@ -170,7 +179,7 @@ const always = () => true;
 const DETECTORS: readonly Detector[] = [
   {
     type: 'private_key',
-    quick: always,
+    needs: {},
     mayContain: (t) => t.includes('PRIVATE KEY'),
     // An unterminated block (a cut-off chunk) is masked to the end: better too much than a key fragment.
     scan: byPattern(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END \1PRIVATE KEY(?: BLOCK)?-----|$)/g),
@@ -178,7 +187,7 @@ const DETECTORS: readonly Detector[] = [
   },
   {
     type: 'bearer_token',
-    quick: always,
+    needs: {},
     mayContain: (t) => /Bearer|eyJ|gh[pousr]_|github_pat_|glpat-/.test(t),
     scan: byPattern(
       // A token starts where no token character precedes it, so a long run is tried once, not at every '-'.
@@ -189,7 +198,7 @@ const DETECTORS: readonly Detector[] = [
   },
   {
     type: 'aws_key',
-    quick: always,
+    needs: {},
     mayContain: (t) => /A[KSGIRNP][IPSDONV]A|aws_secret|secret_access_key/i.test(t),
     scan: byPattern(
       /\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b|(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*[:=]\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
@@ -199,32 +208,32 @@ const DETECTORS: readonly Detector[] = [
   },
   {
     type: 'email',
-    quick: (s) => s.at,
+    needs: { at: true },
     scan: scanEmails,
     valid: always,
   },
   {
     type: 'iban',
-    quick: (s) => s.digits >= 8 && s.length >= 15,
+    needs: { digits: 8, length: 15 },
     scan: byPattern(/(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g),
     valid: ibanValid,
   },
   {
     type: 'credit_card',
-    quick: (s) => s.digits >= 12,
+    needs: { digits: 12 },
     // Not inside a longer token (a UUID's digits, a hex id): letters around the digits rule it out.
     scan: byPattern(/(?<![A-Za-z0-9.-])\d(?:[ -]?\d){12,18}(?![A-Za-z0-9-]|\.\d)/g),
     valid: cardValid,
   },
   {
     type: 'us_ssn',
-    quick: (s) => s.digits >= 9,
+    needs: { digits: 9 },
     scan: byPattern(/(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g),
     valid: ssnValid,
   },
   {
     type: 'phone',
-    quick: (s) => s.digits >= 10,
+    needs: { digits: 10 },
     // International numbers with a leading +, and North American numbers written with separators.
     scan: byPattern(/(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])|(?<![\w-])\(?[2-9]\d{2}\)?[ .-][2-9]\d{2}[ .-]\d{4}(?![\d-])/g),
     valid: phoneValid,
@@ -233,13 +242,40 @@ const DETECTORS: readonly Detector[] = [
 
 export const DETECTOR_TYPES: readonly DetectorType[] = DETECTORS.map((d) => d.type);
 
+/** The least any of a set of detectors needs, for `mayHold` to rule out raw bytes before they are decoded. */
+export interface DetectorGate {
+  /** Some detector looks at every text. */
+  always: boolean;
+  at: boolean;
+  /** The fewest digits a digit detector needs (Infinity: none is asked for). */
+  digits: number;
+}
+
+export function detectorGate(types: { has(type: DetectorType): boolean }): DetectorGate {
+  const gate: DetectorGate = { always: false, at: false, digits: Infinity };
+  for (const { type, needs } of DETECTORS) {
+    if (!types.has(type)) continue;
+    if (needs.at) gate.at = true;
+    else if (needs.digits !== undefined) gate.digits = Math.min(gate.digits, needs.digits);
+    else gate.always = true;
+  }
+  return gate;
+}
+
 /**
- * Whether raw UTF-8 bytes could hold a finding of the given types, judged from their counts alone:
- * most cells of a result hold none, and then need not be decoded at all.
+ * Whether raw UTF-8 bytes could hold a finding, judged from their counts alone: most cells of a result
+ * hold none, and then need not be decoded at all. Runs for every cell, so it stops as soon as it can.
  */
-export function couldContain(bytes: Uint8Array, start: number, end: number, types: { has(type: DetectorType): boolean }): boolean {
-  const stats = statsOf(bytes, start, end);
-  return DETECTORS.some((d) => types.has(d.type) && d.quick(stats));
+export function mayHold(bytes: Uint8Array, start: number, end: number, gate: DetectorGate): boolean {
+  if (gate.always) return true;
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 48 && c <= 57) {
+      if (++digits >= gate.digits) return true;
+    } else if (c === 64 && gate.at) return true;
+  }
+  return false;
 }
 
 /**
@@ -250,7 +286,7 @@ export function detect(text: string, types: { has(type: DetectorType): boolean }
   let findings: Finding[] | undefined;
   const stats = statsOf(text);
   for (const detector of DETECTORS) {
-    if (!types.has(detector.type) || !detector.quick(stats) || (detector.mayContain && !detector.mayContain(text))) continue;
+    if (!types.has(detector.type) || !holds(detector.needs, stats) || (detector.mayContain && !detector.mayContain(text))) continue;
     detector.scan(text, (start, end) => {
       if (!detector.valid(text.slice(start, end))) return;
       findings ??= [];

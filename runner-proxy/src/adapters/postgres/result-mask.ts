@@ -1,6 +1,6 @@
 import type { ColumnMask, MaskPlan } from '../../core/operation.js';
 import { forEachSelected } from '../../core/json-select.js';
-import { couldContain } from '../../masking/detectors.js';
+import { detectorGate, mayHold, type DetectorGate } from '../../masking/detectors.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Catalog, TableInfo } from './catalog.js';
@@ -29,7 +29,7 @@ interface CellPlan {
   typeOid: number;
   binary: boolean;
   /** A column mask whose result does not depend on the value (redact, or NULL): made once. */
-  constant?: Buffer | null;
+  constant: Buffer | null | undefined;
   /** What the record counts masked values of this cell under: table.column for a column mask. */
   label: string;
 }
@@ -39,6 +39,8 @@ export interface ResultPlan {
   readonly cells: readonly CellPlan[];
   /** False when no cell needs looking at: rows then pass through untouched. */
   readonly active: boolean;
+  /** What a cell must hold for the detectors to look at it. */
+  readonly gate?: DetectorGate;
 }
 
 export const PASS_THROUGH: ResultPlan = Object.freeze({ cells: [], active: false });
@@ -84,24 +86,24 @@ export function planResult(
     const mask = columnMaskFor(masks.columns, table, table?.columns.get(f.column));
     if (mask) {
       active = true;
-      const cell: CellPlan = { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary, label: `${table!.name}.${table!.columns.get(f.column)}` };
+      const cell: CellPlan = { action: CellAction.Column, strategy: mask.strategy, typeOid: f.typeOid, binary, constant: undefined, label: `${table!.name}.${table!.columns.get(f.column)}` };
       if (mask.strategy === 'redact' || !TEXTUAL.has(f.typeOid)) cell.constant = replacement(cell, '[masked]');
       return cell;
     }
     if (derived && maskingSource(derived[i]!, masks.columns) !== undefined) {
       active = true;
-      const cell: CellPlan = { action: CellAction.Column, strategy: 'redact', typeOid: f.typeOid, binary, label: `derived:${f.name}` };
+      const cell: CellPlan = { action: CellAction.Column, strategy: 'redact', typeOid: f.typeOid, binary, constant: undefined, label: `derived:${f.name}` };
       cell.constant = replacement(cell, '[masked]');
       return cell;
     }
     const scannable = binary ? TEXTUAL.has(f.typeOid) : !NOT_TEXT.has(f.typeOid);
     if (scannable && (masks.detectors.size > 0 || (masks.json.length > 0 && (f.typeOid === JSON_T || f.typeOid === JSONB)))) {
       active = true;
-      return { action: CellAction.Detect, strategy: 'redact', typeOid: f.typeOid, binary, label: f.name };
+      return { action: CellAction.Detect, strategy: 'redact', typeOid: f.typeOid, binary, constant: undefined, label: f.name };
     }
-    return { action: CellAction.None, strategy: 'redact', typeOid: f.typeOid, binary, label: f.name };
+    return { action: CellAction.None, strategy: 'redact', typeOid: f.typeOid, binary, constant: undefined, label: f.name };
   });
-  return active ? { cells, active } : PASS_THROUGH;
+  return active ? { cells, active, gate: detectorGate(masks.detectors) } : PASS_THROUGH;
 }
 
 const isJson = (typeOid: number) => typeOid === JSON_T || typeOid === JSONB;
@@ -176,7 +178,7 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
       value = p.constant !== undefined ? p.constant : replacement(p, masker.maskValue(frame.toString('utf8', start + offset, pos), p.strategy));
       masked++;
       if (tally) tally[p.label] = (tally[p.label] ?? 0) + 1;
-    } else if (masks.json.length > 0 || couldContain(frame, start + offset, pos, masks.detectors)) {
+    } else if (masks.json.length > 0 || mayHold(frame, start + offset, pos, plan.gate!)) {
       const text = frame.toString('utf8', start + offset, pos);
       const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
       if (r.count === 0) continue;
@@ -193,27 +195,35 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
     out.pass(frame);
     return 0;
   }
-  const row = out.reserve(size);
-  row[0] = frame[0]!;
-  row.writeInt32BE(size - 1, 1);
-  row.writeInt16BE(count, HEADER_LENGTH);
-  let w = HEADER_LENGTH + 2;
+  const at = out.reserve(size);
+  const row = out.arena;
+  row[at] = frame[0]!;
+  row.writeInt32BE(size - 1, at + 1);
+  row.writeInt16BE(count, at + HEADER_LENGTH);
+  // Unchanged cells are copied in runs, from the last replaced cell to the next.
+  let w = at + HEADER_LENGTH + 2;
+  let kept = HEADER_LENGTH + 2;
   for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
     const len = frame.readInt32BE(pos);
     const end = pos + 4 + Math.max(len, 0);
-    if (replaced[i] === undefined) {
-      w += frame.copy(row, w, pos, end);
-    } else {
-      const r = replaced[i]!;
-      if (r === null) w = row.writeInt32BE(-1, w);
-      else {
-        w = row.writeInt32BE(r.length, w);
-        w += r.copy(row, w);
-      }
+    const r = replaced[i];
+    if (r !== undefined) {
+      w = copyInto(row, w, frame, kept, pos);
+      w = row.writeInt32BE(r === null ? -1 : r.length, w);
+      if (r !== null) w = copyInto(row, w, r, 0, r.length);
+      kept = end;
     }
     pos = end;
   }
+  copyInto(row, w, frame, kept, frame.length);
   return masked;
+}
+
+/** Copies source[start, end) to target[at…] and returns where it ended; short runs without a native call. */
+function copyInto(target: Buffer, at: number, source: Buffer, start: number, end: number): number {
+  if (end - start > 64) return at + source.copy(target, at, start, end);
+  for (let i = start; i < end; i++) target[at++] = source[i]!;
+  return at;
 }
 
 /** Detector findings by type; JSON fields selected by path count under the cell's column. */

@@ -129,27 +129,29 @@ export class OutputBatch {
 
   /** A view to pass on as it is. */
   pass(view: Buffer): void {
-    const start = view.byteOffset;
-    if (this.#run && this.#run.buffer === view.buffer && this.#runEnd === start) {
-      this.#runEnd = start + view.length;
-      return;
-    }
-    this.#closeRun();
-    this.#run = view;
-    this.#runStart = start;
-    this.#runEnd = start + view.length;
+    this.#extend(view, view.byteOffset, view.byteOffset + view.length);
   }
 
-  /** Room for n new bytes, to be filled by the caller before the batch is taken. */
-  reserve(n: number): Buffer {
+  /**
+   * Room for n new bytes at `arena[offset]`, to be filled by the caller before the batch is taken.
+   * No view is made for them: a masked result reserves once per row.
+   */
+  reserve(n: number): number {
     if (!this.#arena || this.#arenaUsed + n > this.#arena.length) {
       this.#arena = Buffer.allocUnsafe(Math.max(ARENA_SIZE, n));
       this.#arenaUsed = 0;
     }
-    const slice = this.#arena.subarray(this.#arenaUsed, this.#arenaUsed + n);
+    const offset = this.#arenaUsed;
     this.#arenaUsed += n;
-    this.pass(slice);
-    return slice;
+    // Rows masked one after another go in one run, known without asking a view for its memory.
+    if (this.#run === this.#arena && this.#runEnd === this.#arena.byteOffset + offset) this.#runEnd += n;
+    else this.#extend(this.#arena, this.#arena.byteOffset + offset, this.#arena.byteOffset + offset + n);
+    return offset;
+  }
+
+  /** Where `reserve` made room. */
+  get arena(): Buffer {
+    return this.#arena!;
   }
 
   /** New bytes made by the gateway. */
@@ -159,7 +161,20 @@ export class OutputBatch {
       this.#parts.push(bytes);
       return;
     }
-    this.reserve(bytes.length).set(bytes);
+    const offset = this.reserve(bytes.length);
+    this.#arena!.set(bytes, offset);
+  }
+
+  /** Adds bytes start…end of `source`'s memory (offsets in its ArrayBuffer), joining the run they follow. */
+  #extend(source: Buffer, start: number, end: number): void {
+    if (this.#run && this.#run.buffer === source.buffer && this.#runEnd === start) {
+      this.#runEnd = end;
+      return;
+    }
+    this.#closeRun();
+    this.#run = source;
+    this.#runStart = start;
+    this.#runEnd = end;
   }
 
   get empty(): boolean {
