@@ -29,6 +29,15 @@ describe('SQL parser instance', () => {
     assert.equal(parser.normalize('SELECT 4'), 'SELECT $1');
     assert.equal(parser.scan('SELECT 1').tokens.length, 2);
   });
+
+  test('an instance that normalized its share of statements is replaced (their memory is never given back)', async () => {
+    const parser = await SqlParser.load({ maxNormalizations: 3 });
+    for (const n of [1, 2, 3]) assert.equal(parser.normalize(`SELECT ${n}`), 'SELECT $1');
+    await parser.recycle();
+    assert.equal(parser.recycled, 1);
+    for (const n of [4, 5]) assert.equal(parser.normalize(`SELECT ${n}`), 'SELECT $1');
+    assert.equal(parser.recycled, 1);
+  });
 });
 
 describe('statement shapes', () => {
