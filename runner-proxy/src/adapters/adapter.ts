@@ -44,4 +44,8 @@ export interface ProxyContext {
   label: string;
 }
 
-export type AdapterRegistry = ReadonlyMap<Protocol, Adapter>;
+/**
+ * The adapters a build serves, each loaded when a policy first names its protocol: the SSH adapter's
+ * shell parser and the HTTP adapter's certificate code weigh megabytes a PostgreSQL-only run need not hold.
+ */
+export type AdapterRegistry = ReadonlyMap<Protocol, () => Promise<Adapter>>;

@@ -117,9 +117,9 @@ export class Gateway {
     await recorder.durable();
     try {
       for (const connection of policy.connections) {
-        const adapter = options.adapters.get(connection.protocol);
-        if (!adapter) throw new GovernError(ErrorCode.AdapterUnavailable, cannotServe(connection, options.adapters));
-        const listener = await adapter.listen({ connection, governor: gateway.governor, log: options.log });
+        const load = options.adapters.get(connection.protocol);
+        if (!load) throw new GovernError(ErrorCode.AdapterUnavailable, cannotServe(connection, options.adapters));
+        const listener = await (await load()).listen({ connection, governor: gateway.governor, log: options.log });
         gateway.#connections.push({ name: connection.name, protocol: connection.protocol, export: connection.export, target: listener.target, listener });
         recorder.append('listener.ready', { connection: connection.name, protocol: connection.protocol, target: listener.target, exports: Object.keys(listener.exports) });
       }
@@ -139,7 +139,7 @@ export class Gateway {
 
   /** The forward proxy: a listener of its own, served by the HTTP adapter. */
   async #startProxy(proxy: ProxySpec): Promise<void> {
-    const adapter = this.#options.adapters.get('http');
+    const adapter = await this.#options.adapters.get('http')?.();
     if (!adapter?.listenProxy) throw new GovernError(ErrorCode.AdapterUnavailable, 'the policy has a proxy section, which this build of govern cannot serve');
     const listener = await adapter.listenProxy({ proxy, governor: this.governor, log: this.#options.log, label: this.sessionId.slice(0, 8) });
     this.#connections.push({ name: PROXY_NAME, protocol: 'http', export: 'HTTPS_PROXY', target: listener.target, listener });
