@@ -104,18 +104,7 @@ export class Governor {
     let seq: number;
     try {
       decision = this.#rules.evaluate(op, this.principal);
-      seq = this.recorder.append('operation', {
-        connection: op.connection,
-        protocol: op.protocol,
-        text: op.text,
-        classes: [...op.classes],
-        ...(op.commands && { argv: op.commands }),
-        verdict: decision.policyVerdict,
-        ...(decision.verdict !== decision.policyVerdict && { enforced: decision.verdict }),
-        ...(decision.rule && { rule: decision.rule }),
-        ...(decision.masks.rules.length && { masks: decision.masks.rules }),
-        ...(decision.verdict === 'approve' && op.approveAtExecution && { approval: 'asked at each execution' }),
-      });
+      seq = this.recorder.append('operation', operationEvent(op, decision));
     } catch (e) {
       this.counts.blocked++;
       return this.#refuse(0, 'recording-failed', recordingMessage(e));
@@ -173,19 +162,7 @@ export class Governor {
   completed(ruling: Ruling, stats: ResultStats): void {
     this.counts.masked_values += stats.maskedValues ?? 0;
     if (!this.#recordResults) return;
-    this.#tryAppend('result', {
-      op: ruling.seq,
-      duration_ms: Math.round(stats.durationMs * 1000) / 1000,
-      ...(stats.status !== undefined && { status: stats.status }),
-      ...(stats.rows !== undefined && { rows: stats.rows }),
-      ...(stats.tag !== undefined && { tag: stats.tag }),
-      ...(stats.bytes !== undefined && { bytes: stats.bytes }),
-      ...(stats.maskedValues && { masked: stats.maskedValues }),
-      ...(stats.maskedValues && stats.maskedBy && { masked_by: stats.maskedBy }),
-      ...(stats.error !== undefined && { error: stats.error }),
-      ...(stats.body !== undefined && { body: stats.body }),
-      ...(stats.exit !== undefined && { exit: stats.exit }),
-    });
+    this.#tryAppend('result', resultEvent(ruling.seq, stats));
   }
 
   /** The read masks of a connection, for what belongs to no operation (notices, notifications). */
@@ -251,6 +228,38 @@ export class Governor {
       // The recorder keeps its failure; every later decision is refused with it.
     }
   }
+}
+
+/*
+ * An event's fields are set one by one rather than spread from optional parts: it is made for every
+ * statement, and the recorder keeps its keys' order by the order they come in.
+ */
+
+function operationEvent(op: Operation, decision: Decision): Record<string, unknown> {
+  const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };
+  if (op.commands) event.argv = op.commands;
+  event.verdict = decision.policyVerdict;
+  if (decision.verdict !== decision.policyVerdict) event.enforced = decision.verdict;
+  if (decision.rule) event.rule = decision.rule;
+  if (decision.masks.rules.length) event.masks = decision.masks.rules;
+  if (decision.verdict === 'approve' && op.approveAtExecution) event.approval = 'asked at each execution';
+  return event;
+}
+
+function resultEvent(op: number, stats: ResultStats): Record<string, unknown> {
+  const event: Record<string, unknown> = { op, duration_ms: Math.round(stats.durationMs * 1000) / 1000 };
+  if (stats.status !== undefined) event.status = stats.status;
+  if (stats.rows !== undefined) event.rows = stats.rows;
+  if (stats.tag !== undefined) event.tag = stats.tag;
+  if (stats.bytes !== undefined) event.bytes = stats.bytes;
+  if (stats.maskedValues) {
+    event.masked = stats.maskedValues;
+    if (stats.maskedBy) event.masked_by = stats.maskedBy;
+  }
+  if (stats.error !== undefined) event.error = stats.error;
+  if (stats.body !== undefined) event.body = stats.body;
+  if (stats.exit !== undefined) event.exit = stats.exit;
+  return event;
 }
 
 function recordingMessage(e: unknown): string {

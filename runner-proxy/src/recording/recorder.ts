@@ -112,12 +112,12 @@ export class Recorder {
     if (this.#failure) throw this.#failure;
     if (this.#closed) throw new GovernError(ErrorCode.RecordingFailed, 'the session recording is already closed');
     const seq = this.#seq + 1;
-    const canon = this.#canonical(seq, this.#timestamp(), type, fields);
-    const hash = chainHash(this.#head, canon);
+    const open = this.#canonicalOpen(seq, this.#timestamp(), type, fields);
+    const hash = chainHash(this.#head, `${open}}`);
     this.#seq = seq;
     this.#head = hash;
     // The line is the canonical form with the hash added last: verify takes the hash off and recomputes.
-    const line = `${canon.slice(0, -1)},"hash":"${hash}"}\n`;
+    const line = `${open},"hash":"${hash}"}\n`;
     this.#queue.push(line);
     this.#queuedBytes += line.length;
     if (this.#queuedBytes >= FLUSH_BYTES) this.#flush();
@@ -130,10 +130,11 @@ export class Recorder {
   }
 
   /**
-   * canonical({ seq, ts, type, ...fields, prev }) without making that object or sorting its keys: events
-   * of one kind have the same keys, so their sorted order (with each key already quoted) is kept by them.
+   * canonical({ seq, ts, type, ...fields, prev }) without its closing brace, and without making that
+   * object or sorting its keys: events of one kind have the same keys, so their sorted order (with each
+   * key already quoted) is kept by them.
    */
-  #canonical(seq: number, ts: string, type: string, fields: Readonly<Record<string, unknown>>): string {
+  #canonicalOpen(seq: number, ts: string, type: string, fields: Readonly<Record<string, unknown>>): string {
     const names = Object.keys(fields);
     const signature = names.join(',');
     let order = this.#keyOrders.get(signature);
@@ -147,7 +148,7 @@ export class Recorder {
       if (value === undefined) continue;
       out += `${out.length > 1 ? ',' : ''}${quoted}${canonical(value)}`;
     }
-    return `${out}}`;
+    return out;
   }
 
   #timestamp(): string {

@@ -786,12 +786,12 @@ export class PostgresSession {
     if (!ruling || !ruling.allowed) return;
     this.#ctx.governor.completed(ruling, {
       rows: stats.written ?? stats.rows,
-      ...(stats.tag !== undefined && { tag: stats.tag }),
+      tag: stats.tag,
       bytes: stats.bytes,
       maskedValues: stats.masked,
-      ...(stats.masked > 0 && stats.maskedBy && { maskedBy: stats.maskedBy }),
+      maskedBy: stats.maskedBy,
       durationMs: performance.now() - stats.started,
-      ...(stats.error !== undefined && { error: stats.error }),
+      error: stats.error,
     });
   }
 
