@@ -19,7 +19,13 @@ connections:
   guarded:
     postgres: { url: "\${TARGET_URL}" }
     export: GUARDED_URL
+  masked:
+    postgres: { url: "\${TARGET_URL}" }
+    export: MASKED_URL
 rules:
+  - name: pii
+    when: { connection: masked }
+    mask: { columns: ["*.ssn"] }
   - name: guarded-reads
     when: { connection: guarded }
     block: { sql: [read] }
@@ -41,7 +47,7 @@ describe('PostgreSQL decision caches', () => {
   let launched: Launched;
   const clients: pg.Client[] = [];
 
-  async function connect(exportName: 'OPEN_URL' | 'GUARDED_URL'): Promise<pg.Client> {
+  async function connect(exportName: 'OPEN_URL' | 'GUARDED_URL' | 'MASKED_URL'): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: launched.gateway.exports()[exportName] });
     client.on('error', () => undefined);
     await client.connect();
@@ -96,6 +102,17 @@ describe('PostgreSQL decision caches', () => {
     // Another session of the same connection, with the default setting, still runs it.
     const other = await connect('OPEN_URL');
     assert.equal(await outcome(other, sql), 'ran');
+  });
+
+  test('a result described in the same bytes as before is masked afresh after DDL renamed its column', async () => {
+    const masked = await connect('MASKED_URL');
+    await masked.query('CREATE TABLE people (id int, note text)');
+    await masked.query("INSERT INTO people VALUES (1, 'kept')");
+    for (let i = 0; i < 2; i++) assert.equal((await masked.query('SELECT note AS v FROM people')).rows[0].v, 'kept');
+    await masked.query('ALTER TABLE people RENAME COLUMN note TO ssn');
+    // Same table, column number, type and alias: the target describes this result exactly as before.
+    assert.equal((await masked.query('SELECT ssn AS v FROM people')).rows[0].v, '[masked]');
+    assert.equal((await masked.query({ text: 'SELECT ssn AS v FROM people', name: 'renamed' })).rows[0].v, '[masked]');
   });
 
   test('EXECUTE follows what this session PREPAREd under that name, not what another did', async () => {
