@@ -651,20 +651,22 @@ export class PostgresSession {
       return true;
     }
     const described = this.#described(frame);
+    const columns = head?.kind === 'query' ? this.#queryColumns(head) : head?.kind === 'describe' && head.portal ? this.#statementColumns(head.portal.statement) : undefined;
     const apply = () => {
-      if (head?.kind === 'query') head.plan = this.#plan(described, masks, this.#queryColumns(head));
+      if (head?.kind === 'query') head.plan = this.#plan(described, masks, columns);
       else if (head?.kind === 'describe') {
         this.#pending.shift();
         if (head.statement) head.statement.fields = described.fields;
         if (head.portal) {
           head.portal.fields = described.fields;
-          head.portal.plan = this.#plan(described, masks, this.#statementColumns(head.portal.statement));
+          head.portal.plan = this.#plan(described, masks, columns);
         }
       }
       this.#down.out.pass(frame);
     };
-    // Planned before for these masks: the tables it names were looked up then.
-    const oids = masks.columns.length === 0 || described.plans.has(masks) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
+    // Planned before for these masks and columns: the tables it names were looked up then.
+    const known = described.plans.get(masks);
+    const oids = masks.columns.length === 0 || (known && known.columns === columns) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
     if (oids.length === 0) {
       apply();
       return true;
