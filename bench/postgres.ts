@@ -18,6 +18,7 @@ const PIPE = fileURLToPath(new URL('./pipe-proxy.js', import.meta.url));
 const CPU_PROFILE = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = 2;
 /**
  * When set, the gateway is profiled (`cpu-profile.ts`) and leaves its profile in this directory; only
  * the gateway runs, under the 8-client loads, so the profile holds nothing else.
@@ -92,9 +93,9 @@ function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
-async function pgbench(target: Target, path: Path, load: Load, round: number): Promise<PgbenchRun> {
+async function pgbench(target: Target, path: Path, load: Load, round: number, seconds = SECONDS): Promise<PgbenchRun> {
   const before = path.pid ? cpuSeconds(path.pid) : 0;
-  const args = ['-n', '-S', '-M', load.mode, '-c', String(load.clients), '-j', String(Math.min(load.clients, 2)), '-T', String(SECONDS), path.url];
+  const args = ['-n', '-S', '-M', load.mode, '-c', String(load.clients), '-j', String(Math.min(load.clients, 2)), '-T', String(seconds), path.url];
   const r = await runClient(`${target.pg.bin}/pgbench`, args);
   if (r.status !== 0) throw new Error(`pgbench through ${path.name} failed: ${r.stderr.trim().split('\n').pop()}`);
   const transactions = Number(/actually processed: (\d+)/.exec(r.stdout)?.[1]);
@@ -221,6 +222,9 @@ export async function benchPostgres(): Promise<PostgresFigures> {
     gateway = await startGateway(target, dir);
     const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, gateway];
     const loads = PROFILE_DIR ? LOADS.filter((l) => l.clients === 8) : LOADS;
+    // Every path once under every load before the rounds, unrecorded: the Node processes reach their
+    // JIT-compiled speed, and the gateway its caches, only after some thousands of statements.
+    for (const load of loads) for (const path of paths) await pgbench(target, path, load, 0, WARMUP_SECONDS);
     const runs: PgbenchRun[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       for (const load of loads) for (const path of paths) runs.push(await pgbench(target, path, load, round));
