@@ -193,7 +193,7 @@ export class RuleEngine {
    * set comes back for every statement of that shape. Only for operations whose decision depends on
    * nothing but their classes, connection and write flag (no method, path or body).
    */
-  readonly #decisions = new WeakMap<ReadonlySet<string>, Map<string, Decision>>();
+  readonly #decisions = new WeakMap<ReadonlySet<string>, Map<string, Decision[]>>();
 
   constructor(policy: Pick<Policy, 'rules' | 'mode'>) {
     this.#rules = policy.rules.map(compileRule);
@@ -212,10 +212,10 @@ export class RuleEngine {
     if (!cacheable) return this.#evaluate(op, principal);
     let byConnection = this.#decisions.get(op.classes);
     if (!byConnection) this.#decisions.set(op.classes, (byConnection = new Map()));
-    const key = `${op.connection}\u0000${op.writes}\u0000${principal.readOnly}`;
-    let decision = byConnection.get(key);
-    if (!decision) byConnection.set(key, (decision = this.#evaluate(op, principal)));
-    return decision;
+    let byFlags = byConnection.get(op.connection);
+    if (!byFlags) byConnection.set(op.connection, (byFlags = []));
+    // No key is made per statement: the write flag and the identity's read-only flag pick one of four.
+    return (byFlags[(op.writes ? 1 : 0) + (principal.readOnly ? 2 : 0)] ??= this.#evaluate(op, principal));
   }
 
   #evaluate(op: Operation, principal: Principal): Decision {
