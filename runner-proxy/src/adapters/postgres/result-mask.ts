@@ -41,6 +41,8 @@ export interface ResultPlan {
   readonly active: boolean;
   /** What a cell must hold for the detectors to look at it. */
   readonly gate?: DetectorGate;
+  /** Room for a row's replaced cells, one per column, reused by every row of the result. */
+  readonly replaced?: (Buffer | null | undefined)[];
 }
 
 export const PASS_THROUGH: ResultPlan = Object.freeze({ cells: [], active: false });
@@ -103,7 +105,7 @@ export function planResult(
     }
     return { action: CellAction.None, strategy: 'redact', typeOid: f.typeOid, binary, constant: undefined, label: f.name };
   });
-  return active ? { cells, active, gate: detectorGate(masks.detectors) } : PASS_THROUGH;
+  return active ? { cells, active, gate: detectorGate(masks.detectors), replaced: new Array<Buffer | null | undefined>(cells.length).fill(undefined) } : PASS_THROUGH;
 }
 
 const isJson = (typeOid: number) => typeOid === JSON_T || typeOid === JSONB;
@@ -160,56 +162,67 @@ function maskJsonText(text: string, masks: MaskPlan, masker: Masker): { text: st
  * them by column (column masks) and by detector type.
  */
 export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker, out: OutputBatch, tally?: Record<string, number>): number {
-  const count = frame.readInt16BE(HEADER_LENGTH);
-  let replaced: (Buffer | null | undefined)[] | undefined;
+  const count = (frame[HEADER_LENGTH]! << 8) | frame[HEADER_LENGTH + 1]!;
+  // The row's new cells, by index (undefined: kept); reused from row to row, cleared after each.
+  const replaced = plan.replaced!;
+  let changed = false;
   let masked = 0;
   let size = frame.length;
-  for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
-    if (pos + 4 > frame.length) throw new MalformedFrameError('a DataRow ends before its cells do');
-    const len = frame.readInt32BE(pos);
-    const start = pos + 4;
-    pos = start + Math.max(len, 0);
-    if (pos > frame.length) throw new MalformedFrameError('a DataRow cell runs past the message');
-    const p = plan.cells[i];
-    if (len < 0 || !p || p.action === CellAction.None) continue;
-    let value: Buffer | null | undefined;
-    const offset = p.typeOid === JSONB && p.binary ? 1 : 0;
-    if (p.action === CellAction.Column) {
-      value = p.constant !== undefined ? p.constant : replacement(p, masker.maskValue(frame.toString('utf8', start + offset, pos), p.strategy));
-      masked++;
-      if (tally) tally[p.label] = (tally[p.label] ?? 0) + 1;
-    } else if (masks.json.length > 0 || mayHold(frame, start + offset, pos, plan.gate!)) {
-      const text = frame.toString('utf8', start + offset, pos);
-      const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
-      if (r.count === 0) continue;
-      masked += r.count;
-      if (tally) countByType(tally, r, p.label);
-      value = offset ? Buffer.concat([Buffer.of(1), Buffer.from(r.text)]) : Buffer.from(r.text);
-    } else {
-      continue;
+  try {
+    for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
+      if (pos + 4 > frame.length) throw new MalformedFrameError('a DataRow ends before its cells do');
+      const len = int32At(frame, pos);
+      const start = pos + 4;
+      pos = start + Math.max(len, 0);
+      if (pos > frame.length) throw new MalformedFrameError('a DataRow cell runs past the message');
+      const p = plan.cells[i];
+      if (len < 0 || !p || p.action === CellAction.None) continue;
+      let value: Buffer | null | undefined;
+      const offset = p.typeOid === JSONB && p.binary ? 1 : 0;
+      if (p.action === CellAction.Column) {
+        value = p.constant !== undefined ? p.constant : replacement(p, masker.maskValue(frame.toString('utf8', start + offset, pos), p.strategy));
+        masked++;
+        if (tally) tally[p.label] = (tally[p.label] ?? 0) + 1;
+      } else if (masks.json.length > 0 || mayHold(frame, start + offset, pos, plan.gate!)) {
+        const text = frame.toString('utf8', start + offset, pos);
+        const r = isJson(p.typeOid) ? maskJsonText(text, masks, masker) : masker.maskText(text, masks.detectors);
+        if (r.count === 0) continue;
+        masked += r.count;
+        if (tally) countByType(tally, r, p.label);
+        value = offset ? Buffer.concat([Buffer.of(1), Buffer.from(r.text)]) : Buffer.from(r.text);
+      } else {
+        continue;
+      }
+      replaced[i] = value;
+      changed = true;
+      size += (value?.length ?? 0) - len;
     }
-    (replaced ??= [])[i] = value;
-    size += (value?.length ?? 0) - len;
+  } catch (e) {
+    replaced.fill(undefined);
+    throw e;
   }
-  if (!replaced) {
+  if (!changed) {
     out.pass(frame);
     return 0;
   }
   const at = out.reserve(size);
   const row = out.arena;
   row[at] = frame[0]!;
-  row.writeInt32BE(size - 1, at + 1);
-  row.writeInt16BE(count, at + HEADER_LENGTH);
+  putInt32(row, at + 1, size - 1);
+  row[at + HEADER_LENGTH] = frame[HEADER_LENGTH]!;
+  row[at + HEADER_LENGTH + 1] = frame[HEADER_LENGTH + 1]!;
   // Unchanged cells are copied in runs, from the last replaced cell to the next.
   let w = at + HEADER_LENGTH + 2;
   let kept = HEADER_LENGTH + 2;
   for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
-    const len = frame.readInt32BE(pos);
+    const len = int32At(frame, pos);
     const end = pos + 4 + Math.max(len, 0);
     const r = replaced[i];
     if (r !== undefined) {
+      replaced[i] = undefined;
       w = copyInto(row, w, frame, kept, pos);
-      w = row.writeInt32BE(r === null ? -1 : r.length, w);
+      putInt32(row, w, r === null ? -1 : r.length);
+      w += 4;
       if (r !== null) w = copyInto(row, w, r, 0, r.length);
       kept = end;
     }
@@ -217,6 +230,18 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
   }
   copyInto(row, w, frame, kept, frame.length);
   return masked;
+}
+
+/** A big-endian int32, read without Buffer's call and checks: the caller knows the bytes are there. */
+function int32At(b: Buffer, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+function putInt32(b: Buffer, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
 }
 
 /** Copies source[start, end) to target[at…] and returns where it ended; short runs without a native call. */

@@ -88,7 +88,7 @@ export class FrameReader {
       }
       if (buf.length - offset < HEADER_LENGTH) break;
       const code = buf[offset]!;
-      const length = buf.readInt32BE(offset + 1);
+      const length = (buf[offset + 1]! << 24) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 8) | buf[offset + 4]!;
       if (length < 4) {
         this.#offset = offset;
         throw new MalformedFrameError(`a ${String.fromCharCode(code)} message declares the impossible length ${length}`);
