@@ -11,14 +11,12 @@
  * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
  * gateway inspected. No dependency to bundle or keep patched.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
-import { listenerState, refuseMalformed, serve, type ListenerState } from './exchange.js';
+import { JobConnections } from './connection.js';
+import { listenerState, type ListenerState } from './exchange.js';
 import { listenForwardProxy } from './forward.js';
-import { MAX_HEADER_BYTES } from './message.js';
 import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
-import { handleUpgrade } from './websocket.js';
 
 export class HttpAdapter implements Adapter {
   readonly protocol = 'http' as const;
@@ -38,13 +36,8 @@ export class HttpAdapter implements Adapter {
     }
     const state = listenerState(connection.name, target, governor, log);
     this.#origins.set(`${target.hostname.toLowerCase()}:${target.port}`, state);
-    const server = createServer(
-      // A slow upload may take long; a slow head may not.
-      { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 },
-      (req, res) => serve(req, res, state),
-    );
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, state));
-    server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, state, e.code ?? e.message));
+    const connections = new JobConnections();
+    const server = createServer({ noDelay: true }, (socket) => connections.serve(socket, state));
     server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
@@ -54,16 +47,17 @@ export class HttpAdapter implements Adapter {
       exports: { [connection.export]: `http://127.0.0.1:${port}${target.prefix}` },
       secrets: [],
       target: `${target.secure ? 'https' : 'http'}://${target.authority}${target.prefix}`,
-      close: (deadlineMs) => closeListener(server, target, deadlineMs),
+      close: (deadlineMs) => closeListener(server, connections, target, deadlineMs),
     };
   }
 }
 
-async function closeListener(server: Server, target: HttpTarget, deadlineMs: number): Promise<void> {
+async function closeListener(server: Server, connections: JobConnections, target: HttpTarget, deadlineMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
+  connections.closeIdle();
+  const timer = setTimeout(() => connections.destroy(), deadlineMs);
   await closed;
   clearTimeout(timer);
   target.agent.destroy();
+  target.pool.destroy();
 }

@@ -24,6 +24,8 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const BASE = 'http://gateway.invalid';
 const SIMPLE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+$|^\/$/;
 const SIMPLE_QUERY = /^(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
+/** Headers that no longer describe a body the gateway decoded and masked. */
+export const MASKED_DROPS: ReadonlySet<string> = new Set(['content-encoding', 'content-md5', 'etag']);
 /** How much of a body `recording.results: masked` keeps. */
 const RECORDED_BODY = 64 * 1024;
 
@@ -143,6 +145,20 @@ export function recordText(method: string, path: string, search: string, governo
   return governor.masker.maskText(hideCredentials(text), REDACT_ALL).text;
 }
 
+/** The operation the governor decides for one request (its body's JSON is added when a rule needs it). */
+export function requestOperation(state: ListenerState, method: string, target: { path: string; search: string }): Operation & { classes: Set<string> } {
+  const writes = !SAFE_METHODS.has(method);
+  return {
+    connection: state.name,
+    protocol: 'http',
+    text: recordText(method, target.path, target.search, state.governor),
+    classes: new Set([writes ? 'write' : 'read']),
+    writes,
+    method,
+    path: target.path,
+  };
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
   const started = performance.now();
   const problem = framingProblem(req);
@@ -152,17 +168,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
   }
   const target = requestTarget(req.url ?? '');
   if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
-  const method = req.method ?? 'GET';
-  const writes = !SAFE_METHODS.has(method);
-  const op: Operation & { classes: Set<string> } = {
-    connection: state.name,
-    protocol: 'http',
-    text: recordText(method, target.path, target.search, state.governor),
-    classes: new Set([writes ? 'write' : 'read']),
-    writes,
-    method,
-    path: target.path,
-  };
+  const op = requestOperation(state, req.method ?? 'GET', target);
   let body: Buffer | undefined;
   let uninspectable: string | undefined;
   if (state.governor.needsJson(op)) {
@@ -238,7 +244,7 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
  * What a response's body goes through before the job: the masking stage for its type, if any. The
  * JSON masker can also be used directly, without the stream around it (made only when asked for).
  */
-function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
+export function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
   const plan = ruling.masks;
   if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
     const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
@@ -255,7 +261,7 @@ function maskStage(ruling: Ruling, contentType: string | undefined, governor: Go
  * Masks, in place, the values of the response headers the plan names: whole with the rule's strategy
  * when the rule lists no types, otherwise by the detectors. Returns how many values changed.
  */
-function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
+export function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
   if (plan.headers.size === 0) return 0;
   let count = 0;
   for (let i = 0; i < headers.length; i += 2) {
@@ -269,15 +275,34 @@ function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): num
   return count;
 }
 
-/** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
+/** The start of a body kept for the record (`recording.results: masked`); what it keeps is masked again with every detector. */
+export class RecordedBody {
+  #kept = '';
+
+  /** Whether the record should keep this response's body: text it can read, masked or uncoded. */
+  static wanted(governor: Governor, contentType: string | undefined, masked: boolean, coding: string | undefined): boolean {
+    return governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (masked || !coding);
+  }
+
+  /** Adds a piece (none once enough is kept); false once enough is kept. */
+  add(chunk: Buffer | string): boolean {
+    if (this.#kept.length < RECORDED_BODY) this.#kept += chunk.toString();
+    return this.#kept.length < RECORDED_BODY;
+  }
+
+  text(governor: Governor): string {
+    return governor.masker.maskText(this.#kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
+  }
+}
+
+/** Keeps the start of a stream's body for the record. */
 function recordTap(stream: Readable, governor: Governor): () => string {
-  let kept = '';
+  const recorded = new RecordedBody();
   const onData = (chunk: Buffer | string) => {
-    kept += chunk.toString();
-    if (kept.length >= RECORDED_BODY) stream.off('data', onData);
+    if (!recorded.add(chunk)) stream.off('data', onData);
   };
   stream.on('data', onData);
-  return () => governor.masker.maskText(kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
+  return () => recorded.text(governor);
 }
 
 function respond(
@@ -297,7 +322,7 @@ function respond(
     complete(status, { error: `content coding ${coding} cannot be masked` });
     return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
   }
-  const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
+  const headers = endToEndHeaders(answer.rawHeaders, stage ? MASKED_DROPS : undefined);
   const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
   const length = Number(answer.headers['content-length'] ?? Infinity);
   const decoder = stage && decoderFor(coding);
@@ -312,7 +337,7 @@ function respond(
   } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
   answer.on('data', (chunk: Buffer) => count(chunk.length));
   const last: Readable = stages.at(-1) ?? answer;
-  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(last, state.governor) : undefined;
+  const recorded = RecordedBody.wanted(state.governor, contentType, !!stage, coding) ? recordTap(last, state.governor) : undefined;
   // Plain pipes rather than stream.pipeline, whose per-call AbortController costs more than the rest of the hot path.
   const fail = (e: Error) => {
     complete(status, { error: `the response was cut: ${e.message}` });
@@ -356,7 +381,7 @@ function respond(
   res.on('finish', () => complete(status, { maskedValues: maskedHeaders + (stage?.count() ?? 0), ...(recorded && { body: recorded() }) }));
 }
 
-function decoderFor(coding: string | undefined): Transform | undefined {
+export function decoderFor(coding: string | undefined): Transform | undefined {
   switch (coding?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':

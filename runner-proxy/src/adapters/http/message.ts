@@ -25,14 +25,17 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 /** Largest body (as sent, and once decoded) read whole when a rule must look inside it. */
 export const MAX_INSPECTED_BODY = 1 << 20;
 
+/** What the gateway reads of a request's head: Node's IncomingMessage, or a head from the gateway's own codec. */
+export type RequestHead = Pick<IncomingMessage, 'method' | 'url' | 'rawHeaders' | 'httpVersion'> & { headers: Readonly<Record<string, string | string[] | undefined>> };
+
 /**
  * What Node's strict parser lets through but a target might read differently: a transfer coding other
  * than exactly `chunked` (gzip, chunked; Chunked with odd spacing is fine), or chunked in HTTP/1.0.
  * Everything else (two Content-Lengths, CL with TE, bare CR or LF, obs-fold, oversized heads) the
  * parser already refuses before a request exists.
  */
-export function framingProblem(req: IncomingMessage): string | undefined {
-  const te = req.headers['transfer-encoding'];
+export function framingProblem(req: RequestHead): string | undefined {
+  const te = req.headers['transfer-encoding'] as string | undefined;
   if (te === undefined) return undefined;
   if (te.trim().toLowerCase() !== 'chunked') return `transfer coding "${te}" is not accepted; only chunked is`;
   if (req.httpVersion === '1.0') return 'HTTP/1.0 has no chunked transfer coding';
@@ -117,11 +120,16 @@ export async function readJsonBody(req: IncomingMessage): Promise<{ raw: Buffer;
     chunks.push(chunk);
   }
   const raw = Buffer.concat(chunks);
-  if (raw.length === 0) return { raw, json: undefined };
-  if (!isJsonType(req.headers['content-type'])) throw new UninspectableBody(`the body is ${req.headers['content-type'] ?? 'untyped'}, not JSON`);
-  const decoded = await decodeBody(raw, req.headers['content-encoding']);
+  return { raw, json: await inspectJsonBody(raw, req.headers['content-type'], req.headers['content-encoding']) };
+}
+
+/** A whole request body's JSON value (undefined when empty). Throws UninspectableBody when coded unknowably or not JSON. */
+export async function inspectJsonBody(raw: Buffer, contentType: string | undefined, coding: string | undefined): Promise<unknown> {
+  if (raw.length === 0) return undefined;
+  if (!isJsonType(contentType)) throw new UninspectableBody(`the body is ${contentType ?? 'untyped'}, not JSON`);
+  const decoded = await decodeBody(raw, coding);
   try {
-    return { raw, json: JSON.parse(decoded.toString('utf8')) };
+    return JSON.parse(decoded.toString('utf8'));
   } catch {
     throw new UninspectableBody('the body is not valid JSON');
   }
