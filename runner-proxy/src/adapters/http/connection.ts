@@ -335,7 +335,7 @@ class Exchange {
     this.#connect();
     const target = this.target!;
     target.cork();
-    target.write(this.#targetHead);
+    target.write(Buffer.from(this.#targetHead, 'latin1'));
     if (this.#collected && this.#phase === Phase.Read) {
       // A body read whole for a rule goes on as it was sent, then the request is complete.
       for (const piece of this.#collected) target.write(piece);
@@ -437,7 +437,7 @@ class Exchange {
     if (this.#reused && !this.#answered && this.#head.contentLength === 0 && !this.#head.chunked && this.#phase === Phase.Read) {
       this.target![EXCHANGE] = undefined;
       this.#connect();
-      this.target!.write(this.#targetHead);
+      this.target!.write(Buffer.from(this.#targetHead, 'latin1'));
       return;
     }
     this.#targetFailed(error ? (error.code ?? error.message) : 'the target closed the connection');
@@ -586,8 +586,11 @@ class Exchange {
     const connection = !this.#keepAlive ? 'Connection: close\r\n' : this.#head.httpVersion === '1.0' ? 'Connection: keep-alive\r\n' : '';
     const head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || ''}\r\n${headerLines(headers)}${framing}${connection}\r\n`;
     const socket = this.#job.socket;
-    if (!body) return void socket.write(head);
-    if (!socket.write(head) || !socket.write(body)) this.target?.pause();
+    // Heads are written as read (latin1: every byte as it was); a head and its body leave as one buffer.
+    const bytes = Buffer.allocUnsafe(head.length + (body?.length ?? 0));
+    bytes.write(head, 0, 'latin1');
+    body?.copy(bytes, head.length);
+    if (!socket.write(bytes)) this.target?.pause();
   }
 
   /** An answer the gateway makes itself; `close` ends the connection after it. */
