@@ -4,12 +4,18 @@
  * Library choice. `http-proxy` has had no release since 2020 and carries open request-smuggling and
  * crash reports; `http-proxy-3` is a maintained rewrite, but both forward the job's framing headers
  * and add a layer the gateway would have to audit on top of Node's. undici is the fastest client, but
- * its pool would be a second HTTP/1.1 implementation beside the server side's, bundled by ncc, with
- * an API whose body handling we would wrap anyway. Node's own `http` server and client share one
- * strict parser (llhttp) with Node's hardening, stream with backpressure, give raw header pairs, and
- * write the framing toward the target themselves from the headers the gateway sets: the job's
+ * only covers the target side, adds a second HTTP/1.1 implementation beside the job side's, and its
+ * body handling we would wrap anyway. Node's own `http` server and client were the first choice (one
+ * strict parser, llhttp, with Node's hardening), but measured under wrk their layers (IncomingMessage,
+ * ServerResponse, streams, the Agent) cost more than everything the gateway itself does per request:
+ * a bare Node `http` pipe keeps about a third of what a bare `net` pipe relays (BENCHMARKS.md).
+ * So the hot path is the gateway's own HTTP/1.1 codec on raw `net`/`tls` sockets (`codec.ts`, push-style
+ * like pg-protocol's parser): it reads requests strictly (item 3 of the issue: anything a target might
+ * frame differently is refused before it exists), writes each request's framing toward the target
+ * itself on a kept-alive raw pool (`pool.ts`), and batches each direction's writes (`connection.ts`).
+ * It is small enough to audit, has no dependency to bundle or keep patched, and the job's
  * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
- * gateway inspected. No dependency to bundle or keep patched.
+ * gateway inspected. Node's client remains only for WebSocket handshakes (`websocket.ts`), which are rare.
  */
 import { createServer, type Server } from 'node:net';
 import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
@@ -53,11 +59,7 @@ export class HttpAdapter implements Adapter {
 }
 
 async function closeListener(server: Server, connections: JobConnections, target: HttpTarget, deadlineMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  connections.closeIdle();
-  const timer = setTimeout(() => connections.destroy(), deadlineMs);
-  await closed;
-  clearTimeout(timer);
+  await connections.close(server, deadlineMs);
   target.agent.destroy();
   target.pool.destroy();
 }

@@ -327,7 +327,8 @@ export class MessageReader {
       if (coding !== undefined && head.httpVersion === '1.0') throw new MalformedMessage('HTTP/1.0 has no chunked transfer coding');
       if (hosts > 1 || (hosts === 0 && head.httpVersion === '1.1')) throw new MalformedMessage('a request needs exactly one Host header');
       head.expectContinue = head.headers.expect?.toLowerCase() === '100-continue';
-      head.upgrade = head.headers.upgrade !== undefined && /(?:^|,)\s*upgrade\s*(?:,|$)/i.test(connection);
+      // After CONNECT or an upgrade the bytes are no longer HTTP: the reader stops at the head.
+      head.upgrade = head.method === 'CONNECT' || (head.headers.upgrade !== undefined && /(?:^|,)\s*upgrade\s*(?:,|$)/i.test(connection));
     } else {
       // A target's framing is read as RFC 9112 §6.3 says; only a conflict is refused.
       if (length !== undefined && lengths > 1 && head.rawHeaders.some((v, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === 'content-length' && v !== length)) {

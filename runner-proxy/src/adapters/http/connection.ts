@@ -5,7 +5,7 @@
  * writes are batched (cork/uncork) so that a head and the body that came with it leave in one write.
  */
 import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import type { Ruling } from '../../core/governor.js';
 import type { Operation } from '../../core/operation.js';
@@ -49,29 +49,40 @@ const enum Phase {
   Read,
 }
 
+/**
+ * Where a request goes when it is not to the connection's own target (the forward proxy): its target's
+ * state, or undefined when the route answered the request itself or took the socket over.
+ */
+export type RequestRoute = (head: Head, connection: JobConnection) => ListenerState | undefined;
+
 /** The job connections of one listener, so that closing it can end idle ones at once and the rest later. */
 export class JobConnections {
   readonly #open = new Set<JobConnection>();
 
-  serve(socket: Socket, state: ListenerState): void {
-    const connection = new JobConnection(socket, state);
+  serve(socket: Socket, state: ListenerState, route?: RequestRoute): void {
+    const connection = new JobConnection(socket, state, route);
     this.#open.add(connection);
     socket.once('close', () => this.#open.delete(connection));
     connection.escaped = guardConnection(socket, `${state.name} connection`, state.fault, () => connection.start());
   }
 
-  closeIdle(): void {
+  /** Closes the listener: idle connections at once, the others once they finish or the deadline passes. */
+  async close(server: Server, deadlineMs: number): Promise<void> {
+    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const c of this.#open) c.closeIfIdle();
-  }
-
-  destroy(): void {
-    for (const c of this.#open) c.socket.destroy();
+    const timer = setTimeout(() => {
+      for (const c of this.#open) c.socket.destroy();
+    }, deadlineMs);
+    await closed;
+    clearTimeout(timer);
   }
 }
 
 export class JobConnection {
   readonly socket: Socket;
+  /** The connection's own target, or the forward proxy's where no target is known yet. */
   readonly state: ListenerState;
+  readonly #route: RequestRoute | undefined;
   readonly reader = new MessageReader('request');
   exchange: Exchange | undefined;
   /** The connection's last resort: an error that escaped ends it and is reported as a fault. */
@@ -81,9 +92,10 @@ export class JobConnection {
   /** The gateway ends this connection: nothing more is read from it. */
   #ending = false;
 
-  constructor(socket: Socket, state: ListenerState) {
+  constructor(socket: Socket, state: ListenerState, route?: RequestRoute) {
     this.socket = socket;
     this.state = state;
+    this.#route = route;
   }
 
   start(): void {
@@ -150,18 +162,27 @@ export class JobConnection {
   #begin(head: Head): void {
     // Nothing of a request whose body is already known to be malformed reaches the target.
     if (this.reader.failsInMessage()) return this.refuseMalformed(this.reader.error!);
-    if (head.upgrade) {
-      const rest = this.reader.detach();
-      this.socket.removeAllListeners('data');
-      this.socket.removeAllListeners('end');
-      this.socket.removeAllListeners('drain');
-      this.socket.removeAllListeners('timeout');
-      this.socket.setTimeout(0);
-      this.socket.pause();
-      return handleUpgrade(head, this.socket, rest, this.state);
-    }
-    this.exchange = new Exchange(this, head);
+    const state = this.#route ? this.#route(head, this) : this.state;
+    if (!state) return;
+    if (head.upgrade) return handleUpgrade(head, this.socket, this.detach(), state);
+    this.exchange = new Exchange(this, head, state);
     this.exchange.start();
+  }
+
+  /** Hands the socket over (an upgrade, a CONNECT), paused, with the bytes already read past the head. */
+  detach(): Buffer {
+    this.#ending = true;
+    const socket = this.socket;
+    for (const event of ['data', 'end', 'drain', 'timeout']) socket.removeAllListeners(event);
+    socket.setTimeout(0);
+    socket.pause();
+    return this.reader.detach();
+  }
+
+  /** An answer the connection's route gives itself, after which the connection ends. */
+  refuse(text: string): void {
+    this.#ending = true;
+    this.socket.end(text);
   }
 
   /** The exchange is over: the next request is read, or the connection ends. */
@@ -179,6 +200,7 @@ export class JobConnection {
 /** One request and its answer on a raw connection. */
 class Exchange {
   readonly #job: JobConnection;
+  readonly #state: ListenerState;
   readonly #head: Head;
   readonly #started = performance.now();
   #phase = Phase.Deciding;
@@ -213,8 +235,9 @@ class Exchange {
   #targetReusable = false;
   #uninspectableWhy: string | undefined;
 
-  constructor(job: JobConnection, head: Head) {
+  constructor(job: JobConnection, head: Head, state: ListenerState) {
     this.#job = job;
+    this.#state = state;
     this.#head = head;
     this.#keepAlive = head.keepAlive;
   }
@@ -225,7 +248,7 @@ class Exchange {
   }
 
   start(): void {
-    const { state } = this.#job;
+    const state = this.#state;
     const target = requestTarget(this.#head.url);
     if (!target) return this.#answerJson(400, { error: 'the request target must be a path (origin-form)' }, true);
     const op = requestOperation(state, this.#head.method, target);
@@ -294,7 +317,7 @@ class Exchange {
 
   #decide(): void {
     if (this.#phase === Phase.Collecting) this.#phase = Phase.Deciding;
-    const ruling = this.#job.state.governor.decide(this.#op!);
+    const ruling = this.#state.governor.decide(this.#op!);
     if (!(ruling instanceof Promise)) return this.#ruled(ruling);
     // A hold may take long: the job's further bytes wait in the kernel meanwhile.
     this.#job.socket.pause();
@@ -302,7 +325,8 @@ class Exchange {
   }
 
   #ruled(ruling: Ruling): void {
-    const { state, socket } = this.#job;
+    const state = this.#state;
+    const { socket } = this.#job;
     const bodyHere = this.#phase === Phase.Read || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
     if (!ruling.allowed) {
       const detail = this.#uninspectableWhy ? `: a rule must read this body and cannot (${this.#uninspectableWhy})` : '';
@@ -323,7 +347,7 @@ class Exchange {
   }
 
   #forward(): void {
-    const { state } = this.#job;
+    const state = this.#state;
     const t = state.target;
     const head = this.#head;
     let framing: string;
@@ -356,7 +380,7 @@ class Exchange {
 
   /** Takes a connection to the target and listens on it for this exchange. */
   #connect(): void {
-    const { socket, reused } = this.#job.state.target.pool.acquire();
+    const { socket, reused } = this.#state.target.pool.acquire();
     const target = socket as TargetSocket;
     if (!(EXCHANGE in target)) {
       target.on('data', onTargetData);
@@ -428,7 +452,7 @@ class Exchange {
   targetEnded(): void {
     this.#answers!.end();
     this.#consume();
-    if (!this.#finished) this.#targetFailed('the target closed the connection');
+    this.targetClosed();
   }
 
   targetClosed(error?: Error & { code?: string }): void {
@@ -436,6 +460,7 @@ class Exchange {
     // A kept-alive connection the target had closed meanwhile: a request without a body is sent again.
     if (this.#reused && !this.#answered && this.#head.contentLength === 0 && !this.#head.chunked && this.#phase === Phase.Read) {
       this.target![EXCHANGE] = undefined;
+      this.target!.destroy();
       this.#connect();
       this.target!.write(Buffer.from(this.#targetHead, 'latin1'));
       return;
@@ -462,7 +487,7 @@ class Exchange {
   }
 
   #answerHead(answer: Head): void {
-    const { state } = this.#job;
+    const state = this.#state;
     const ruling = this.#ruling!;
     const contentType = answer.headers['content-type'];
     const coding = answer.headers['content-encoding'];
@@ -571,11 +596,11 @@ class Exchange {
     } else if (this.#chunked) socket.write(LAST_CHUNK);
     this.#complete({
       maskedValues: this.#maskedHeaders + (this.#stageCount?.() ?? 0),
-      ...(this.#recorded && { body: this.#recorded.text(this.#job.state.governor) }),
+      ...(this.#recorded && { body: this.#recorded.text(this.#state.governor) }),
     });
     const target = this.target!;
     target[EXCHANGE] = undefined;
-    if (this.#targetReusable && this.#phase === Phase.Read && !this.#answers!.error) this.#job.state.target.pool.release(target);
+    if (this.#targetReusable && this.#phase === Phase.Read && !this.#answers!.error) this.#state.target.pool.release(target);
     else target.destroy();
     this.#finished = true;
     if (this.#phase === Phase.Read) this.#end();
@@ -610,7 +635,7 @@ class Exchange {
   #complete(extra: { error?: string; maskedValues?: number; body?: string }): void {
     if (this.#completed || !this.#ruling) return;
     this.#completed = true;
-    this.#job.state.governor.completed(this.#ruling, { durationMs: performance.now() - this.#started, bytes: this.#bytes, ...(this.#status && { status: this.#status }), ...extra });
+    this.#state.governor.completed(this.#ruling, { durationMs: performance.now() - this.#started, bytes: this.#bytes, ...(this.#status && { status: this.#status }), ...extra });
   }
 
   /** Both the request and its answer are through. */
@@ -623,7 +648,7 @@ class Exchange {
     this.target?.destroy();
     this.#finished = true;
     this.#job.socket.destroy();
-    this.#job.state.fault(`${this.#job.state.name} request`, e);
+    this.#state.fault(`${this.#state.name} request`, e);
   }
 }
 

@@ -61,6 +61,8 @@ export class TargetPool {
   /** Takes back a connection whose last answer was read whole and which may carry another request. */
   release(socket: Socket): void {
     if (socket.destroyed || this.#idle.length >= MAX_IDLE) return void socket.destroy();
+    // Paused by the last answer's backpressure maybe: an idle connection must see the target close it.
+    socket.resume();
     socket.on('end', this.#onIdleEnd);
     socket.on('error', this.#onIdleEnd);
     this.#idle.push(socket);

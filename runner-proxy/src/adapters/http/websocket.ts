@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
-import { endToEndHeaders, framingProblem, type RequestHead } from './message.js';
+import type { Head } from './codec.js';
+import { endToEndHeaders } from './message.js';
 import { guardConnection, guarded } from '../guard.js';
 import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
 
@@ -184,7 +185,7 @@ function refuse(socket: Duplex, status: number, body: Record<string, unknown>): 
  * handshake headers (compression is not offered, so frames stay readable), then relayed frame by frame.
  * An error that escapes ends this connection only, reported as a fault.
  */
-export function handleUpgrade(req: RequestHead, socket: Socket, head: Buffer, state: ListenerState): void {
+export function handleUpgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState): void {
   const where = `${state.name} websocket`;
   const escaped = (e: unknown) => {
     socket.destroy();
@@ -193,9 +194,9 @@ export function handleUpgrade(req: RequestHead, socket: Socket, head: Buffer, st
   guardConnection(socket, where, state.fault, () => upgrade(req, socket, head, state, escaped));
 }
 
-async function upgrade(req: RequestHead, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
+async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
   const target = requestTarget(req.url ?? '');
-  if (!target || framingProblem(req) || (req.headers.upgrade as string | undefined)?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
+  if (!target || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
     return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
   }
   const text = `${recordText('GET', target.path, target.search, state.governor)} (websocket)`;
