@@ -54,6 +54,8 @@ const CRLF = 0x0a0d;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A control character other than HTAB, which includes a CR or LF alone. */
 const BAD_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** The same in a whole head, where lines end with CRLF. */
+const BAD_IN_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^]*))?$/;
 const CHUNK_SIZE = /^[0-9A-Fa-f]{1,12}$/;
@@ -257,6 +259,7 @@ export class MessageReader {
   }
 
   #head(text: string): Head {
+    if (BAD_IN_HEAD.test(text)) throw new MalformedMessage('a bare CR or LF, or a control character, in the head');
     const lines = text.split('\r\n');
     const first = lines[0]!;
     const head: Head = {
@@ -281,7 +284,7 @@ export class MessageReader {
       head.httpVersion = m[3] === '0' ? '1.0' : '1.1';
     } else {
       const m = STATUS_LINE.exec(first);
-      if (!m || BAD_CHARACTER.test(first)) throw new MalformedMessage('the status line is malformed');
+      if (!m) throw new MalformedMessage('the status line is malformed');
       head.httpVersion = m[1] === '0' ? '1.0' : '1.1';
       head.statusCode = Number(m[2]);
       head.statusMessage = m[3] ?? '';
@@ -293,7 +296,6 @@ export class MessageReader {
     const raw = head.rawHeaders;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
-      if (BAD_CHARACTER.test(line)) throw new MalformedMessage('a bare CR or LF, or a control character, in a header');
       const colon = line.indexOf(':');
       if (colon <= 0) throw new MalformedMessage(line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09 ? 'a folded header line' : 'a header line without a colon');
       const name = line.slice(0, colon);
