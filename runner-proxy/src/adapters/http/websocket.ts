@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
-import { endToEndHeaders, framingProblem } from './message.js';
+import type { Head } from './codec.js';
+import { endToEndHeaders } from './message.js';
 import { guardConnection, guarded } from '../guard.js';
 import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
 
@@ -151,6 +152,8 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
   };
   client.on('data', fromJob);
   target.on('data', fromTarget);
+  // A socket handed over paused (by the gateway's own codec) flows again now that it is read.
+  client.resume();
   // What each side sent along with the handshake.
   if (job.head.length) fromJob(job.head);
   if (far.head.length) fromTarget(far.head);
@@ -182,7 +185,7 @@ function refuse(socket: Duplex, status: number, body: Record<string, unknown>): 
  * handshake headers (compression is not offered, so frames stay readable), then relayed frame by frame.
  * An error that escapes ends this connection only, reported as a fault.
  */
-export function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, state: ListenerState): void {
+export function handleUpgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState): void {
   const where = `${state.name} websocket`;
   const escaped = (e: unknown) => {
     socket.destroy();
@@ -191,9 +194,9 @@ export function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer
   guardConnection(socket, where, state.fault, () => upgrade(req, socket, head, state, escaped));
 }
 
-async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
+async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
   const target = requestTarget(req.url ?? '');
-  if (!target || framingProblem(req) || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
+  if (!target || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
     return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
   }
   const text = `${recordText('GET', target.path, target.search, state.governor)} (websocket)`;
