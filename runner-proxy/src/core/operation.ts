@@ -19,6 +19,12 @@ export interface Operation {
   /** HTTP. */
   method?: string;
   path?: string;
+  /** HTTP: the target's host name, lower case (a connection's, or the host the forward proxy intercepted). */
+  host?: string;
+  /** HTTP: the request's header name/value pairs as the job sent them. */
+  headers?: readonly string[];
+  /** HTTP: the query string as sent, without "?". */
+  query?: string;
   /** HTTP: the decoded JSON body, when there is one, for json conditions. */
   json?: unknown;
   /** Binds an approval to this exact operation: a hash of the normalised statement, argv or request. */

@@ -1,5 +1,6 @@
 import type { DetectorType, MaskStrategy, Policy, RuleCondition, RuleSpec } from '../policy/types.js';
 import { globMatcher } from './glob.js';
+import { isPerRequest, requestMatcher } from './http-match.js';
 import { compileCondition, compileSelector, evaluateCondition } from './json-select.js';
 import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, Verdict } from './operation.js';
 import type { Principal } from '../identity/principal.js';
@@ -96,7 +97,8 @@ function sftpMatcher(pattern: string): Matcher {
   return (op) => op.protocol === 'ssh' && op.classes.has('sftp') && op.classes.has(kind) && pathMatches(op.path ?? '');
 }
 
-function httpMatcher(pattern: string): Matcher {
+function httpMatcher(pattern: NonNullable<RuleCondition['http']>[number]): Matcher {
+  if (typeof pattern !== 'string') return requestMatcher(pattern);
   if (pattern === UNKNOWN) return (op) => op.protocol === 'http' && op.classes.has(UNKNOWN);
   const parts = pattern.split(/\s+/);
   const method = parts.find((p) => !p.startsWith('/'))?.toUpperCase();
@@ -125,12 +127,8 @@ function conditionMatcher(condition: RuleCondition): Matcher {
 function whenMatcher(when: RuleSpec['when']): Matcher {
   if (!when) return () => true;
   const connections = when.connection && new Set(when.connection);
-  const methods = when.method && new Set(when.method);
-  const paths = when.path?.map((p) => globMatcher(p, { separator: '/' }));
-  return (op) =>
-    (!connections || connections.has(op.connection)) &&
-    (!methods || (op.method !== undefined && methods.has(op.method))) &&
-    (!paths || (op.path !== undefined && paths.some((m) => m(op.path!))));
+  const request = isPerRequest(when) ? requestMatcher(when) : undefined;
+  return (op) => (!connections || connections.has(op.connection)) && (!request || request(op));
 }
 
 function compileRule(spec: RuleSpec): CompiledRule {
@@ -141,7 +139,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
     namedClasses: new Set([...(spec.condition?.sql ?? []), ...(spec.condition?.ssh ?? [])]),
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http, spec.condition?.sftp].some((l) => l?.includes(UNKNOWN)),
-    perRequest: Boolean(spec.when?.method || spec.when?.path),
+    perRequest: spec.when !== undefined && isPerRequest(spec.when),
     readsJson: spec.condition?.json !== undefined,
   };
   if (spec.mask) {

@@ -12,6 +12,7 @@ import type { AdapterContext } from '../adapter.js';
 import { faultSink, guarded, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
+import { requestFacts } from './operation.js';
 import type { HttpTarget } from './target.js';
 import { isTextType, TextMaskStream } from './text-mask.js';
 
@@ -162,6 +163,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
     writes,
     method,
     path: target.path,
+    // Rules on host, headers and query (http-rules).
+    ...requestFacts(state.target, req.rawHeaders, target.search),
   };
   let body: Buffer | undefined;
   let uninspectable: string | undefined;

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
+import { requestFacts } from './operation.js';
 import { endToEndHeaders, framingProblem } from './message.js';
 import { guardConnection, guarded } from '../guard.js';
 import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
@@ -198,7 +199,8 @@ async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, state
   }
   const text = `${recordText('GET', target.path, target.search, state.governor)} (websocket)`;
   const path = `${target.path}${target.search}`;
-  const ruling = await state.governor.decide({ connection: state.name, protocol: 'http', text, classes: new Set(['write']), writes: true, method: 'GET', path: target.path });
+  const op = { connection: state.name, protocol: 'http' as const, text, classes: new Set(['write']), writes: true, method: 'GET', path: target.path, ...requestFacts(state.target, req.rawHeaders, target.search) };
+  const ruling = await state.governor.decide(op);
   if (!ruling.allowed) return refuse(socket, refusalStatus(ruling), refusalBody(ruling));
   const unrecorded = commitOrRefusal(state.governor);
   if (unrecorded) return refuse(socket, unrecorded.status, unrecorded.body);
