@@ -42,6 +42,8 @@ export interface ResultStats {
   status?: number;
   /** HTTP with `recording.results: masked`: the start of the body, already masked. */
   body?: string;
+  /** HTTP with `recording.results: masked`: the start of the request body as it went to the target, masked. */
+  requestBody?: string;
   /** The target's own error, already masked. */
   error?: string;
   /** SSH: the exit status, or the signal (SIGTERM…) that ended the command. */
@@ -140,6 +142,16 @@ export class Governor {
     this.recorder.write();
   }
 
+  /** Whether some rule masks what goes to HTTP targets: only then do requests need a mask plan before they are decided. */
+  get masksRequests(): boolean {
+    return this.#rules.masksRequests;
+  }
+
+  /** The masks an operation will get, before it is decided (HTTP masks a request's query before it is recorded). */
+  maskPlan(op: Operation): MaskPlan {
+    return this.#rules.maskPlan(op);
+  }
+
   /** Whether `decide` needs the operation's JSON body (HTTP reads it only then). */
   needsJson(op: Operation): boolean {
     return this.#rules.needsJson(op);
@@ -160,6 +172,7 @@ export class Governor {
       ...(stats.maskedValues && stats.maskedBy && { masked_by: stats.maskedBy }),
       ...(stats.error !== undefined && { error: stats.error }),
       ...(stats.body !== undefined && { body: stats.body }),
+      ...(stats.requestBody !== undefined && { request_body: stats.requestBody }),
       ...(stats.exit !== undefined && { exit: stats.exit }),
     });
   }

@@ -17,15 +17,18 @@ function headerMatches(headers: readonly string[] | undefined, name: string, mat
   return false;
 }
 
-/** The query's parameters, decoded; a malformed escape stays as it was rather than hiding the parameter. */
+/** One name or value of a form or query string, decoded; a malformed escape stays as it was rather than hiding it. */
+export function decodeFormComponent(s: string): string {
+  try {
+    return decodeURIComponent(s.replaceAll('+', ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** The query's parameters, decoded. */
 export function queryParameters(query: string): [string, string][] {
-  const decode = (s: string) => {
-    try {
-      return decodeURIComponent(s.replaceAll('+', ' '));
-    } catch {
-      return s;
-    }
-  };
+  const decode = decodeFormComponent;
   return query
     .split('&')
     .filter(Boolean)

@@ -433,9 +433,6 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       } else checkGlob(c, '.', [...path, 'mask', 'columns', i], located);
     });
     mask.json.forEach((s, i) => syntax(() => compileSelector(s), [...path, 'mask', 'json', i], located));
-    if (mask.on === 'write' && mask.columns.length === 0) {
-      located.problem([...path, 'mask'], `rule "${raw.name}" masks on write, which needs columns: the values bound for them are replaced`);
-    }
     if (mask.columns.length + mask.types.length + mask.json.length + mask.headers.length === 0) {
       located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types, json or headers`);
     }

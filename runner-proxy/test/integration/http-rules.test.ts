@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { fetch as undiciFetch, ProxyAgent } from 'undici';
 import { govern, waitingRequest } from '../fixtures/cli.js';
@@ -97,6 +100,8 @@ describe('HTTP host rules through the forward proxy', () => {
     block: { http: [DELETE] }
   - name: no-prod-calls
     block: { http: [{ host: localhost, headers: { x-env: prod } }] }
+  - name: pii-out
+    mask: { on: write, json: ["$..ssn"] }
 `;
 
   before(async () => {
@@ -123,18 +128,123 @@ describe('HTTP host rules through the forward proxy', () => {
     await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.rule === 'vendor-no-deletes');
   });
 
-  test('Node fetch through undici’s ProxyAgent: a host and header rule on an intercepted HTTPS connection', async () => {
+  test('Node fetch through undici’s ProxyAgent: a host and header rule, and request masking, on an intercepted HTTPS connection', async () => {
     const dispatcher = new ProxyAgent({ uri: env.HTTPS_PROXY!, requestTls: { ca: readFileSync(env.NODE_EXTRA_CA_CERTS!, 'utf8') } });
     try {
       const blocked = await undiciFetch(`${api.url}/echo`, { dispatcher, headers: { 'X-Env': 'prod' } });
       assert.equal(blocked.status, 403);
       assert.equal(((await blocked.json()) as { rule: string }).rule, 'no-prod-calls');
       assert.equal(api.seen.length, 0);
-      const passed = await undiciFetch(`${api.url}/echo`, { dispatcher, headers: { 'X-Env': 'staging' } });
+      const passed = await undiciFetch(`${api.url}/echo`, { dispatcher, method: 'POST', headers: { 'X-Env': 'staging', 'Content-Type': 'application/json' }, body: '{"ssn": "536-22-4711"}' });
       assert.equal(passed.status, 200);
-      await passed.text();
+      assert.equal(((await passed.json()) as { body: string }).body, '{"ssn": "[masked]"}', 'the request body is masked through the proxy too');
     } finally {
       await dispatcher.close();
     }
+  });
+});
+
+describe('HTTP request masking (mask on: write)', () => {
+  let upstream: TestUpstream;
+  let governed: GovernedHttp;
+  const RULES = `
+  - name: pii-out
+    when: { path: "/echo/**" }
+    mask: { on: write, json: ["$..ssn", "$.card"], types: [credit_card] }
+  - name: customer-header
+    mask: { on: write, headers: [X-Customer-Ssn] }
+  - name: big-payments
+    when: { path: "/echo/pay" }
+    approve: { json: "amount > 1000" }
+`;
+  const SSN = '536-22-4711';
+
+  before(async () => {
+    upstream = await startUpstream();
+    governed = await governHttp(upstream.url, RULES, { extra: 'approvals: { via: cli, timeout: 30s }\nrecording: { results: masked }' });
+  });
+  after(async () => {
+    await governed?.stop();
+    await upstream?.stop();
+  });
+
+  const echoed = (r: { body: Record<string, unknown> }) => r.body.body as string;
+
+  test('curl: a JSON body is masked at the token level and re-framed with its new length', async () => {
+    const sent = '{"id": 12345678901234567890, "ssn": "536-22-4711", "nested": [{"ssn": "219-45-0001"}], "note": "pays with 4111 1111 1111 1111", "k\\u0065y": "\\u0041", "dup": 1, "dup": 2, "card": 42}';
+    const r = await curl(['-X', 'POST', `${governed.url}/echo/json`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
+    assert.equal(r.status, 200);
+    assert.equal(
+      echoed(r),
+      '{"id": 12345678901234567890, "ssn": "[masked]", "nested": [{"ssn": "[masked]"}], "note": "pays with [masked:credit_card]", "k\\u0065y": "\\u0041", "dup": 1, "dup": 2, "card": "[masked]"}',
+    );
+    assert.equal(upstream.seen.at(-1)!.headers['content-length'], String(Buffer.byteLength(echoed(r))));
+  });
+
+  test('Python requests: a form body and the query string are masked by field name and detector', async () => {
+    const py = await runClient('python3', [
+      '-c',
+      'import requests,sys; r = requests.post(sys.argv[1], params={"ssn": "536-22-4711", "page": "2"}, data={"name": "Ann Lee", "ssn": "219-45-0001", "pay": "4111 1111 1111 1111"}); print(r.status_code); print(r.json()["url"]); print(r.json()["body"])',
+      `${governed.url}/echo/form`,
+    ]);
+    assert.equal(py.status, 0, py.stderr);
+    const [status, url, body] = py.stdout.trim().split('\n');
+    assert.equal(status, '200');
+    assert.equal(url, '/echo/form?ssn=%5Bmasked%5D&page=2');
+    assert.equal(body, 'name=Ann+Lee&ssn=%5Bmasked%5D&pay=%5Bmasked%3Acredit_card%5D');
+    const event = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && String(e.text).startsWith('POST /echo/form'));
+    assert.ok(!JSON.stringify(event).includes(SSN), 'the record has the masked query');
+  });
+
+  test('Node fetch: a request header the policy names is masked whole; a gzip body is masked and sent gzip again', async () => {
+    const res = await fetch(`${governed.url}/echo/gz`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-customer-ssn': SSN },
+      body: gzipSync('{"ssn": "536-22-4711", "amount": 7}'),
+    });
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as { headers: Record<string, string>; gunzipped: string };
+    assert.equal(answer.headers['x-customer-ssn'], '[masked]');
+    assert.equal(answer.headers['content-encoding'], 'gzip');
+    assert.equal(answer.gunzipped, '{"ssn": "[masked]", "amount": 7}');
+  });
+
+  test('a body with nothing to mask passes byte for byte, with its own coding', async () => {
+    const sent = '{ "amount" : 1.50e0,\n  "to":"acme" }';
+    const r = await curl(['-X', 'POST', `${governed.url}/echo/clean`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
+    assert.equal(echoed(r), sent);
+    const gz = await fetch(`${governed.url}/echo/clean`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(sent, { level: 1 }) });
+    assert.equal(((await gz.json()) as { gunzipped: string }).gunzipped, sent);
+    assert.equal(upstream.seen.at(-1)!.headers['content-length'], String(gzipSync(sent, { level: 1 }).length), 'the gzip bytes as sent');
+  });
+
+  test('a body that must be masked and cannot be read is refused with 403 naming the rule, and never sent', async () => {
+    const before = upstream.seen.length;
+    const dir = mkdtempSync(join(tmpdir(), 'govern-mask-'));
+    for (const [body, type] of [
+      ['ssn\n536-22-4711\n', 'application/octet-stream'],
+      ['{"ssn": "536-22-4711"', 'application/json'],
+      [`{"pad":"${'x'.repeat(2 << 20)}","ssn":"536-22-4711"}`, 'application/json'],
+    ] as const) {
+      writeFileSync(join(dir, 'body'), body);
+      const r = await curl(['-X', 'POST', `${governed.url}/echo/x`, '-H', `Content-Type: ${type}`, '--data-binary', `@${join(dir, 'body')}`]);
+      assert.equal(r.status, 403, type);
+      assert.match(r.body.error as string, /rule "pii-out" must mask this body and cannot/);
+    }
+    const coded = await curl(['-X', 'POST', `${governed.url}/echo/x`, '-H', 'Content-Type: application/json', '-H', 'Content-Encoding: zstd', '--data-binary', 'xxxx']);
+    assert.equal(coded.status, 403);
+    assert.equal(upstream.seen.length, before);
+  });
+
+  test('a payment held for approval is masked once approved; the record keeps the masked request body', async () => {
+    const pending = curl(['-X', 'POST', `${governed.url}/echo/pay`, '-H', 'Content-Type: application/json', '--data-binary', '{"amount": 5000, "ssn": "536-22-4711"}']);
+    const request = await waitingRequest(governed.gateway.outDir);
+    assert.equal((await govern(['approve', request.id, '--out', governed.gateway.outDir])).status, 0);
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.equal(echoed(r), '{"amount": 5000, "ssn": "[masked]"}');
+    const result = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'result' && typeof e.request_body === 'string' && String(e.request_body).includes('5000'));
+    assert.equal(result.request_body, '{"amount": 5000, "ssn": "[masked]"}');
+    assert.ok((result.masked as number) >= 1);
   });
 });

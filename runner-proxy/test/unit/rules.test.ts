@@ -195,6 +195,30 @@ describe('rules on host, headers and query', () => {
   });
 });
 
+describe('request masks (mask on: write)', () => {
+  test('json, types and headers on write mask what goes to the target; read masks stay apart', () => {
+    const rules = engine(`
+  - name: out
+    when: { path: "/v1/**" }
+    mask: { on: write, json: ["$..ssn"], types: [credit_card], strategy: hash }
+  - name: out-header
+    mask: { on: write, headers: [X-Customer] }
+  - name: in
+    mask: { json: ["$..card"] }
+`);
+    const plan = rules.maskPlan(http('POST', '/v1/x'));
+    assert.deepEqual(plan.write.json.map((m) => [m.selector.source, m.strategy, m.rule]), [['$..ssn', 'hash', 'out']]);
+    assert.deepEqual([...plan.write.detectors], [['credit_card', 'hash']]);
+    assert.deepEqual([...plan.write.headers], [['x-customer', { strategy: 'redact', whole: true }]]);
+    assert.deepEqual(plan.write.rules, ['out'], 'the rules that mask values, named when a body cannot be masked');
+    assert.deepEqual(plan.json.map((m) => m.selector.source), ['$..card']);
+    assert.equal(plan.detectors.size, 0);
+    assert.deepEqual(rules.maskPlan(http('POST', '/v2/x')).write.rules, []);
+    assert.equal(rules.masksRequests, true);
+    assert.equal(engine(RULES).masksRequests, false, 'columns on write are PostgreSQL’s');
+  });
+});
+
 describe('json selectors and conditions', () => {
   test('selectors reach nested fields, arrays and any depth', () => {
     const doc = { user: { ssn: '1', name: 'a' }, items: [{ card: '2' }, { card: '3' }], deep: [{ x: { ssn: '4' } }] };

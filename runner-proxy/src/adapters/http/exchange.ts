@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
-import type { MaskPlan, Operation } from '../../core/operation.js';
+import type { Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
@@ -13,8 +13,9 @@ import { faultSink, guarded, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
 import { requestFacts } from './operation.js';
+import { maskRequest, type MaskedRequest } from './request-mask.js';
 import type { HttpTarget } from './target.js';
-import { isTextType, TextMaskStream } from './text-mask.js';
+import { isTextType, maskHeaders, TextMaskStream } from './text-mask.js';
 
 /** The rule a refusal names when the record cannot be written. */
 const RECORDING_FAILED = 'recording-failed';
@@ -168,11 +169,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
   };
   let body: Buffer | undefined;
   let uninspectable: string | undefined;
-  if (state.governor.needsJson(op)) {
+  // Request-side masking (http-rules): the masks of mask rules with `on: write`, if any apply.
+  const requestMasks = state.governor.masksRequests ? state.governor.maskPlan(op).write : undefined;
+  let outgoing: MaskedRequest = { search: target.search, count: 0 };
+  let need = 'a rule must read this body and cannot';
+  if (state.governor.needsJson(op) || requestMasks?.rules.length) {
     try {
-      const read = await readJsonBody(req);
-      body = read.raw;
-      if (read.json !== undefined) op.json = read.json;
+      if (state.governor.needsJson(op)) {
+        const read = await readJsonBody(req);
+        body = read.raw;
+        if (read.json !== undefined) op.json = read.json;
+      }
+      if (requestMasks?.rules.length) {
+        need = `${requestMasks.rules.length > 1 ? 'rules' : 'rule'} "${requestMasks.rules.join('", "')}" must mask this body and cannot`;
+        outgoing = await maskRequest(req, target.search, body, requestMasks, state.governor.masker);
+        body = outgoing.body;
+        if (outgoing.search !== target.search) op.text = recordText(method, target.path, outgoing.search, state.governor);
+      }
     } catch (e) {
       if (!(e instanceof UninspectableBody)) {
         // The job left while it sent the body: nothing to answer.
@@ -189,19 +202,22 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
   // An unread body is not drained for a refused request: the connection closes instead.
   const unread = body === undefined && !req.complete;
   if (!ruling.allowed) {
-    const detail = uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : '';
+    const detail = uninspectable ? `: ${need} (${uninspectable})` : '';
     return sendJson(res, refusalStatus(ruling), refusalBody(ruling, detail), unread);
   }
   // The job may have left while its request waited for an approver: nothing goes to the target then.
   if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
   const unrecorded = commitOrRefusal(state.governor);
   if (unrecorded) return sendJson(res, unrecorded.status, unrecorded.body, unread);
-  forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
+  forward(req, res, state, ruling, `${target.path}${outgoing.search}`, body, started, outgoing.count);
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number): void {
+function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number, requestMasked: number): void {
   const t = state.target;
-  const headers = [...endToEndHeaders(req.rawHeaders, t.injectedNames), ...t.injected, 'Host', t.authority];
+  const headers = endToEndHeaders(req.rawHeaders, t.injectedNames);
+  // Request headers a mask rule with `on: write` names (http-rules), then the credentials.
+  const maskedRequestHeaders = maskHeaders(headers, ruling.masks.write, state.governor.masker);
+  headers.push(...t.injected, 'Host', t.authority);
   // The gateway frames the message itself: a length it knows, or chunks.
   if (body) headers.push('Content-Length', String(body.length));
   else if (req.headers['content-length'] !== undefined) headers.push('Content-Length', req.headers['content-length']);
@@ -217,10 +233,14 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   });
   let bytes = 0;
   let finished = false;
+  const sentMasked = requestMasked + maskedRequestHeaders;
+  const recordedRequest = state.governor.recordsContent ? recordedRequestBody(req, body, state.governor) : undefined;
   const complete = (status: number | undefined, extra: Partial<ResultStats>) => {
     if (finished) return;
     finished = true;
-    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, ...(status !== undefined && { status }), ...extra });
+    const masked = sentMasked + (extra.maskedValues ?? 0);
+    const requestBody = recordedRequest?.();
+    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, ...(status !== undefined && { status }), ...extra, ...(masked && { maskedValues: masked }), ...(requestBody && { requestBody }) });
   };
   upstream.on('error', (e: Error & { code?: string }) => {
     complete(undefined, { error: `the target failed: ${e.code ?? e.message}` });
@@ -254,24 +274,6 @@ function maskStage(ruling: Ruling, contentType: string | undefined, governor: Go
   return undefined;
 }
 
-/**
- * Masks, in place, the values of the response headers the plan names: whole with the rule's strategy
- * when the rule lists no types, otherwise by the detectors. Returns how many values changed.
- */
-function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
-  if (plan.headers.size === 0) return 0;
-  let count = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    const named = plan.headers.get(headers[i]!.toLowerCase());
-    if (!named) continue;
-    const value = headers[i + 1]!;
-    const masked = named.whole ? { text: governor.masker.maskValue(value, named.strategy), count: 1 } : governor.masker.maskText(value, plan.detectors);
-    headers[i + 1] = masked.text;
-    count += masked.count;
-  }
-  return count;
-}
-
 /** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
 function recordTap(stream: Readable, governor: Governor): () => string {
   let kept = '';
@@ -281,6 +283,18 @@ function recordTap(stream: Readable, governor: Governor): () => string {
   };
   stream.on('data', onData);
   return () => governor.masker.maskText(kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
+}
+
+/**
+ * The start of a JSON or text request body for the record (`recording.results: masked`): from the body
+ * as it goes to the target when it was read whole, otherwise tapped as it streams. A coded body is not kept.
+ */
+function recordedRequestBody(req: IncomingMessage, body: Buffer | undefined, governor: Governor): (() => string) | undefined {
+  const type = req.headers['content-type'];
+  if (req.headers['content-encoding'] || !(isJsonType(type) || isTextType(type))) return undefined;
+  if (!body) return recordTap(req, governor);
+  const kept = governor.masker.maskText(body.toString('utf8', 0, RECORDED_BODY), REDACT_ALL).text;
+  return () => kept;
 }
 
 function respond(
@@ -301,7 +315,7 @@ function respond(
     return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
   }
   const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
-  const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
+  const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor.masker);
   const length = Number(answer.headers['content-length'] ?? Infinity);
   const decoder = stage && decoderFor(coding);
   // A bounded, uncoded JSON body is masked chunk by chunk as it is collected, with no stream stage of

@@ -104,11 +104,8 @@ export async function decodeBody(body: Buffer, coding: string | undefined): Prom
   }
 }
 
-/**
- * Reads a request body whole for a rule that must look inside it, and returns it as sent together
- * with its JSON value. Throws UninspectableBody when it is too large, coded unknowably, or not JSON.
- */
-export async function readJsonBody(req: IncomingMessage): Promise<{ raw: Buffer; json: unknown }> {
+/** Reads a request body whole, as sent, within the inspection cap; more throws UninspectableBody. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -116,7 +113,15 @@ export async function readJsonBody(req: IncomingMessage): Promise<{ raw: Buffer;
     if (length > MAX_INSPECTED_BODY) throw new UninspectableBody(`the body is larger than ${MAX_INSPECTED_BODY >> 20} MiB`);
     chunks.push(chunk);
   }
-  const raw = Buffer.concat(chunks);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads a request body whole for a rule that must look inside it, and returns it as sent together
+ * with its JSON value. Throws UninspectableBody when it is too large, coded unknowably, or not JSON.
+ */
+export async function readJsonBody(req: IncomingMessage): Promise<{ raw: Buffer; json: unknown }> {
+  const raw = await readBody(req);
   if (raw.length === 0) return { raw, json: undefined };
   if (!isJsonType(req.headers['content-type'])) throw new UninspectableBody(`the body is ${req.headers['content-type'] ?? 'untyped'}, not JSON`);
   const decoded = await decodeBody(raw, req.headers['content-encoding']);
