@@ -248,3 +248,30 @@ describe('HTTP request masking (mask on: write)', () => {
     assert.ok((result.masked as number) >= 1);
   });
 });
+
+describe('the forward proxy’s NO_PROXY and the job’s own', () => {
+  test('govern run and govern start join them; loopback stays out of the proxy, and curl honours the result', async () => {
+    const upstream = await startUpstream();
+    const root = mkdtempSync(join(tmpdir(), 'govern-noproxy-'));
+    writeFileSync(join(root, 'policy.yml'), 'version: 1\nproxy: { others: refuse }\n');
+    const env = { PATH: process.env.PATH, NO_PROXY: '.corp.example', no_proxy: 'registry.local' };
+    try {
+      // The upstream is on loopback: a job's request to it goes direct, not to the refusing proxy.
+      const script = `echo "$NO_PROXY|$no_proxy"; curl -sS -o /dev/null -w '%{http_code}' ${upstream.url}/echo`;
+      const run = await govern(['run', '--policy', join(root, 'policy.yml'), '--out', join(root, 'run'), '--', 'sh', '-c', script], { env });
+      assert.equal(run.status, 0, run.stderr);
+      const merged = 'localhost,127.0.0.1,::1,.corp.example,registry.local';
+      assert.equal(run.stdout.trim(), `${merged}|${merged}\n200`);
+      const start = await govern(['start', '--policy', join(root, 'policy.yml'), '--out', join(root, 'start'), '--env-format', 'dotenv'], { env });
+      assert.equal(start.status, 0, start.stderr);
+      try {
+        assert.match(start.stdout, new RegExp(`^NO_PROXY=${merged}$`, 'm'));
+        assert.match(start.stdout, new RegExp(`^no_proxy=${merged}$`, 'm'));
+      } finally {
+        await govern(['stop', '--out', join(root, 'start')], { env });
+      }
+    } finally {
+      await upstream.stop();
+    }
+  });
+});
