@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
 import { govern, waitingRequest } from '../fixtures/cli.js';
 import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
@@ -234,6 +234,25 @@ describe('HTTP request masking (mask on: write)', () => {
     const coded = await curl(['-X', 'POST', `${governed.url}/echo/x`, '-H', 'Content-Type: application/json', '-H', 'Content-Encoding: zstd', '--data-binary', 'xxxx']);
     assert.equal(coded.status, 403);
     assert.equal(upstream.seen.length, before);
+  });
+
+  test('WebSocket: the job’s text messages and the upgrade’s query are masked on their way to the target', async () => {
+    const socket = new WebSocket(`${governed.url.replace('http:', 'ws:')}/echo/ws?ssn=536-22-4711`);
+    const answers: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => {
+        socket.send('{"ssn": "536-22-4711", "n": 12345678901234567890}');
+        socket.send('pay with 4111 1111 1111 1111');
+      };
+      socket.onmessage = (e) => {
+        answers.push(String(e.data));
+        if (answers.length === 2) resolve();
+      };
+      socket.onerror = () => reject(new Error('the WebSocket failed'));
+    });
+    socket.close();
+    assert.deepEqual(answers.map((a) => (JSON.parse(a) as { echo: string }).echo), ['{"ssn": "[masked]", "n": 12345678901234567890}', 'pay with [masked:credit_card]']);
+    assert.equal(upstream.seen.at(-1)!.url, '/echo/ws?ssn=%5Bmasked%5D');
   });
 
   test('a payment held for approval is masked once approved; the record keeps the masked request body', async () => {
