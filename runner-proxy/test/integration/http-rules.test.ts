@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
 import { govern, waitingRequest } from '../fixtures/cli.js';
-import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
+import { governedUpstreamForSuite, governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
 
 /** curl's answer: the body and, on the last line, the status. */
@@ -18,8 +18,6 @@ async function curl(args: string[], env?: NodeJS.ProcessEnv): Promise<{ status: 
 }
 
 describe('HTTP rules on host, headers and query (reverse proxy)', () => {
-  let upstream: TestUpstream;
-  let governed: GovernedHttp;
   const RULES = `
   - name: prod-posts
     when: { headers: { X-Env: [prod, "prod-*"] } }
@@ -30,24 +28,16 @@ describe('HTTP rules on host, headers and query (reverse proxy)', () => {
     block: { http: [{ host: "127.0.0.*", path: "/admin/**" }] }
 `;
 
-  before(async () => {
-    upstream = await startUpstream();
-    governed = await governHttp(upstream.url, RULES, { extra: 'approvals: { via: cli, timeout: 30s }' });
-  });
-  after(async () => {
-    await governed?.stop();
-    await upstream?.stop();
-  });
-
-  const reached = (path: string) => upstream.seen.filter((s) => s.url.startsWith(path)).length;
+  const suite = governedUpstreamForSuite(RULES, { extra: 'approvals: { via: cli, timeout: 30s }' });
+  const reached = (path: string) => suite.upstream.seen.filter((s) => s.url.startsWith(path)).length;
 
   test('curl: a query rule blocks with 403 naming the rule, and the request never reaches the target', async () => {
-    const blocked = await curl(['-X', 'DELETE', `${governed.url}/things/1?force=true`]);
+    const blocked = await curl(['-X', 'DELETE', `${suite.governed.url}/things/1?force=true`]);
     assert.equal(blocked.status, 403);
     assert.equal(blocked.body.rule, 'no-forced-deletes');
     assert.match(blocked.body.error as string, /blocked by rule "no-forced-deletes"/);
     assert.equal(reached('/things'), 0);
-    const passed = await curl(['-X', 'DELETE', `${governed.url}/things/1?force=false`]);
+    const passed = await curl(['-X', 'DELETE', `${suite.governed.url}/things/1?force=false`]);
     assert.equal(passed.status, 200);
     assert.equal(reached('/things'), 1);
   });
@@ -56,32 +46,32 @@ describe('HTTP rules on host, headers and query (reverse proxy)', () => {
     const py = await runClient('python3', [
       '-c',
       'import requests,sys; r = requests.delete(sys.argv[1], params=[("force", "no"), ("force", "true")]); print(r.status_code, r.json()["rule"])',
-      `${governed.url}/things/2`,
+      `${suite.governed.url}/things/2`,
     ]);
     assert.equal(py.status, 0, py.stderr);
     assert.equal(py.stdout.trim(), '403 no-forced-deletes');
-    const res = await fetch(`${governed.url}/things/3?force=%74rue`, { method: 'DELETE' });
+    const res = await fetch(`${suite.governed.url}/things/3?force=%74rue`, { method: 'DELETE' });
     assert.equal(res.status, 403);
     assert.equal(((await res.json()) as { rule: string }).rule, 'no-forced-deletes');
     assert.equal(reached('/things'), 1);
   });
 
   test('a host rule names the connection’s target host', async () => {
-    const blocked = await curl([`${governed.url}/admin/users`]);
+    const blocked = await curl([`${suite.governed.url}/admin/users`]);
     assert.equal(blocked.status, 403);
     assert.equal(blocked.body.rule, 'no-admin-on-loopback');
     assert.equal(reached('/admin'), 0);
   });
 
   test('a header rule (any case) holds a request for approval; without the header it passes at once', async () => {
-    const plain = await fetch(`${governed.url}/echo/deploy`, { method: 'POST', body: 'x' });
+    const plain = await fetch(`${suite.governed.url}/echo/deploy`, { method: 'POST', body: 'x' });
     assert.equal(plain.status, 200);
     await plain.text();
-    const pending = curl(['-X', 'POST', `${governed.url}/echo/deploy`, '-H', 'x-env: prod-eu', '--data-binary', 'go']);
-    const request = await waitingRequest(governed.gateway.outDir);
+    const pending = curl(['-X', 'POST', `${suite.governed.url}/echo/deploy`, '-H', 'x-env: prod-eu', '--data-binary', 'go']);
+    const request = await waitingRequest(suite.governed.gateway.outDir);
     assert.equal(request.operation, 'POST /echo/deploy');
     assert.equal(reached('/echo/deploy'), 1, 'nothing reached the target while it waited');
-    const approved = await govern(['approve', request.id, '--out', governed.gateway.outDir]);
+    const approved = await govern(['approve', request.id, '--out', suite.governed.gateway.outDir]);
     assert.equal(approved.status, 0, approved.stderr);
     const r = await pending;
     assert.equal(r.status, 200);
@@ -145,8 +135,6 @@ describe('HTTP host rules through the forward proxy', () => {
 });
 
 describe('HTTP request masking (mask on: write)', () => {
-  let upstream: TestUpstream;
-  let governed: GovernedHttp;
   const RULES = `
   - name: pii-out
     when: { path: "/echo/**" }
@@ -159,45 +147,38 @@ describe('HTTP request masking (mask on: write)', () => {
 `;
   const SSN = '536-22-4711';
 
-  before(async () => {
-    upstream = await startUpstream();
-    governed = await governHttp(upstream.url, RULES, { extra: 'approvals: { via: cli, timeout: 30s }\nrecording: { results: masked }' });
-  });
-  after(async () => {
-    await governed?.stop();
-    await upstream?.stop();
-  });
+  const suite = governedUpstreamForSuite(RULES, { extra: 'approvals: { via: cli, timeout: 30s }\nrecording: { results: masked }' });
 
   const echoed = (r: { body: Record<string, unknown> }) => r.body.body as string;
 
   test('curl: a JSON body is masked at the token level and re-framed with its new length', async () => {
     const sent = '{"id": 12345678901234567890, "ssn": "536-22-4711", "nested": [{"ssn": "219-45-0001"}], "note": "pays with 4111 1111 1111 1111", "k\\u0065y": "\\u0041", "dup": 1, "dup": 2, "card": 42}';
-    const r = await curl(['-X', 'POST', `${governed.url}/echo/json`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
+    const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/json`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
     assert.equal(r.status, 200);
     assert.equal(
       echoed(r),
       '{"id": 12345678901234567890, "ssn": "[masked]", "nested": [{"ssn": "[masked]"}], "note": "pays with [masked:credit_card]", "k\\u0065y": "\\u0041", "dup": 1, "dup": 2, "card": "[masked]"}',
     );
-    assert.equal(upstream.seen.at(-1)!.headers['content-length'], String(Buffer.byteLength(echoed(r))));
+    assert.equal(suite.upstream.seen.at(-1)!.headers['content-length'], String(Buffer.byteLength(echoed(r))));
   });
 
   test('Python requests: a form body and the query string are masked by field name and detector', async () => {
     const py = await runClient('python3', [
       '-c',
       'import requests,sys; r = requests.post(sys.argv[1], params={"ssn": "536-22-4711", "page": "2"}, data={"name": "Ann Lee", "ssn": "219-45-0001", "pay": "4111 1111 1111 1111"}); print(r.status_code); print(r.json()["url"]); print(r.json()["body"])',
-      `${governed.url}/echo/form`,
+      `${suite.governed.url}/echo/form`,
     ]);
     assert.equal(py.status, 0, py.stderr);
     const [status, url, body] = py.stdout.trim().split('\n');
     assert.equal(status, '200');
     assert.equal(url, '/echo/form?ssn=%5Bmasked%5D&page=2');
     assert.equal(body, 'name=Ann+Lee&ssn=%5Bmasked%5D&pay=%5Bmasked%3Acredit_card%5D');
-    const event = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && String(e.text).startsWith('POST /echo/form'));
+    const event = await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'operation' && String(e.text).startsWith('POST /echo/form'));
     assert.ok(!JSON.stringify(event).includes(SSN), 'the record has the masked query');
   });
 
   test('Node fetch: a request header the policy names is masked whole; a gzip body is masked and sent gzip again', async () => {
-    const res = await fetch(`${governed.url}/echo/gz`, {
+    const res = await fetch(`${suite.governed.url}/echo/gz`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-customer-ssn': SSN },
       body: gzipSync('{"ssn": "536-22-4711", "amount": 7}'),
@@ -211,15 +192,15 @@ describe('HTTP request masking (mask on: write)', () => {
 
   test('a body with nothing to mask passes byte for byte, with its own coding', async () => {
     const sent = '{ "amount" : 1.50e0,\n  "to":"acme" }';
-    const r = await curl(['-X', 'POST', `${governed.url}/echo/clean`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
+    const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/clean`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
     assert.equal(echoed(r), sent);
-    const gz = await fetch(`${governed.url}/echo/clean`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(sent, { level: 1 }) });
+    const gz = await fetch(`${suite.governed.url}/echo/clean`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(sent, { level: 1 }) });
     assert.equal(((await gz.json()) as { gunzipped: string }).gunzipped, sent);
-    assert.equal(upstream.seen.at(-1)!.headers['content-length'], String(gzipSync(sent, { level: 1 }).length), 'the gzip bytes as sent');
+    assert.equal(suite.upstream.seen.at(-1)!.headers['content-length'], String(gzipSync(sent, { level: 1 }).length), 'the gzip bytes as sent');
   });
 
   test('a body that must be masked and cannot be read is refused with 403 naming the rule, and never sent', async () => {
-    const before = upstream.seen.length;
+    const before = suite.upstream.seen.length;
     const dir = mkdtempSync(join(tmpdir(), 'govern-mask-'));
     for (const [body, type] of [
       ['ssn\n536-22-4711\n', 'application/octet-stream'],
@@ -227,17 +208,17 @@ describe('HTTP request masking (mask on: write)', () => {
       [`{"pad":"${'x'.repeat(2 << 20)}","ssn":"536-22-4711"}`, 'application/json'],
     ] as const) {
       writeFileSync(join(dir, 'body'), body);
-      const r = await curl(['-X', 'POST', `${governed.url}/echo/x`, '-H', `Content-Type: ${type}`, '--data-binary', `@${join(dir, 'body')}`]);
+      const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/x`, '-H', `Content-Type: ${type}`, '--data-binary', `@${join(dir, 'body')}`]);
       assert.equal(r.status, 403, type);
       assert.match(r.body.error as string, /rule "pii-out" must mask this body and cannot/);
     }
-    const coded = await curl(['-X', 'POST', `${governed.url}/echo/x`, '-H', 'Content-Type: application/json', '-H', 'Content-Encoding: zstd', '--data-binary', 'xxxx']);
+    const coded = await curl(['-X', 'POST', `${suite.governed.url}/echo/x`, '-H', 'Content-Type: application/json', '-H', 'Content-Encoding: zstd', '--data-binary', 'xxxx']);
     assert.equal(coded.status, 403);
-    assert.equal(upstream.seen.length, before);
+    assert.equal(suite.upstream.seen.length, before);
   });
 
   test('WebSocket: the job’s text messages and the upgrade’s query are masked on their way to the target', async () => {
-    const socket = new WebSocket(`${governed.url.replace('http:', 'ws:')}/echo/ws?ssn=536-22-4711`);
+    const socket = new WebSocket(`${suite.governed.url.replace('http:', 'ws:')}/echo/ws?ssn=536-22-4711`);
     const answers: string[] = [];
     await new Promise<void>((resolve, reject) => {
       socket.onopen = () => {
@@ -252,17 +233,17 @@ describe('HTTP request masking (mask on: write)', () => {
     });
     socket.close();
     assert.deepEqual(answers.map((a) => (JSON.parse(a) as { echo: string }).echo), ['{"ssn": "[masked]", "n": 12345678901234567890}', 'pay with [masked:credit_card]']);
-    assert.equal(upstream.seen.at(-1)!.url, '/echo/ws?ssn=%5Bmasked%5D');
+    assert.equal(suite.upstream.seen.at(-1)!.url, '/echo/ws?ssn=%5Bmasked%5D');
   });
 
   test('a payment held for approval is masked once approved; the record keeps the masked request body', async () => {
-    const pending = curl(['-X', 'POST', `${governed.url}/echo/pay`, '-H', 'Content-Type: application/json', '--data-binary', '{"amount": 5000, "ssn": "536-22-4711"}']);
-    const request = await waitingRequest(governed.gateway.outDir);
-    assert.equal((await govern(['approve', request.id, '--out', governed.gateway.outDir])).status, 0);
+    const pending = curl(['-X', 'POST', `${suite.governed.url}/echo/pay`, '-H', 'Content-Type: application/json', '--data-binary', '{"amount": 5000, "ssn": "536-22-4711"}']);
+    const request = await waitingRequest(suite.governed.gateway.outDir);
+    assert.equal((await govern(['approve', request.id, '--out', suite.governed.gateway.outDir])).status, 0);
     const r = await pending;
     assert.equal(r.status, 200);
     assert.equal(echoed(r), '{"amount": 5000, "ssn": "[masked]"}');
-    const result = await recordedEvent(governed.gateway.outDir, (e) => e.type === 'result' && typeof e.request_body === 'string' && String(e.request_body).includes('5000'));
+    const result = await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && typeof e.request_body === 'string' && String(e.request_body).includes('5000'));
     assert.equal(result.request_body, '{"amount": 5000, "ssn": "[masked]"}');
     assert.ok((result.masked as number) >= 1);
   });

@@ -173,9 +173,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
   const requestMasks = state.governor.masksRequests ? state.governor.maskPlan(op).write : undefined;
   let outgoing: MaskedRequest = { search: target.search, count: 0 };
   let need = 'a rule must read this body and cannot';
-  if (state.governor.needsJson(op) || requestMasks?.rules.length) {
+  const readsJson = state.governor.needsJson(op);
+  if (readsJson || requestMasks?.rules.length) {
     try {
-      if (state.governor.needsJson(op)) {
+      if (readsJson) {
         const read = await readJsonBody(req);
         body = read.raw;
         if (read.json !== undefined) op.json = read.json;
