@@ -249,6 +249,22 @@ describe('HTTP request masking (mask on: write)', () => {
   });
 });
 
+describe('HTTP request masking in observe mode', () => {
+  const suite = governedUpstreamForSuite('  - name: pii-out\n    mask: { on: write, json: ["$..ssn"] }\n', { extra: 'mode: observe' });
+
+  test('masks still apply, and a body that cannot be masked is still not forwarded', async () => {
+    const masked = await curl(['-X', 'POST', `${suite.governed.url}/echo`, '-H', 'Content-Type: application/json', '--data-binary', '{"ssn": "536-22-4711"}']);
+    assert.equal(masked.body.body, '{"ssn": "[masked]"}');
+    const before = suite.upstream.seen.length;
+    const refused = await curl(['-X', 'POST', `${suite.governed.url}/echo`, '-H', 'Content-Type: application/octet-stream', '--data-binary', 'ssn 536-22-4711']);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.rule, 'pii-out');
+    assert.match(refused.body.error as string, /the body is not forwarded: rule "pii-out" must mask this body and cannot/);
+    assert.equal(suite.upstream.seen.length, before);
+    await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && String(e.error).startsWith('the body is not forwarded'));
+  });
+});
+
 describe('the forward proxy’s NO_PROXY and the job’s own', () => {
   test('govern run and govern start join them; loopback stays out of the proxy, and curl honours the result', async () => {
     const upstream = await startUpstream();

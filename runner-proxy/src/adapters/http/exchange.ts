@@ -206,6 +206,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
     const detail = uninspectable ? `: ${need} (${uninspectable})` : '';
     return sendJson(res, refusalStatus(ruling), refusalBody(ruling, detail), unread);
   }
+  if (uninspectable && requestMasks?.rules.length) {
+    // Observe mode lets the request through, but never a body that had to be masked and could not be.
+    const refusal = { rule: requestMasks.rules[0]!, message: `the body is not forwarded: ${need} (${uninspectable})` };
+    state.governor.completed(ruling, { durationMs: performance.now() - started, error: refusal.message });
+    return sendJson(res, 403, refusalBody(refusal), unread);
+  }
   // The job may have left while its request waited for an approver: nothing goes to the target then.
   if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
   const unrecorded = commitOrRefusal(state.governor);
