@@ -246,6 +246,11 @@ describe('HTTP request masking (mask on: write)', () => {
     const result = await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && typeof e.request_body === 'string' && String(e.request_body).includes('5000'));
     assert.equal(result.request_body, '{"amount": 5000, "ssn": "[masked]"}');
     assert.ok((result.masked as number) >= 1);
+    // A body no rule masks streams to the target; the record keeps its start, run through every detector.
+    const streamed = await curl(['-X', 'POST', `${suite.governed.url}/notes-in`, '-H', 'Content-Type: text/plain', '--data-binary', 'call 536-22-4711']);
+    assert.equal(streamed.body.body, 'call 536-22-4711');
+    const kept = await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && String(e.request_body).startsWith('call'));
+    assert.equal(kept.request_body, 'call [masked:us_ssn]');
   });
 });
 
