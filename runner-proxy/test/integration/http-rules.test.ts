@@ -153,13 +153,14 @@ describe('HTTP request masking (mask on: write)', () => {
 
   test('curl: a JSON body is masked at the token level and re-framed with its new length', async () => {
     const sent = '{"id": 12345678901234567890, "ssn": "536-22-4711", "nested": [{"ssn": "219-45-0001"}], "note": "pays with 4111 1111 1111 1111", "k\\u0065y": "\\u0041", "dup": 1, "dup": 2, "card": 42}';
-    const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/json`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
+    const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/json`, '-H', 'Content-Type: application/json', '-H', 'Content-MD5: c2VudA==', '--data-binary', sent]);
     assert.equal(r.status, 200);
     assert.equal(
       echoed(r),
       '{"id": 12345678901234567890, "ssn": "[masked]", "nested": [{"ssn": "[masked]"}], "note": "pays with [masked:credit_card]", "k\\u0065y": "\\u0041", "dup": 1, "dup": 2, "card": "[masked]"}',
     );
     assert.equal(suite.upstream.seen.at(-1)!.headers['content-length'], String(Buffer.byteLength(echoed(r))));
+    assert.equal(suite.upstream.seen.at(-1)!.headers['content-md5'], undefined, 'a digest of the body as sent no longer holds');
   });
 
   test('Python requests: a form body and the query string are masked by field name and detector', async () => {
@@ -192,8 +193,9 @@ describe('HTTP request masking (mask on: write)', () => {
 
   test('a body with nothing to mask passes byte for byte, with its own coding', async () => {
     const sent = '{ "amount" : 1.50e0,\n  "to":"acme" }';
-    const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/clean`, '-H', 'Content-Type: application/json', '--data-binary', sent]);
+    const r = await curl(['-X', 'POST', `${suite.governed.url}/echo/clean`, '-H', 'Content-Type: application/json', '-H', 'Content-MD5: c2VudA==', '--data-binary', sent]);
     assert.equal(echoed(r), sent);
+    assert.equal(suite.upstream.seen.at(-1)!.headers['content-md5'], 'c2VudA==');
     const gz = await fetch(`${suite.governed.url}/echo/clean`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(sent, { level: 1 }) });
     assert.equal(((await gz.json()) as { gunzipped: string }).gunzipped, sent);
     assert.equal(suite.upstream.seen.at(-1)!.headers['content-length'], String(gzipSync(sent, { level: 1 }).length), 'the gzip bytes as sent');

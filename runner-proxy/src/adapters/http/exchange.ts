@@ -13,7 +13,7 @@ import { faultSink, guarded, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
 import { requestFacts } from './operation.js';
-import { maskRequest, type MaskedRequest } from './request-mask.js';
+import { BODY_DIGESTS, maskRequest, type MaskedRequest } from './request-mask.js';
 import type { HttpTarget } from './target.js';
 import { isTextType, maskHeaders, TextMaskStream } from './text-mask.js';
 
@@ -216,12 +216,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
   if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
   const unrecorded = commitOrRefusal(state.governor);
   if (unrecorded) return sendJson(res, unrecorded.status, unrecorded.body, unread);
-  forward(req, res, state, ruling, `${target.path}${outgoing.search}`, body, started, outgoing.count);
+  forward(req, res, state, ruling, `${target.path}${outgoing.search}`, body, started, outgoing);
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number, requestMasked: number): void {
+function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number, outgoing: MaskedRequest): void {
   const t = state.target;
-  const headers = endToEndHeaders(req.rawHeaders, t.injectedNames);
+  const headers = endToEndHeaders(req.rawHeaders, outgoing.bodyMasked ? new Set([...t.injectedNames, ...BODY_DIGESTS]) : t.injectedNames);
   // Request headers a mask rule with `on: write` names (http-rules), then the credentials.
   const maskedRequestHeaders = maskHeaders(headers, ruling.masks.write, state.governor.masker);
   headers.push(...t.injected, 'Host', t.authority);
@@ -240,7 +240,7 @@ function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState
   });
   let bytes = 0;
   let finished = false;
-  const sentMasked = requestMasked + maskedRequestHeaders;
+  const sentMasked = outgoing.count + maskedRequestHeaders;
   const recordedRequest = state.governor.recordsContent ? recordedRequestBody(req, body, state.governor) : undefined;
   const complete = (status: number | undefined, extra: Partial<ResultStats>) => {
     if (finished) return;

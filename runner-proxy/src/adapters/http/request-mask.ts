@@ -77,11 +77,16 @@ export async function maskRequestBody(raw: Buffer, contentType: string | undefin
   return masked.count === 0 ? { body: raw, count: 0 } : { body: encodeBody(masked.body, coding), count: masked.count };
 }
 
+/** Headers that describe the body as the job sent it: dropped when the gateway masked the body. */
+export const BODY_DIGESTS: ReadonlySet<string> = new Set(['content-md5', 'digest', 'content-digest', 'repr-digest']);
+
 /** What goes to the target instead of what the job sent: the query, and the body when it was read. */
 export interface MaskedRequest {
   search: string;
   /** The body to send, read whole; undefined when it still streams from the job untouched. */
   body?: Buffer;
+  /** Whether the body differs from what the job sent (its digests no longer hold). */
+  bodyMasked?: boolean;
   count: number;
 }
 
@@ -95,5 +100,5 @@ export async function maskRequest(req: IncomingMessage, search: string, read: Bu
   if (!hasBody || !masksValues(masks)) return { search: query.search, ...(read && { body: read }), count: query.count };
   const raw = read ?? (await readBody(req));
   const body = await maskRequestBody(raw, req.headers['content-type'], req.headers['content-encoding'], masks, masker);
-  return { search: query.search, body: body.body, count: query.count + body.count };
+  return { search: query.search, body: body.body, bodyMasked: body.count > 0, count: query.count + body.count };
 }
