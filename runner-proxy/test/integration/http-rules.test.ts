@@ -257,7 +257,7 @@ describe('HTTP request masking (mask on: write)', () => {
 });
 
 describe('HTTP request masking in observe mode', () => {
-  const suite = governedUpstreamForSuite('  - name: pii-out\n    mask: { on: write, json: ["$..ssn"] }\n', { extra: 'mode: observe' });
+  const suite = governedUpstreamForSuite('  - name: pii-out\n    when: { path: /echo }\n    mask: { on: write, json: ["$..ssn"] }\n  - name: big\n    when: { path: /pay }\n    block: { json: "amount > 10" }\n', { extra: 'mode: observe' });
 
   test('masks still apply, and a body that cannot be masked is still not forwarded', async () => {
     const masked = await curl(['-X', 'POST', `${suite.governed.url}/echo`, '-H', 'Content-Type: application/json', '--data-binary', '{"ssn": "536-22-4711"}']);
@@ -269,6 +269,12 @@ describe('HTTP request masking in observe mode', () => {
     assert.match(refused.body.error as string, /the body is not forwarded: rule "pii-out" must mask this body and cannot/);
     assert.equal(suite.upstream.seen.length, before);
     await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && String(e.error).startsWith('the body is not forwarded'));
+  });
+
+  test('a body a rule must read and cannot is answered 403, not forwarded cut short', async () => {
+    const r = await curl(['-X', 'POST', `${suite.governed.url}/pay`, '-H', 'Content-Type: application/x-www-form-urlencoded', '--data-binary', 'amount=50']);
+    assert.equal(r.status, 403);
+    assert.match(r.body.error as string, /a rule must read this body and cannot/);
   });
 });
 

@@ -206,9 +206,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
     const detail = uninspectable ? `: ${need} (${uninspectable})` : '';
     return sendJson(res, refusalStatus(ruling), refusalBody(ruling, detail), unread);
   }
-  if (uninspectable && requestMasks?.rules.length) {
-    // Observe mode lets the request through, but never a body that had to be masked and could not be.
-    const refusal = { rule: requestMasks.rules[0]!, message: `the body is not forwarded: ${need} (${uninspectable})` };
+  if (uninspectable) {
+    // Observe mode lets the request through, but never a body that had to be masked and could not be,
+    // nor one partly or wholly consumed by a rule that could not read it.
+    const refusal = { rule: requestMasks?.rules[0] ?? 'default-unparseable', message: `the body is not forwarded: ${need} (${uninspectable})` };
     state.governor.completed(ruling, { durationMs: performance.now() - started, error: refusal.message });
     return sendJson(res, 403, refusalBody(refusal), unread);
   }
