@@ -8,25 +8,27 @@ import { STATUS_CODES } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import type { Ruling } from '../../core/governor.js';
-import type { Operation } from '../../core/operation.js';
+import type { Operation, RequestMasks } from '../../core/operation.js';
 import { guardConnection } from '../guard.js';
 import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, MessageReader, type Head, type ReadEvent } from './codec.js';
 import type { JsonStreamMasker } from './json-mask.js';
 import {
   commitOrRefusal,
   decoderFor,
-  maskHeaders,
   MASKED_DROPS,
   maskStage,
   RecordedBody,
   refusalBody,
   refusalStatus,
+  recordText,
   refuseMalformed,
   requestOperation,
   requestTarget,
   type ListenerState,
 } from './exchange.js';
 import { decodable, endToEndHeaders, inspectJsonBody, MAX_INSPECTED_BODY, UninspectableBody } from './message.js';
+import { BODY_DIGESTS, maskQuery, maskRequestBody, masksValues } from './request-mask.js';
+import { maskHeaders } from './text-mask.js';
 import { handleUpgrade } from './websocket.js';
 
 /** An idle job connection is closed after this long. */
@@ -234,6 +236,13 @@ class Exchange {
   /** Whether the target's connection may carry another request once this answer is read. */
   #targetReusable = false;
   #uninspectableWhy: string | undefined;
+  /** Mask rules with `on: write` that must mask this request's body: it is read whole first. */
+  #writeMasks: RequestMasks | undefined;
+  /** Values masked in what goes to the target (query, body, headers). */
+  #requestMasked = 0;
+  #bodyMasked = false;
+  /** The start of the request's body for the record (`recording.results: masked`), as the target gets it. */
+  #requestRecord: RecordedBody | undefined;
 
   constructor(job: JobConnection, head: Head, state: ListenerState) {
     this.#job = job;
@@ -251,12 +260,26 @@ class Exchange {
     const state = this.#state;
     const target = requestTarget(this.#head.url);
     if (!target) return this.#answerJson(400, { error: 'the request target must be a path (origin-form)' }, true);
-    const op = requestOperation(state, this.#head.method, target);
+    const head = this.#head;
+    const op = requestOperation(state, head.method, target, head.rawHeaders);
     this.#op = op;
-    this.#targetHead = `${this.#head.method} ${target.path}${target.search} HTTP/1.1\r\n`;
+    let search = target.search;
+    // What the job sends is masked where mask rules with `on: write` say: the query before it is recorded.
+    const writeMasks = state.governor.masksRequests ? state.governor.maskPlan(op).write : undefined;
+    if (writeMasks) {
+      const query = maskQuery(search, writeMasks, state.governor.masker);
+      if (query.count) {
+        search = query.search;
+        op.text = recordText(head.method, target.path, search, state.governor);
+        this.#requestMasked = query.count;
+      }
+      if (masksValues(writeMasks) && (head.chunked || head.contentLength !== 0)) this.#writeMasks = writeMasks;
+    }
+    if (RecordedBody.wanted(state.governor, head.headers['content-type'], false, head.headers['content-encoding'])) this.#requestRecord = new RecordedBody();
+    this.#targetHead = `${head.method} ${target.path}${search} HTTP/1.1\r\n`;
     // The client waits to be told to send its body: as Node's server does, it is told at once.
     if (this.#head.expectContinue && !this.#job.reader.holdsEnd()) this.#job.socket.write(CONTINUE);
-    if (state.governor.needsJson(op)) {
+    if (state.governor.needsJson(op) || this.#writeMasks) {
       this.#collected = [];
       this.#phase = Phase.Collecting;
       this.#job.socket.resume();
@@ -277,6 +300,7 @@ class Exchange {
       if (this.#head.chunked) target.write(LAST_CHUNK);
       return this.#requestRead();
     }
+    this.#requestRecord?.add(event);
     if (this.#head.chunked) target.write(chunkHead(event.length));
     const more = target.write(event);
     if (this.#head.chunked) target.write('\r\n');
@@ -294,17 +318,32 @@ class Exchange {
     this.#phase = Phase.Read;
     const raw = Buffer.concat(this.#collected!);
     this.#collected = [raw];
-    inspectJsonBody(raw, this.#head.headers['content-type'], this.#head.headers['content-encoding']).then(
-      (json) => {
-        if (json !== undefined) this.#op!.json = json;
-        this.#decide();
-      },
+    this.#inspectBody(raw).then(
+      () => this.#decide(),
       (e: unknown) => {
         if (!(e instanceof UninspectableBody)) return this.#fail(e);
         this.#uninspectable(e.message);
         this.#decide();
       },
     );
+  }
+
+  /** What rules read in a body read whole: its JSON for a json condition, and the masks of write rules. */
+  async #inspectBody(raw: Buffer): Promise<void> {
+    const { governor } = this.#state;
+    const type = this.#head.headers['content-type'];
+    const coding = this.#head.headers['content-encoding'];
+    if (governor.needsJson(this.#op!)) {
+      const json = await inspectJsonBody(raw, type, coding);
+      if (json !== undefined) this.#op!.json = json;
+    }
+    if (!this.#writeMasks) return;
+    const masked = await maskRequestBody(raw, type, coding, this.#writeMasks, governor.masker);
+    if (masked.count === 0) return;
+    this.#collected = [masked.body];
+    this.#collectedLength = masked.body.length;
+    this.#requestMasked += masked.count;
+    this.#bodyMasked = true;
   }
 
   /** A rule must look inside the body and cannot: the operation is refused as unparseable. */
@@ -329,8 +368,14 @@ class Exchange {
     const { socket } = this.#job;
     const bodyHere = this.#phase === Phase.Read || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
     if (!ruling.allowed) {
-      const detail = this.#uninspectableWhy ? `: a rule must read this body and cannot (${this.#uninspectableWhy})` : '';
+      const detail = this.#uninspectableWhy ? `: ${this.#unreadable()} (${this.#uninspectableWhy})` : '';
       return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), bodyHere);
+    }
+    if (this.#uninspectableWhy && this.#writeMasks) {
+      // Observe mode lets the request through, but never a body that had to be masked and could not be.
+      const message = `the body is not forwarded: ${this.#unreadable()} (${this.#uninspectableWhy})`;
+      state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: message });
+      return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0]!, message }), bodyHere);
     }
     // The job may have left while its request waited for an approver: nothing goes to the target then.
     if (socket.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: 'the job left before the request was forwarded' });
@@ -338,6 +383,13 @@ class Exchange {
     if (unrecorded) return this.#refuse(unrecorded.status, unrecorded.body, bodyHere);
     this.#ruling = ruling;
     this.#forward();
+  }
+
+  /** Why an unreadable body stops the request: a json condition, or the mask rules that had to mask it. */
+  #unreadable(): string {
+    const rules = this.#writeMasks?.rules;
+    if (!rules?.length) return 'a rule must read this body and cannot';
+    return `${rules.length > 1 ? 'rules' : 'rule'} "${rules.join('", "')}" must mask this body and cannot`;
   }
 
   /** A refusal: the connection stays open only when the refused body is already read (it is dropped). */
@@ -355,14 +407,21 @@ class Exchange {
     else if (head.chunked) framing = 'Transfer-Encoding: chunked\r\n';
     else if (head.headers['content-length'] !== undefined) framing = `Content-Length: ${head.contentLength}\r\n`;
     else framing = '';
-    this.#targetHead += `${headerLines(endToEndHeaders(head.rawHeaders, t.injectedNames))}${t.addedLines}${framing}\r\n`;
+    // A body the gateway masked no longer matches the digests the job sent of it.
+    const headers = endToEndHeaders(head.rawHeaders, this.#bodyMasked ? new Set([...t.injectedNames, ...BODY_DIGESTS]) : t.injectedNames);
+    // Request headers a mask rule with `on: write` names; the connection's own credentials come after.
+    this.#requestMasked += maskHeaders(headers, this.#ruling!.masks.write, state.governor.masker);
+    this.#targetHead += `${headerLines(headers)}${t.addedLines}${framing}\r\n`;
     this.#connect();
     const target = this.target!;
     target.cork();
     target.write(Buffer.from(this.#targetHead, 'latin1'));
     if (this.#collected && this.#phase === Phase.Read) {
-      // A body read whole for a rule goes on as it was sent, then the request is complete.
-      for (const piece of this.#collected) target.write(piece);
+      // A body read whole for a rule goes on as it was sent (or masked), then the request is complete.
+      for (const piece of this.#collected) {
+        this.#requestRecord?.add(piece);
+        target.write(piece);
+      }
       this.#collected = undefined;
       this.#requestRead();
     } else {
@@ -501,7 +560,7 @@ class Exchange {
     this.#reason = answer.statusMessage;
     this.#targetReusable = answer.keepAlive || (this.#head.method === 'HEAD' && answer.headers.connection?.toLowerCase() !== 'close');
     const headers = endToEndHeaders(answer.rawHeaders, stage ? MASKED_DROPS : undefined);
-    this.#maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
+    this.#maskedHeaders = maskHeaders(headers, ruling.masks, state.governor.masker);
     if (RecordedBody.wanted(state.governor, contentType, !!stage, coding)) this.#recorded = new RecordedBody();
     const bodyless = this.#head.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304;
     const length = answer.chunked || answer.contentLength < 0 ? Infinity : answer.contentLength;
@@ -635,7 +694,16 @@ class Exchange {
   #complete(extra: { error?: string; maskedValues?: number; body?: string }): void {
     if (this.#completed || !this.#ruling) return;
     this.#completed = true;
-    this.#state.governor.completed(this.#ruling, { durationMs: performance.now() - this.#started, bytes: this.#bytes, ...(this.#status && { status: this.#status }), ...extra });
+    const { governor } = this.#state;
+    const masked = this.#requestMasked + (extra.maskedValues ?? 0);
+    governor.completed(this.#ruling, {
+      durationMs: performance.now() - this.#started,
+      bytes: this.#bytes,
+      ...(this.#status && { status: this.#status }),
+      ...extra,
+      ...(masked && { maskedValues: masked }),
+      ...(this.#requestRecord && { requestBody: this.#requestRecord.text(governor) }),
+    });
   }
 
   /** Both the request and its answer are through. */

@@ -7,13 +7,14 @@ import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Governor, Ruling } from '../../core/governor.js';
-import type { MaskPlan, Operation } from '../../core/operation.js';
+import type { Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
 import { faultSink, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
 import { isJsonType } from './message.js';
+import { requestFacts } from './operation.js';
 import type { HttpTarget } from './target.js';
 import { isTextType, TextMaskStream } from './text-mask.js';
 
@@ -128,7 +129,7 @@ export function recordText(method: string, path: string, search: string, governo
 }
 
 /** The operation the governor decides for one request (its body's JSON is added when a rule needs it). */
-export function requestOperation(state: ListenerState, method: string, target: { path: string; search: string }): Operation & { classes: Set<string> } {
+export function requestOperation(state: ListenerState, method: string, target: { path: string; search: string }, rawHeaders: readonly string[]): Operation & { classes: Set<string> } {
   const writes = !SAFE_METHODS.has(method);
   return {
     connection: state.name,
@@ -138,6 +139,7 @@ export function requestOperation(state: ListenerState, method: string, target: {
     writes,
     method,
     path: target.path,
+    ...requestFacts(state.target, rawHeaders, target.search),
   };
 }
 
@@ -156,24 +158,6 @@ export function maskStage(ruling: Ruling, contentType: string | undefined, gover
     return { stream: () => stream, count: () => stream.count };
   }
   return undefined;
-}
-
-/**
- * Masks, in place, the values of the response headers the plan names: whole with the rule's strategy
- * when the rule lists no types, otherwise by the detectors. Returns how many values changed.
- */
-export function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
-  if (plan.headers.size === 0) return 0;
-  let count = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    const named = plan.headers.get(headers[i]!.toLowerCase());
-    if (!named) continue;
-    const value = headers[i + 1]!;
-    const masked = named.whole ? { text: governor.masker.maskValue(value, named.strategy), count: 1 } : governor.masker.maskText(value, plan.detectors);
-    headers[i + 1] = masked.text;
-    count += masked.count;
-  }
-  return count;
 }
 
 /** The start of a body kept for the record (`recording.results: masked`); what it keeps is masked again with every detector. */
