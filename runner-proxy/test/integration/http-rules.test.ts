@@ -271,10 +271,11 @@ describe('HTTP request masking in observe mode', () => {
     await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && String(e.error).startsWith('the body is not forwarded'));
   });
 
-  test('a body a rule must read and cannot is answered 403, not forwarded cut short', async () => {
+  test('a body a rule must read and cannot is forwarded whole, and recorded as one the rule would have refused', async () => {
     const r = await curl(['-X', 'POST', `${suite.governed.url}/pay`, '-H', 'Content-Type: application/x-www-form-urlencoded', '--data-binary', 'amount=50']);
-    assert.equal(r.status, 403);
-    assert.match(r.body.error as string, /a rule must read this body and cannot/);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.body, 'amount=50');
+    await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'operation' && String(e.text).includes('/pay') && e.verdict === 'block' && e.enforced === 'allow');
   });
 });
 
