@@ -8,7 +8,7 @@
  * body handling we would wrap anyway. Node's own `http` server and client were the first choice (one
  * strict parser, llhttp, with Node's hardening), but measured under wrk their layers (IncomingMessage,
  * ServerResponse, streams, the Agent) cost more than everything the gateway itself does per request:
- * a bare Node `http` pipe keeps about a third of what a bare `net` pipe relays (BENCHMARKS.md).
+ * a bare Node `http` pipe keeps a quarter to a third of what a bare `net` pipe relays (BENCHMARKS.md).
  * So the hot path is the gateway's own HTTP/1.1 codec on raw `net`/`tls` sockets (`codec.ts`, push-style
  * like pg-protocol's parser): it reads requests strictly (item 3 of the issue: anything a target might
  * frame differently is refused before it exists), writes each request's framing toward the target
