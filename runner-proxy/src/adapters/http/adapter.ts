@@ -22,7 +22,7 @@ import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter
 import { JobConnections } from './connection.js';
 import { listenerState, type ListenerState } from './exchange.js';
 import { listenForwardProxy } from './forward.js';
-import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+import { closeTarget, HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
 
 export class HttpAdapter implements Adapter {
   readonly protocol = 'http' as const;
@@ -60,6 +60,5 @@ export class HttpAdapter implements Adapter {
 
 async function closeListener(server: Server, connections: JobConnections, target: HttpTarget, deadlineMs: number): Promise<void> {
   await connections.close(server, deadlineMs);
-  target.agent.destroy();
-  target.pool.destroy();
+  closeTarget(target);
 }
