@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, runClient } from '../runner-proxy/test/fixtures/postgres.js';
 import { startDetachedHttp } from '../runner-proxy/test/fixtures/http-upstream.js';
+import { cpuSeconds } from './postgres.js';
 
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);
@@ -33,11 +34,6 @@ interface HttpPath {
   name: HttpPathName;
   url: string;
   pid?: number;
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** A 1.3 KB JSON answer with two SSNs to mask, like a small API's. */

@@ -8,7 +8,7 @@
  * body handling we would wrap anyway. Node's own `http` server and client were the first choice (one
  * strict parser, llhttp, with Node's hardening), but measured under wrk their layers (IncomingMessage,
  * ServerResponse, streams, the Agent) cost more than everything the gateway itself does per request:
- * a bare Node `http` pipe keeps about a third of what a bare `net` pipe relays (BENCHMARKS.md).
+ * a bare Node `http` pipe keeps a quarter to a third of what a bare `net` pipe relays (BENCHMARKS.md).
  * So the hot path is the gateway's own HTTP/1.1 codec on raw `net`/`tls` sockets (`codec.ts`, push-style
  * like pg-protocol's parser): it reads requests strictly (item 3 of the issue: anything a target might
  * frame differently is refused before it exists), writes each request's framing toward the target
@@ -22,7 +22,7 @@ import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter
 import { JobConnections } from './connection.js';
 import { listenerState, type ListenerState } from './exchange.js';
 import { listenForwardProxy } from './forward.js';
-import { HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+import { closeTarget, HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
 
 export class HttpAdapter implements Adapter {
   readonly protocol = 'http' as const;
@@ -60,6 +60,5 @@ export class HttpAdapter implements Adapter {
 
 async function closeListener(server: Server, connections: JobConnections, target: HttpTarget, deadlineMs: number): Promise<void> {
   await connections.close(server, deadlineMs);
-  target.agent.destroy();
-  target.pool.destroy();
+  closeTarget(target);
 }

@@ -9,7 +9,7 @@ import { RunCertificateAuthority } from './ca.js';
 import type { Head } from './codec.js';
 import { JobConnections, type JobConnection } from './connection.js';
 import { commitOrRefusal, listenerState, rawResponse, type ListenerState } from './exchange.js';
-import { parseHttpTarget } from './target.js';
+import { closeTarget, parseHttpTarget } from './target.js';
 
 /** The system's trust store, which the job's CA variables replace and therefore must include. */
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
@@ -121,7 +121,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
     target: `forward proxy (others: ${proxy.others})`,
     close: async (deadlineMs) => {
       await served.close(server, deadlineMs);
-      for (const state of listed.values()) state.target.agent.destroy();
+      for (const state of listed.values()) closeTarget(state.target);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -26,6 +26,12 @@ export interface HttpTarget {
 
 export class HttpTargetError extends Error {}
 
+/** Closes every connection to the target, idle or busy. */
+export function closeTarget(target: HttpTarget): void {
+  target.agent.destroy();
+  target.pool.destroy();
+}
+
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
