@@ -19,8 +19,8 @@ export interface Head {
   httpVersion: '1.0' | '1.1';
   /** Header names and values in the order received, names as spelled. */
   rawHeaders: string[];
-  /** Each header's first value, by lower-case name. */
-  headers: Record<string, string>;
+  /** The first value of each header the gateway itself reads (the others are in rawHeaders). */
+  headers: KnownHeaders;
   /** The body's length when it has one, -1 when chunked or until the close, 0 when none. */
   contentLength: number;
   chunked: boolean;
@@ -28,6 +28,18 @@ export interface Head {
   keepAlive: boolean;
   upgrade: boolean;
   expectContinue: boolean;
+}
+
+/** The headers the gateway reads to frame, inspect and route a message, by lower-case name. */
+export interface KnownHeaders {
+  'content-length'?: string;
+  'transfer-encoding'?: string;
+  'content-type'?: string;
+  'content-encoding'?: string;
+  connection?: string;
+  upgrade?: string;
+  expect?: string;
+  host?: string;
 }
 
 /** The end of a message's body. */
@@ -269,7 +281,17 @@ export class MessageReader {
       statusMessage: '',
       httpVersion: '1.1',
       rawHeaders: [],
-      headers: {},
+      // All fields present from the start: one object shape, not a dictionary grown header by header.
+      headers: {
+        'content-length': undefined,
+        'transfer-encoding': undefined,
+        'content-type': undefined,
+        'content-encoding': undefined,
+        connection: undefined,
+        upgrade: undefined,
+        expect: undefined,
+        host: undefined,
+      },
       contentLength: 0,
       chunked: false,
       keepAlive: true,
@@ -302,20 +324,35 @@ export class MessageReader {
       if (!TOKEN.test(name)) throw new MalformedMessage(`the header name "${name.slice(0, 40)}" is malformed (a space before the colon?)`);
       const value = trimField(line, colon + 1);
       raw.push(name, value);
-      const lower = name.toLowerCase();
-      if (!(lower in head.headers)) head.headers[lower] = value;
-      switch (lower) {
+      const known = head.headers;
+      switch (name.toLowerCase()) {
         case 'content-length':
           lengths++;
+          known['content-length'] ??= value;
           break;
         case 'transfer-encoding':
           codings++;
+          known['transfer-encoding'] ??= value;
           break;
         case 'host':
           hosts++;
+          known.host ??= value;
           break;
         case 'connection':
           connection = connection ? `${connection},${value}` : value;
+          known.connection ??= value;
+          break;
+        case 'content-type':
+          known['content-type'] ??= value;
+          break;
+        case 'content-encoding':
+          known['content-encoding'] ??= value;
+          break;
+        case 'upgrade':
+          known.upgrade ??= value;
+          break;
+        case 'expect':
+          known.expect ??= value;
           break;
       }
     }

@@ -35,8 +35,10 @@ import { handleUpgrade } from './websocket.js';
 const KEEP_ALIVE_MS = 60_000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const EXCHANGE = Symbol('exchange');
+/** A target connection's reader of answers, kept with it: it is back at a message's start whenever the connection is idle. */
+const ANSWERS = Symbol('answers');
 
-type TargetSocket = Socket & { [EXCHANGE]?: Exchange };
+type TargetSocket = Socket & { [EXCHANGE]?: Exchange; [ANSWERS]?: MessageReader };
 
 const enum Phase {
   /** Deciding: the body waits, unread, in the reader. */
@@ -451,7 +453,7 @@ class Exchange {
     target[EXCHANGE] = this;
     this.target = target;
     this.#reused = reused;
-    this.#answers = new MessageReader('response');
+    this.#answers = target[ANSWERS] ??= new MessageReader('response');
     this.#answers.bodyless = this.#head.method === 'HEAD';
   }
 

@@ -24,19 +24,21 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 /** Largest body (as sent, and once decoded) read whole when a rule must look inside it. */
 export const MAX_INSPECTED_BODY = 1 << 20;
 
+const NOTHING: ReadonlySet<string> = new Set();
+
 /**
  * The raw header pairs that go on to the next hop: hop-by-hop headers dropped (and any the Connection
  * header names), plus the names in `drop`. Framing headers are written by the caller.
  */
-export function endToEndHeaders(raw: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
-  const named = new Set<string>();
+export function endToEndHeaders(raw: readonly string[], drop: ReadonlySet<string> = NOTHING): string[] {
+  let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') for (const token of raw[i + 1]!.split(',')) named.add(token.trim().toLowerCase());
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') for (const token of raw[i + 1]!.split(',')) (named ??= new Set()).add(token.trim().toLowerCase());
   }
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower) || drop.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || drop.has(lower)) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
