@@ -77,7 +77,8 @@ export interface PgbenchRun {
   proxyCpuUsPerTx?: number;
 }
 
-function cpuSeconds(pid: number): number {
+/** The user+system CPU time a process has used so far, in seconds. */
+export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -35,12 +35,20 @@ async function printReport(): Promise<void> {
 
 async function printHttp(): Promise<void> {
   const figures = await benchHttp();
-  const of = (path: string) => figures.find((f) => f.path === path)!;
-  console.log('\nhttp: wrk -t2 -c32 -d10s, GET of a 1.3 KB JSON document served by nginx (direct, nginx reverse proxy, a bare Node pipe proxy, govern masking $..ssn, mitmdump reverse mode)');
-  for (const f of figures) {
-    const ratios = f.path === 'gateway' ? `  ${(f.rps / of('nginx').rps).toFixed(2)}× nginx, ${(f.rps / of('node').rps).toFixed(2)}× bare node, ${(f.rps / of('mitmproxy').rps).toFixed(1)}× mitmproxy` : '';
-    console.log(`  ${f.path.padEnd(10)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50Ms.toFixed(2)} ms  p99 ${f.p99Ms.toFixed(2)} ms${ratios}`);
+  const rounds = Math.max(...figures.map((f) => f.round));
+  const paths = [...new Set(figures.map((f) => f.path))];
+  const of = (path: string) => figures.filter((f) => f.path === path);
+  const spread = (xs: number[], digits: number) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+  console.log(`\nhttp: wrk -t2 -c32, GET of a 1.3 KB JSON document served by nginx, ${rounds} interleaved rounds; medians (min–max)`);
+  console.log('  (direct, nginx reverse proxy, a bare Node http pipe, a bare Node net pipe, govern masking $..ssn, mitmdump reverse mode)');
+  for (const path of paths) {
+    const runs = of(path);
+    const cpu = runs.every((r) => r.cpuUsPerRequest !== undefined) ? `  cpu ${median(runs.map((r) => r.cpuUsPerRequest!)).toFixed(0)} µs/req` : '';
+    console.log(`  ${path.padEnd(10)} ${spread(runs.map((r) => r.rps), 0).padStart(24)} req/s  p50 ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms  p99 ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms${cpu}`);
   }
+  /** The gateway against another path, round by round, so both sides share the round's load. */
+  const ratio = (other: string) => spread(of('gateway').map((g) => g.rps / of(other).find((o) => o.round === g.round)!.rps), 2);
+  if (paths.length > 1) console.log(`  gateway: ${ratio('nginx')}× nginx, ${ratio('net')}× bare net pipe, ${ratio('node')}× bare http pipe, ${ratio('mitmproxy')}× mitmproxy`);
 }
 
 async function printSsh(): Promise<void> {

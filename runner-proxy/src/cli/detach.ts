@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ErrorCode, GovernError } from '../core/errors.js';
+import { withJobNoProxy } from '../gateway/job-env.js';
 import type { Env } from './context.js';
 
 const START_TIMEOUT_MS = 60_000;
@@ -89,5 +90,5 @@ export async function startDetached({ entry, outDir: out, policy, tokenEnv, mode
   });
   child.unref();
   if (!message.ready) throw new GovernError(message.code ?? ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-  return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', identity: message.identity ?? 'unknown', outDir, pid: child.pid! };
+  return { env: withJobNoProxy(message.env ?? {}, env), secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', identity: message.identity ?? 'unknown', outDir, pid: child.pid! };
 }

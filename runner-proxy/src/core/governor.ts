@@ -42,6 +42,8 @@ export interface ResultStats {
   status?: number;
   /** HTTP with `recording.results: masked`: the start of the body, already masked. */
   body?: string;
+  /** HTTP with `recording.results: masked`: the start of the request body as it went to the target, masked. */
+  requestBody?: string;
   /** The target's own error, already masked. */
   error?: string;
   /** SSH: the exit status, or the signal (SIGTERM…) that ended the command. */
@@ -153,6 +155,16 @@ export class Governor {
     for (const forward of forwards) forward(failure);
   };
 
+  /** Whether some rule masks what goes to HTTP targets: only then do requests need a mask plan before they are decided. */
+  get masksRequests(): boolean {
+    return this.#rules.masksRequests;
+  }
+
+  /** The masks an operation will get, before it is decided (HTTP masks a request's query before it is recorded). */
+  maskPlan(op: Operation): MaskPlan {
+    return this.#rules.maskPlan(op);
+  }
+
   /** Whether `decide` needs the operation's JSON body (HTTP reads it only then). */
   needsJson(op: Operation): boolean {
     return this.#rules.needsJson(op);
@@ -258,6 +270,7 @@ function resultEvent(op: number, stats: ResultStats): Record<string, unknown> {
   }
   if (stats.error !== undefined) event.error = stats.error;
   if (stats.body !== undefined) event.body = stats.body;
+  if (stats.requestBody !== undefined) event.request_body = stats.requestBody;
   if (stats.exit !== undefined) event.exit = stats.exit;
   return event;
 }

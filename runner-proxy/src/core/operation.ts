@@ -19,6 +19,12 @@ export interface Operation {
   /** HTTP. */
   method?: string;
   path?: string;
+  /** HTTP: the target's host name, lower case (a connection's, or the host the forward proxy intercepted). */
+  host?: string;
+  /** HTTP: the request's header name/value pairs as the job sent them. */
+  headers?: readonly string[];
+  /** HTTP: the query string as sent, without "?". */
+  query?: string;
   /** HTTP: the decoded JSON body, when there is one, for json conditions. */
   json?: unknown;
   /** Binds an approval to this exact operation: a hash of the normalised statement, argv or request. */
@@ -61,7 +67,22 @@ export interface MaskPlan {
   json: readonly JsonMask[];
   /** HTTP response headers (lower case) whose values are masked: whole with the strategy, or by the detectors. */
   headers: ReadonlyMap<string, { strategy: MaskStrategy; whole: boolean }>;
+  /** HTTP: what is masked on the way to the target (mask rules with `on: write`). */
+  write: RequestMasks;
   /** The mask rules that contributed. */
+  rules: readonly string[];
+}
+
+/**
+ * Masks on what the job sends an HTTP target: JSON bodies by selector (which also name form fields and
+ * query parameters) and detector, text bodies and every form or query value by detector, and the
+ * request headers named.
+ */
+export interface RequestMasks {
+  json: readonly JsonMask[];
+  detectors: ReadonlyMap<DetectorType, MaskStrategy>;
+  headers: ReadonlyMap<string, { strategy: MaskStrategy; whole: boolean }>;
+  /** The mask rules that mask values (bodies, query strings): a body that cannot be masked is refused naming them. */
   rules: readonly string[];
 }
 

@@ -1,7 +1,8 @@
 import type { DetectorType, MaskStrategy, Policy, RuleCondition, RuleSpec } from '../policy/types.js';
 import { globMatcher } from './glob.js';
+import { isPerRequest, requestMatcher } from './http-match.js';
 import { compileCondition, compileSelector, evaluateCondition } from './json-select.js';
-import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, Verdict } from './operation.js';
+import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, RequestMasks, Verdict } from './operation.js';
 import type { Principal } from '../identity/principal.js';
 
 /**
@@ -96,7 +97,8 @@ function sftpMatcher(pattern: string): Matcher {
   return (op) => op.protocol === 'ssh' && op.classes.has('sftp') && op.classes.has(kind) && pathMatches(op.path ?? '');
 }
 
-function httpMatcher(pattern: string): Matcher {
+function httpMatcher(pattern: NonNullable<RuleCondition['http']>[number]): Matcher {
+  if (typeof pattern !== 'string') return requestMatcher(pattern);
   if (pattern === UNKNOWN) return (op) => op.protocol === 'http' && op.classes.has(UNKNOWN);
   const parts = pattern.split(/\s+/);
   const method = parts.find((p) => !p.startsWith('/'))?.toUpperCase();
@@ -125,12 +127,8 @@ function conditionMatcher(condition: RuleCondition): Matcher {
 function whenMatcher(when: RuleSpec['when']): Matcher {
   if (!when) return () => true;
   const connections = when.connection && new Set(when.connection);
-  const methods = when.method && new Set(when.method);
-  const paths = when.path?.map((p) => globMatcher(p, { separator: '/' }));
-  return (op) =>
-    (!connections || connections.has(op.connection)) &&
-    (!methods || (op.method !== undefined && methods.has(op.method))) &&
-    (!paths || (op.path !== undefined && paths.some((m) => m(op.path!))));
+  const request = isPerRequest(when) ? requestMatcher(when) : undefined;
+  return (op) => (!connections || connections.has(op.connection)) && (!request || request(op));
 }
 
 function compileRule(spec: RuleSpec): CompiledRule {
@@ -141,7 +139,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
     namedClasses: new Set([...(spec.condition?.sql ?? []), ...(spec.condition?.ssh ?? [])]),
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http, spec.condition?.sftp].some((l) => l?.includes(UNKNOWN)),
-    perRequest: Boolean(spec.when?.method || spec.when?.path),
+    perRequest: spec.when !== undefined && isPerRequest(spec.when),
     readsJson: spec.condition?.json !== undefined,
   };
   if (spec.mask) {
@@ -176,7 +174,8 @@ function splitColumn(pattern: string): [string, string] {
   return [pattern.slice(0, dot), pattern.slice(dot + 1)];
 }
 
-export const EMPTY_MASK_PLAN: MaskPlan = Object.freeze({ columns: [], writeColumns: [], detectors: new Map(), json: [], headers: new Map(), rules: [] });
+const NO_REQUEST_MASKS: RequestMasks = Object.freeze({ json: [], detectors: new Map(), headers: new Map(), rules: [] });
+export const EMPTY_MASK_PLAN: MaskPlan = Object.freeze({ columns: [], writeColumns: [], detectors: new Map(), json: [], headers: new Map(), write: NO_REQUEST_MASKS, rules: [] });
 
 /**
  * The rule engine: block beats approve beats allow, masks from every matching rule accumulate.
@@ -188,6 +187,8 @@ export class RuleEngine {
   readonly #observe: boolean;
   readonly #planCache = new Map<string, MaskPlan>();
   readonly #plansPerRequest: boolean;
+  /** Whether some mask rule rewrites what goes to a target beyond PostgreSQL columns (HTTP requests). */
+  readonly masksRequests: boolean;
   /**
    * Decisions by classification: adapters cache classifications by statement shape, so the same class
    * set comes back for every statement of that shape. Only for operations whose decision depends on
@@ -200,7 +201,9 @@ export class RuleEngine {
     this.#maskRules = this.#rules.filter((r) => r.mask);
     this.#observe = policy.mode === 'observe';
     this.#plansPerRequest = this.#maskRules.some((r) => r.perRequest);
+    this.masksRequests = this.#maskRules.some((r) => r.mask!.on === 'write' && r.mask!.json.length + r.mask!.types.length + r.mask!.headers.length > 0);
   }
+
 
   /** Whether deciding this operation needs its JSON body: some rule that applies to it has a json condition. */
   needsJson(op: Operation): boolean {
@@ -268,19 +271,26 @@ export class RuleEngine {
     const json: JsonMask[] = [];
     const headers = new Map<string, { strategy: MaskStrategy; whole: boolean }>();
     const rules: string[] = [];
+    const write = { json: [] as JsonMask[], detectors: new Map<DetectorType, MaskStrategy>(), headers: new Map<string, { strategy: MaskStrategy; whole: boolean }>(), rules: [] as string[] };
+    const addTo = (side: { json: JsonMask[]; detectors: Map<DetectorType, MaskStrategy>; headers: Map<string, { strategy: MaskStrategy; whole: boolean }> }, mask: NonNullable<CompiledRule['mask']>) => {
+      side.json.push(...mask.json);
+      for (const h of mask.headers) if (!side.headers.has(h)) side.headers.set(h, { strategy: mask.strategy, whole: mask.types.length === 0 });
+      for (const t of mask.types) if (!side.detectors.has(t)) side.detectors.set(t, mask.strategy);
+    };
     for (const rule of this.#maskRules) {
       if (!rule.applies(op)) continue;
       const mask = rule.mask!;
       rules.push(rule.name);
       if (mask.on === 'write') {
         writeColumns.push(...mask.columns);
+        addTo(write, mask);
+        if (mask.json.length + mask.types.length > 0) write.rules.push(rule.name);
         continue;
       }
       columns.push(...mask.columns);
-      json.push(...mask.json);
-      for (const h of mask.headers) if (!headers.has(h)) headers.set(h, { strategy: mask.strategy, whole: mask.types.length === 0 });
-      for (const t of mask.types) if (!detectors.has(t)) detectors.set(t, mask.strategy);
+      addTo({ json, detectors, headers }, mask);
     }
-    return rules.length ? { columns, writeColumns, detectors, json, headers, rules } : EMPTY_MASK_PLAN;
+    const requestMasks = write.rules.length + write.headers.size > 0 ? write : NO_REQUEST_MASKS;
+    return rules.length ? { columns, writeColumns, detectors, json, headers, write: requestMasks, rules } : EMPTY_MASK_PLAN;
   }
 }

@@ -16,7 +16,22 @@ export function jobEnvironment(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
   for (const name of withheld) delete env[name];
-  return Object.assign(env, exports);
+  return Object.assign(env, withJobNoProxy(exports, parent));
+}
+
+/**
+ * The exports with the forward proxy's NO_PROXY (loopback, where the gateway's listeners are) joined
+ * with what the job already has under either spelling, so hosts the job reached directly stay direct.
+ * A `*`, which would take every host out of the proxy, is not kept.
+ */
+export function withJobNoProxy(exports: Readonly<Record<string, string>>, parent: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  if (exports.NO_PROXY === undefined) return { ...exports };
+  const entries = new Set<string>();
+  for (const list of [exports.NO_PROXY, parent.NO_PROXY, parent.no_proxy]) {
+    for (const entry of (list ?? '').split(',')) if (entry.trim() && entry.trim() !== '*') entries.add(entry.trim());
+  }
+  const merged = [...entries].join(',');
+  return { ...exports, NO_PROXY: merged, no_proxy: merged };
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   ApprovalsSpec,
   ConnectionSpec,
   DetectorType,
+  HttpRequestPattern,
   MaskSpec,
   Policy,
   Protocol,
@@ -179,6 +180,8 @@ class Located {
           `${where} is "${String(error.data)}", which is not one of ${allowed.join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`,
         );
       }
+      case 'minProperties':
+        return this.problem(path, `${where} is empty; give it at least one key`);
       case 'const':
         return this.problem(path, `${where} must be ${JSON.stringify(p.allowedValue)}`);
       case 'type':
@@ -262,10 +265,18 @@ function editDistance(a: string, b: string): number {
 
 // ---- semantic checks on a schema-valid document ----
 
-interface RawCondition { sql?: string[]; shell?: string[]; http?: string[]; json?: string; ssh?: string[]; sftp?: string[] }
+type StringOrList = string | string[];
+interface RawRequestPattern {
+  host?: StringOrList;
+  method?: StringOrList;
+  path?: StringOrList;
+  headers?: Record<string, StringOrList>;
+  query?: Record<string, StringOrList>;
+}
+interface RawCondition { sql?: string[]; shell?: string[]; http?: (string | RawRequestPattern)[]; json?: string; ssh?: string[]; sftp?: string[] }
 interface RawRule {
   name: string;
-  when?: { connection?: string | string[]; method?: string | string[]; path?: string | string[] };
+  when?: { connection?: StringOrList } & RawRequestPattern;
   mask?: {
     columns?: string[];
     types?: DetectorType[];
@@ -296,6 +307,7 @@ function checkProxy(raw: NonNullable<RawPolicy['proxy']>, located: Located): Pro
   return { intercept: raw.intercept ?? [], tunnel: raw.tunnel ?? [], others: raw.others ?? 'tunnel' };
 }
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const list = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
 function checkGlob(pattern: string, separator: '/' | '.', path: Path, located: Located): void {
@@ -402,12 +414,7 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
     );
   }
   const action = actions[0] ?? 'block';
-  const when = raw.when && {
-    connection: list(raw.when.connection),
-    method: list(raw.when.method)?.map((m) => m.toUpperCase()),
-    path: list(raw.when.path),
-  };
-  when?.path?.forEach((p, i) => checkGlob(p, '/', [...path, 'when', 'path', ...(Array.isArray(raw.when!.path) ? [i] : [])], located));
+  const when = raw.when && { connection: list(raw.when.connection), ...checkRequestPattern(raw.when, [...path, 'when'], located) };
   const rule: RuleSpec = { name: raw.name, action, ...(when && { when }) };
   if (action === 'mask' && raw.mask) {
     const mask: MaskSpec = {
@@ -426,9 +433,6 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
       } else checkGlob(c, '.', [...path, 'mask', 'columns', i], located);
     });
     mask.json.forEach((s, i) => syntax(() => compileSelector(s), [...path, 'mask', 'json', i], located));
-    if (mask.on === 'write' && mask.columns.length === 0) {
-      located.problem([...path, 'mask'], `rule "${raw.name}" masks on write, which needs columns: the values bound for them are replaced`);
-    }
     if (mask.columns.length + mask.types.length + mask.json.length + mask.headers.length === 0) {
       located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types, json or headers`);
     }
@@ -436,17 +440,43 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
   } else if (action !== 'mask') {
     const condition = raw[action]!;
     if (condition.json !== undefined) syntax(() => compileCondition(condition.json!), [...path, action, 'json'], located);
-    condition.http?.forEach((pattern, i) => {
+    const http = condition.http?.map((pattern, i) => {
+      if (typeof pattern !== 'string') return checkRequestPattern(pattern, [...path, action, 'http', i], located);
       const glob = pattern.split(/\s+/).find((part) => part.startsWith('/'));
       if (glob) checkGlob(glob, '/', [...path, action, 'http', i], located);
+      return pattern;
     });
     condition.sftp?.forEach((pattern, i) => {
       const glob = pattern.split(/\s+/)[1];
       if (glob) checkGlob(glob, '/', [...path, action, 'sftp', i], located);
     });
-    rule.condition = condition;
+    const { http: _raw, ...rest } = condition;
+    rule.condition = { ...rest, ...(http && { http }) };
   }
   return rule;
+}
+
+/** An HTTP request pattern with its globs checked, methods upper case, host and header names lower case. */
+function checkRequestPattern(raw: RawRequestPattern, path: Path, located: Located): HttpRequestPattern {
+  const globs = (key: 'host' | 'path', separator: '/' | '.') => {
+    const values = list(raw[key]);
+    values?.forEach((g, i) => checkGlob(g, separator, [...path, key, ...(Array.isArray(raw[key]) ? [i] : [])], located));
+    return values;
+  };
+  const valueGlobs = (key: 'headers' | 'query') => {
+    const entries = raw[key] && Object.entries(raw[key]);
+    entries?.forEach(([name, values]) => {
+      if (key === 'headers' && !HEADER_NAME.test(name)) located.keyProblem([...path, key], name, `${describePath([...path, key])}: "${name}" is not an HTTP header name`);
+      list(values)!.forEach((g, i) => checkGlob(g, '/', [...path, key, name, ...(Array.isArray(values) ? [i] : [])], located));
+    });
+    return entries && Object.fromEntries(entries.map(([name, values]) => [key === 'headers' ? name.toLowerCase() : name, list(values)!]));
+  };
+  const host = globs('host', '.')?.map((h) => h.toLowerCase());
+  const method = list(raw.method)?.map((m) => m.toUpperCase());
+  const requestPath = globs('path', '/');
+  const headers = valueGlobs('headers');
+  const query = valueGlobs('query');
+  return { ...(host && { host }), ...(method && { method }), ...(requestPath && { path: requestPath }), ...(headers && { headers }), ...(query && { query }) };
 }
 
 function syntax(compile: () => unknown, path: Path, located: Located): void {
@@ -494,7 +524,9 @@ function crossCheck(policy: Policy, raw: RawPolicy, located: Located): void {
       if (!names.has(name)) {
         const hint = closest(name, [...names]);
         const at = Array.isArray(raw.rules![i]!.when!.connection) ? ['rules', i, 'when', 'connection', j] : ['rules', i, 'when', 'connection'];
-        located.problem(at, `rule "${rule.name}" names connection "${name}", which the policy does not define${hint ? `; did you mean "${hint}"?` : ''}`);
+        // What the forward proxy records as connection proxy:HOST is named by its host.
+        const proxied = name.startsWith('proxy:') ? `; name a host the proxy intercepts with when: { host: "${name.slice(6)}" }` : undefined;
+        located.problem(at, `rule "${rule.name}" names connection "${name}", which the policy does not define${proxied ?? (hint ? `; did you mean "${hint}"?` : '')}`);
       }
     });
   });

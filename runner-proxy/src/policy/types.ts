@@ -39,10 +39,26 @@ export interface ConnectionSpec {
   settings: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * What an HTTP request must look like, in `when` and as an item of an `http` condition: every key given
+ * must match. A list means any of; header names are lower case; host, path and values are globs.
+ */
+export interface HttpRequestPattern {
+  /** Host globs, lower case: the target's host name, for a connection or a host the proxy intercepts. */
+  host?: readonly string[];
+  method?: readonly string[];
+  path?: readonly string[];
+  /** Header name (lower case) to value globs: some value the job sent under that name matches one. */
+  headers?: Readonly<Record<string, readonly string[]>>;
+  /** Query parameter name to value globs, compared decoded: some value of that name matches one. */
+  query?: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface RuleCondition {
   sql?: readonly string[];
   shell?: readonly string[];
-  http?: readonly string[];
+  /** "METHOD /path/glob", "METHOD", "/path/glob", unknown, or a request pattern. */
+  http?: readonly (string | HttpRequestPattern)[];
   json?: string;
   /** SSH channel classes: interactive, port_forwarding, agent_forwarding, x11_forwarding. */
   ssh?: readonly string[];
@@ -68,7 +84,7 @@ export interface MaskSpec {
 export interface RuleSpec {
   name: string;
   action: RuleAction;
-  when?: { connection?: readonly string[]; method?: readonly string[]; path?: readonly string[] };
+  when?: { connection?: readonly string[] } & HttpRequestPattern;
   condition?: RuleCondition;
   mask?: MaskSpec;
 }

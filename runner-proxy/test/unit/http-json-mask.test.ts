@@ -44,6 +44,12 @@ describe('JSON masking at the token level', () => {
     assert.equal(out, '{"ssn":"[masked]","ssn":"[masked]","people":[{"ssn":"[masked]"},{"n":{"ssn":"[masked]"}}],"\\u0073sn":"[masked]"}');
   });
 
+  test('keys beyond ASCII are compared as text, not as byte counts', () => {
+    const input = '{"straße":"1","strasse":"2","straß":"3","ключ":{"straße":4},"k":"straße"}';
+    assert.equal(everySplit(input, masks("$['straße']", "$['ключ']['straße']")), '{"straße":"[masked]","strasse":"2","straß":"3","ключ":{"straße":"[masked]"},"k":"straße"}');
+    assert.equal(everySplit(input, masks("$['ключ']")), '{"straße":"1","strasse":"2","straß":"3","ключ":"[masked]","k":"straße"}');
+  });
+
   test('array selectors, and whole containers', () => {
     const input = '{"items":[{"card":"4111111111111111","price":3},{"card":"5555555555554444","price":4}],"secret":{"a":[1,2,"]"]},"after":true}';
     assert.equal(

@@ -58,4 +58,14 @@ describe('WebSocket frames', () => {
       assert.ok(frame!.fin);
     }
   });
+
+  test('frames toward the target are masked with a key and read back the same', () => {
+    for (const n of [0, 5, 126, 65536]) {
+      const payload = Buffer.alloc(n, 0x61);
+      const encoded = encodeFrame(1, payload, true);
+      assert.ok(encoded[1]! & 0x80, 'the mask bit is set');
+      const [frame] = new FrameReader().push(encoded);
+      assert.deepEqual(frame!.payload, payload);
+    }
+  });
 });

@@ -24,6 +24,15 @@ describe('the job environment', () => {
     assert.deepEqual(env, { PATH: '/usr/bin', DATABASE_URL: 'postgres://job:x@127.0.0.1:5999/app' });
   });
 
+  test('the forward proxy’s NO_PROXY is joined with the job’s own (either spelling), without a *', () => {
+    const exports = { HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: 'localhost,127.0.0.1,::1', no_proxy: 'localhost,127.0.0.1,::1' };
+    const env = jobEnvironment({ NO_PROXY: '.corp.example, 10.0.0.0/8', no_proxy: 'registry.local,*,localhost' }, [], exports);
+    assert.equal(env.NO_PROXY, 'localhost,127.0.0.1,::1,.corp.example,10.0.0.0/8,registry.local');
+    assert.equal(env.no_proxy, env.NO_PROXY);
+    assert.equal(jobEnvironment({}, [], exports).NO_PROXY, 'localhost,127.0.0.1,::1');
+    assert.deepEqual(jobEnvironment({ NO_PROXY: 'a.example' }, [], { API_URL: 'x' }), { NO_PROXY: 'a.example', API_URL: 'x' }, 'untouched without the proxy');
+  });
+
   test('formats exports for a shell, a dotenv file and $GITHUB_ENV', () => {
     const vars = { A: "it's", B: 'plain' };
     assert.equal(formatEnv(vars, 'shell'), "export A='it'\\''s'\nexport B='plain'\n");

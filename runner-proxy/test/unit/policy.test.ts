@@ -56,6 +56,24 @@ describe('policy', () => {
     ]);
   });
 
+  test('HTTP request patterns: bad globs, header names and keys are errors at their place; proxy:HOST points at host rules', () => {
+    const rules = (rule: string) => `version: 1\nconnections:\n  api: { http: { url: x }, export: API }\nrules:\n  - name: r\n${rule}\n`;
+    assert.deepEqual(problems(rules('    when: { host: "*.{a.example", headers: { "x env": prod } }\n    block: { http: ["/**"] }')), [
+      'p.yml:6:19: rules[0].when.host: bad glob "*.{a.example" opens a brace it never closes',
+      'p.yml:6:46: rules[0].when.headers: "x env" is not an HTTP header name',
+    ]);
+    assert.deepEqual(problems(rules('    block: { http: [{ hots: a.example }] }')), [
+      'p.yml:6:23: unknown key "hots" in rules[0].block.http[0]; did you mean "host"?',
+    ]);
+    assert.deepEqual(problems(rules('    block: { http: [{ query: { force: "***" } }] }')), [
+      'p.yml:6:39: rules[0].block.http[0].query.force: bad glob "***" has 3 stars in a row; use * or **',
+    ]);
+    assert.deepEqual(problems(rules('    block: { http: [{}] }')), ['p.yml:6:21: rules[0].block.http[0] is empty; give it at least one key']);
+    assert.deepEqual(problems(rules('    when: { connection: "proxy:api.vendor.example" }\n    block: { http: ["/**"] }')), [
+      'p.yml:6:25: rule "r" names connection "proxy:api.vendor.example", which the policy does not define; name a host the proxy intercepts with when: { host: "api.vendor.example" }',
+    ]);
+  });
+
   test('a bad glob is an error at its place', () => {
     assert.deepEqual(problems('version: 1\nidentity:\n  audience: govern\n  trust:\n    - issuer: github\n      claims: { repository_id: 1, ref: "refs/heads/{main" }\n'), [
       'p.yml:6:40: identity.trust[0].claims.ref: bad glob "refs/heads/{main" opens a brace it never closes',

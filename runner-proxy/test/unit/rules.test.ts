@@ -145,6 +145,80 @@ describe('rule engine', () => {
   });
 });
 
+describe('rules on host, headers and query', () => {
+  const request = (method: string, path: string, facts: Partial<Operation>): Operation => ({ ...http(method, path), host: 'api.stripe.com', headers: [], query: '', ...facts });
+  const rules = engine(`
+  - name: prod-deploys
+    when: { host: "*.stripe.com", headers: { X-Env: [prod, "prod-*"] } }
+    approve: { http: ["POST /v1/**"] }
+  - name: no-force
+    block: { http: [{ host: "api.vendor.example", method: [DELETE, PUT], path: "/things/**", query: { force: "true" } }] }
+  - name: no-preview
+    block: { http: [{ headers: { accept: "application/vnd.preview+*" } }] }
+  - name: vendor-pii
+    when: { host: api.vendor.example }
+    mask: { json: ["$..ssn"] }
+`);
+  const verdict = (op: Operation) => rules.evaluate(op, NO_IDENTITY).verdict;
+
+  test('a host glob and a header (any case, any of its values) narrow a rule', () => {
+    assert.equal(verdict(request('POST', '/v1/charges', { headers: ['x-env', 'prod'] })), 'approve');
+    assert.equal(verdict(request('POST', '/v1/charges', { headers: ['X-ENV', 'prod-eu'] })), 'approve');
+    assert.equal(verdict(request('POST', '/v1/charges', { headers: ['X-Env', 'staging', 'X-Env', 'prod'] })), 'approve', 'a repeated header: any value');
+    assert.equal(verdict(request('POST', '/v1/charges', { headers: ['X-Env', 'staging'] })), 'allow');
+    assert.equal(verdict(request('POST', '/v1/charges', { headers: ['X-Env', 'prod'], host: 'stripe.com' })), 'allow', '* needs a label');
+    assert.equal(verdict(request('POST', '/v1/charges', { headers: ['X-Env', 'prod'], host: 'api.stripe.com.evil.example' })), 'allow');
+    assert.equal(verdict(request('POST', '/v1/charges', {})), 'allow', 'an absent header does not match');
+  });
+
+  test('a request pattern in an http condition: every key must match, query values decoded', () => {
+    const vendor = { host: 'api.vendor.example' };
+    assert.equal(verdict(request('DELETE', '/things/1', { ...vendor, query: 'force=true' })), 'block');
+    assert.equal(verdict(request('PUT', '/things/1', { ...vendor, query: 'a=1&force=%74rue' })), 'block');
+    assert.equal(verdict(request('DELETE', '/things/1', { ...vendor, query: 'force=false&force=true' })), 'block', 'a repeated parameter: any value');
+    assert.equal(verdict(request('DELETE', '/things/1', { ...vendor, query: 'force=false' })), 'allow');
+    assert.equal(verdict(request('DELETE', '/things/1', { ...vendor, query: 'forced=true' })), 'allow');
+    assert.equal(verdict(request('GET', '/things/1', { ...vendor, query: 'force=true' })), 'allow');
+    assert.equal(verdict(request('DELETE', '/other/1', { ...vendor, query: 'force=true' })), 'allow');
+    assert.equal(verdict(request('DELETE', '/things/1', { query: 'force=true' })), 'allow', 'another host');
+    assert.equal(verdict(request('GET', '/', { headers: ['Accept', 'application/vnd.preview+json'] })), 'block');
+  });
+
+  test('host rules name what the forward proxy records as proxy:HOST; mask plans follow them per request', () => {
+    const intercepted = { ...request('GET', '/people', { host: 'api.vendor.example' }), connection: 'proxy:api.vendor.example' };
+    assert.deepEqual(rules.maskPlan(intercepted).rules, ['vendor-pii']);
+    assert.deepEqual(rules.maskPlan(request('GET', '/people', {})).rules, []);
+  });
+
+  test('request patterns apply to HTTP only', () => {
+    assert.equal(verdict(sql(['read'], { host: 'api.vendor.example' } as Partial<Operation>)), 'allow');
+  });
+});
+
+describe('request masks (mask on: write)', () => {
+  test('json, types and headers on write mask what goes to the target; read masks stay apart', () => {
+    const rules = engine(`
+  - name: out
+    when: { path: "/v1/**" }
+    mask: { on: write, json: ["$..ssn"], types: [credit_card], strategy: hash }
+  - name: out-header
+    mask: { on: write, headers: [X-Customer] }
+  - name: in
+    mask: { json: ["$..card"] }
+`);
+    const plan = rules.maskPlan(http('POST', '/v1/x'));
+    assert.deepEqual(plan.write.json.map((m) => [m.selector.source, m.strategy, m.rule]), [['$..ssn', 'hash', 'out']]);
+    assert.deepEqual([...plan.write.detectors], [['credit_card', 'hash']]);
+    assert.deepEqual([...plan.write.headers], [['x-customer', { strategy: 'redact', whole: true }]]);
+    assert.deepEqual(plan.write.rules, ['out'], 'the rules that mask values, named when a body cannot be masked');
+    assert.deepEqual(plan.json.map((m) => m.selector.source), ['$..card']);
+    assert.equal(plan.detectors.size, 0);
+    assert.deepEqual(rules.maskPlan(http('POST', '/v2/x')).write.rules, []);
+    assert.equal(rules.masksRequests, true);
+    assert.equal(engine(RULES).masksRequests, false, 'columns on write are PostgreSQL’s');
+  });
+});
+
 describe('json selectors and conditions', () => {
   test('selectors reach nested fields, arrays and any depth', () => {
     const doc = { user: { ssn: '1', name: 'a' }, items: [{ card: '2' }, { card: '3' }], deep: [{ x: { ssn: '4' } }] };

@@ -1,17 +1,20 @@
-/** One request and its answer, from the job through the governor to the target and back. */
-import { request as httpRequest, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+/**
+ * What every HTTP request goes through whichever connection carries it (`connection.ts` serves them):
+ * the operation the governor decides, refusals, the record's text, and the masks for the answer.
+ */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable, Transform } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Governor, ResultStats, Ruling } from '../../core/governor.js';
-import type { MaskPlan, Operation } from '../../core/operation.js';
+import type { Governor, Ruling } from '../../core/governor.js';
+import type { Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { AdapterContext } from '../adapter.js';
-import { faultSink, guarded, type FaultSink } from '../guard.js';
+import { faultSink, type FaultSink } from '../guard.js';
 import { JsonStreamMasker, jsonMaskStream } from './json-mask.js';
-import { decodable, endToEndHeaders, framingProblem, isJsonType, MAX_INSPECTED_BODY, readJsonBody, UninspectableBody } from './message.js';
+import { isJsonType } from './message.js';
+import { requestFacts } from './operation.js';
 import type { HttpTarget } from './target.js';
 import { isTextType, TextMaskStream } from './text-mask.js';
 
@@ -24,6 +27,8 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const BASE = 'http://gateway.invalid';
 const SIMPLE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+$|^\/$/;
 const SIMPLE_QUERY = /^(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
+/** Headers that no longer describe a body the gateway decoded and masked. */
+export const MASKED_DROPS: ReadonlySet<string> = new Set(['content-encoding', 'content-md5', 'etag']);
 /** How much of a body `recording.results: masked` keeps. */
 const RECORDED_BODY = 64 * 1024;
 
@@ -65,20 +70,6 @@ export function commitOrRefusal(governor: Governor): { status: number; body: Rec
   }
 }
 
-/**
- * A request as a listener receives it: an error that escapes its handling is reported as a fault and
- * ends this request's connection only (a 500 and a close when nothing was answered yet).
- */
-export function serve(req: IncomingMessage, res: ServerResponse, state: ListenerState): void {
-  guarded((e) => endAfterFault(res, state, e), () => handle(req, res, state));
-}
-
-function endAfterFault(res: ServerResponse, state: ListenerState, e: unknown): void {
-  state.fault(`${state.name} request`, e);
-  if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'the gateway could not handle this request' }, true);
-  else res.destroy();
-}
-
 /** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
 export function refuseMalformed(socket: Socket, state: ListenerState, problem: string): void {
   if (problem !== 'ECONNRESET') state.governor.note('http.malformed', { connection: state.name, problem });
@@ -91,12 +82,6 @@ export function refuseMalformed(socket: Socket, state: ListenerState, problem: s
 export function rawResponse(status: number, body: Record<string, unknown>): string {
   const text = JSON.stringify(body);
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
-}
-
-export function sendJson(res: ServerResponse, status: number, body: Record<string, unknown>, close = false): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(close && { Connection: 'close' }) });
-  res.end(text);
 }
 
 /** The path rules see and the target gets: dot segments resolved, unreserved characters decoded. */
@@ -143,18 +128,10 @@ export function recordText(method: string, path: string, search: string, governo
   return governor.masker.maskText(hideCredentials(text), REDACT_ALL).text;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, state: ListenerState): Promise<void> {
-  const started = performance.now();
-  const problem = framingProblem(req);
-  if (problem) {
-    state.governor.note('http.malformed', { connection: state.name, problem });
-    return sendJson(res, 400, { error: `malformed request: ${problem}; the connection is closed` }, true);
-  }
-  const target = requestTarget(req.url ?? '');
-  if (!target) return sendJson(res, 400, { error: 'the request target must be a path (origin-form)' }, true);
-  const method = req.method ?? 'GET';
+/** The operation the governor decides for one request (its body's JSON is added when a rule needs it). */
+export function requestOperation(state: ListenerState, method: string, target: { path: string; search: string }, rawHeaders: readonly string[]): Operation & { classes: Set<string> } {
   const writes = !SAFE_METHODS.has(method);
-  const op: Operation & { classes: Set<string> } = {
+  return {
     connection: state.name,
     protocol: 'http',
     text: recordText(method, target.path, target.search, state.governor),
@@ -162,83 +139,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: Listener
     writes,
     method,
     path: target.path,
+    ...requestFacts(state.target, rawHeaders, target.search),
   };
-  let body: Buffer | undefined;
-  let uninspectable: string | undefined;
-  if (state.governor.needsJson(op)) {
-    try {
-      const read = await readJsonBody(req);
-      body = read.raw;
-      if (read.json !== undefined) op.json = read.json;
-    } catch (e) {
-      if (!(e instanceof UninspectableBody)) {
-        // The job left while it sent the body: nothing to answer.
-        if (req.destroyed) return void res.destroy();
-        throw e;
-      }
-      // A rule must look inside and cannot: the operation is refused as unparseable.
-      op.classes = new Set(['unparseable']);
-      uninspectable = e.message;
-      op.text += ` (${e.message})`;
-    }
-  }
-  const ruling = await state.governor.decide(op);
-  // An unread body is not drained for a refused request: the connection closes instead.
-  const unread = body === undefined && !req.complete;
-  if (!ruling.allowed) {
-    const detail = uninspectable ? `: a rule must read this body and cannot (${uninspectable})` : '';
-    return sendJson(res, refusalStatus(ruling), refusalBody(ruling, detail), unread);
-  }
-  // The job may have left while its request waited for an approver: nothing goes to the target then.
-  if (res.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - started, error: 'the job left before the request was forwarded' });
-  const unrecorded = commitOrRefusal(state.governor);
-  if (unrecorded) return sendJson(res, unrecorded.status, unrecorded.body, unread);
-  forward(req, res, state, ruling, `${target.path}${target.search}`, body, started);
-}
-
-function forward(req: IncomingMessage, res: ServerResponse, state: ListenerState, ruling: Ruling, path: string, body: Buffer | undefined, started: number): void {
-  const t = state.target;
-  const headers = [...endToEndHeaders(req.rawHeaders, t.injectedNames), ...t.injected, 'Host', t.authority];
-  // The gateway frames the message itself: a length it knows, or chunks.
-  if (body) headers.push('Content-Length', String(body.length));
-  else if (req.headers['content-length'] !== undefined) headers.push('Content-Length', req.headers['content-length']);
-  else if (req.headers['transfer-encoding'] !== undefined) headers.push('Transfer-Encoding', 'chunked');
-  const upstream = (t.secure ? httpsRequest : httpRequest)({
-    host: t.hostname,
-    port: t.port,
-    method: req.method,
-    path,
-    headers: headers as unknown as Record<string, string>,
-    agent: t.agent,
-    setHost: false,
-  });
-  let bytes = 0;
-  let finished = false;
-  const complete = (status: number | undefined, extra: Partial<ResultStats>) => {
-    if (finished) return;
-    finished = true;
-    state.governor.completed(ruling, { durationMs: performance.now() - started, bytes, ...(status !== undefined && { status }), ...extra });
-  };
-  upstream.on('error', (e: Error & { code?: string }) => {
-    complete(undefined, { error: `the target failed: ${e.code ?? e.message}` });
-    if (!res.headersSent) sendJson(res, 502, { error: `the target cannot be reached (${e.code ?? e.message})` }, !req.complete);
-    else res.destroy();
-  });
-  // The job left, or its upload broke off: nothing more goes to the target for it.
-  req.on('error', () => upstream.destroy());
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  upstream.on('response', (answer) => guarded((e) => endAfterFault(res, state, e), () => respond(answer, res, state, ruling, (n) => (bytes += n), complete)));
-  if (body) upstream.end(body);
-  else req.pipe(upstream);
 }
 
 /**
  * What a response's body goes through before the job: the masking stage for its type, if any. The
  * JSON masker can also be used directly, without the stream around it (made only when asked for).
  */
-function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
+export function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
   const plan = ruling.masks;
   if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
     const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
@@ -251,112 +160,27 @@ function maskStage(ruling: Ruling, contentType: string | undefined, governor: Go
   return undefined;
 }
 
-/**
- * Masks, in place, the values of the response headers the plan names: whole with the rule's strategy
- * when the rule lists no types, otherwise by the detectors. Returns how many values changed.
- */
-function maskHeaders(headers: string[], plan: MaskPlan, governor: Governor): number {
-  if (plan.headers.size === 0) return 0;
-  let count = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    const named = plan.headers.get(headers[i]!.toLowerCase());
-    if (!named) continue;
-    const value = headers[i + 1]!;
-    const masked = named.whole ? { text: governor.masker.maskValue(value, named.strategy), count: 1 } : governor.masker.maskText(value, plan.detectors);
-    headers[i + 1] = masked.text;
-    count += masked.count;
+/** The start of a body kept for the record (`recording.results: masked`); what it keeps is masked again with every detector. */
+export class RecordedBody {
+  #kept = '';
+
+  /** Whether the record should keep this response's body: text it can read, masked or uncoded. */
+  static wanted(governor: Governor, contentType: string | undefined, masked: boolean, coding: string | undefined): boolean {
+    return governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (masked || !coding);
   }
-  return count;
+
+  /** Adds a piece (none once enough is kept); false once enough is kept. */
+  add(chunk: Buffer | string): boolean {
+    if (this.#kept.length < RECORDED_BODY) this.#kept += chunk.toString();
+    return this.#kept.length < RECORDED_BODY;
+  }
+
+  text(governor: Governor): string {
+    return governor.masker.maskText(this.#kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
+  }
 }
 
-/** Keeps the start of a body for the record; what it keeps is masked again with every detector. */
-function recordTap(stream: Readable, governor: Governor): () => string {
-  let kept = '';
-  const onData = (chunk: Buffer | string) => {
-    kept += chunk.toString();
-    if (kept.length >= RECORDED_BODY) stream.off('data', onData);
-  };
-  stream.on('data', onData);
-  return () => governor.masker.maskText(kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
-}
-
-function respond(
-  answer: IncomingMessage,
-  res: ServerResponse,
-  state: ListenerState,
-  ruling: Ruling,
-  count: (n: number) => void,
-  complete: (status: number, extra: Partial<ResultStats>) => void,
-): void {
-  const status = answer.statusCode ?? 502;
-  const contentType = answer.headers['content-type'];
-  const stage = maskStage(ruling, contentType, state.governor);
-  const coding = answer.headers['content-encoding'];
-  if (stage && !decodable(coding)) {
-    answer.destroy();
-    complete(status, { error: `content coding ${coding} cannot be masked` });
-    return sendJson(res, 502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` });
-  }
-  const headers = endToEndHeaders(answer.rawHeaders, stage ? new Set(['content-encoding', 'content-md5', 'etag']) : undefined);
-  const maskedHeaders = maskHeaders(headers, ruling.masks, state.governor);
-  const length = Number(answer.headers['content-length'] ?? Infinity);
-  const decoder = stage && decoderFor(coding);
-  // A bounded, uncoded JSON body is masked chunk by chunk as it is collected, with no stream stage of
-  // its own (a Transform per request costs more than masking a small document); not when the record
-  // keeps bodies, which it reads from the masked stream.
-  const direct = stage && length <= MAX_INSPECTED_BODY && !decoder && !state.governor.recordsContent ? stage.json : undefined;
-  const stages: Transform[] = [];
-  if (stage) {
-    if (decoder) stages.push(decoder);
-    if (!direct) stages.push(stage.stream());
-  } else if (answer.headers['content-length'] !== undefined) headers.push('Content-Length', answer.headers['content-length']);
-  answer.on('data', (chunk: Buffer) => count(chunk.length));
-  const last: Readable = stages.at(-1) ?? answer;
-  const recorded = state.governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (stage || !coding) ? recordTap(last, state.governor) : undefined;
-  // Plain pipes rather than stream.pipeline, whose per-call AbortController costs more than the rest of the hot path.
-  const fail = (e: Error) => {
-    complete(status, { error: `the response was cut: ${e.message}` });
-    answer.destroy();
-    res.destroy();
-  };
-  let from: Readable = answer;
-  for (const next of stages) {
-    from.pipe(next);
-    next.on('error', fail);
-    from = next;
-  }
-  if (stage && length <= MAX_INSPECTED_BODY) {
-    // A masked body of known, bounded size is re-framed with its new length, in one write.
-    const out: Buffer[] = [];
-    const masked = (pieces: () => Buffer[]) => {
-      try {
-        out.push(...pieces());
-      } catch (e) {
-        fail(e as Error);
-      }
-    };
-    from.on('data', (chunk: Buffer) => (direct ? masked(() => direct.push(chunk)) : out.push(chunk)));
-    from.on('end', () => {
-      if (direct) masked(() => direct.end());
-      if (res.destroyed) return;
-      const body = Buffer.concat(out);
-      res.writeHead(status, answer.statusMessage, [...headers, 'Content-Length', String(body.length)]);
-      res.end(body);
-    });
-  } else {
-    res.writeHead(status, answer.statusMessage, headers);
-    // A stream of unknown length (SSE, long polls) shows its head at once; otherwise it leaves with the body.
-    if (answer.headers['content-length'] === undefined) res.flushHeaders();
-    from.pipe(res);
-  }
-  answer.on('error', fail);
-  res.on('close', () => {
-    if (!res.writableFinished) fail(new Error('the job left'));
-  });
-  res.on('finish', () => complete(status, { maskedValues: maskedHeaders + (stage?.count() ?? 0), ...(recorded && { body: recorded() }) }));
-}
-
-function decoderFor(coding: string | undefined): Transform | undefined {
+export function decoderFor(coding: string | undefined): Transform | undefined {
   switch (coding?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':

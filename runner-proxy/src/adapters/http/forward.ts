@@ -1,23 +1,20 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, TLSSocket } from 'node:tls';
 import { globMatcher } from '../../core/glob.js';
 import type { Listener, ProxyContext } from '../adapter.js';
 import { RunCertificateAuthority } from './ca.js';
-import { guardConnection, guarded } from '../guard.js';
-import { commitOrRefusal, listenerState, rawResponse, refuseMalformed, sendJson, serve, type ListenerState } from './exchange.js';
-import { MAX_HEADER_BYTES } from './message.js';
-import { parseHttpTarget } from './target.js';
-import { handleUpgrade } from './websocket.js';
+import type { Head } from './codec.js';
+import { JobConnections, type JobConnection } from './connection.js';
+import { commitOrRefusal, listenerState, rawResponse, type ListenerState } from './exchange.js';
+import { closeTarget, parseHttpTarget } from './target.js';
 
 /** The system's trust store, which the job's CA variables replace and therefore must include. */
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
 /** Loopback and the gateway's own listeners never go through the proxy. */
 const NO_PROXY = 'localhost,127.0.0.1,::1';
-const SERVER_OPTIONS = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 60_000 };
 
 type Route = { kind: 'intercept'; state: ListenerState } | { kind: 'tunnel' } | { kind: 'refuse' };
 
@@ -66,25 +63,10 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
     return secure ? { kind: 'tunnel' } : { kind: 'intercept', state: listedState(host, port, false) };
   };
 
-  // Requests inside intercepted TLS: one server, fed sockets; each socket knows its target.
-  const socketStates = new WeakMap<Socket, ListenerState>();
-  const inner = createServer(SERVER_OPTIONS, (req, res) => serve(req, res, socketStates.get(req.socket)!));
-  inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(req, socket, head, socketStates.get(socket)!));
-  inner.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, socketStates.get(socket) ?? proxyState, e.code ?? e.message));
-
-  const server = createServer(SERVER_OPTIONS, (req, res) =>
-    guarded(
-      (e) => {
-        res.destroy();
-        proxyState.fault('forward proxy request', e);
-      },
-      () => plainRequest(req, res, route, proxyState),
-    ),
-  );
-  server.on('clientError', (e: Error & { code?: string }, socket: Socket) => refuseMalformed(socket, proxyState, e.code ?? e.message));
-  server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => guardConnection(socket, 'forward proxy CONNECT', proxyState.fault, () => connectRequest(req, socket, head)));
-  const connectRequest = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    const authority = parseAuthority(req.url ?? '');
+  // The proxy's own connections and the intercepted TLS connections inside them, served alike.
+  const served = new JobConnections();
+  const connectRequest = (head: Head, socket: Socket, rest: Buffer): void => {
+    const authority = parseAuthority(head.url);
     if (!authority) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     const chosen = route(authority.host, authority.port, true);
     if (chosen.kind === 'refuse') {
@@ -93,14 +75,20 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
     }
     const unrecorded = commitOrRefusal(governor);
     if (unrecorded) return void socket.end(rawResponse(unrecorded.status, unrecorded.body));
-    if (chosen.kind === 'tunnel') return tunnel(socket, head, authority, governor);
+    if (chosen.kind === 'tunnel') return tunnel(socket, rest, authority, governor);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length) socket.unshift(head);
+    if (rest.length) socket.unshift(rest);
     const tls = new TLSSocket(socket, { isServer: true, secureContext: ca.contextFor(authority.host), ALPNProtocols: ['http/1.1'] });
     tls.on('error', () => tls.destroy());
-    socketStates.set(tls, chosen.state);
-    inner.emit('connection', tls);
+    // The requests inside go to the intercepted target, as through its connection's own listener.
+    served.serve(tls, chosen.state);
   };
+  /** A request to the proxy itself: CONNECT, or an absolute-form http:// request (HTTP_PROXY). */
+  const proxyRequest = (head: Head, connection: JobConnection): ListenerState | undefined => {
+    if (head.method === 'CONNECT') return void connectRequest(head, connection.socket, connection.detach());
+    return plainRequest(head, connection, route, proxyState);
+  };
+  const server = createServer({ noDelay: true }, (socket) => served.serve(socket, proxyState, proxyRequest));
   server.on('error', (e) => log.warn(`forward proxy: listener error: ${e.message}`));
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -132,40 +120,32 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
     secrets: [],
     target: `forward proxy (others: ${proxy.others})`,
     close: async (deadlineMs) => {
-      await Promise.all([closeServer(server, deadlineMs), closeServer(inner, deadlineMs)]);
-      for (const state of listed.values()) state.target.agent.destroy();
+      await served.close(server, deadlineMs);
+      for (const state of listed.values()) closeTarget(state.target);
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-async function closeServer(server: Server, deadlineMs: number): Promise<void> {
-  const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
-  await closed;
-  clearTimeout(timer);
-}
-
-/** An absolute-form request (http://host/path) through HTTP_PROXY. */
-function plainRequest(req: IncomingMessage, res: ServerResponse, route: (host: string, port: number, secure: boolean) => Route, proxyState: ListenerState): void {
+/** An absolute-form request (http://host/path) through HTTP_PROXY: the target's state, with the request's target made a path. */
+function plainRequest(head: Head, connection: JobConnection, route: (host: string, port: number, secure: boolean) => Route, proxyState: ListenerState): ListenerState | undefined {
   let u: URL | undefined;
   try {
-    u = req.url?.startsWith('http://') ? new URL(req.url) : undefined;
+    u = head.url.startsWith('http://') ? new URL(head.url) : undefined;
   } catch {
     u = undefined;
   }
-  if (!u) return sendJson(res, 400, { error: 'this is a forward proxy: send absolute http:// URLs, or CONNECT for https' }, true);
+  if (!u) return void connection.refuse(rawResponse(400, { error: 'this is a forward proxy: send absolute http:// URLs, or CONNECT for https' }));
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = Number(u.port || 80);
   const chosen = route(host, port, false);
   if (chosen.kind === 'refuse') {
     proxyState.governor.note('proxy.refused', { host, port });
-    return sendJson(res, 403, { error: `${host}:${port} is not on the policy's egress list` });
+    return void connection.refuse(rawResponse(403, { error: `${host}:${port} is not on the policy's egress list` }));
   }
-  if (chosen.kind !== 'intercept') return sendJson(res, 500, { error: 'no route' }, true);
-  req.url = `${u.pathname}${u.search}`;
-  serve(req, res, chosen.state);
+  if (chosen.kind !== 'intercept') return void connection.refuse(rawResponse(500, { error: 'no route' }));
+  head.url = `${u.pathname}${u.search}`;
+  return chosen.state;
 }
 
 /** Passes bytes both ways unopened; the record keeps host, port, bytes and duration. */

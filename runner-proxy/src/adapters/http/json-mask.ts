@@ -54,13 +54,17 @@ const enum Purpose {
 const NOWHERE: readonly number[] = [];
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** Whether the bytes hold a backslash (an escape: the key's text is not its bytes). */
+function hasEscape(chunk: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (chunk[i] === BACKSLASH) return true;
+  return false;
+}
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 const isScalarByte = (b: number) => (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2b || b === 0x2e || (b >= 0x61 && b <= 0x7a) || b === 0x45;
 
-function keyMatches(step: JsonSelector['steps'][number], key: string | number): boolean {
-  if (step.kind === 'any') return true;
-  if (step.kind === 'descend') return step.key === '*' || step.key === key;
-  return step.key === key;
+/** Whether a step takes any key (so the key's text is not needed). */
+function anyKey(step: JsonSelector['steps'][number]): boolean {
+  return step.kind === 'any' || (step.kind === 'descend' && step.key === '*');
 }
 
 /**
@@ -86,6 +90,16 @@ export class JsonStreamMasker {
   #containerInString = false;
   #held: Buffer[] = [];
   #heldLength = 0;
+  /**
+   * The key just read, when it lay within one chunk and had no escape: its bytes in that chunk, compared
+   * with the selectors' keys as bytes, and turned into a string only if the chunk ends before its value.
+   */
+  #keyChunk: Buffer | undefined;
+  #keyFrom = 0;
+  #keyTo = 0;
+  #redacted: Buffer | undefined;
+  /** The mask that names the value about to be read, set by #childStates. */
+  #childMask: JsonMask | undefined;
   /** Values rewritten so far. */
   count = 0;
 
@@ -108,7 +122,13 @@ export class JsonStreamMasker {
       this.#purpose = purpose;
     };
     const endToken = (end: number) => {
-      if (holdFrom >= 0) {
+      if (holdFrom >= 0 && this.#purpose === Purpose.Key && this.#held.length === 0 && !hasEscape(chunk, holdFrom + 1, end - 1)) {
+        // A key within the chunk goes out as it is, and is not copied.
+        this.#keyChunk = chunk;
+        this.#keyFrom = holdFrom + 1;
+        this.#keyTo = end - 1;
+        holdFrom = -1;
+      } else if (holdFrom >= 0) {
         const piece = chunk.subarray(holdFrom, end);
         const withinChunk = this.#held.length === 0;
         this.#hold(piece);
@@ -129,6 +149,16 @@ export class JsonStreamMasker {
       const b = chunk[i]!;
       switch (this.#mode) {
         case Mode.String:
+          if (!this.#escaped && b !== QUOTE && b !== BACKSLASH && b >= 0x20) {
+            // The run of plain bytes up to the next quote, backslash or control character.
+            i++;
+            while (i < n) {
+              const c = chunk[i]!;
+              if (c === QUOTE || c === BACKSLASH || c < 0x20) break;
+              i++;
+            }
+            continue;
+          }
           if (this.#escaped) this.#escaped = false;
           else if (b === BACKSLASH) this.#escaped = true;
           else if (b === QUOTE) {
@@ -200,7 +230,8 @@ export class JsonStreamMasker {
             this.#close(true);
             break;
           }
-          const { states, mask } = this.#childStates();
+          const states = this.#childStates();
+          const mask = this.#childMask;
           const container = b === 0x7b || b === 0x5b;
           if (mask) {
             this.#strategy = mask.strategy;
@@ -225,6 +256,7 @@ export class JsonStreamMasker {
       }
       i++;
     }
+    if (this.#keyChunk) this.#settleKey();
     if (holdFrom >= 0) {
       if (holdFrom > from) out.push(chunk.subarray(from, holdFrom));
       this.#hold(chunk.subarray(holdFrom));
@@ -266,9 +298,11 @@ export class JsonStreamMasker {
         return Buffer.from(JSON.stringify(masked.text));
       }
       case Purpose.Mask: {
+        this.count++;
+        // Redaction does not depend on the value: its bytes are made once.
+        if (this.#strategy === 'redact') return (this.#redacted ??= Buffer.from(JSON.stringify(this.#masker.maskValue('', 'redact'))));
         const text = raw.toString('utf8');
         const value = text.startsWith('"') ? (JSON.parse(text) as string) : text;
-        this.count++;
         return Buffer.from(JSON.stringify(this.#masker.maskValue(value, this.#strategy)));
       }
       default:
@@ -276,27 +310,67 @@ export class JsonStreamMasker {
     }
   }
 
-  /** The selector states of the value about to be read, and the mask that names it, if any. */
-  #childStates(): { states: States; mask?: JsonMask } {
+  /** The key read last becomes its object's key as a string (its chunk is about to be left). */
+  #settleKey(): void {
+    this.#stack[this.#stack.length - 1]!.key = this.#keyChunk!.toString('utf8', this.#keyFrom, this.#keyTo);
+    this.#keyChunk = undefined;
+  }
+
+  /** Whether a selector step takes the parent's current key (or index). */
+  #takes(step: JsonSelector['steps'][number], parent: Frame): boolean {
+    return anyKey(step) || (step.kind !== 'any' && this.#keyIs(parent, step.key));
+  }
+
+  /** Whether the parent's current key (or index) is `expected`. */
+  #keyIs(parent: Frame, expected: string | number): boolean {
+    const chunk = this.#keyChunk;
+    if (parent.array || !chunk) return parent.key === expected;
+    if (typeof expected !== 'string') return false;
+    const from = this.#keyFrom;
+    const length = this.#keyTo - from;
+    // UTF-8 takes at least one byte per UTF-16 unit: equal lengths compare unit by byte while both are ASCII.
+    if (expected.length === length) {
+      for (let i = 0; i < length; i++) {
+        const byte = chunk[from + i]!;
+        if (byte >= 0x80) return chunk.toString('utf8', from, this.#keyTo) === expected;
+        if (byte !== expected.charCodeAt(i)) return false;
+      }
+      return true;
+    }
+    return expected.length < length && !/^[\x00-\x7f]*$/.test(expected) && chunk.toString('utf8', from, this.#keyTo) === expected;
+  }
+
+  /**
+   * The selector states of the value about to be read; #childMask is set to the mask that names it, if
+   * any. The parent's states are shared, not copied, when the key takes no selector further (the usual case).
+   */
+  #childStates(): States {
+    this.#childMask = undefined;
     const parent = this.#stack[this.#stack.length - 1];
-    if (!parent) return { states: this.#rootStates };
-    let mask: JsonMask | undefined;
-    const states = parent.states.map((reached, s) => {
-      if (reached.length === 0) return reached;
+    if (!parent) return this.#rootStates;
+    let changed: (readonly number[])[] | undefined;
+    for (let s = 0; s < parent.states.length; s++) {
+      const reached = parent.states[s]!;
+      if (reached.length === 0) continue;
       const steps = this.#masks[s]!.selector.steps;
       const step = reached.length === 1 ? steps[reached[0]!]! : undefined;
+      let next: readonly number[];
       // The usual case, allocation-free: one step reached, and the key does not take it further.
-      if (step && !keyMatches(step, parent.key)) return step.kind === 'descend' ? reached : NOWHERE;
-      const next: number[] = [];
-      for (const at of reached) {
-        const step = steps[at]!;
-        if (step.kind === 'descend' && !next.includes(at)) next.push(at);
-        if (keyMatches(step, parent.key) && !next.includes(at + 1)) next.push(at + 1);
+      if (step && !this.#takes(step, parent)) next = step.kind === 'descend' ? reached : NOWHERE;
+      else {
+        const taken: number[] = [];
+        for (const at of reached) {
+          const step = steps[at]!;
+          if (step.kind === 'descend' && !taken.includes(at)) taken.push(at);
+          if (this.#takes(step, parent) && !taken.includes(at + 1)) taken.push(at + 1);
+        }
+        if (!this.#childMask && taken.includes(steps.length)) this.#childMask = this.#masks[s];
+        next = taken.filter((at) => at < steps.length);
       }
-      if (!mask && next.includes(steps.length)) mask = this.#masks[s];
-      return next.filter((at) => at < steps.length);
-    });
-    return mask ? { states, mask } : { states };
+      if (next !== reached) (changed ??= parent.states.slice())[s] = next;
+    }
+    this.#keyChunk = undefined;
+    return changed ?? parent.states;
   }
 
   #close(array: boolean): void {

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { brotliDecompress, gunzip, inflate, inflateRaw, type InputType, type ZlibOptions } from 'node:zlib';
 
 /**
@@ -25,33 +24,21 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 /** Largest body (as sent, and once decoded) read whole when a rule must look inside it. */
 export const MAX_INSPECTED_BODY = 1 << 20;
 
-/**
- * What Node's strict parser lets through but a target might read differently: a transfer coding other
- * than exactly `chunked` (gzip, chunked; Chunked with odd spacing is fine), or chunked in HTTP/1.0.
- * Everything else (two Content-Lengths, CL with TE, bare CR or LF, obs-fold, oversized heads) the
- * parser already refuses before a request exists.
- */
-export function framingProblem(req: IncomingMessage): string | undefined {
-  const te = req.headers['transfer-encoding'];
-  if (te === undefined) return undefined;
-  if (te.trim().toLowerCase() !== 'chunked') return `transfer coding "${te}" is not accepted; only chunked is`;
-  if (req.httpVersion === '1.0') return 'HTTP/1.0 has no chunked transfer coding';
-  return undefined;
-}
+const NOTHING: ReadonlySet<string> = new Set();
 
 /**
  * The raw header pairs that go on to the next hop: hop-by-hop headers dropped (and any the Connection
  * header names), plus the names in `drop`. Framing headers are written by the caller.
  */
-export function endToEndHeaders(raw: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
-  const named = new Set<string>();
+export function endToEndHeaders(raw: readonly string[], drop: ReadonlySet<string> = NOTHING): string[] {
+  let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') for (const token of raw[i + 1]!.split(',')) named.add(token.trim().toLowerCase());
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') for (const token of raw[i + 1]!.split(',')) (named ??= new Set()).add(token.trim().toLowerCase());
   }
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower) || drop.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || drop.has(lower)) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
@@ -104,24 +91,13 @@ export async function decodeBody(body: Buffer, coding: string | undefined): Prom
   }
 }
 
-/**
- * Reads a request body whole for a rule that must look inside it, and returns it as sent together
- * with its JSON value. Throws UninspectableBody when it is too large, coded unknowably, or not JSON.
- */
-export async function readJsonBody(req: IncomingMessage): Promise<{ raw: Buffer; json: unknown }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_INSPECTED_BODY) throw new UninspectableBody(`the body is larger than ${MAX_INSPECTED_BODY >> 20} MiB`);
-    chunks.push(chunk);
-  }
-  const raw = Buffer.concat(chunks);
-  if (raw.length === 0) return { raw, json: undefined };
-  if (!isJsonType(req.headers['content-type'])) throw new UninspectableBody(`the body is ${req.headers['content-type'] ?? 'untyped'}, not JSON`);
-  const decoded = await decodeBody(raw, req.headers['content-encoding']);
+/** A whole request body's JSON value (undefined when empty). Throws UninspectableBody when coded unknowably or not JSON. */
+export async function inspectJsonBody(raw: Buffer, contentType: string | undefined, coding: string | undefined): Promise<unknown> {
+  if (raw.length === 0) return undefined;
+  if (!isJsonType(contentType)) throw new UninspectableBody(`the body is ${contentType ?? 'untyped'}, not JSON`);
+  const decoded = await decodeBody(raw, coding);
   try {
-    return { raw, json: JSON.parse(decoded.toString('utf8')) };
+    return JSON.parse(decoded.toString('utf8'));
   } catch {
     throw new UninspectableBody('the body is not valid JSON');
   }

@@ -1,5 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { headerLines } from './codec.js';
+import { TargetPool } from './pool.js';
 
 /** The target of an http connection, as the policy's URL names it; its credential headers stay here. */
 export interface HttpTarget {
@@ -14,10 +16,21 @@ export interface HttpTarget {
   injectedNames: ReadonlySet<string>;
   /** The configured headers as raw name/value pairs. */
   injected: readonly string[];
+  /** For WebSocket handshakes, which go through Node's client. */
   agent: HttpAgent;
+  /** Kept-alive raw connections for requests, which the gateway frames itself. */
+  pool: TargetPool;
+  /** The head lines the gateway adds to every request: the configured headers, then Host. */
+  addedLines: string;
 }
 
 export class HttpTargetError extends Error {}
+
+/** Closes every connection to the target, idle or busy. */
+export function closeTarget(target: HttpTarget): void {
+  target.agent.destroy();
+  target.pool.destroy();
+}
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -40,16 +53,20 @@ export function parseHttpTarget(settings: { url: string; headers?: Record<string
     injected.push(name, value);
   }
   const secure = u.protocol === 'https:';
+  const hostname = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port || (secure ? 443 : 80));
   const options = { keepAlive: true, scheduling: 'lifo' as const, noDelay: true };
   return {
     secure,
-    hostname: u.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(u.port || (secure ? 443 : 80)),
+    hostname,
+    port,
     authority: u.host,
     prefix: u.pathname.replace(/\/+$/, ''),
     injectedNames: new Set(injected.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())),
     injected,
     // Certificates are always verified: against the given CA, or the system's.
+    pool: new TargetPool({ secure, hostname, port, ...(settings.ca && { ca: settings.ca }) }),
+    addedLines: `${headerLines(injected)}Host: ${u.host}\r\n`,
     agent: secure ? new HttpsAgent({ ...options, ...(settings.ca && { ca: settings.ca }), servername: u.hostname }) : new HttpAgent(options),
   };
 }

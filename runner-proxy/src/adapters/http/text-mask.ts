@@ -1,5 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
+import { decodeFormComponent } from '../../core/http-match.js';
+import type { MaskPlan } from '../../core/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../policy/types.js';
 
@@ -16,24 +18,47 @@ export function isTextType(contentType: string | undefined): boolean {
   return !!type && (type.startsWith('text/') || type === FORM || type.endsWith('/xml') || type.endsWith('+xml') || type === 'application/javascript');
 }
 
-/** Masks each `name=value` of a form or query string, decoded; pairs without findings stay as they were. */
-export function maskFormText(text: string, masker: Masker, detectors: ReadonlyMap<DetectorType, MaskStrategy>): { text: string; count: number } {
+/**
+ * Masks each `name=value` of a form or query string, decoded: whole with the strategy `named` gives for
+ * its name, otherwise by the detectors. Pairs without findings stay byte for byte as they were.
+ */
+export function maskFormText(
+  text: string,
+  masker: Masker,
+  detectors: ReadonlyMap<DetectorType, MaskStrategy>,
+  named: (name: string) => MaskStrategy | undefined = () => undefined,
+): { text: string; count: number } {
   let count = 0;
+  const decode = decodeFormComponent;
   const pairs = text.split('&').map((pair) => {
     const eq = pair.indexOf('=');
     if (eq < 0) return pair;
-    let value: string;
-    try {
-      value = decodeURIComponent(pair.slice(eq + 1).replaceAll('+', ' '));
-    } catch {
-      value = pair.slice(eq + 1);
-    }
-    const masked = masker.maskText(value, detectors);
+    const value = decode(pair.slice(eq + 1));
+    const strategy = named(decode(pair.slice(0, eq)));
+    const masked = strategy ? { text: masker.maskValue(value, strategy), count: 1 } : masker.maskText(value, detectors);
     if (masked.count === 0) return pair;
     count += masked.count;
     return `${pair.slice(0, eq)}=${encodeURIComponent(masked.text)}`;
   });
   return { text: pairs.join('&'), count };
+}
+
+/**
+ * Masks, in place, the values of the headers `masks` names: whole with the rule's strategy when the rule
+ * lists no types, otherwise by the detectors. Returns how many values changed.
+ */
+export function maskHeaders(headers: string[], masks: Pick<MaskPlan, 'headers' | 'detectors'>, masker: Masker): number {
+  if (masks.headers.size === 0) return 0;
+  let count = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    const named = masks.headers.get(headers[i]!.toLowerCase());
+    if (!named) continue;
+    const value = headers[i + 1]!;
+    const masked = named.whole ? { text: masker.maskValue(value, named.strategy), count: 1 } : masker.maskText(value, masks.detectors);
+    headers[i + 1] = masked.text;
+    count += masked.count;
+  }
+  return count;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
@@ -5,7 +6,11 @@ import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
-import { endToEndHeaders, framingProblem } from './message.js';
+import type { Head } from './codec.js';
+import { endToEndHeaders } from './message.js';
+import { requestFacts } from './operation.js';
+import { maskQuery } from './request-mask.js';
+import { maskHeaders } from './text-mask.js';
 import { guardConnection, guarded } from '../guard.js';
 import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
 
@@ -67,8 +72,11 @@ export class FrameReader {
   }
 }
 
-/** A server-to-client frame (unmasked), FIN set. */
-export function encodeFrame(opcode: number, payload: Buffer): Buffer {
+/**
+ * A frame with FIN set: unmasked toward the job, masked with a fresh key toward the target (RFC 6455
+ * requires every client-to-server frame to be masked).
+ */
+export function encodeFrame(opcode: number, payload: Buffer, masked = false): Buffer {
   const n = payload.length;
   const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
   if (n >= 126) {
@@ -81,14 +89,53 @@ export function encodeFrame(opcode: number, payload: Buffer): Buffer {
       head.writeBigUInt64BE(BigInt(n), 2);
     }
   }
-  return Buffer.concat([head, payload]);
+  if (!masked) return Buffer.concat([head, payload]);
+  head[1]! |= 0x80;
+  const key = randomBytes(4);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i++) body[i]! ^= key[i & 3]!;
+  return Buffer.concat([head, key, body]);
+}
+
+type Masks = Pick<MaskPlan, 'json' | 'detectors'>;
+
+/**
+ * One direction of the relay: every frame is noted; with masks, text messages (fragments joined, up to
+ * MAX_MESSAGE) are masked and re-framed, and every other frame (binary, control frames between
+ * fragments) passes as it came.
+ */
+function frameRelay(masks: Masks, state: ListenerState, toTarget: boolean, note: (opcode: number, bytes: number, text?: string) => void, write: (frame: Buffer) => void): (chunk: Buffer) => void {
+  const reader = new FrameReader();
+  const active = masks.json.length > 0 || masks.detectors.size > 0;
+  let message: Buffer[] | undefined;
+  let messageLength = 0;
+  return (chunk) => {
+    for (const f of reader.push(chunk)) {
+      const text = f.opcode === Opcode.Text || (f.opcode === Opcode.Continuation && message !== undefined);
+      if (!active || !text) {
+        note(f.opcode, f.payload.length, f.opcode === Opcode.Text ? f.payload.toString('utf8') : undefined);
+        write(f.raw);
+        continue;
+      }
+      (message ??= []).push(f.payload);
+      messageLength += f.payload.length;
+      if (messageLength > MAX_MESSAGE) throw new WebSocketFrameError('a text message too long to mask');
+      if (!f.fin) continue;
+      const masked = maskMessage(Buffer.concat(message).toString('utf8'), masks, state);
+      message = undefined;
+      messageLength = 0;
+      note(Opcode.Text, masked.length, masked);
+      write(encodeFrame(Opcode.Text, Buffer.from(masked), toTarget));
+    }
+  };
 }
 
 /**
- * Relays frames between job and target: every frame is recorded (direction, opcode, bytes); the
- * target's text messages are masked (JSON by the plan's selectors and detectors, other text by the
- * detectors) and re-framed; binary frames and the job's frames pass as they came. A frame that breaks
- * the protocol ends the relay; any other error also goes to `escaped`, the connection's guard.
+ * Relays frames between job and target: every frame is recorded (direction, opcode, bytes); text
+ * messages are masked (JSON by selectors and detectors, other text by the detectors) and re-framed: the
+ * target's by the plan's read masks, the job's by its write masks (mask rules with `on: write`);
+ * binary frames pass as they came. A frame that breaks the protocol ends the relay; any other error
+ * also goes to `escaped`, the connection's guard.
  */
 function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket: Duplex; head: Buffer }, far: { socket: Duplex; head: Buffer }, escaped: (e: unknown) => void): void {
   const { governor } = state;
@@ -103,7 +150,6 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
       bytes,
       ...(text !== undefined && governor.recordsContent && { text: governor.masker.maskText(text.slice(0, RECORDED_TEXT), REDACT_ALL).text }),
     });
-  const masks = plan.json.length > 0 || plan.detectors.size > 0;
   const fail = () => {
     client.destroy();
     target.destroy();
@@ -112,45 +158,19 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
     fail();
     if (!(e instanceof WebSocketFrameError)) escaped(e);
   };
-  const up = new FrameReader();
-  const fromJob = (chunk: Buffer) => {
+  const guardedRelay = (relayed: (chunk: Buffer) => void) => (chunk: Buffer) => {
     try {
-      for (const f of up.push(chunk)) {
-        note('up', f.opcode, f.payload.length, f.opcode === Opcode.Text ? f.payload.toString('utf8') : undefined);
-        target.write(f.raw);
-      }
+      relayed(chunk);
     } catch (e) {
       failOn(e);
     }
   };
-  const down = new FrameReader();
-  let message: Buffer[] | undefined;
-  let messageLength = 0;
-  const fromTarget = (chunk: Buffer) => {
-    try {
-      for (const f of down.push(chunk)) {
-        const text = f.opcode === Opcode.Text || (f.opcode === Opcode.Continuation && message !== undefined);
-        if (!masks || !text) {
-          note('down', f.opcode, f.payload.length);
-          client.write(f.raw);
-          continue;
-        }
-        (message ??= []).push(f.payload);
-        messageLength += f.payload.length;
-        if (messageLength > MAX_MESSAGE) throw new WebSocketFrameError('a text message too long to mask');
-        if (!f.fin) continue;
-        const masked = maskMessage(Buffer.concat(message).toString('utf8'), plan, state);
-        message = undefined;
-        messageLength = 0;
-        note('down', Opcode.Text, masked.length, masked);
-        client.write(encodeFrame(Opcode.Text, Buffer.from(masked)));
-      }
-    } catch (e) {
-      failOn(e);
-    }
-  };
+  const fromJob = guardedRelay(frameRelay(plan.write, state, true, (...frame) => note('up', ...frame), (b) => target.write(b)));
+  const fromTarget = guardedRelay(frameRelay(plan, state, false, (...frame) => note('down', ...frame), (b) => client.write(b)));
   client.on('data', fromJob);
   target.on('data', fromTarget);
+  // A socket handed over paused (by the gateway's own codec) flows again now that it is read.
+  client.resume();
   // What each side sent along with the handshake.
   if (job.head.length) fromJob(job.head);
   if (far.head.length) fromTarget(far.head);
@@ -160,7 +180,7 @@ function relay(state: ListenerState, plan: MaskPlan, seq: number, job: { socket:
   target.on('error', fail);
 }
 
-function maskMessage(text: string, plan: MaskPlan, state: ListenerState): string {
+function maskMessage(text: string, plan: Masks, state: ListenerState): string {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
@@ -182,7 +202,7 @@ function refuse(socket: Duplex, status: number, body: Record<string, unknown>): 
  * handshake headers (compression is not offered, so frames stay readable), then relayed frame by frame.
  * An error that escapes ends this connection only, reported as a fault.
  */
-export function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, state: ListenerState): void {
+export function handleUpgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState): void {
   const where = `${state.name} websocket`;
   const escaped = (e: unknown) => {
     socket.destroy();
@@ -191,19 +211,24 @@ export function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer
   guardConnection(socket, where, state.fault, () => upgrade(req, socket, head, state, escaped));
 }
 
-async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
+async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
   const target = requestTarget(req.url ?? '');
-  if (!target || framingProblem(req) || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
+  if (!target || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
     return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
   }
-  const text = `${recordText('GET', target.path, target.search, state.governor)} (websocket)`;
-  const path = `${target.path}${target.search}`;
-  const ruling = await state.governor.decide({ connection: state.name, protocol: 'http', text, classes: new Set(['write']), writes: true, method: 'GET', path: target.path });
+  const op = { connection: state.name, protocol: 'http' as const, text: '', classes: new Set(['write']), writes: true, method: 'GET', path: target.path, ...requestFacts(state.target, req.rawHeaders, target.search) };
+  // The query masked like a request's (mask rules with `on: write`), before it is recorded.
+  const search = state.governor.masksRequests ? maskQuery(target.search, state.governor.maskPlan(op).write, state.governor.masker).search : target.search;
+  op.text = `${recordText('GET', target.path, search, state.governor)} (websocket)`;
+  const path = `${target.path}${search}`;
+  const ruling = await state.governor.decide(op);
   if (!ruling.allowed) return refuse(socket, refusalStatus(ruling), refusalBody(ruling));
   const unrecorded = commitOrRefusal(state.governor);
   if (unrecorded) return refuse(socket, unrecorded.status, unrecorded.body);
   const t = state.target;
-  const headers = [...endToEndHeaders(req.rawHeaders, new Set([...t.injectedNames, 'sec-websocket-extensions'])), ...t.injected, 'Host', t.authority, 'Connection', 'Upgrade', 'Upgrade', 'websocket'];
+  const headers = endToEndHeaders(req.rawHeaders, new Set([...t.injectedNames, 'sec-websocket-extensions']));
+  maskHeaders(headers, ruling.masks.write, state.governor.masker);
+  headers.push(...t.injected, 'Host', t.authority, 'Connection', 'Upgrade', 'Upgrade', 'websocket');
   const upstream = (t.secure ? httpsRequest : httpRequest)({ host: t.hostname, port: t.port, method: 'GET', path, headers: headers as unknown as Record<string, string>, agent: t.agent, setHost: false });
   upstream.on('error', (e: Error & { code?: string }) => refuse(socket, 400, { error: `the target cannot be reached (${e.code ?? e.message})` }));
   // The target declined the upgrade: its answer, then the end.

@@ -1,0 +1,81 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+
+/** An idle connection to the target is closed after this long. */
+const IDLE_MS = 30_000;
+/** Idle connections kept per target; more are closed as they come back. */
+const MAX_IDLE = 256;
+
+export interface PoolOptions {
+  secure: boolean;
+  hostname: string;
+  port: number;
+  /** The CA that signs the target's certificate; the system's when not given. */
+  ca?: string;
+}
+
+/**
+ * Kept-alive raw connections to one target: the gateway writes each request's framing itself and reads
+ * the answer with its own codec. Most recently used first, so a burst reuses warm connections. HTTPS
+ * connections always verify the target's certificate (against `ca` when given).
+ */
+export class TargetPool {
+  readonly #options: PoolOptions;
+  readonly #idle: Socket[] = [];
+  readonly #all = new Set<Socket>();
+  readonly #onIdleEnd: (this: Socket) => void;
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+    const idle = this.#idle;
+    this.#onIdleEnd = function (this: Socket) {
+      const at = idle.indexOf(this);
+      if (at >= 0) idle.splice(at, 1);
+      this.destroy();
+    };
+  }
+
+  /** A connection to use now: an idle one (`reused`), or a new one that can be written to at once. */
+  acquire(): { socket: Socket; reused: boolean } {
+    while (this.#idle.length > 0) {
+      const socket = this.#idle.pop()!;
+      this.#unwatch(socket);
+      if (!socket.destroyed && socket.readable && socket.writable) return { socket, reused: true };
+      socket.destroy();
+    }
+    const { secure, hostname, port, ca } = this.#options;
+    const socket = secure
+      ? tlsConnect({ host: hostname, port, ...(ca && { ca }), ...(!isIP(hostname) && { servername: hostname }), ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host: hostname, port, noDelay: true });
+    if (secure) socket.setNoDelay(true);
+    socket.setTimeout(IDLE_MS);
+    // A busy connection's timeout is its exchange's to judge; an idle one is closed.
+    socket.on('timeout', () => {
+      if (this.#idle.includes(socket)) this.#onIdleEnd.call(socket);
+    });
+    this.#all.add(socket);
+    socket.once('close', () => this.#all.delete(socket));
+    return { socket, reused: false };
+  }
+
+  /** Takes back a connection whose last answer was read whole and which may carry another request. */
+  release(socket: Socket): void {
+    if (socket.destroyed || this.#idle.length >= MAX_IDLE) return void socket.destroy();
+    // Paused by the last answer's backpressure maybe: an idle connection must see the target close it.
+    socket.resume();
+    socket.on('end', this.#onIdleEnd);
+    socket.on('error', this.#onIdleEnd);
+    this.#idle.push(socket);
+  }
+
+  /** Closes every connection, idle or busy. */
+  destroy(): void {
+    for (const socket of this.#all) socket.destroy();
+    this.#idle.length = 0;
+  }
+
+  #unwatch(socket: Socket): void {
+    socket.off('end', this.#onIdleEnd);
+    socket.off('error', this.#onIdleEnd);
+  }
+}
