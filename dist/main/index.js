@@ -51105,7 +51105,74 @@ class TokenRejectedError extends errors_GovernError {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./runner-proxy/src/gateway/job-env.ts
+
+
+const ENV_FORMATS = (/* unused pure expression or super */ null && (['shell', 'dotenv', 'github']));
+/**
+ * The environment the job's commands get: the caller's own, without any variable the policy reads
+ * (the real credentials) or the OIDC token, plus the gateway's loopback exports.
+ */
+function jobEnvironment(parent, withheld, exports) {
+    const env = {};
+    for (const [k, v] of Object.entries(parent))
+        if (v !== undefined)
+            env[k] = v;
+    for (const name of withheld)
+        delete env[name];
+    return Object.assign(env, withJobNoProxy(exports, parent));
+}
+/**
+ * The exports with the forward proxy's NO_PROXY (loopback, where the gateway's listeners are) joined
+ * with what the job already has under either spelling, so hosts the job reached directly stay direct.
+ * A `*`, which would take every host out of the proxy, is not kept.
+ */
+function withJobNoProxy(exports, parent) {
+    if (exports.NO_PROXY === undefined)
+        return { ...exports };
+    const entries = new Set();
+    for (const list of [exports.NO_PROXY, parent.NO_PROXY, parent.no_proxy]) {
+        for (const entry of (list ?? '').split(','))
+            if (entry.trim() && entry.trim() !== '*')
+                entries.add(entry.trim());
+    }
+    const merged = [...entries].join(',');
+    return { ...exports, NO_PROXY: merged, no_proxy: merged };
+}
+/**
+ * Prints exports for `eval`, for a dotenv file (GitLab artifacts:reports:dotenv), or for $GITHUB_ENV.
+ * For a shell, the variables the gateway read are unset too: a job shell that held the real
+ * credentials to start the gateway (GitLab CI/CD variables) no longer has them afterwards.
+ */
+function formatEnv(vars, format, withheld = []) {
+    const entries = Object.entries(vars);
+    switch (format) {
+        case 'shell':
+            return (entries.map(([k, v]) => `export ${k}='${v.replaceAll("'", `'\\''`)}'\n`).join('') +
+                withheld.filter((name) => !(name in vars)).map((name) => `unset ${name}\n`).join(''));
+        case 'dotenv':
+            return entries
+                .map(([k, v]) => {
+                if (/[\r\n]/.test(v))
+                    throw new GovernError(ErrorCode.Usage, `${k} spans several lines, which a dotenv file cannot hold; use --env-format shell`);
+                return `${k}=${v}\n`;
+            })
+                .join('');
+        case 'github':
+            // The runner's multi-line syntax, with a delimiter no value can contain (as @actions/core does).
+            return entries
+                .map(([k, v]) => {
+                const delimiter = `ghadelimiter_${randomUUID()}`;
+                return `${k}<<${delimiter}\n${v}\n${delimiter}\n`;
+            })
+                .join('');
+    }
+}
+
 ;// CONCATENATED MODULE: ./runner-proxy/src/cli/detach.ts
+
 
 
 
@@ -51122,8 +51189,10 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
     const logPath = (0,external_node_path_namespaceObject.join)(outDir, LOG_FILE);
     const logFd = (0,external_node_fs_namespaceObject.openSync)(logPath, 'a', 0o600);
     // A young generation of 2 MB rather than V8's up to 48 MB: the gateway's garbage (frames, statements,
-    // events) dies young, and the default made up a third of its resident memory under load.
-    const args = ['--max-semi-space-size=2', entry, 'serve', '--out', outDir, '--ready-fd', '3'];
+    // events) dies young, and the default made up a third of its resident memory under load. One V8 helper
+    // thread rather than one per core: the gateway's work is on its main thread, and each helper kept
+    // compiler and collector memory of its own (RSS after 20,000 distinct statements 150 MB → 127 MB).
+    const args = ['--max-semi-space-size=2', '--v8-pool-size=1', entry, 'serve', '--out', outDir, '--ready-fd', '3'];
     if (policy)
         args.push('--policy', (0,external_node_path_namespaceObject.resolve)(policy));
     if (tokenEnv)
@@ -51132,8 +51201,13 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
         args.push('--mode', mode);
     // Two malloc arenas rather than eight per core: V8 compiles the SQL parser's WebAssembly on background
     // threads, and memory freed there stayed with the process (204–226 MB after 100,000 distinct
-    // statements, 164 MB with two arenas).
-    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: { MALLOC_ARENA_MAX: '2', ...env } });
+    // statements, 164 MB with two arenas). A fixed mmap threshold: glibc otherwise raises it after each
+    // large block freed, and later ones then fragment the heap for good.
+    const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, args, {
+        detached: true,
+        stdio: ['ignore', logFd, logFd, 'pipe'],
+        env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: String(128 * 1024), ...env },
+    });
     (0,external_node_fs_namespaceObject.closeSync)(logFd);
     const message = await new Promise((done) => {
         const pipe = child.stdio[3];
@@ -51157,11 +51231,9 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
     child.unref();
     if (!message.ready)
         throw new errors_GovernError(message.code ?? errors_ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
-    return { env: message.env ?? {}, secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', identity: message.identity ?? 'unknown', outDir, pid: child.pid };
+    return { env: withJobNoProxy(message.env ?? {}, env), secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', identity: message.identity ?? 'unknown', outDir, pid: child.pid };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
 var ajv = __nccwpck_require__(2463);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -51476,7 +51548,7 @@ function weakPinning(entry, forge) {
 }
 
 ;// CONCATENATED MODULE: ./runner-proxy/src/policy/policy.schema.json
-const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/hoop/govern/policy.schema.json","title":"govern policy","description":"The policy file of govern (.github/govern.yml or .govern.yml). See SPEC §3.","type":"object","additionalProperties":false,"required":["version"],"properties":{"version":{"const":1,"description":"The policy format version; only 1 exists."},"identity":{"type":"object","additionalProperties":false,"required":["audience","trust"],"description":"Who may run this pipeline. Absent: the run is recorded as identity \\"none\\", with a warning.","properties":{"audience":{"type":"string","minLength":1,"description":"The token\'s aud must contain it."},"trust":{"type":"array","minItems":1,"description":"The token must match at least one entry; every claim listed in an entry must match.","items":{"type":"object","additionalProperties":false,"required":["issuer"],"properties":{"issuer":{"type":"string","description":"github, gitlab, or an https issuer URL (OIDC discovery). Plain http only for a loopback issuer."},"claims":{"type":"object","description":"Claim name to an exact value, a glob (* never crosses \'/\', ** does) or a list meaning any of. Pin the repository by id: repository_id (GitHub), project_id (GitLab).","additionalProperties":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","minItems":1,"items":{"type":["string","number","boolean"]}}]}},"any_repository":{"type":"boolean","description":"Dangerous: let in every repository on the forge. Without it, a github or gitlab entry must name repository_id / repository_owner_id (project_id / namespace_id) or an exact sub."}}}}}},"connections":{"type":"object","description":"The targets the job reaches through the gateway, by name.","propertyNames":{"pattern":"^[A-Za-z][A-Za-z0-9_-]*$"},"additionalProperties":{"$ref":"#/definitions/connection"}},"rules":{"type":"array","description":"Every operation is checked against every rule. Precedence: block beats approve beats allow; masks accumulate.","items":{"$ref":"#/definitions/rule"}},"approvals":{"type":"object","additionalProperties":false,"properties":{"via":{"enum":["github","gitlab","cli"],"description":"Where approvers answer."},"approvers":{"type":"array","items":{"type":"string","minLength":1},"description":"User names, or @org/team."},"timeout":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How long an operation waits before it is denied, e.g. 15m."},"allow_self_approval":{"type":"boolean","description":"Whether the run\'s own actor may approve."},"max_pending":{"type":"integer","minimum":1,"description":"How many operations may wait at once."}}},"recording":{"type":"object","additionalProperties":false,"properties":{"results":{"enum":["none","summary","masked"],"description":"none, summary (counts, sizes) or masked (masked values too)."}}},"mode":{"enum":["enforce","observe"],"description":"observe: decide and record, but let everything through."},"proxy":{"type":"object","additionalProperties":false,"description":"A forward proxy for the job (HTTPS_PROXY, HTTP_PROXY and a CA made for this run). The hosts of the http connections are always intercepted.","properties":{"intercept":{"type":"array","items":{"type":"string","minLength":1},"description":"More host globs to open and inspect (*.example.com)."},"tunnel":{"type":"array","items":{"type":"string","minLength":1},"description":"Host globs passed through unopened, recorded as host, port and bytes."},"others":{"enum":["tunnel","refuse"],"description":"Every other host: tunnel (default) or refuse, which makes intercept and tunnel an egress allow-list."}}}},"definitions":{"exportName":{"type":"string","pattern":"^[A-Z_][A-Z0-9_]*$"},"connection":{"type":"object","additionalProperties":false,"required":["export"],"properties":{"export":{"$ref":"#/definitions/exportName","description":"The variable the job gets for this connection."},"postgres":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"postgres://user:password@host:port/db?sslmode=…, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."}}},"ssh":{"type":"object","additionalProperties":false,"required":["host","user"],"properties":{"host":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535},"user":{"type":"string"},"private_key":{"type":"string"},"password":{"type":"string"},"known_hosts":{"type":"string","description":"The target\'s host key line(s); the gateway pins it."},"keepalive":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How often the gateway checks the target is alive (default 15s); three unanswered checks end the connection."},"user_ssh_config":{"type":"boolean","description":"Whether ~/.ssh/config includes the gateway\'s ssh config for the job\'s lifetime (default true); false leaves it untouched and the job uses GIT_SSH_COMMAND or ssh -F."},"env":{"type":"array","items":{"type":"string","minLength":1},"description":"Names (globs) of the variables the job may send with SendEnv/SetEnv; any other is refused."},"max_script":{"type":"integer","minimum":1,"description":"The largest script, in bytes, a shell may receive on stdin (default 1048576); it is checked whole before it runs."}}},"http":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string"},"headers":{"type":"object","additionalProperties":{"type":"string"}},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate (https targets)."}}}}},"stringOrList":{"oneOf":[{"type":"string"},{"type":"array","minItems":1,"items":{"type":"string"}}]},"sqlClasses":{"type":"array","minItems":1,"items":{"enum":["read","write","insert","update","delete","merge","delete_without_where","update_without_where","ddl","create","alter","drop","truncate","grant","set_role","alter_system","copy_from","copy_to","copy_program","dangerous_function","function_call","startup_options","replication","maintenance","lock","notify","transaction","session","unknown","masked_copy","masked_predicate"]},"description":"PostgreSQL statement classes; a statement has every class of its worst effect."},"shellPatterns":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Commands, as a program name and the arguments it must carry (\\"rm -rf\\"), or unknown."},"httpPatterns":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"\\"METHOD /path/glob\\", \\"METHOD\\", \\"/path/glob\\", or unknown."},"sshClasses":{"type":"array","minItems":1,"items":{"enum":["interactive","port_forwarding","agent_forwarding","x11_forwarding"]},"description":"SSH channels beyond one command, each refused unless a rule allows it: a terminal (pty shell), tunnels (-L, -R, -D, -W), agent forwarding (-A), X11 (-X)."},"sftpPatterns":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(read|write|remove|rename|mkdir|rmdir|setstat|symlink|list|unknown)(\\\\s+\\\\S+)?$"},"description":"sftp (and scp) operations as \\"CLASS\\" or \\"CLASS /path/glob\\": read, write, remove, rename, mkdir, rmdir, setstat, symlink, list, unknown."},"condition":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"sql":{"$ref":"#/definitions/sqlClasses"},"shell":{"$ref":"#/definitions/shellPatterns"},"http":{"$ref":"#/definitions/httpPatterns"},"json":{"type":"string","minLength":1,"description":"A condition on the JSON body, e.g. payment_amount > 1000."},"ssh":{"$ref":"#/definitions/sshClasses"},"sftp":{"$ref":"#/definitions/sftpPatterns"}}},"rule":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},"when":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Narrows the rule to some operations.","properties":{"connection":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"}}},"mask":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"columns":{"type":"array","items":{"type":"string","minLength":1},"description":"table.column globs."},"types":{"type":"array","items":{"enum":["credit_card","us_ssn","email","iban","phone","aws_key","bearer_token","private_key"]}},"json":{"type":"array","items":{"type":"string","pattern":"^\\\\$"},"description":"JSONPath-like selectors: $.a.b, $..ssn, $.items[*].card."},"headers":{"type":"array","items":{"type":"string","pattern":"^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"},"description":"HTTP response headers whose values are masked: by types, or whole when the rule lists none."},"on":{"enum":["read","write"],"description":"read (default) masks what comes back; write masks what goes to the target."},"strategy":{"enum":["redact","partial","hash"]},"predicates":{"description":"PostgreSQL: refuse statements that filter, join, group, order, window-partition on or compare a masked column (an oracle for its values). allow (default) lets them run; allow_param_equality still lets `column = $1` through.","oneOf":[{"enum":["refuse","allow"]},{"type":"object","additionalProperties":false,"properties":{"refuse":{"type":"boolean"},"allow_param_equality":{"type":"boolean"}}}]}}},"block":{"$ref":"#/definitions/condition"},"approve":{"$ref":"#/definitions/condition"},"allow":{"$ref":"#/definitions/condition"}}}}}');
+const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/hoop/govern/policy.schema.json","title":"govern policy","description":"The policy file of govern (.github/govern.yml or .govern.yml). See SPEC §3.","type":"object","additionalProperties":false,"required":["version"],"properties":{"version":{"const":1,"description":"The policy format version; only 1 exists."},"identity":{"type":"object","additionalProperties":false,"required":["audience","trust"],"description":"Who may run this pipeline. Absent: the run is recorded as identity \\"none\\", with a warning.","properties":{"audience":{"type":"string","minLength":1,"description":"The token\'s aud must contain it."},"trust":{"type":"array","minItems":1,"description":"The token must match at least one entry; every claim listed in an entry must match.","items":{"type":"object","additionalProperties":false,"required":["issuer"],"properties":{"issuer":{"type":"string","description":"github, gitlab, or an https issuer URL (OIDC discovery). Plain http only for a loopback issuer."},"claims":{"type":"object","description":"Claim name to an exact value, a glob (* never crosses \'/\', ** does) or a list meaning any of. Pin the repository by id: repository_id (GitHub), project_id (GitLab).","additionalProperties":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","minItems":1,"items":{"type":["string","number","boolean"]}}]}},"any_repository":{"type":"boolean","description":"Dangerous: let in every repository on the forge. Without it, a github or gitlab entry must name repository_id / repository_owner_id (project_id / namespace_id) or an exact sub."}}}}}},"connections":{"type":"object","description":"The targets the job reaches through the gateway, by name.","propertyNames":{"pattern":"^[A-Za-z][A-Za-z0-9_-]*$"},"additionalProperties":{"$ref":"#/definitions/connection"}},"rules":{"type":"array","description":"Every operation is checked against every rule. Precedence: block beats approve beats allow; masks accumulate.","items":{"$ref":"#/definitions/rule"}},"approvals":{"type":"object","additionalProperties":false,"properties":{"via":{"enum":["github","gitlab","cli"],"description":"Where approvers answer."},"approvers":{"type":"array","items":{"type":"string","minLength":1},"description":"User names, or @org/team."},"timeout":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How long an operation waits before it is denied, e.g. 15m."},"allow_self_approval":{"type":"boolean","description":"Whether the run\'s own actor may approve."},"max_pending":{"type":"integer","minimum":1,"description":"How many operations may wait at once."}}},"recording":{"type":"object","additionalProperties":false,"properties":{"results":{"enum":["none","summary","masked"],"description":"none, summary (counts, sizes) or masked (masked values too)."}}},"mode":{"enum":["enforce","observe"],"description":"observe: decide and record, but let everything through."},"proxy":{"type":"object","additionalProperties":false,"description":"A forward proxy for the job (HTTPS_PROXY, HTTP_PROXY and a CA made for this run). The hosts of the http connections are always intercepted.","properties":{"intercept":{"type":"array","items":{"type":"string","minLength":1},"description":"More host globs to open and inspect (*.example.com)."},"tunnel":{"type":"array","items":{"type":"string","minLength":1},"description":"Host globs passed through unopened, recorded as host, port and bytes."},"others":{"enum":["tunnel","refuse"],"description":"Every other host: tunnel (default) or refuse, which makes intercept and tunnel an egress allow-list."}}}},"definitions":{"exportName":{"type":"string","pattern":"^[A-Z_][A-Z0-9_]*$"},"connection":{"type":"object","additionalProperties":false,"required":["export"],"properties":{"export":{"$ref":"#/definitions/exportName","description":"The variable the job gets for this connection."},"postgres":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"postgres://user:password@host:port/db?sslmode=…, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."}}},"ssh":{"type":"object","additionalProperties":false,"required":["host","user"],"properties":{"host":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535},"user":{"type":"string"},"private_key":{"type":"string"},"password":{"type":"string"},"known_hosts":{"type":"string","description":"The target\'s host key line(s); the gateway pins it."},"keepalive":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How often the gateway checks the target is alive (default 15s); three unanswered checks end the connection."},"user_ssh_config":{"type":"boolean","description":"Whether ~/.ssh/config includes the gateway\'s ssh config for the job\'s lifetime (default true); false leaves it untouched and the job uses GIT_SSH_COMMAND or ssh -F."},"env":{"type":"array","items":{"type":"string","minLength":1},"description":"Names (globs) of the variables the job may send with SendEnv/SetEnv; any other is refused."},"max_script":{"type":"integer","minimum":1,"description":"The largest script, in bytes, a shell may receive on stdin (default 1048576); it is checked whole before it runs."}}},"http":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string"},"headers":{"type":"object","additionalProperties":{"type":"string"}},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate (https targets)."}}}}},"stringOrList":{"oneOf":[{"type":"string"},{"type":"array","minItems":1,"items":{"type":"string"}}]},"sqlClasses":{"type":"array","minItems":1,"items":{"enum":["read","write","insert","update","delete","merge","delete_without_where","update_without_where","ddl","create","alter","drop","truncate","grant","set_role","alter_system","copy_from","copy_to","copy_program","dangerous_function","function_call","startup_options","replication","maintenance","lock","notify","transaction","session","unknown","masked_copy","masked_predicate"]},"description":"PostgreSQL statement classes; a statement has every class of its worst effect."},"shellPatterns":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Commands, as a program name and the arguments it must carry (\\"rm -rf\\"), or unknown."},"httpPatterns":{"type":"array","minItems":1,"items":{"type":["string","object"],"minLength":1,"minProperties":1,"additionalProperties":false,"properties":{"host":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"description":"\\"METHOD /path/glob\\", \\"METHOD\\", \\"/path/glob\\", unknown, or a request pattern { host, method, path, headers, query } whose every key must match."},"httpValues":{"type":"object","minProperties":1,"additionalProperties":{"$ref":"#/definitions/stringOrList"},"description":"HTTP header names (any case) or query parameter names to value globs; a list means any of. A repeated header or parameter matches when any of its values does."},"sshClasses":{"type":"array","minItems":1,"items":{"enum":["interactive","port_forwarding","agent_forwarding","x11_forwarding"]},"description":"SSH channels beyond one command, each refused unless a rule allows it: a terminal (pty shell), tunnels (-L, -R, -D, -W), agent forwarding (-A), X11 (-X)."},"sftpPatterns":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(read|write|remove|rename|mkdir|rmdir|setstat|symlink|list|unknown)(\\\\s+\\\\S+)?$"},"description":"sftp (and scp) operations as \\"CLASS\\" or \\"CLASS /path/glob\\": read, write, remove, rename, mkdir, rmdir, setstat, symlink, list, unknown."},"condition":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"sql":{"$ref":"#/definitions/sqlClasses"},"shell":{"$ref":"#/definitions/shellPatterns"},"http":{"$ref":"#/definitions/httpPatterns"},"json":{"type":"string","minLength":1,"description":"A condition on the JSON body, e.g. payment_amount > 1000."},"ssh":{"$ref":"#/definitions/sshClasses"},"sftp":{"$ref":"#/definitions/sftpPatterns"}}},"rule":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},"when":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Narrows the rule to some operations.","properties":{"connection":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"host":{"$ref":"#/definitions/stringOrList","description":"HTTP: globs of the target\'s host name (a connection\'s, or one the forward proxy intercepts: name those by host, not connection)."},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"mask":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"columns":{"type":"array","items":{"type":"string","minLength":1},"description":"table.column globs."},"types":{"type":"array","items":{"enum":["credit_card","us_ssn","email","iban","phone","aws_key","bearer_token","private_key"]}},"json":{"type":"array","items":{"type":"string","pattern":"^\\\\$"},"description":"JSONPath-like selectors: $.a.b, $..ssn, $.items[*].card."},"headers":{"type":"array","items":{"type":"string","pattern":"^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"},"description":"HTTP headers whose values are masked (response headers; request headers with on: write): by types, or whole when the rule lists none."},"on":{"enum":["read","write"],"description":"read (default) masks what comes back; write masks what goes to the target: PostgreSQL values bound for columns, HTTP request bodies, query values and headers."},"strategy":{"enum":["redact","partial","hash"]},"predicates":{"description":"PostgreSQL: refuse statements that filter, join, group, order, window-partition on or compare a masked column (an oracle for its values). allow (default) lets them run; allow_param_equality still lets `column = $1` through.","oneOf":[{"enum":["refuse","allow"]},{"type":"object","additionalProperties":false,"properties":{"refuse":{"type":"boolean"},"allow_param_equality":{"type":"boolean"}}}]}}},"block":{"$ref":"#/definitions/condition"},"approve":{"$ref":"#/definitions/condition"},"allow":{"$ref":"#/definitions/condition"}}}}}');
 ;// CONCATENATED MODULE: ./runner-proxy/src/policy/load.ts
 
 
@@ -51626,6 +51698,8 @@ class Located {
                 const hint = closest(String(error.data), allowed);
                 return this.problem(path, `${where} is "${String(error.data)}", which is not one of ${allowed.join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`);
             }
+            case 'minProperties':
+                return this.problem(path, `${where} is empty; give it at least one key`);
             case 'const':
                 return this.problem(path, `${where} must be ${JSON.stringify(p.allowedValue)}`);
             case 'type':
@@ -51709,6 +51783,7 @@ function checkProxy(raw, located) {
         raw[key]?.forEach((host, i) => checkGlob(host, '.', ['proxy', key, i], located));
     return { intercept: raw.intercept ?? [], tunnel: raw.tunnel ?? [], others: raw.others ?? 'tunnel' };
 }
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const list = (v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 function checkGlob(pattern, separator, path, located) {
     try {
@@ -51800,12 +51875,7 @@ function checkRule(raw, path, located) {
             : `rule "${raw.name}" has ${actions.join(' and ')}; give each action a rule of its own`);
     }
     const action = actions[0] ?? 'block';
-    const when = raw.when && {
-        connection: list(raw.when.connection),
-        method: list(raw.when.method)?.map((m) => m.toUpperCase()),
-        path: list(raw.when.path),
-    };
-    when?.path?.forEach((p, i) => checkGlob(p, '/', [...path, 'when', 'path', ...(Array.isArray(raw.when.path) ? [i] : [])], located));
+    const when = raw.when && { connection: list(raw.when.connection), ...checkRequestPattern(raw.when, [...path, 'when'], located) };
     const rule = { name: raw.name, action, ...(when && { when }) };
     if (action === 'mask' && raw.mask) {
         const mask = {
@@ -51827,9 +51897,6 @@ function checkRule(raw, path, located) {
                 checkGlob(c, '.', [...path, 'mask', 'columns', i], located);
         });
         mask.json.forEach((s, i) => syntax(() => compileSelector(s), [...path, 'mask', 'json', i], located));
-        if (mask.on === 'write' && mask.columns.length === 0) {
-            located.problem([...path, 'mask'], `rule "${raw.name}" masks on write, which needs columns: the values bound for them are replaced`);
-        }
         if (mask.columns.length + mask.types.length + mask.json.length + mask.headers.length === 0) {
             located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types, json or headers`);
         }
@@ -51839,19 +51906,46 @@ function checkRule(raw, path, located) {
         const condition = raw[action];
         if (condition.json !== undefined)
             syntax(() => compileCondition(condition.json), [...path, action, 'json'], located);
-        condition.http?.forEach((pattern, i) => {
+        const http = condition.http?.map((pattern, i) => {
+            if (typeof pattern !== 'string')
+                return checkRequestPattern(pattern, [...path, action, 'http', i], located);
             const glob = pattern.split(/\s+/).find((part) => part.startsWith('/'));
             if (glob)
                 checkGlob(glob, '/', [...path, action, 'http', i], located);
+            return pattern;
         });
         condition.sftp?.forEach((pattern, i) => {
             const glob = pattern.split(/\s+/)[1];
             if (glob)
                 checkGlob(glob, '/', [...path, action, 'sftp', i], located);
         });
-        rule.condition = condition;
+        const { http: _raw, ...rest } = condition;
+        rule.condition = { ...rest, ...(http && { http }) };
     }
     return rule;
+}
+/** An HTTP request pattern with its globs checked, methods upper case, host and header names lower case. */
+function checkRequestPattern(raw, path, located) {
+    const globs = (key, separator) => {
+        const values = list(raw[key]);
+        values?.forEach((g, i) => checkGlob(g, separator, [...path, key, ...(Array.isArray(raw[key]) ? [i] : [])], located));
+        return values;
+    };
+    const valueGlobs = (key) => {
+        const entries = raw[key] && Object.entries(raw[key]);
+        entries?.forEach(([name, values]) => {
+            if (key === 'headers' && !HEADER_NAME.test(name))
+                located.keyProblem([...path, key], name, `${describePath([...path, key])}: "${name}" is not an HTTP header name`);
+            list(values).forEach((g, i) => checkGlob(g, '/', [...path, key, name, ...(Array.isArray(values) ? [i] : [])], located));
+        });
+        return entries && Object.fromEntries(entries.map(([name, values]) => [key === 'headers' ? name.toLowerCase() : name, list(values)]));
+    };
+    const host = globs('host', '.')?.map((h) => h.toLowerCase());
+    const method = list(raw.method)?.map((m) => m.toUpperCase());
+    const requestPath = globs('path', '/');
+    const headers = valueGlobs('headers');
+    const query = valueGlobs('query');
+    return { ...(host && { host }), ...(method && { method }), ...(requestPath && { path: requestPath }), ...(headers && { headers }), ...(query && { query }) };
 }
 function syntax(compile, path, located) {
     try {
@@ -51899,7 +51993,9 @@ function crossCheck(policy, raw, located) {
             if (!names.has(name)) {
                 const hint = closest(name, [...names]);
                 const at = Array.isArray(raw.rules[i].when.connection) ? ['rules', i, 'when', 'connection', j] : ['rules', i, 'when', 'connection'];
-                located.problem(at, `rule "${rule.name}" names connection "${name}", which the policy does not define${hint ? `; did you mean "${hint}"?` : ''}`);
+                // What the forward proxy records as connection proxy:HOST is named by its host.
+                const proxied = name.startsWith('proxy:') ? `; name a host the proxy intercepts with when: { host: "${name.slice(6)}" }` : undefined;
+                located.problem(at, `rule "${rule.name}" names connection "${name}", which the policy does not define${proxied ?? (hint ? `; did you mean "${hint}"?` : '')}`);
             }
         });
     });
