@@ -154,27 +154,27 @@ function maskJsonText(text: string, masks: MaskPlan, masker: Masker): { text: st
 }
 
 /**
- * Masks one DataRow by its plan into the output batch. Cells are read in place; the row is rebuilt
+ * Masks one DataRow, bytes base…frameEnd of `frame`, by its plan into the output batch. Cells are read in place; the row is rebuilt
  * only when a cell changes, straight into the batch. Returns how many values were masked.
  */
 /**
  * Masks one DataRow into `out` and returns how many values it replaced; `tally` (when given) counts
  * them by column (column masks) and by detector type.
  */
-export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, masker: Masker, out: OutputBatch, tally?: Record<string, number>): number {
-  const count = (frame[HEADER_LENGTH]! << 8) | frame[HEADER_LENGTH + 1]!;
+export function maskRowInto(frame: Buffer, base: number, frameEnd: number, plan: ResultPlan, masks: MaskPlan, masker: Masker, out: OutputBatch, tally?: Record<string, number>): number {
+  const count = (frame[base + HEADER_LENGTH]! << 8) | frame[base + HEADER_LENGTH + 1]!;
   // The row's new cells, by index (undefined: kept); reused from row to row, cleared after each.
   const replaced = plan.replaced!;
   let changed = false;
   let masked = 0;
-  let size = frame.length;
+  let size = frameEnd - base;
   try {
-    for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
-      if (pos + 4 > frame.length) throw new MalformedFrameError('a DataRow ends before its cells do');
+    for (let i = 0, pos = base + HEADER_LENGTH + 2; i < count; i++) {
+      if (pos + 4 > frameEnd) throw new MalformedFrameError('a DataRow ends before its cells do');
       const len = int32At(frame, pos);
       const start = pos + 4;
       pos = start + Math.max(len, 0);
-      if (pos > frame.length) throw new MalformedFrameError('a DataRow cell runs past the message');
+      if (pos > frameEnd) throw new MalformedFrameError('a DataRow cell runs past the message');
       const p = plan.cells[i];
       if (len < 0 || !p || p.action === CellAction.None) continue;
       let value: Buffer | null | undefined;
@@ -202,19 +202,19 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
     throw e;
   }
   if (!changed) {
-    out.pass(frame);
+    out.passRange(frame, base, frameEnd);
     return 0;
   }
   const at = out.reserve(size);
   const row = out.arena;
-  row[at] = frame[0]!;
+  row[at] = frame[base]!;
   putInt32(row, at + 1, size - 1);
-  row[at + HEADER_LENGTH] = frame[HEADER_LENGTH]!;
-  row[at + HEADER_LENGTH + 1] = frame[HEADER_LENGTH + 1]!;
+  row[at + HEADER_LENGTH] = frame[base + HEADER_LENGTH]!;
+  row[at + HEADER_LENGTH + 1] = frame[base + HEADER_LENGTH + 1]!;
   // Unchanged cells are copied in runs, from the last replaced cell to the next.
   let w = at + HEADER_LENGTH + 2;
-  let kept = HEADER_LENGTH + 2;
-  for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
+  let kept = base + HEADER_LENGTH + 2;
+  for (let i = 0, pos = base + HEADER_LENGTH + 2; i < count; i++) {
     const len = int32At(frame, pos);
     const end = pos + 4 + Math.max(len, 0);
     const r = replaced[i];
@@ -228,7 +228,7 @@ export function maskRowInto(frame: Buffer, plan: ResultPlan, masks: MaskPlan, ma
     }
     pos = end;
   }
-  copyInto(row, w, frame, kept, frame.length);
+  copyInto(row, w, frame, kept, frameEnd);
   return masked;
 }
 

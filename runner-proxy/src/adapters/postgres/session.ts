@@ -508,6 +508,7 @@ export class PostgresSession {
       frame: (code, frame) => this.#serverFrame(code, frame),
       mayStream: (code) => (code === Backend.DataRow && !this.#currentPlan().active) || (code === Backend.CopyData && !this.#copyOut),
       streamed: (piece) => this.#down.out.pass(piece),
+      dataRow: (chunk, start, end) => this.#dataRow(chunk, start, end),
     };
   }
 
@@ -542,8 +543,6 @@ export class PostgresSession {
   #serverFrame(code: number, frame: Buffer): boolean {
     const head = this.#pending[0];
     switch (code) {
-      case Backend.DataRow:
-        return this.#dataRow(frame, head);
       case Backend.RowDescription:
         return this.#rowDescription(frame, head);
       case Backend.ParseComplete:
@@ -628,16 +627,17 @@ export class PostgresSession {
     }
   }
 
-  #dataRow(frame: Buffer, head: Pending | undefined): boolean {
+  #dataRow(chunk: Buffer, start: number, end: number): boolean {
+    const head = this.#pending[0];
     const plan = this.#currentPlan();
     if (!plan.active) {
-      this.#count(head, frame.length, 0, 1);
-      this.#down.out.pass(frame);
+      this.#count(head, end - start, 0, 1);
+      this.#down.out.passRange(chunk, start, end);
       return true;
     }
     const tally = head?.kind === 'query' || head?.kind === 'execute' ? (head.maskedBy ??= {}) : undefined;
-    const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out, tally);
-    this.#count(head, frame.length, masked, 1);
+    const masked = maskRowInto(chunk, start, end, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out, tally);
+    this.#count(head, end - start, masked, 1);
     return true;
   }
 

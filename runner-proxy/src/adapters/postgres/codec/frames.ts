@@ -28,7 +28,15 @@ export interface FrameSink {
   mayStream(code: number, length: number): boolean;
   /** A piece of a streamed frame, in order, header first. */
   streamed(piece: Buffer): void;
+  /**
+   * A whole DataRow, as bytes start…end of `chunk` (no view is made for it: a result can be millions of
+   * rows). Without it, rows come to `frame` like any other message.
+   */
+  dataRow?(chunk: Buffer, start: number, end: number): boolean;
 }
+
+/** The type byte of a DataRow, the one message read row by row. */
+const DATA_ROW = 0x44;
 
 export interface FrameReaderOptions {
   /** Frames up to this size are handed over whole; larger ones stream or are refused. */
@@ -103,9 +111,10 @@ export class FrameReader {
         continue;
       }
       if (buf.length - offset < total) break;
-      const frame = buf.subarray(offset, offset + total);
+      const start = offset;
       offset += total;
-      if (!this.#sink.frame(code, frame)) this.#paused = true;
+      const more = code === DATA_ROW && this.#sink.dataRow ? this.#sink.dataRow(buf, start, offset) : this.#sink.frame(code, buf.subarray(start, offset));
+      if (!more) this.#paused = true;
     }
     this.#offset = offset;
   }
@@ -130,6 +139,11 @@ export class OutputBatch {
   /** A view to pass on as it is. */
   pass(view: Buffer): void {
     this.#extend(view, view.byteOffset, view.byteOffset + view.length);
+  }
+
+  /** Bytes start…end of `source` to pass on as they are, without a view of their own. */
+  passRange(source: Buffer, start: number, end: number): void {
+    this.#extend(source, source.byteOffset + start, source.byteOffset + end);
   }
 
   /**
