@@ -151,6 +151,8 @@ class FrameTooLargeError extends Error {
 }
 class MalformedFrameError extends Error {
 }
+/** The type byte of a DataRow, the one message read row by row. */
+const DATA_ROW = 0x44;
 class FrameReader {
     #sink;
     #maxFrame;
@@ -218,9 +220,10 @@ class FrameReader {
             }
             if (buf.length - offset < total)
                 break;
-            const frame = buf.subarray(offset, offset + total);
+            const start = offset;
             offset += total;
-            if (!this.#sink.frame(code, frame))
+            const more = code === DATA_ROW && this.#sink.dataRow ? this.#sink.dataRow(buf, start, offset) : this.#sink.frame(code, buf.subarray(start, offset));
+            if (!more)
                 this.#paused = true;
         }
         this.#offset = offset;
@@ -243,6 +246,10 @@ class OutputBatch {
     /** A view to pass on as it is. */
     pass(view) {
         this.#extend(view, view.byteOffset, view.byteOffset + view.length);
+    }
+    /** Bytes start…end of `source` to pass on as they are, without a view of their own. */
+    passRange(source, start, end) {
+        this.#extend(source, source.byteOffset + start, source.byteOffset + end);
     }
     /**
      * Room for n new bytes at `arena[offset]`, to be filled by the caller before the batch is taken.
@@ -2862,28 +2869,28 @@ function maskJsonText(text, masks, masker) {
     return { text: count ? JSON.stringify(doc) : text, count };
 }
 /**
- * Masks one DataRow by its plan into the output batch. Cells are read in place; the row is rebuilt
+ * Masks one DataRow, bytes base…frameEnd of `frame`, by its plan into the output batch. Cells are read in place; the row is rebuilt
  * only when a cell changes, straight into the batch. Returns how many values were masked.
  */
 /**
  * Masks one DataRow into `out` and returns how many values it replaced; `tally` (when given) counts
  * them by column (column masks) and by detector type.
  */
-function maskRowInto(frame, plan, masks, masker, out, tally) {
-    const count = (frame[HEADER_LENGTH] << 8) | frame[HEADER_LENGTH + 1];
+function maskRowInto(frame, base, frameEnd, plan, masks, masker, out, tally) {
+    const count = (frame[base + HEADER_LENGTH] << 8) | frame[base + HEADER_LENGTH + 1];
     // The row's new cells, by index (undefined: kept); reused from row to row, cleared after each.
     const replaced = plan.replaced;
     let changed = false;
     let masked = 0;
-    let size = frame.length;
+    let size = frameEnd - base;
     try {
-        for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
-            if (pos + 4 > frame.length)
+        for (let i = 0, pos = base + HEADER_LENGTH + 2; i < count; i++) {
+            if (pos + 4 > frameEnd)
                 throw new MalformedFrameError('a DataRow ends before its cells do');
             const len = int32At(frame, pos);
             const start = pos + 4;
             pos = start + Math.max(len, 0);
-            if (pos > frame.length)
+            if (pos > frameEnd)
                 throw new MalformedFrameError('a DataRow cell runs past the message');
             const p = plan.cells[i];
             if (len < 0 || !p || p.action === 0 /* CellAction.None */)
@@ -2919,19 +2926,19 @@ function maskRowInto(frame, plan, masks, masker, out, tally) {
         throw e;
     }
     if (!changed) {
-        out.pass(frame);
+        out.passRange(frame, base, frameEnd);
         return 0;
     }
     const at = out.reserve(size);
     const row = out.arena;
-    row[at] = frame[0];
+    row[at] = frame[base];
     putInt32(row, at + 1, size - 1);
-    row[at + HEADER_LENGTH] = frame[HEADER_LENGTH];
-    row[at + HEADER_LENGTH + 1] = frame[HEADER_LENGTH + 1];
+    row[at + HEADER_LENGTH] = frame[base + HEADER_LENGTH];
+    row[at + HEADER_LENGTH + 1] = frame[base + HEADER_LENGTH + 1];
     // Unchanged cells are copied in runs, from the last replaced cell to the next.
     let w = at + HEADER_LENGTH + 2;
-    let kept = HEADER_LENGTH + 2;
-    for (let i = 0, pos = HEADER_LENGTH + 2; i < count; i++) {
+    let kept = base + HEADER_LENGTH + 2;
+    for (let i = 0, pos = base + HEADER_LENGTH + 2; i < count; i++) {
         const len = int32At(frame, pos);
         const end = pos + 4 + Math.max(len, 0);
         const r = replaced[i];
@@ -2946,7 +2953,7 @@ function maskRowInto(frame, plan, masks, masker, out, tally) {
         }
         pos = end;
     }
-    copyInto(row, w, frame, kept, frame.length);
+    copyInto(row, w, frame, kept, frameEnd);
     return masked;
 }
 /** A big-endian int32, read without Buffer's call and checks: the caller knows the bytes are there. */
@@ -3644,6 +3651,7 @@ class PostgresSession {
             frame: (code, frame) => this.#serverFrame(code, frame),
             mayStream: (code) => (code === 68 /* Backend.DataRow */ && !this.#currentPlan().active) || (code === 100 /* Backend.CopyData */ && !this.#copyOut),
             streamed: (piece) => this.#down.out.pass(piece),
+            dataRow: (chunk, start, end) => this.#dataRow(chunk, start, end),
         };
     }
     #currentPlan() {
@@ -3681,8 +3689,6 @@ class PostgresSession {
     #serverFrame(code, frame) {
         const head = this.#pending[0];
         switch (code) {
-            case 68 /* Backend.DataRow */:
-                return this.#dataRow(frame, head);
             case 84 /* Backend.RowDescription */:
                 return this.#rowDescription(frame, head);
             case 49 /* Backend.ParseComplete */:
@@ -3768,16 +3774,17 @@ class PostgresSession {
             head.masked += masked;
         }
     }
-    #dataRow(frame, head) {
+    #dataRow(chunk, start, end) {
+        const head = this.#pending[0];
         const plan = this.#currentPlan();
         if (!plan.active) {
-            this.#count(head, frame.length, 0, 1);
-            this.#down.out.pass(frame);
+            this.#count(head, end - start, 0, 1);
+            this.#down.out.passRange(chunk, start, end);
             return true;
         }
         const tally = head?.kind === 'query' || head?.kind === 'execute' ? (head.maskedBy ??= {}) : undefined;
-        const masked = maskRowInto(frame, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out, tally);
-        this.#count(head, frame.length, masked, 1);
+        const masked = maskRowInto(chunk, start, end, plan, this.#masksOf(head), this.#ctx.governor.masker, this.#down.out, tally);
+        this.#count(head, end - start, masked, 1);
         return true;
     }
     /** Plans masking for a result; when a table is new to the catalog, reading waits for the lookup. */
