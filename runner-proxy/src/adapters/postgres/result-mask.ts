@@ -5,7 +5,7 @@ import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Catalog, TableInfo } from './catalog.js';
 import { alignLineage, maskingSource, type ColumnLineage } from './lineage.js';
-import { HEADER_LENGTH, MalformedFrameError, type OutputBatch } from './codec/frames.js';
+import { HEADER_LENGTH, int32At, MalformedFrameError, putInt32, type OutputBatch } from './codec/frames.js';
 import type { Field, NoticeFields } from './codec/messages.js';
 
 /** Types whose binary form is their text (jsonb with a version byte first). */
@@ -230,18 +230,6 @@ export function maskRowInto(frame: Buffer, base: number, frameEnd: number, plan:
   }
   copyInto(row, w, frame, kept, frameEnd);
   return masked;
-}
-
-/** A big-endian int32, read without Buffer's call and checks: the caller knows the bytes are there. */
-function int32At(b: Buffer, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
-
-function putInt32(b: Buffer, at: number, value: number): void {
-  b[at] = value >>> 24;
-  b[at + 1] = value >>> 16;
-  b[at + 2] = value >>> 8;
-  b[at + 3] = value;
 }
 
 /** Copies source[start, end) to target[at…] and returns where it ended; short runs without a native call. */

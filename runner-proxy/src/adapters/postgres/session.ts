@@ -665,8 +665,7 @@ export class PostgresSession {
       this.#down.out.pass(frame);
     };
     // Planned before for these masks and columns: the tables it names were looked up then.
-    const known = described.plans.get(masks);
-    const oids = masks.columns.length === 0 || (known && known.columns === columns) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
+    const oids = masks.columns.length === 0 || this.#knownPlan(described, masks, columns) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
     if (oids.length === 0) {
       apply();
       return true;
@@ -688,10 +687,16 @@ export class PostgresSession {
     return (this.#lastDescription = { frame: Buffer.from(frame), fields: readRowDescription(frame), catalogVersion: this.#ctx.catalog.version, plans: new Map() });
   }
 
+  /** The plan made before from this description for these masks and columns, if any. */
+  #knownPlan(described: Description, masks: MaskPlan, columns: readonly ColumnLineage[] | null | undefined): ResultPlan | undefined {
+    const known = described.plans.get(masks);
+    return known && known.columns === columns ? known.plan : undefined;
+  }
+
   /** A result's masking plan, kept with its description for the masks and lineage it was made for. */
   #plan(described: Description, masks: MaskPlan, columns: readonly ColumnLineage[] | null | undefined): ResultPlan {
-    const known = described.plans.get(masks);
-    if (known && known.columns === columns) return known.plan;
+    const known = this.#knownPlan(described, masks, columns);
+    if (known) return known;
     const plan = planResult(described.fields, masks, this.#ctx.catalog, undefined, columns);
     described.plans.set(masks, { columns, plan });
     return plan;

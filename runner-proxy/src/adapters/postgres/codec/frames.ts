@@ -6,6 +6,21 @@
  */
 export const HEADER_LENGTH = 5;
 
+/**
+ * A big-endian int32 read and written without Buffer's call and checks, for the per-message and per-row
+ * paths: the caller knows the four bytes are there.
+ */
+export function int32At(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+export function putInt32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
+}
+
 export class FrameTooLargeError extends Error {
   readonly code: number;
   readonly length: number;
@@ -96,7 +111,7 @@ export class FrameReader {
       }
       if (buf.length - offset < HEADER_LENGTH) break;
       const code = buf[offset]!;
-      const length = (buf[offset + 1]! << 24) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 8) | buf[offset + 4]!;
+      const length = int32At(buf, offset + 1);
       if (length < 4) {
         this.#offset = offset;
         throw new MalformedFrameError(`a ${String.fromCharCode(code)} message declares the impossible length ${length}`);
