@@ -140,6 +140,19 @@ var guard = __webpack_require__(923);
  * other socket's write(). A leftover partial frame is joined with the next chunk into a fresh buffer.
  */
 const HEADER_LENGTH = 5;
+/**
+ * A big-endian int32 read and written without Buffer's call and checks, for the per-message and per-row
+ * paths: the caller knows the four bytes are there.
+ */
+function int32At(b, at) {
+    return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
+}
+function putInt32(b, at, value) {
+    b[at] = value >>> 24;
+    b[at + 1] = value >>> 16;
+    b[at + 2] = value >>> 8;
+    b[at + 3] = value;
+}
 class FrameTooLargeError extends Error {
     code;
     length;
@@ -204,7 +217,7 @@ class FrameReader {
             if (buf.length - offset < HEADER_LENGTH)
                 break;
             const code = buf[offset];
-            const length = (buf[offset + 1] << 24) | (buf[offset + 2] << 16) | (buf[offset + 3] << 8) | buf[offset + 4];
+            const length = int32At(buf, offset + 1);
             if (length < 4) {
                 this.#offset = offset;
                 throw new MalformedFrameError(`a ${String.fromCharCode(code)} message declares the impossible length ${length}`);
@@ -2956,16 +2969,6 @@ function maskRowInto(frame, base, frameEnd, plan, masks, masker, out, tally) {
     copyInto(row, w, frame, kept, frameEnd);
     return masked;
 }
-/** A big-endian int32, read without Buffer's call and checks: the caller knows the bytes are there. */
-function int32At(b, at) {
-    return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
-}
-function putInt32(b, at, value) {
-    b[at] = value >>> 24;
-    b[at + 1] = value >>> 16;
-    b[at + 2] = value >>> 8;
-    b[at + 3] = value;
-}
 /** Copies source[start, end) to target[at…] and returns where it ended; short runs without a native call. */
 function copyInto(target, at, source, start, end) {
     if (end - start > 64)
@@ -3814,8 +3817,7 @@ class PostgresSession {
             this.#down.out.pass(frame);
         };
         // Planned before for these masks and columns: the tables it names were looked up then.
-        const known = described.plans.get(masks);
-        const oids = masks.columns.length === 0 || (known && known.columns === columns) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
+        const oids = masks.columns.length === 0 || this.#knownPlan(described, masks, columns) ? [] : tableOids(described.fields).filter((o) => !this.#ctx.catalog.cached(o));
         if (oids.length === 0) {
             apply();
             return true;
@@ -3833,11 +3835,16 @@ class PostgresSession {
             return last;
         return (this.#lastDescription = { frame: Buffer.from(frame), fields: readRowDescription(frame), catalogVersion: this.#ctx.catalog.version, plans: new Map() });
     }
+    /** The plan made before from this description for these masks and columns, if any. */
+    #knownPlan(described, masks, columns) {
+        const known = described.plans.get(masks);
+        return known && known.columns === columns ? known.plan : undefined;
+    }
     /** A result's masking plan, kept with its description for the masks and lineage it was made for. */
     #plan(described, masks, columns) {
-        const known = described.plans.get(masks);
-        if (known && known.columns === columns)
-            return known.plan;
+        const known = this.#knownPlan(described, masks, columns);
+        if (known)
+            return known;
         const plan = planResult(described.fields, masks, this.#ctx.catalog, undefined, columns);
         described.plans.set(masks, { columns, plan });
         return plan;
