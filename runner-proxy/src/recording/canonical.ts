@@ -5,6 +5,9 @@ const oneShotHash = (crypto as unknown as { hash: (algorithm: string, data: stri
 
 /** JSON with keys sorted at every level and no whitespace: the form that is hashed and signed. */
 export function canonical(value: unknown): string {
+  // Strings and numbers, most of every event, without a call into JSON.stringify where it is not needed.
+  if (typeof value === 'string') return jsonString(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? `${value}` : 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';
@@ -19,6 +22,15 @@ export function canonical(value: unknown): string {
     out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonical(v)}`;
   }
   return `${out}}`;
+}
+
+/** JSON.stringify(text), quoting directly when nothing in it needs an escape (control characters, quotes, backslashes, surrogates). */
+function jsonString(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
 
 export const GENESIS = '0'.repeat(64);

@@ -27,8 +27,15 @@ export interface RecorderOptions {
   flushIntervalMs?: number;
 }
 
-/** The keys every event has besides its fields. */
+/** The keys every event has besides its fields, and where each stands in this list. */
 const EVENT_KEYS = ['seq', 'ts', 'type', 'prev'];
+const [SEQ, TS, TYPE, PREV] = [0, 1, 2, 3];
+/** A key of an event in canonical order: quoted once, and which of EVENT_KEYS it is (-1 for a field). */
+interface KeySlot {
+  key: string;
+  quoted: string;
+  slot: number;
+}
 /** Events with keys of their own making (not one of the gateway's kinds) are ordered afresh each time. */
 const MAX_KEY_ORDERS = 256;
 
@@ -62,7 +69,8 @@ export class Recorder {
   #failure: GovernError | undefined;
   #closed = false;
   /** Each event kind's keys in canonical order, by the keys its fields came with. */
-  readonly #keyOrders = new Map<string, readonly (readonly [string, string])[]>();
+  readonly #keyOrders = new Map<string, { names: readonly string[]; order: readonly KeySlot[] }[]>();
+  #keyOrderCount = 0;
 
   private constructor(dir: string, fd: number, options: RecorderOptions) {
     this.dir = dir;
@@ -135,20 +143,34 @@ export class Recorder {
    * key already quoted) is kept by them.
    */
   #canonicalOpen(seq: number, ts: string, type: string, fields: Readonly<Record<string, unknown>>): string {
-    const names = Object.keys(fields);
-    const signature = names.join(',');
-    let order = this.#keyOrders.get(signature);
-    if (!order) {
-      order = [...new Set([...names, ...EVENT_KEYS])].sort().map((key) => [key, `${JSON.stringify(key)}:`] as const);
-      if (this.#keyOrders.size < MAX_KEY_ORDERS) this.#keyOrders.set(signature, order);
-    }
+    const order = this.#keyOrder(type, Object.keys(fields));
     let out = '{';
-    for (const [key, quoted] of order) {
-      const value = key === 'seq' ? seq : key === 'ts' ? ts : key === 'type' ? type : key === 'prev' ? this.#head : fields[key];
-      if (value === undefined) continue;
-      out += `${out.length > 1 ? ',' : ''}${quoted}${canonical(value)}`;
+    for (const { key, quoted, slot } of order) {
+      let value: string;
+      if (slot === SEQ) value = `${seq}`;
+      else if (slot === TS) value = `"${ts}"`;
+      else if (slot === TYPE) value = canonical(type);
+      else if (slot === PREV) value = `"${this.#head}"`;
+      else if (fields[key] === undefined) continue;
+      else value = canonical(fields[key]);
+      out += out.length > 1 ? `,${quoted}${value}` : `${quoted}${value}`;
     }
     return out;
+  }
+
+  /** The canonical order of an event's keys: found by comparing key names (no key string is made), sorted once per kind. */
+  #keyOrder(type: string, names: readonly string[]): readonly KeySlot[] {
+    let known = this.#keyOrders.get(type);
+    for (const candidate of known ?? []) {
+      if (candidate.names.length === names.length && candidate.names.every((name, i) => name === names[i])) return candidate.order;
+    }
+    const order = [...new Set([...names, ...EVENT_KEYS])].sort().map((key) => ({ key, quoted: `${JSON.stringify(key)}:`, slot: EVENT_KEYS.indexOf(key) }));
+    if (this.#keyOrderCount < MAX_KEY_ORDERS) {
+      if (!known) this.#keyOrders.set(type, (known = []));
+      known.push({ names, order });
+      this.#keyOrderCount++;
+    }
+    return order;
   }
 
   #timestamp(): string {
