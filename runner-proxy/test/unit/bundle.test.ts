@@ -172,6 +172,36 @@ describe('session bundle', () => {
   });
 });
 
+describe('canonical form', () => {
+  test('strings and numbers read exactly as JSON.stringify writes them', async () => {
+    const { canonical } = await import('../../src/recording/canonical.js');
+    const strings = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\tnew\nline\u0000', '\u001f\u007f', 'é ☃ 𝄞', '\ud800 lone', 'lone \udfff', 'ÿ'];
+    for (const text of strings) assert.equal(canonical(text), JSON.stringify(text), `the string ${JSON.stringify(text)}`);
+    for (const number of [0, -0, 1, -17, 0.1, 0.123, 1e21, 1e-7, 2 ** 53, Number.MAX_VALUE, NaN, Infinity, -Infinity]) {
+      assert.equal(canonical(number), JSON.stringify(number), `the number ${number}`);
+    }
+    assert.equal(canonical({ b: [1, 'x\n', null, undefined, true], a: { d: -0, c: 'q"' } }), '{"a":{"c":"q\\"","d":0},"b":[1,"x\\n",null,null,true]}');
+  });
+
+  test('events of one kind with keys in another order or set are written in canonical order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'govern-canonical-'));
+    try {
+      const recorder = await Recorder.create(join(dir, 'b'));
+      recorder.append('result', { op: 1, rows: 2 });
+      recorder.append('result', { rows: 3, op: 1, tag: 'SELECT 3' });
+      recorder.append('result', { op: 1, rows: undefined, error: 'x' });
+      await recorder.close();
+      const { canonical } = await import('../../src/recording/canonical.js');
+      for (const line of readFileSync(join(dir, 'b', 'events.jsonl'), 'utf8').trim().split('\n')) {
+        const { hash, ...body } = JSON.parse(line) as Record<string, unknown>;
+        assert.equal(line, `${canonical(body).slice(0, -1)},"hash":"${hash as string}"}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('failing closed when the disk is full', () => {
   let mount: string | undefined;
   before(() => {
