@@ -7,14 +7,16 @@ import { startTarget, type Target } from '../runner-proxy/test/fixtures/pg-gatew
 import { freePort, runClient } from '../runner-proxy/test/fixtures/postgres.js';
 
 /**
- * pgbench -S through four paths in one run: straight to the target, through pgbouncer (session mode),
- * through a bare Node pipe (the floor for any proxy written in Node), and through the gateway with a
- * masking and guardrail policy, each proxy in its own process. The paths are interleaved: each round
+ * pgbench -S through five paths in one run: straight to the target, through pgbouncer (session mode),
+ * through a bare Node pipe (the floor for any proxy written in Node), through the gateway's framing
+ * alone (`frame-pipe.ts`: its frame reader and output batch, nothing governed), and through the gateway
+ * with a masking and guardrail policy, each proxy in its own process. The paths are interleaved: each round
  * runs every load on every path, so load from elsewhere on the machine falls on all of them alike.
  * Then a 1,000,000-row SELECT with a masked column, direct and through the gateway, with its RSS.
  */
 const GOVERN = fileURLToPath(new URL('../../runner-proxy/bin/govern.js', import.meta.url));
 const PIPE = fileURLToPath(new URL('./pipe-proxy.js', import.meta.url));
+const FRAME_PIPE = fileURLToPath(new URL('./frame-pipe.js', import.meta.url));
 const CPU_PROFILE = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);
@@ -51,7 +53,7 @@ interface Path {
   pid?: number;
 }
 
-export type PathName = 'direct' | 'pgbouncer' | 'pipe' | 'gateway';
+export type PathName = 'direct' | 'pgbouncer' | 'pipe' | 'framed' | 'gateway';
 export type Mode = 'simple' | 'extended';
 
 /** One pgbench setting, run on every path in each round. */
@@ -110,14 +112,18 @@ async function pgbench(target: Target, path: Path, load: Load, round: number, se
   };
 }
 
-/** The bare pipe (`pipe-proxy.ts`) in its own process, relaying to the target. */
-async function startPipe(target: Target): Promise<{ path: Path; process: ChildProcess }> {
-  const child = spawn(process.execPath, [PIPE, String(target.pg.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * A relay of the bench's own (`pipe-proxy.ts`, `frame-pipe.ts`) in its own process. The framed one
+ * relays the startup message unread, so its clients ask for no TLS or GSS encryption first.
+ */
+async function startRelay(target: Target, name: 'pipe' | 'framed'): Promise<{ path: Path; process: ChildProcess }> {
+  const child = spawn(process.execPath, [name === 'pipe' ? PIPE : FRAME_PIPE, String(target.pg.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
-    child.once('exit', () => reject(new Error('the pipe proxy exited before listening')));
+    child.once('exit', () => reject(new Error(`the ${name} relay exited before listening`)));
   });
-  return { path: { name: 'pipe', url: target.appUrl.replace(`:${target.pg.port}/`, `:${port}/`), pid: child.pid! }, process: child };
+  const url = target.appUrl.replace(`:${target.pg.port}/`, `:${port}/`) + (name === 'framed' ? '?sslmode=disable&gssencmode=disable' : '');
+  return { path: { name, url, pid: child.pid! }, process: child };
 }
 
 async function startPgbouncer(target: Target, dir: string): Promise<{ path: Path; process: ChildProcess }> {
@@ -218,10 +224,11 @@ export async function benchPostgres(): Promise<PostgresFigures> {
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     await target.direct(`CREATE TABLE big AS SELECT g AS id, lpad((g % 1000)::text, 3, '0') || '-22-' || lpad((g % 10000)::text, 4, '0') AS ssn, 'note ' || g AS note FROM generate_series(1, ${BIG_ROWS}) g`);
     const bouncer = await startPgbouncer(target, dir);
-    const pipe = await startPipe(target);
-    children.push(bouncer.process, pipe.process);
+    const pipe = await startRelay(target, 'pipe');
+    const framed = await startRelay(target, 'framed');
+    children.push(bouncer.process, pipe.process, framed.process);
     gateway = await startGateway(target, dir);
-    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, gateway];
+    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, framed.path, gateway];
     const loads = PROFILE_DIR ? LOADS.filter((l) => l.clients === 8) : LOADS;
     // Every path once under every load before the rounds, unrecorded: the Node processes reach their
     // JIT-compiled speed, and the gateway its caches, only after some thousands of statements.

@@ -84,7 +84,7 @@ async function printPostgres(): Promise<void> {
     return;
   }
   const rounds = Math.max(...p.pgbench.map((r) => r.round));
-  console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, govern with a masking and guardrail policy); medians (min–max)`);
+  console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, the gateway's framing alone, govern with a masking and guardrail policy); medians (min–max)`);
   for (const load of LOADS) {
     const runs = p.pgbench.filter((r) => r.load === load);
     const of = (path: PathName) => runs.filter((r) => r.path === path);
@@ -92,7 +92,7 @@ async function printPostgres(): Promise<void> {
     const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName) =>
       of('gateway').map((g) => f(g, of(other).find((o) => o.round === g.round)!));
     console.log(`  ${load.clients} client${load.clients > 1 ? 's' : ''}, -M ${load.mode}`);
-    for (const path of ['direct', 'pgbouncer', 'pipe', 'gateway'] as const) {
+    for (const path of ['direct', 'pgbouncer', 'pipe', 'framed', 'gateway'] as const) {
       const tps = of(path).map((r) => r.tps);
       const latency = median(of(path).map((r) => r.latencyMs));
       const cpu = of(path).flatMap((r) => (r.proxyCpuUsPerTx === undefined ? [] : [r.proxyCpuUsPerTx]));
@@ -104,6 +104,8 @@ async function printPostgres(): Promise<void> {
       );
     }
     const vsPipe = perRound((g, o) => g.tps / o.tps, 'pipe');
+    const framedVsPipe = of('framed').map((f) => f.tps / of('pipe').find((o) => o.round === f.round)!.tps);
+    const vsFramed = perRound((g, o) => g.tps / o.tps, 'framed');
     const vsBouncer = perRound((g, o) => g.tps / o.tps, 'pgbouncer');
     const vsDirect = perRound((g, o) => g.tps / o.tps, 'direct');
     const addedVsPipe = perRound((g, o) => (g.latencyMs - o.latencyMs) * 1000, 'pipe');
@@ -111,6 +113,7 @@ async function printPostgres(): Promise<void> {
       `    gateway/pipe ${median(vsPipe).toFixed(2)} (${spread(vsPipe, 2)})  gateway/pgbouncer ${median(vsBouncer).toFixed(2)} (${spread(vsBouncer, 2)})` +
         `  gateway/direct ${median(vsDirect).toFixed(2)}  latency over the pipe +${median(addedVsPipe).toFixed(0)} µs`,
     );
+    console.log(`    framed/pipe ${median(framedVsPipe).toFixed(2)} (${spread(framedVsPipe, 2)})  gateway/framed ${median(vsFramed).toFixed(2)} (${spread(vsFramed, 2)}): what reading the protocol costs, and what governing it does`);
   }
   const memory = p.memory!;
   console.log(`\npostgres: gateway memory`);
