@@ -58,6 +58,9 @@ export interface GovernorOptions {
   approvals: Approvals;
 }
 
+/** How long results wait for an event to ride on before they are recorded on their own. */
+const RESULTS_WAIT_MS = 10;
+
 /**
  * The protocol-agnostic pipeline: adapters hand it classified operations; it decides (rules, then the
  * approval hold), records before anything is forwarded or refused, and gives back the masks to apply.
@@ -77,6 +80,13 @@ export class Governor {
   readonly recordsContent: boolean;
   /** What waits for the next group commit. */
   #forwards: ((failure?: unknown) => void)[] = [];
+  /**
+   * Results of allowed operations not recorded yet. They ride on the next event the governor records
+   * (mostly the next operation's: one event per statement), or go in one `results` event of their own
+   * after RESULTS_WAIT_MS without one.
+   */
+  #results: Record<string, unknown>[] = [];
+  #resultsTimer: NodeJS.Timeout | undefined;
 
   constructor({ policy, principal, recorder, masker, approvals }: GovernorOptions) {
     this.#rules = new RuleEngine(policy);
@@ -89,7 +99,7 @@ export class Governor {
   }
 
   connectionOpened(connection: string, protocol: Protocol | 'process', detail: Readonly<Record<string, unknown>> = {}): number {
-    return this.recorder.append('connection.open', { connection, protocol, ...detail });
+    return this.recorder.append('connection.open', this.#withResults({ connection, protocol, ...detail }));
   }
 
   connectionClosed(connection: string, openSeq: number, reason: string): void {
@@ -106,7 +116,7 @@ export class Governor {
     let seq: number;
     try {
       decision = this.#rules.evaluate(op, this.principal);
-      seq = this.recorder.append('operation', operationEvent(op, decision));
+      seq = this.recorder.append('operation', this.#withResults(operationEvent(op, decision)));
     } catch (e) {
       this.counts.blocked++;
       return this.#refuse(0, 'recording-failed', recordingMessage(e));
@@ -170,11 +180,31 @@ export class Governor {
     return this.#rules.needsJson(op);
   }
 
-  /** Records how an allowed operation ended; masked counts feed the summary. */
+  /** Records how an allowed operation ended, with the next event recorded; masked counts feed the summary. */
   completed(ruling: Ruling, stats: ResultStats): void {
     this.counts.masked_values += stats.maskedValues ?? 0;
     if (!this.#recordResults) return;
-    this.#tryAppend('result', resultEvent(ruling.seq, stats));
+    this.#results.push(resultEvent(ruling.seq, stats));
+    this.#resultsTimer ??= setTimeout(this.#recordResultsAlone, RESULTS_WAIT_MS).unref();
+  }
+
+  /** Records the results still waiting, in a `results` event of their own: the session is ending. */
+  settle(): void {
+    clearTimeout(this.#resultsTimer);
+    this.#recordResultsAlone();
+  }
+
+  readonly #recordResultsAlone = (): void => {
+    this.#resultsTimer = undefined;
+    if (this.#results.length) this.#tryAppend('results', {});
+  };
+
+  /** The fields of an event about to be recorded, with the results waiting (if any) added as `results`. */
+  #withResults(fields: Record<string, unknown>): Record<string, unknown> {
+    if (this.#results.length === 0) return fields;
+    fields.results = this.#results;
+    this.#results = [];
+    return fields;
   }
 
   /** The read masks of a connection, for what belongs to no operation (notices, notifications). */
@@ -184,7 +214,7 @@ export class Governor {
 
   /** Something worth keeping that is not an operation, such as a refused malformed message. */
   note(type: string, fields: Readonly<Record<string, unknown>>): void {
-    this.#tryAppend(type, fields);
+    this.#tryAppend(type, { ...fields });
   }
 
   /** The last-resort guard caught an error: it is recorded (its message masked) and the gateway serves on. */
@@ -233,9 +263,9 @@ export class Governor {
     return { allowed: false, seq, masks: EMPTY_MASK_PLAN, rule, message };
   }
 
-  #tryAppend(type: string, fields: Readonly<Record<string, unknown>>): void {
+  #tryAppend(type: string, fields: Record<string, unknown>): void {
     try {
-      this.recorder.append(type, fields);
+      this.recorder.append(type, this.#withResults(fields));
     } catch {
       // The recorder keeps its failure; every later decision is refused with it.
     }
@@ -258,20 +288,23 @@ function operationEvent(op: Operation, decision: Decision): Record<string, unkno
   return event;
 }
 
+/** A result's fields in the canonical (alphabetical) order already: they are recorded inside another event, whose serialiser then keeps that order. */
 function resultEvent(op: number, stats: ResultStats): Record<string, unknown> {
-  const event: Record<string, unknown> = { op, duration_ms: Math.round(stats.durationMs * 1000) / 1000 };
-  if (stats.status !== undefined) event.status = stats.status;
-  if (stats.rows !== undefined) event.rows = stats.rows;
-  if (stats.tag !== undefined) event.tag = stats.tag;
+  const event: Record<string, unknown> = {};
+  if (stats.body !== undefined) event.body = stats.body;
   if (stats.bytes !== undefined) event.bytes = stats.bytes;
+  event.duration_ms = Math.round(stats.durationMs * 1000) / 1000;
+  if (stats.error !== undefined) event.error = stats.error;
+  if (stats.exit !== undefined) event.exit = stats.exit;
   if (stats.maskedValues) {
     event.masked = stats.maskedValues;
     if (stats.maskedBy) event.masked_by = stats.maskedBy;
   }
-  if (stats.error !== undefined) event.error = stats.error;
-  if (stats.body !== undefined) event.body = stats.body;
+  event.op = op;
   if (stats.requestBody !== undefined) event.request_body = stats.requestBody;
-  if (stats.exit !== undefined) event.exit = stats.exit;
+  if (stats.rows !== undefined) event.rows = stats.rows;
+  if (stats.status !== undefined) event.status = stats.status;
+  if (stats.tag !== undefined) event.tag = stats.tag;
   return event;
 }
 

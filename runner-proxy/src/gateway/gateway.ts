@@ -217,6 +217,7 @@ export class Gateway {
     await Promise.all(this.#connections.map((c) => c.listener.close(drainMs)));
     await this.governor.approvals.outcomesShown(drainMs);
     const recorder = this.governor.recorder;
+    this.governor.settle();
     const counts = { ...this.governor.counts };
     if (!recorder.failure) recorder.append('session.end', { reason, counts });
     await recorder.close().catch(() => undefined);

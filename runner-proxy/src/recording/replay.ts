@@ -11,12 +11,18 @@ export function formatTimeline(events: readonly RecordedEvent[], options: Replay
   const start = Date.parse(events[0]!.ts);
   const operations = new Map<number, RecordedEvent>();
   const lines: string[] = [];
+  const line = (ts: string, seq: string, connection: string | undefined, text: string) => {
+    if (!options.connection || connection === options.connection) lines.push(`${clock(Date.parse(ts) - start)}  ${seq.padEnd(5)} ${(connection ?? '-').padEnd(12)} ${text}`);
+  };
   for (const e of events) {
+    // Results of earlier operations ride on the next event recorded: each is shown before that event.
+    for (const result of (e.results as Record<string, unknown>[] | undefined) ?? []) {
+      const op = operations.get(result.op as number);
+      line(e.ts, '', op?.connection as string | undefined, describeResult(result, op));
+    }
     if (e.type === 'operation') operations.set(e.seq, e);
-    const connection = (e.connection as string | undefined) ?? (e.type === 'result' ? (operations.get(e.op as number)?.connection as string | undefined) : undefined);
-    if (options.connection && connection !== options.connection) continue;
-    const text = describe(e, operations);
-    if (text) lines.push(`${clock(Date.parse(e.ts) - start)}  #${String(e.seq).padEnd(4)} ${(connection ?? '-').padEnd(12)} ${text}`);
+    const text = describe(e);
+    if (text) line(e.ts, `#${e.seq}`, e.connection as string | undefined, text);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -32,7 +38,7 @@ function oneLine(text: unknown, max = 160): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEvent>): string | undefined {
+function describe(e: RecordedEvent): string | undefined {
   switch (e.type) {
     case 'session.start': {
       const identity = e.identity as { kind: string; claims?: Record<string, unknown> };
@@ -51,18 +57,6 @@ function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEven
       const verdict = e.enforced ? `${wouldBe} (observe: let through)` : String(e.verdict).toUpperCase();
       return `${oneLine(e.text)}  → ${verdict}${e.rule ? ` by ${String(e.rule)}` : ''}`;
     }
-    case 'result': {
-      const op = operations.get(e.op as number);
-      const parts = [
-        e.tag !== undefined && String(e.tag),
-        e.rows !== undefined && `${String(e.rows)} rows`,
-        e.bytes !== undefined && `${String(e.bytes)} bytes`,
-        e.masked !== undefined && `${String(e.masked)} masked`,
-        `${String(e.duration_ms)} ms`,
-        e.error !== undefined && `error: ${oneLine(e.error)}`,
-      ].filter(Boolean);
-      return `  ↳ #${String(e.op)}${op ? '' : ' (unknown operation)'} ${parts.join(', ')}`;
-    }
     case 'approval.requested':
       return `approval requested: ${String(e.request_id)} for #${String(e.op)} (rule ${String(e.rule)}, via ${String(e.via)})`;
     case 'approval.decided':
@@ -78,7 +72,21 @@ function describe(e: RecordedEvent, operations: ReadonlyMap<number, RecordedEven
         : '';
       return `session end: ${String(e.reason)}${counted}`;
     }
+    case 'results':
+      return undefined;
     default:
       return `${e.type}${e.message ? `: ${oneLine(e.message)}` : ''}`;
   }
+}
+
+function describeResult(e: Record<string, unknown>, op: RecordedEvent | undefined): string {
+  const parts = [
+    e.tag !== undefined && String(e.tag),
+    e.rows !== undefined && `${String(e.rows)} rows`,
+    e.bytes !== undefined && `${String(e.bytes)} bytes`,
+    e.masked !== undefined && `${String(e.masked)} masked`,
+    `${String(e.duration_ms)} ms`,
+    e.error !== undefined && `error: ${oneLine(e.error)}`,
+  ].filter(Boolean);
+  return `  ↳ #${String(e.op)}${op ? '' : ' (unknown operation)'} ${parts.join(', ')}`;
 }

@@ -99,6 +99,8 @@ export class SessionViewBuilder {
 
   add(e: RecordedEvent): void {
     const view = this.#view;
+    // Results of earlier operations ride on the next event recorded (see Governor.completed).
+    for (const result of (e.results as Record<string, unknown>[] | undefined) ?? []) this.#result(result);
     switch (e.type) {
       case 'session.start':
         view.start_ms = Date.parse(e.ts);
@@ -129,19 +131,6 @@ export class SessionViewBuilder {
         return;
       case 'operation':
         return this.#operation(e);
-      case 'result': {
-        const row = this.#bySeq.get(e.op as number);
-        if (row === undefined) return;
-        const op = view.ops[row]!;
-        op[Col.DurationMs] = (e.duration_ms as number | undefined) ?? -1;
-        op[Col.Rows] = (e.rows as number | undefined) ?? -1;
-        if (e.tag !== undefined) op[Col.Tag] = this.#str(String(e.tag));
-        op[Col.Masked] = (e.masked as number | undefined) ?? 0;
-        if (e.bytes !== undefined) this.#detail(row).bytes = e.bytes as number;
-        if (e.error !== undefined) this.#detail(row).error = String(e.error);
-        if (e.masked_by !== undefined) this.#detail(row).masked_by = e.masked_by as Record<string, number>;
-        return;
-      }
       case 'approval.requested': {
         const row = this.#bySeq.get(e.op as number);
         if (row === undefined) return;
@@ -167,6 +156,19 @@ export class SessionViewBuilder {
           view.incidents.push({ ts: e.ts, type: e.type, ...(e.connection !== undefined && { connection: String(e.connection) }), message: String(e.message ?? e.reason ?? e.error ?? '') });
         }
     }
+  }
+
+  #result(e: Record<string, unknown>): void {
+    const row = this.#bySeq.get(e.op as number);
+    if (row === undefined) return;
+    const op = this.#view.ops[row]!;
+    op[Col.DurationMs] = (e.duration_ms as number | undefined) ?? -1;
+    op[Col.Rows] = (e.rows as number | undefined) ?? -1;
+    if (e.tag !== undefined) op[Col.Tag] = this.#str(String(e.tag));
+    op[Col.Masked] = (e.masked as number | undefined) ?? 0;
+    if (e.bytes !== undefined) this.#detail(row).bytes = e.bytes as number;
+    if (e.error !== undefined) this.#detail(row).error = String(e.error);
+    if (e.masked_by !== undefined) this.#detail(row).masked_by = e.masked_by as Record<string, number>;
   }
 
   #operation(e: RecordedEvent): void {

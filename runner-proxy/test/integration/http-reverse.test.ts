@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'undici';
 import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
+import { recordedResult } from '../fixtures/records.js';
 
 const TOKEN = 'real-api-token-5e1f';
 const RULES = `
@@ -210,8 +211,7 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     const events = readFileSync(join(governed.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const op = events.find((e) => e.type === 'operation' && e.text === 'GET /api/echo?x=1');
     assert.ok(op, 'the operation is recorded');
-    const result = events.find((e) => e.type === 'result' && e.op === op.seq);
-    assert.equal(result?.status, 200);
+    assert.equal((await recordedResult(governed.gateway.outDir, (r) => r.op === op.seq)).status, 200);
   });
 });
 

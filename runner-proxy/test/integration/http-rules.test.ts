@@ -8,6 +8,7 @@ import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
 import { govern, waitingRequest } from '../fixtures/cli.js';
 import { governedUpstreamForSuite, governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
+import { recordedResult } from '../fixtures/records.js';
 
 /** curl's answer: the body and, on the last line, the status. */
 async function curl(args: string[], env?: NodeJS.ProcessEnv): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -245,13 +246,13 @@ describe('HTTP request masking (mask on: write)', () => {
     const r = await pending;
     assert.equal(r.status, 200);
     assert.equal(echoed(r), '{"amount": 5000, "ssn": "[masked]"}');
-    const result = await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && typeof e.request_body === 'string' && String(e.request_body).includes('5000'));
+    const result = await recordedResult(suite.governed.gateway.outDir, (r) => typeof r.request_body === 'string' && String(r.request_body).includes('5000'));
     assert.equal(result.request_body, '{"amount": 5000, "ssn": "[masked]"}');
     assert.ok((result.masked as number) >= 1);
     // A body no rule masks streams to the target; the record keeps its start, run through every detector.
     const streamed = await curl(['-X', 'POST', `${suite.governed.url}/notes-in`, '-H', 'Content-Type: text/plain', '--data-binary', 'call 536-22-4711']);
     assert.equal(streamed.body.body, 'call 536-22-4711');
-    const kept = await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && String(e.request_body).startsWith('call'));
+    const kept = await recordedResult(suite.governed.gateway.outDir, (r) => String(r.request_body).startsWith('call'));
     assert.equal(kept.request_body, 'call [masked:us_ssn]');
   });
 });
@@ -268,7 +269,7 @@ describe('HTTP request masking in observe mode', () => {
     assert.equal(refused.body.rule, 'pii-out');
     assert.match(refused.body.error as string, /the body is not forwarded: rule "pii-out" must mask this body and cannot/);
     assert.equal(suite.upstream.seen.length, before);
-    await recordedEvent(suite.governed.gateway.outDir, (e) => e.type === 'result' && String(e.error).startsWith('the body is not forwarded'));
+    await recordedResult(suite.governed.gateway.outDir, (r) => String(r.error).startsWith('the body is not forwarded'));
   });
 
   test('a body a rule must read and cannot is forwarded whole, and recorded as one the rule would have refused', async () => {

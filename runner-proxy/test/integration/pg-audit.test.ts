@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { governDb, startTarget, type Target } from '../fixtures/pg-gateway.js';
+import { resultsIn } from '../fixtures/records.js';
 
 const RULE = '  - name: no-drop\n    block: { sql: [drop] }';
 const events = (dir: string) => readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -43,7 +44,7 @@ describe('what auditors ask of a PostgreSQL session', () => {
     const recorded = events(dir);
     const resultOf = (text: RegExp) => {
       const op = recorded.find((e) => e.type === 'operation' && text.test(String(e.text)))!;
-      return recorded.find((e) => e.type === 'result' && e.op === op.seq)!;
+      return resultsIn(recorded).find((r) => r.op === op.seq)!;
     };
     assert.deepEqual([resultOf(/^INSERT/).tag, resultOf(/^INSERT/).rows], ['INSERT 0 688', 688]);
     assert.deepEqual([resultOf(/^UPDATE/).tag, resultOf(/^UPDATE/).rows], ['UPDATE 500', 500]);
@@ -53,5 +54,28 @@ describe('what auditors ask of a PostgreSQL session', () => {
     const everything = readFileSync(join(dir, 'events.jsonl'), 'utf8') + readFileSync(join(dir, 'report.html'), 'utf8');
     assert.ok(!everything.includes(target.appPassword) && !everything.includes('rotated-elsewhere'), 'no password in the record');
     assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /2 connection problems/);
+  });
+
+  test('one event per statement: each result rides on a later event, and the last ones on their own at the end', async () => {
+    const db = await governDb(target.appUrl, RULE);
+    const client = await db.client();
+    for (let i = 1; i <= 50; i++) await client.query(`SELECT ${i} AS n`);
+    await client.query('SELECT $1::int AS n', [51]);
+    await client.end();
+    const dir = db.gateway.outDir;
+    await db.stop();
+    const recorded = events(dir);
+    const statements = recorded.filter((e) => e.type === 'operation' && /^select \$?\d/i.test(String(e.text)));
+    assert.equal(statements.length, 51);
+    assert.equal(recorded.filter((e) => e.type === 'result').length, 0, 'no result has an event of its own');
+    const results = resultsIn(recorded);
+    for (const op of statements) {
+      const result = results.find((r) => r.op === op.seq);
+      assert.deepEqual([result?.tag, result?.rows], ['SELECT 1', 1], `the result of ${String(op.text)}`);
+      const carrier = recorded.find((e) => (e.results as { op: number }[] | undefined)?.some((r) => r.op === op.seq))!;
+      assert.ok((carrier.seq as number) > (op.seq as number), 'a result is recorded after its operation');
+    }
+    // The statements' events, each carrying the previous statement's result, and a few of the session's own.
+    assert.ok(recorded.length < 51 + 10, `${recorded.length} events for 51 statements`);
   });
 });

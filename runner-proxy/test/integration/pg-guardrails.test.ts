@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { governDb, refused, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
 import { runClient } from '../fixtures/postgres.js';
+import { resultsIn } from '../fixtures/records.js';
 
 const RULES = `
   - name: pii
@@ -278,7 +279,7 @@ describe('PostgreSQL guardrails', () => {
     assert.equal(drop?.rule, 'no-destruction');
     const insert = ops.find((e) => String(e.text).includes("'Lit'"));
     assert.ok(insert && !String(insert.text).includes('536-22-4710'), 'literals are masked in the record');
-    const results = events.filter((e) => e.type === 'result' && (e.masked as number) > 0);
+    const results = resultsIn(events).filter((r) => (r.masked as number) > 0);
     assert.ok(results.length > 0, 'results record masked counts');
     assert.ok(!JSON.stringify(events).includes('536-22-4711'), 'no unmasked value in the record');
     assert.ok(!JSON.stringify(events).includes(target.appPassword), 'no credential in the record');

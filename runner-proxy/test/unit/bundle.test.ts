@@ -75,7 +75,7 @@ describe('session bundle', () => {
   test('an edited event is named', async () => {
     const dir = await recordSession(root, 'edited');
     const l = lines(dir);
-    l[3] = l[3]!.replace('SELECT 1', 'SELECT 9');
+    l[3] = l[3]!.replace('SELECT 2', 'SELECT 9');
     rewrite(dir, l);
     const r = verifyBundle(dir);
     assert.equal(r.ok, false);
