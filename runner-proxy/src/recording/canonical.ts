@@ -19,7 +19,7 @@ export function canonical(value: unknown): string {
   for (const key of sortedKeys(record)) {
     const v = record[key];
     if (v === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonical(v)}`;
+    out += `${out.length > 1 ? ',' : ''}${jsonString(key)}:${canonical(v)}`;
   }
   return `${out}}`;
 }
