@@ -205,6 +205,7 @@ export class PostgresSession {
   /** What lineage found against this connection's masks, by statement shape. */
   readonly #maskFindings = new WeakMap<StatementLineage, MaskFindings>();
   #connectionPlan: MaskPlan | undefined;
+  #refusesPredicatesCached: boolean | undefined;
   #lastDescription: Description | undefined;
 
   constructor(ctx: SessionContext, client: Socket, upstream: UpstreamConnection, openSeq: number) {
@@ -344,25 +345,35 @@ export class PostgresSession {
    */
   #traced(statement: KnownStatement): SqlOperation | Promise<SqlOperation> {
     const { op, sql } = statement;
-    const masks = this.#connectionMasks().columns;
-    if (masks.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
+    const plan = this.#connectionMasks();
+    if (plan.columns.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
     // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
     // the shape: where predicates are refused, lineage is cached by the exact text.
-    const shape = masks.some((m) => m.predicates?.refuse) ? `=${sql}` : op.sql.shape;
-    const withLineage = (lineage: StatementLineage): SqlOperation => {
-      for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
-      for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
-      // The same text again is traced once for as long as its lineage holds.
-      if (statement.traced?.lineage === lineage) return statement.traced;
-      let findings = this.#maskFindings.get(lineage);
-      if (findings?.from !== op.classes) this.#maskFindings.set(lineage, (findings = maskFindings(op.classes, lineage, masks)));
-      return (statement.traced = { ...op, classes: findings.classes, lineage, ...findings.detail });
-    };
+    const shape = this.#refusesPredicates ? `=${sql}` : op.sql.shape;
     const cached = this.#ctx.lineage.cached(shape);
-    if (cached) return withLineage(cached);
-    return this.#ctx.lineage.compute(sql, shape).then(withLineage, (e: Error) => {
-      throw new Error(`cannot trace the columns of a statement through the catalog: ${e.message}`);
-    });
+    if (cached) return this.#withLineage(statement, cached);
+    return this.#ctx.lineage.compute(sql, shape).then(
+      (lineage) => this.#withLineage(statement, lineage),
+      (e: Error) => {
+        throw new Error(`cannot trace the columns of a statement through the catalog: ${e.message}`);
+      },
+    );
+  }
+
+  #withLineage(statement: KnownStatement, lineage: StatementLineage): SqlOperation {
+    for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
+    for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
+    // The same text again is traced once for as long as its lineage holds.
+    if (statement.traced?.lineage === lineage) return statement.traced;
+    const { op } = statement;
+    let findings = this.#maskFindings.get(lineage);
+    if (findings?.from !== op.classes) this.#maskFindings.set(lineage, (findings = maskFindings(op.classes, lineage, this.#connectionMasks().columns)));
+    return (statement.traced = { ...op, classes: findings.classes, lineage, ...findings.detail });
+  }
+
+  /** Whether a rule of this connection refuses predicates on its masked columns. */
+  get #refusesPredicates(): boolean {
+    return (this.#refusesPredicatesCached ??= this.#connectionMasks().columns.some((m) => m.predicates?.refuse));
   }
 
   /**
@@ -392,7 +403,7 @@ export class PostgresSession {
     if (!ruling.allowed) return this.#refuseSimple(explained(ruling, op), op.sql.syntaxError);
     const unmaskable = unmaskableCopy(op, ruling.masks);
     if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
-    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, ...(op.lineage && { lineage: op.lineage }) };
+    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, lineage: op.lineage };
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
@@ -406,7 +417,7 @@ export class PostgresSession {
   }
 
   #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: SqlOperation): void | Promise<void> {
-    const statement: Statement = { ruling, sql: op.sql, text: op.text, ...(op.lineage && { lineage: op.lineage }) };
+    const statement: Statement = { ruling, sql: op.sql, text: op.text, lineage: op.lineage };
     this.#statements.set(parse.statement, statement);
     const runnable = ruling.allowed || ruling.deferred;
     const unmaskable = runnable ? unmaskableCopy(op, ruling.masks) : undefined;
