@@ -11,12 +11,12 @@ const only = process.argv[2];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
-/** `npm run bench [detectors|postgres|action|report|http|ssh]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|recording|action|report|http|ssh]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
   if (!only || only === 'postgres') await printPostgres();
-  if (!only || only === 'postgres') await printRecording();
+  if (!only || only === 'postgres' || only === 'recording') await printRecording();
   if (!only || only === 'action') await printActionStart();
   if (!only || only === 'report') await printReport();
   if (!only || only === 'http') await printHttp();
@@ -131,6 +131,10 @@ async function printRecording(): Promise<void> {
   console.log(`\npostgres: an operation's event written before the operation is forwarded (${r.events} pgbench-sized events, best of 3)`);
   console.log(`  queued, written in bulk   ${r.queuedUsPerEvent.toFixed(2)} µs/event`);
   console.log(`  written before forwarding ${r.writtenUsPerEvent.toFixed(2)} µs/event  (+${(r.writtenUsPerEvent - r.queuedUsPerEvent).toFixed(2)} µs per batch forwarded)`);
+  console.log(
+    `  a statement's whole record (its decision and event, its result riding on the next event, a group commit per 4 statements; ${r.statements.toLocaleString('en')} statements): ` +
+      `${r.usPerStatement.toFixed(2)} µs and ${r.bytesPerStatement.toFixed(0)} bytes of events.jsonl per statement`,
+  );
 }
 
 await main();
