@@ -13,7 +13,6 @@ import { guardConnection } from '../guard.js';
 import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, MessageReader, type Head, type ReadEvent } from './codec.js';
 import type { JsonStreamMasker } from './json-mask.js';
 import {
-  commitOrRefusal,
   decoderFor,
   MASKED_DROPS,
   maskStage,
@@ -21,6 +20,7 @@ import {
   refusalBody,
   refusalStatus,
   recordText,
+  recordingRefusal,
   refuseMalformed,
   requestOperation,
   requestTarget,
@@ -365,27 +365,44 @@ class Exchange {
     ruling.then((r) => this.#ruled(r)).catch((e: unknown) => this.#fail(e));
   }
 
+  /** Whether the request's whole body is already read (or it has none). */
+  #bodyHere(): boolean {
+    return this.#phase === Phase.Read || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
+  }
+
   #ruled(ruling: Ruling): void {
     const state = this.#state;
-    const { socket } = this.#job;
-    const bodyHere = this.#phase === Phase.Read || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
     if (!ruling.allowed) {
       const detail = this.#uninspectableWhy ? `: ${this.#unreadable()} (${this.#uninspectableWhy})` : '';
-      return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), bodyHere);
+      return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), this.#bodyHere());
     }
     if (this.#uninspectableWhy && this.#writeMasks) {
       // Observe mode lets the request through, but never a body that had to be masked and could not be.
       const message = `the body is not forwarded: ${this.#unreadable()} (${this.#uninspectableWhy})`;
       state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: message });
-      return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0]!, message }), bodyHere);
+      return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0]!, message }), this.#bodyHere());
     }
     // The job may have left while its request waited for an approver: nothing goes to the target then.
-    if (socket.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: 'the job left before the request was forwarded' });
-    const unrecorded = commitOrRefusal(state.governor);
-    if (unrecorded) return this.#refuse(unrecorded.status, unrecorded.body, bodyHere);
+    if (this.#job.socket.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: 'the job left before the request was forwarded' });
     this.#ruling = ruling;
-    this.#forward();
+    // The request's event goes into the file with those of every request read in this turn, in one write.
+    state.governor.commitThen(this.#committed);
   }
+
+  /** The request's event is in the file (or cannot be written: the request is refused, nothing reaches the target). */
+  readonly #committed = (failure?: unknown): void => {
+    if (this.#finished) return;
+    if (failure !== undefined) {
+      const refusal = recordingRefusal(failure);
+      this.#ruling = undefined;
+      return this.#refuse(refusal.status, refusal.body, this.#bodyHere());
+    }
+    try {
+      this.#forward();
+    } catch (e) {
+      this.#fail(e);
+    }
+  };
 
   /** Why an unreadable body stops the request: a json condition, or the mask rules that had to mask it. */
   #unreadable(): string {

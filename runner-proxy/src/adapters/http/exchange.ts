@@ -65,9 +65,14 @@ export function commitOrRefusal(governor: Governor): { status: number; body: Rec
     governor.commit();
     return undefined;
   } catch (e) {
-    const ruling = { rule: RECORDING_FAILED, message: (e as Error).message };
-    return { status: refusalStatus(ruling), body: refusalBody(ruling) };
+    return recordingRefusal(e);
   }
+}
+
+/** The refusal of a request whose event cannot be written to the record. */
+export function recordingRefusal(failure: unknown): { status: number; body: Record<string, unknown> } {
+  const ruling = { rule: RECORDING_FAILED, message: (failure as Error).message };
+  return { status: refusalStatus(ruling), body: refusalBody(ruling) };
 }
 
 /** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
