@@ -136,6 +136,8 @@ export function recordText(method: string, path: string, search: string, governo
 /** The operation the governor decides for one request (its body's JSON is added when a rule needs it). */
 export function requestOperation(state: ListenerState, method: string, target: { path: string; search: string }, rawHeaders: readonly string[]): Operation & { classes: Set<string> } {
   const writes = !SAFE_METHODS.has(method);
+  // The facts are copied field by field, not spread: this runs for every request.
+  const facts = requestFacts(state.target, rawHeaders, target.search);
   return {
     connection: state.name,
     protocol: 'http',
@@ -144,7 +146,9 @@ export function requestOperation(state: ListenerState, method: string, target: {
     writes,
     method,
     path: target.path,
-    ...requestFacts(state.target, rawHeaders, target.search),
+    host: facts.host,
+    headers: facts.headers,
+    query: facts.query,
   };
 }
 
