@@ -668,9 +668,11 @@ class Exchange {
     if (this.#finished) return;
     const socket = this.#job.socket;
     if (this.#collect) {
-      const body = this.#collect.length === 1 ? this.#collect[0]! : Buffer.concat(this.#collect);
+      const body = this.#collect;
       this.#collect = undefined;
-      this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${body.length}\r\n`, body);
+      let length = 0;
+      for (const piece of body) length += piece.length;
+      this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${length}\r\n`, body, length);
     } else if (this.#chunked) socket.write(LAST_CHUNK);
     this.#complete(undefined, this.#maskedHeaders + (this.#stageCount?.() ?? 0), this.#recorded?.text(this.#state.governor));
     const target = this.target!;
@@ -681,23 +683,24 @@ class Exchange {
     if (this.#phase === Phase.Read) this.#end();
   }
 
-  #writeHead(status: number, reason: string, headers: readonly string[], framing: string, body?: Buffer): void {
+  /** Writes the answer's head, and the pieces of its body (`length` bytes in all) with it when they are all here. */
+  #writeHead(status: number, reason: string, headers: readonly string[], framing: string, body: readonly Buffer[] = [], length = 0): void {
     this.#headSent = true;
     const connection = !this.#keepAlive ? 'Connection: close\r\n' : this.#head.httpVersion === '1.0' ? 'Connection: keep-alive\r\n' : '';
     const head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || ''}\r\n${headerLines(headers)}${framing}${connection}\r\n`;
     const socket = this.#job.socket;
     // Heads are written as read (latin1: every byte as it was); a head and its body leave as one buffer.
-    const bytes = Buffer.allocUnsafe(head.length + (body?.length ?? 0));
-    bytes.write(head, 0, 'latin1');
-    body?.copy(bytes, head.length);
+    const bytes = Buffer.allocUnsafe(head.length + length);
+    let at = bytes.write(head, 0, 'latin1');
+    for (const piece of body) at += piece.copy(bytes, at);
     if (!socket.write(bytes)) this.target?.pause();
   }
 
   /** An answer the gateway makes itself; `close` ends the connection after it. */
   #answerJson(status: number, body: Record<string, unknown>, close: boolean): void {
     if (close) this.#keepAlive = false;
-    const text = JSON.stringify(body);
-    this.#writeHead(status, STATUS_CODES[status] ?? '', ['Content-Type', 'application/json'], `Content-Length: ${Buffer.byteLength(text)}\r\n`, Buffer.from(text));
+    const bytes = Buffer.from(JSON.stringify(body));
+    this.#writeHead(status, STATUS_CODES[status] ?? '', ['Content-Type', 'application/json'], `Content-Length: ${bytes.length}\r\n`, [bytes], bytes.length);
     this.#finished = true;
     if (this.target) this.target[EXCHANGE] = undefined;
     if (this.#phase === Phase.Read || close) this.#end();

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { JsonMask } from '../../core/operation.js';
 import type { JsonSelector } from '../../core/json-select.js';
-import type { Masker } from '../../masking/masker.js';
+import { REDACTED, type Masker } from '../../masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../policy/types.js';
 
 /** One string, number or masked value is held at most this long; a longer one cannot be masked. */
@@ -52,6 +52,8 @@ const enum Purpose {
 
 /** No step of a selector reached: nothing below can be named by it. */
 const NOWHERE: readonly number[] = [];
+/** A redacted value as a JSON string; shared by every response and never written to. */
+const REDACTED_JSON = Buffer.from(JSON.stringify(REDACTED));
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 /** Whether the bytes hold a backslash (an escape: the key's text is not its bytes). */
@@ -101,7 +103,6 @@ export class JsonStreamMasker {
   #keyChunk: Buffer | undefined;
   #keyFrom = 0;
   #keyTo = 0;
-  #redacted: Buffer | undefined;
   /** The mask that names the value about to be read, set by #childStates. */
   #childMask: JsonMask | undefined;
   /** Values rewritten so far. */
@@ -319,10 +320,10 @@ export class JsonStreamMasker {
     }
   }
 
-  /** A value redacted whole; it does not depend on the value, so its bytes are made once. */
+  /** A value redacted whole (the same bytes whatever the value). */
   #redaction(): Buffer {
     this.count++;
-    return (this.#redacted ??= Buffer.from(JSON.stringify(this.#masker.maskValue('', 'redact'))));
+    return REDACTED_JSON;
   }
 
   /** The key read last becomes its object's key as a string (its chunk is about to be left). */
