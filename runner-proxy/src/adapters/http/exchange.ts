@@ -114,19 +114,23 @@ export function requestTarget(raw: string): { path: string; search: string } | u
 }
 
 export function recordText(method: string, path: string, search: string, governor: Governor): string {
-  const query = search
-    .slice(1)
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
-    })
-    .join('&');
+  // Most requests have no query, and most paths no escape: neither is taken apart then.
+  const query =
+    search.length > 1
+      ? search
+          .slice(1)
+          .split('&')
+          .filter(Boolean)
+          .map((pair) => {
+            const eq = pair.indexOf('=');
+            const name = eq < 0 ? pair : pair.slice(0, eq);
+            return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
+          })
+          .join('&')
+      : '';
   let text = `${method} ${path}${query ? `?${query}` : ''}`;
   try {
-    text = decodeURIComponent(text);
+    if (text.includes('%')) text = decodeURIComponent(text);
   } catch {
     // Kept encoded: the detectors still see what they can.
   }
