@@ -692,7 +692,10 @@ class Exchange {
     // Heads are written as read (latin1: every byte as it was); a head and its body leave as one buffer.
     const bytes = Buffer.allocUnsafe(head.length + length);
     let at = bytes.write(head, 0, 'latin1');
-    for (const piece of body) at += piece.copy(bytes, at);
+    for (const piece of body) {
+      bytes.set(piece, at);
+      at += piece.length;
+    }
     if (!socket.write(bytes)) this.target?.pause();
   }
 
