@@ -434,7 +434,7 @@ class Exchange {
     this.#connect();
     const target = this.target!;
     target.cork();
-    target.write(Buffer.from(this.#targetHead, 'latin1'));
+    target.write(this.#targetHead, 'latin1');
     if (this.#collected && this.#phase === Phase.Read) {
       // A body read whole for a rule goes on as it was sent (or masked), then the request is complete.
       for (const piece of this.#collected) {
@@ -496,7 +496,7 @@ class Exchange {
     if (this.#finished) return;
     this.#finished = true;
     this.target?.destroy();
-    if (this.#ruling) this.#complete('the job left');
+    if (this.#ruling) this.#complete(this.target ? 'the job left' : 'the job left before the request was forwarded');
   }
 
   targetDrained(): void {
@@ -540,7 +540,7 @@ class Exchange {
       this.target![EXCHANGE] = undefined;
       this.target!.destroy();
       this.#connect();
-      this.target!.write(Buffer.from(this.#targetHead, 'latin1'));
+      this.target!.write(this.#targetHead, 'latin1');
       return;
     }
     this.#targetFailed(error ? (error.code ?? error.message) : 'the target closed the connection');
