@@ -224,12 +224,10 @@ export class RuleEngine {
   #evaluate(op: Operation, principal: Principal): Decision {
     const masks = this.maskPlan(op);
     const policyDecision = this.#policyDecision(op, principal);
-    return {
-      ...policyDecision,
-      policyVerdict: policyDecision.verdict,
-      verdict: this.#observe ? 'allow' : policyDecision.verdict,
-      masks,
-    };
+    // Built field by field, not spread: every HTTP request is decided afresh, and spreading is slow.
+    const decision: Decision = { verdict: this.#observe ? 'allow' : policyDecision.verdict, policyVerdict: policyDecision.verdict, reason: policyDecision.reason, masks };
+    if (policyDecision.rule !== undefined) decision.rule = policyDecision.rule;
+    return decision;
   }
 
   #policyDecision(op: Operation, principal: Principal): { verdict: Verdict; rule?: string; reason: string } {

@@ -14,6 +14,9 @@ export interface MaskedText {
  * Applies a strategy to sensitive values. The hash strategy is keyed by a salt made fresh for each run,
  * so equal values stay joinable within one session's output but cannot be looked up across runs.
  */
+/** What a redacted value becomes (a detector's finding names its type as well). */
+export const REDACTED = '[masked]';
+
 export class Masker {
   readonly #salt: Buffer;
 
@@ -45,7 +48,7 @@ export class Masker {
       case 'partial':
         return partial(value, type);
       case 'redact':
-        return type ? `[masked:${type}]` : '[masked]';
+        return type ? `[masked:${type}]` : REDACTED;
     }
   }
 }

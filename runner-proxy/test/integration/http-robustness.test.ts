@@ -145,4 +145,38 @@ describe('HTTP gateway robustness (gateway in its own process)', () => {
       unmount(disk);
     }
   });
+
+  test('requests that arrive together share one write of the record: when it fails, each of them is refused and none reaches the target', async (t) => {
+    const disk = smallDisk('384k');
+    if (!disk) return t.skip('cannot mount a small tmpfs here (needs root)');
+    const full = await startDetachedHttp(upstream.url, RULES, join(disk, 'session'));
+    try {
+      const url = (n: string) => `${full.url}/echo?fill=together${n}&pad=${'p'.repeat(4000)}`;
+      const answers: { n: string; status: number; rule?: string }[] = [];
+      // Eight connections at once, so that the gateway reads several requests in one turn.
+      for (let batch = 0; batch < 50 && !answers.some((a) => a.status !== 200); batch++) {
+        const sent = Array.from({ length: 8 }, (_, i) => `${batch}x${i}`);
+        answers.push(
+          ...(await Promise.all(
+            sent.map(async (n) => {
+              const res = await fetch(url(n));
+              const body = (await res.json()) as { rule?: string };
+              return { n, status: res.status, rule: body.rule };
+            }),
+          )),
+        );
+      }
+      const refused = answers.filter((a) => a.status !== 200);
+      assert.ok(refused.length > 0, 'the disk never filled');
+      for (const a of refused) assert.deepEqual([a.status, a.rule], [503, 'recording-failed']);
+
+      const reached = new Set(upstream.seen.map((s) => /[?&]fill=together(\w+)/.exec(s.url)?.[1]).filter((n) => n !== undefined));
+      assert.deepEqual(refused.filter((a) => reached.has(a.n)), [], 'a refused request reached the target');
+      const recorded = new Set(recordedEvents(full.out).flatMap((e) => (e.type === 'operation' ? [/fill=together(\w+)/.exec(String(e.text))?.[1]] : [])));
+      assert.deepEqual([...reached].filter((n) => !recorded.has(n)), [], 'requests reached the target without their event in the record');
+    } finally {
+      await full.stop();
+      unmount(disk);
+    }
+  });
 });

@@ -86,6 +86,17 @@ describe('HTTP/1.1 codec', () => {
     }
   });
 
+  test('a head holds no control character but HTAB, no CR or LF outside a line end, and header names are tokens', () => {
+    for (const line of ['X: a\x01b', 'X: a\x7f', 'X: a\x00', 'X: a\nY: b', 'X: a\r', 'X: a\rY: b', 'X: a\x0b', 'X(: 1', 'X\xc4: 1', ': 1', 'X Y: 1']) {
+      const bytes = `GET / HTTP/1.1\r\nHost: x\r\n${line}\r\n\r\n`;
+      assert.ok(read('request', bytes).error, JSON.stringify(bytes));
+      assert.ok(read('response', `HTTP/1.1 200 OK\r\n${line}\r\nContent-Length: 0\r\n\r\n`).error, JSON.stringify(line));
+    }
+    const accepted = read('request', "GET / HTTP/1.1\r\nHost: x\r\nX-Tab:\ta\tb\t\r\nX-Latin1: caf\xe9\r\n!#$%&'*+.^_`|~-09AZaz: t\r\n\r\n");
+    assert.equal(accepted.error, undefined);
+    assert.deepEqual(accepted.heads[0]!.rawHeaders, ['Host', 'x', 'X-Tab', 'a\tb', 'X-Latin1', 'caf\xe9', "!#$%&'*+.^_`|~-09AZaz", 't']);
+  });
+
   test('a conflicting Content-Length from a target is refused; a repeated equal one is read', () => {
     assert.ok(read('response', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab').error);
     assert.deepEqual(read('response', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab').bodies, ['ab']);

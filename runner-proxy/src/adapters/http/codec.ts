@@ -63,11 +63,12 @@ const enum State {
 }
 
 const CRLF = 0x0a0d;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** The characters of a token (a header name), by character code below 128. */
+const TOKEN_CHARACTER = new Uint8Array(128);
+for (const c of "!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") TOKEN_CHARACTER[c.charCodeAt(0)] = 1;
 /** A control character other than HTAB, which includes a CR or LF alone. */
 const BAD_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
-/** The same in a whole head, where lines end with CRLF. */
-const BAD_IN_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^]*))?$/;
 const CHUNK_SIZE = /^[0-9A-Fa-f]{1,12}$/;
@@ -82,6 +83,33 @@ function trimField(line: string, from: number): string {
   while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
   while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
   return line.slice(start, end);
+}
+
+function isToken(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHARACTER[c] === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * A head's lines, without their CRLFs, in one pass that also refuses a bare CR or LF and any control
+ * character other than HTAB.
+ */
+function headLines(text: string): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x20 && c !== 0x7f) || c === 0x09) continue;
+    if (c !== 0x0d || text.charCodeAt(i + 1) !== 0x0a) throw new MalformedMessage('a bare CR or LF, or a control character, in the head');
+    lines.push(text.slice(start, i));
+    start = ++i + 1;
+  }
+  lines.push(text.slice(start));
+  return lines;
 }
 
 /** Whether the bytes hold a LF without its CR, or a CR followed by something other than LF. */
@@ -176,7 +204,7 @@ export class MessageReader {
         case State.Head: {
           // Empty lines before a message are allowed (RFC 9112 §2.2).
           while (this.#offset + 1 < b.length && b.readUInt16LE(this.#offset) === CRLF) this.#offset += 2;
-          const end = b.indexOf('\r\n\r\n', this.#offset, 'latin1');
+          const end = b.indexOf(HEAD_END, this.#offset);
           if (end < 0) {
             if (b.length - this.#offset > MAX_HEADER_BYTES) throw new MalformedMessage(`the head is larger than ${MAX_HEADER_BYTES >> 10} KiB`);
             if (bareLineBreak(b, this.#offset, b.length)) throw new MalformedMessage('a bare CR or LF in the head');
@@ -271,8 +299,7 @@ export class MessageReader {
   }
 
   #head(text: string): Head {
-    if (BAD_IN_HEAD.test(text)) throw new MalformedMessage('a bare CR or LF, or a control character, in the head');
-    const lines = text.split('\r\n');
+    const lines = headLines(text);
     const first = lines[0]!;
     const head: Head = {
       method: '',
@@ -321,7 +348,7 @@ export class MessageReader {
       const colon = line.indexOf(':');
       if (colon <= 0) throw new MalformedMessage(line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09 ? 'a folded header line' : 'a header line without a colon');
       const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) throw new MalformedMessage(`the header name "${name.slice(0, 40)}" is malformed (a space before the colon?)`);
+      if (!isToken(name)) throw new MalformedMessage(`the header name "${name.slice(0, 40)}" is malformed (a space before the colon?)`);
       const value = trimField(line, colon + 1);
       raw.push(name, value);
       const known = head.headers;

@@ -7,13 +7,12 @@
 import { STATUS_CODES } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
-import type { Ruling } from '../../core/governor.js';
+import type { ResultStats, Ruling } from '../../core/governor.js';
 import type { Operation, RequestMasks } from '../../core/operation.js';
 import { guardConnection } from '../guard.js';
 import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, MessageReader, type Head, type ReadEvent } from './codec.js';
 import type { JsonStreamMasker } from './json-mask.js';
 import {
-  commitOrRefusal,
   decoderFor,
   MASKED_DROPS,
   maskStage,
@@ -21,6 +20,7 @@ import {
   refusalBody,
   refusalStatus,
   recordText,
+  recordingRefusal,
   refuseMalformed,
   requestOperation,
   requestTarget,
@@ -365,27 +365,44 @@ class Exchange {
     ruling.then((r) => this.#ruled(r)).catch((e: unknown) => this.#fail(e));
   }
 
+  /** Whether the request's whole body is already read (or it has none). */
+  #bodyHere(): boolean {
+    return this.#phase === Phase.Read || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
+  }
+
   #ruled(ruling: Ruling): void {
     const state = this.#state;
-    const { socket } = this.#job;
-    const bodyHere = this.#phase === Phase.Read || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
     if (!ruling.allowed) {
       const detail = this.#uninspectableWhy ? `: ${this.#unreadable()} (${this.#uninspectableWhy})` : '';
-      return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), bodyHere);
+      return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), this.#bodyHere());
     }
     if (this.#uninspectableWhy && this.#writeMasks) {
       // Observe mode lets the request through, but never a body that had to be masked and could not be.
       const message = `the body is not forwarded: ${this.#unreadable()} (${this.#uninspectableWhy})`;
       state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: message });
-      return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0]!, message }), bodyHere);
+      return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0]!, message }), this.#bodyHere());
     }
     // The job may have left while its request waited for an approver: nothing goes to the target then.
-    if (socket.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: 'the job left before the request was forwarded' });
-    const unrecorded = commitOrRefusal(state.governor);
-    if (unrecorded) return this.#refuse(unrecorded.status, unrecorded.body, bodyHere);
+    if (this.#job.socket.destroyed) return state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: 'the job left before the request was forwarded' });
     this.#ruling = ruling;
-    this.#forward();
+    // The request's event goes into the file with those of every request read in this turn, in one write.
+    state.governor.commitThen(this.#committed);
   }
+
+  /** The request's event is in the file (or cannot be written: the request is refused, nothing reaches the target). */
+  readonly #committed = (failure?: unknown): void => {
+    if (this.#finished) return;
+    if (failure !== undefined) {
+      const refusal = recordingRefusal(failure);
+      this.#ruling = undefined;
+      return this.#refuse(refusal.status, refusal.body, this.#bodyHere());
+    }
+    try {
+      this.#forward();
+    } catch (e) {
+      this.#fail(e);
+    }
+  };
 
   /** Why an unreadable body stops the request: a json condition, or the mask rules that had to mask it. */
   #unreadable(): string {
@@ -417,7 +434,7 @@ class Exchange {
     this.#connect();
     const target = this.target!;
     target.cork();
-    target.write(Buffer.from(this.#targetHead, 'latin1'));
+    target.write(this.#targetHead, 'latin1');
     if (this.#collected && this.#phase === Phase.Read) {
       // A body read whole for a rule goes on as it was sent (or masked), then the request is complete.
       for (const piece of this.#collected) {
@@ -466,7 +483,7 @@ class Exchange {
   malformed(problem: string): void {
     this.#finished = true;
     this.target?.destroy();
-    this.#complete({ error: `malformed request body: ${problem}` });
+    this.#complete(`malformed request body: ${problem}`);
     if (!this.#headSent) this.#job.refuseMalformed(problem);
     else this.#job.socket.destroy();
   }
@@ -479,7 +496,7 @@ class Exchange {
     if (this.#finished) return;
     this.#finished = true;
     this.target?.destroy();
-    if (this.#ruling) this.#complete({ error: 'the job left' });
+    if (this.#ruling) this.#complete(this.target ? 'the job left' : 'the job left before the request was forwarded');
   }
 
   targetDrained(): void {
@@ -523,7 +540,7 @@ class Exchange {
       this.target![EXCHANGE] = undefined;
       this.target!.destroy();
       this.#connect();
-      this.target!.write(Buffer.from(this.#targetHead, 'latin1'));
+      this.target!.write(this.#targetHead, 'latin1');
       return;
     }
     this.#targetFailed(error ? (error.code ?? error.message) : 'the target closed the connection');
@@ -533,7 +550,7 @@ class Exchange {
     this.target?.destroy();
     // Once the target's answer began, a cut answer is a cut response (the job must not take it as whole).
     if (this.#status === 0) {
-      this.#complete({ error: `the target failed: ${problem}` });
+      this.#complete(`the target failed: ${problem}`);
       return this.#answerJson(502, { error: `the target cannot be reached (${problem})` }, this.#phase !== Phase.Read);
     }
     this.#cut(problem);
@@ -541,7 +558,7 @@ class Exchange {
 
   /** The answer broke off after its head went to the job: the job's connection ends with it. */
   #cut(problem: string): void {
-    this.#complete({ error: `the response was cut: ${problem}` });
+    this.#complete(`the response was cut: ${problem}`);
     this.#finished = true;
     this.target?.destroy();
     this.#job.socket.destroy();
@@ -555,7 +572,7 @@ class Exchange {
     const stage = maskStage(ruling, contentType, state.governor);
     if (stage && !decodable(coding)) {
       this.target!.destroy();
-      this.#complete({ error: `content coding ${coding} cannot be masked` });
+      this.#complete(`content coding ${coding} cannot be masked`);
       return this.#answerJson(502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` }, this.#phase !== Phase.Read);
     }
     this.#status = answer.statusCode;
@@ -651,14 +668,13 @@ class Exchange {
     if (this.#finished) return;
     const socket = this.#job.socket;
     if (this.#collect) {
-      const body = this.#collect.length === 1 ? this.#collect[0]! : Buffer.concat(this.#collect);
+      const body = this.#collect;
       this.#collect = undefined;
-      this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${body.length}\r\n`, body);
+      let length = 0;
+      for (const piece of body) length += piece.length;
+      this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${length}\r\n`, body, length);
     } else if (this.#chunked) socket.write(LAST_CHUNK);
-    this.#complete({
-      maskedValues: this.#maskedHeaders + (this.#stageCount?.() ?? 0),
-      ...(this.#recorded && { body: this.#recorded.text(this.#state.governor) }),
-    });
+    this.#complete(undefined, this.#maskedHeaders + (this.#stageCount?.() ?? 0), this.#recorded?.text(this.#state.governor));
     const target = this.target!;
     target[EXCHANGE] = undefined;
     if (this.#targetReusable && this.#phase === Phase.Read && !this.#answers!.error) this.#state.target.pool.release(target);
@@ -667,23 +683,27 @@ class Exchange {
     if (this.#phase === Phase.Read) this.#end();
   }
 
-  #writeHead(status: number, reason: string, headers: readonly string[], framing: string, body?: Buffer): void {
+  /** Writes the answer's head, and the pieces of its body (`length` bytes in all) with it when they are all here. */
+  #writeHead(status: number, reason: string, headers: readonly string[], framing: string, body: readonly Buffer[] = [], length = 0): void {
     this.#headSent = true;
     const connection = !this.#keepAlive ? 'Connection: close\r\n' : this.#head.httpVersion === '1.0' ? 'Connection: keep-alive\r\n' : '';
     const head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || ''}\r\n${headerLines(headers)}${framing}${connection}\r\n`;
     const socket = this.#job.socket;
     // Heads are written as read (latin1: every byte as it was); a head and its body leave as one buffer.
-    const bytes = Buffer.allocUnsafe(head.length + (body?.length ?? 0));
-    bytes.write(head, 0, 'latin1');
-    body?.copy(bytes, head.length);
+    const bytes = Buffer.allocUnsafe(head.length + length);
+    let at = bytes.write(head, 0, 'latin1');
+    for (const piece of body) {
+      bytes.set(piece, at);
+      at += piece.length;
+    }
     if (!socket.write(bytes)) this.target?.pause();
   }
 
   /** An answer the gateway makes itself; `close` ends the connection after it. */
   #answerJson(status: number, body: Record<string, unknown>, close: boolean): void {
     if (close) this.#keepAlive = false;
-    const text = JSON.stringify(body);
-    this.#writeHead(status, STATUS_CODES[status] ?? '', ['Content-Type', 'application/json'], `Content-Length: ${Buffer.byteLength(text)}\r\n`, Buffer.from(text));
+    const bytes = Buffer.from(JSON.stringify(body));
+    this.#writeHead(status, STATUS_CODES[status] ?? '', ['Content-Type', 'application/json'], `Content-Length: ${bytes.length}\r\n`, [bytes], bytes.length);
     this.#finished = true;
     if (this.target) this.target[EXCHANGE] = undefined;
     if (this.#phase === Phase.Read || close) this.#end();
@@ -693,19 +713,19 @@ class Exchange {
     }
   }
 
-  #complete(extra: { error?: string; maskedValues?: number; body?: string }): void {
+  #complete(error?: string, answerMasked = 0, body?: string): void {
     if (this.#completed || !this.#ruling) return;
     this.#completed = true;
     const { governor } = this.#state;
-    const masked = this.#requestMasked + (extra.maskedValues ?? 0);
-    governor.completed(this.#ruling, {
-      durationMs: performance.now() - this.#started,
-      bytes: this.#bytes,
-      ...(this.#status && { status: this.#status }),
-      ...extra,
-      ...(masked && { maskedValues: masked }),
-      ...(this.#requestRecord && { requestBody: this.#requestRecord.text(governor) }),
-    });
+    // Set field by field rather than spread from optional parts: this runs for every request.
+    const stats: ResultStats = { durationMs: performance.now() - this.#started, bytes: this.#bytes };
+    if (this.#status) stats.status = this.#status;
+    if (error !== undefined) stats.error = error;
+    const masked = this.#requestMasked + answerMasked;
+    if (masked) stats.maskedValues = masked;
+    if (body !== undefined) stats.body = body;
+    if (this.#requestRecord) stats.requestBody = this.#requestRecord.text(governor);
+    governor.completed(this.#ruling, stats);
   }
 
   /** Both the request and its answer are through. */

@@ -65,9 +65,14 @@ export function commitOrRefusal(governor: Governor): { status: number; body: Rec
     governor.commit();
     return undefined;
   } catch (e) {
-    const ruling = { rule: RECORDING_FAILED, message: (e as Error).message };
-    return { status: refusalStatus(ruling), body: refusalBody(ruling) };
+    return recordingRefusal(e);
   }
+}
+
+/** The refusal of a request whose event cannot be written to the record. */
+export function recordingRefusal(failure: unknown): { status: number; body: Record<string, unknown> } {
+  const ruling = { rule: RECORDING_FAILED, message: (failure as Error).message };
+  return { status: refusalStatus(ruling), body: refusalBody(ruling) };
 }
 
 /** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
@@ -109,19 +114,23 @@ export function requestTarget(raw: string): { path: string; search: string } | u
 }
 
 export function recordText(method: string, path: string, search: string, governor: Governor): string {
-  const query = search
-    .slice(1)
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const name = eq < 0 ? pair : pair.slice(0, eq);
-      return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
-    })
-    .join('&');
+  // Most requests have no query, and most paths no escape: neither is taken apart then.
+  const query =
+    search.length > 1
+      ? search
+          .slice(1)
+          .split('&')
+          .filter(Boolean)
+          .map((pair) => {
+            const eq = pair.indexOf('=');
+            const name = eq < 0 ? pair : pair.slice(0, eq);
+            return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
+          })
+          .join('&')
+      : '';
   let text = `${method} ${path}${query ? `?${query}` : ''}`;
   try {
-    text = decodeURIComponent(text);
+    if (text.includes('%')) text = decodeURIComponent(text);
   } catch {
     // Kept encoded: the detectors still see what they can.
   }
@@ -131,6 +140,8 @@ export function recordText(method: string, path: string, search: string, governo
 /** The operation the governor decides for one request (its body's JSON is added when a rule needs it). */
 export function requestOperation(state: ListenerState, method: string, target: { path: string; search: string }, rawHeaders: readonly string[]): Operation & { classes: Set<string> } {
   const writes = !SAFE_METHODS.has(method);
+  // The facts are copied field by field, not spread: this runs for every request.
+  const facts = requestFacts(state.target, rawHeaders, target.search);
   return {
     connection: state.name,
     protocol: 'http',
@@ -139,7 +150,9 @@ export function requestOperation(state: ListenerState, method: string, target: {
     writes,
     method,
     path: target.path,
-    ...requestFacts(state.target, rawHeaders, target.search),
+    host: facts.host,
+    headers: facts.headers,
+    query: facts.query,
   };
 }
 

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { JsonMask } from '../../core/operation.js';
 import type { JsonSelector } from '../../core/json-select.js';
-import type { Masker } from '../../masking/masker.js';
+import { REDACTED, type Masker } from '../../masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../policy/types.js';
 
 /** One string, number or masked value is held at most this long; a longer one cannot be masked. */
@@ -52,12 +52,18 @@ const enum Purpose {
 
 /** No step of a selector reached: nothing below can be named by it. */
 const NOWHERE: readonly number[] = [];
+/** A redacted value as a JSON string; shared by every response and never written to. */
+const REDACTED_JSON = Buffer.from(JSON.stringify(REDACTED));
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 /** Whether the bytes hold a backslash (an escape: the key's text is not its bytes). */
 function hasEscape(chunk: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (chunk[i] === BACKSLASH) return true;
   return false;
+}
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 const isScalarByte = (b: number) => (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2b || b === 0x2e || (b >= 0x61 && b <= 0x7a) || b === 0x45;
@@ -97,7 +103,6 @@ export class JsonStreamMasker {
   #keyChunk: Buffer | undefined;
   #keyFrom = 0;
   #keyTo = 0;
-  #redacted: Buffer | undefined;
   /** The mask that names the value about to be read, set by #childStates. */
   #childMask: JsonMask | undefined;
   /** Values rewritten so far. */
@@ -129,10 +134,16 @@ export class JsonStreamMasker {
         this.#keyTo = end - 1;
         holdFrom = -1;
       } else if (holdFrom >= 0) {
-        const piece = chunk.subarray(holdFrom, end);
         const withinChunk = this.#held.length === 0;
-        this.#hold(piece);
-        const released = this.#release();
+        let piece: Buffer | undefined;
+        let released: Buffer;
+        // A value redacted whole within the chunk needs none of its bytes.
+        if (withinChunk && this.#purpose === Purpose.Mask && this.#strategy === 'redact') released = this.#redaction();
+        else {
+          piece = chunk.subarray(holdFrom, end);
+          this.#hold(piece);
+          released = this.#release();
+        }
         // A token that goes out unchanged (most keys and strings) stays part of the chunk's run of bytes.
         if (!withinChunk || released !== piece) {
           if (holdFrom > from) out.push(chunk.subarray(from, holdFrom));
@@ -298,9 +309,8 @@ export class JsonStreamMasker {
         return Buffer.from(JSON.stringify(masked.text));
       }
       case Purpose.Mask: {
+        if (this.#strategy === 'redact') return this.#redaction();
         this.count++;
-        // Redaction does not depend on the value: its bytes are made once.
-        if (this.#strategy === 'redact') return (this.#redacted ??= Buffer.from(JSON.stringify(this.#masker.maskValue('', 'redact'))));
         const text = raw.toString('utf8');
         const value = text.startsWith('"') ? (JSON.parse(text) as string) : text;
         return Buffer.from(JSON.stringify(this.#masker.maskValue(value, this.#strategy)));
@@ -308,6 +318,12 @@ export class JsonStreamMasker {
       default:
         return raw;
     }
+  }
+
+  /** A value redacted whole (the same bytes whatever the value). */
+  #redaction(): Buffer {
+    this.count++;
+    return REDACTED_JSON;
   }
 
   /** The key read last becomes its object's key as a string (its chunk is about to be left). */
@@ -337,7 +353,7 @@ export class JsonStreamMasker {
       }
       return true;
     }
-    return expected.length < length && !/^[\x00-\x7f]*$/.test(expected) && chunk.toString('utf8', from, this.#keyTo) === expected;
+    return expected.length < length && !isAscii(expected) && chunk.toString('utf8', from, this.#keyTo) === expected;
   }
 
   /**
@@ -355,9 +371,14 @@ export class JsonStreamMasker {
       const steps = this.#masks[s]!.selector.steps;
       const step = reached.length === 1 ? steps[reached[0]!]! : undefined;
       let next: readonly number[];
+      const takes = step !== undefined && this.#takes(step, parent);
       // The usual case, allocation-free: one step reached, and the key does not take it further.
-      if (step && !this.#takes(step, parent)) next = step.kind === 'descend' ? reached : NOWHERE;
-      else {
+      if (step && !takes) next = step.kind === 'descend' ? reached : NOWHERE;
+      else if (step?.kind === 'descend' && reached[0]! + 1 === steps.length) {
+        // The key a descendant selector ends with ($..ssn): this value is named, and the search goes on below it as before.
+        this.#childMask ??= this.#masks[s];
+        next = reached;
+      } else {
         const taken: number[] = [];
         for (const at of reached) {
           const step = steps[at]!;

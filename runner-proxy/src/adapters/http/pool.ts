@@ -28,9 +28,11 @@ export class TargetPool {
   constructor(options: PoolOptions) {
     this.#options = options;
     const idle = this.#idle;
+    // Attached once per connection; a busy connection's end or error is its exchange's to handle.
     this.#onIdleEnd = function (this: Socket) {
       const at = idle.indexOf(this);
-      if (at >= 0) idle.splice(at, 1);
+      if (at < 0) return;
+      idle.splice(at, 1);
       this.destroy();
     };
   }
@@ -39,7 +41,6 @@ export class TargetPool {
   acquire(): { socket: Socket; reused: boolean } {
     while (this.#idle.length > 0) {
       const socket = this.#idle.pop()!;
-      this.#unwatch(socket);
       if (!socket.destroyed && socket.readable && socket.writable) return { socket, reused: true };
       socket.destroy();
     }
@@ -49,6 +50,9 @@ export class TargetPool {
       : netConnect({ host: hostname, port, noDelay: true });
     if (secure) socket.setNoDelay(true);
     socket.setTimeout(IDLE_MS);
+    // An idle connection must see the target close it.
+    socket.on('end', this.#onIdleEnd);
+    socket.on('error', this.#onIdleEnd);
     // A busy connection's timeout is its exchange's to judge; an idle one is closed.
     socket.on('timeout', () => {
       if (this.#idle.includes(socket)) this.#onIdleEnd.call(socket);
@@ -63,8 +67,6 @@ export class TargetPool {
     if (socket.destroyed || this.#idle.length >= MAX_IDLE) return void socket.destroy();
     // Paused by the last answer's backpressure maybe: an idle connection must see the target close it.
     socket.resume();
-    socket.on('end', this.#onIdleEnd);
-    socket.on('error', this.#onIdleEnd);
     this.#idle.push(socket);
   }
 
@@ -72,10 +74,5 @@ export class TargetPool {
   destroy(): void {
     for (const socket of this.#all) socket.destroy();
     this.#idle.length = 0;
-  }
-
-  #unwatch(socket: Socket): void {
-    socket.off('end', this.#onIdleEnd);
-    socket.off('error', this.#onIdleEnd);
   }
 }
