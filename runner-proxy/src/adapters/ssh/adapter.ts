@@ -5,7 +5,7 @@ import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { faultSink, guardConnection, guarded, type FaultSink } from '../guard.js';
-import { CIPHERS, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
+import { CIPHERS, ed25519KeyPair, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
 import { SessionChannel, type ConnectionContext } from './session.js';
 import { parseSshSettings, SshSettingsError, type SshTarget } from './settings.js';
 import { connectUpstream, UpstreamError } from './upstream.js';
@@ -56,7 +56,7 @@ export class SshAdapter implements Adapter {
     };
     let files: JobSshFiles | undefined;
     let include: UserSshConfigInclude | undefined;
-    const hostKey = utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
     const sshServer = new Server({ hostKeys: [hostKey.private], algorithms: { cipher: CIPHERS as ssh2.CipherAlgorithm[] } });
     // The job's sockets are accepted here, so each goes through the guard before ssh2 reads a byte of it.
     const escapes = new Map<string, (e: unknown) => void>();

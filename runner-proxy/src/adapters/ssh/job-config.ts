@@ -5,6 +5,18 @@ import ssh2 from 'ssh2';
 
 const { utils } = ssh2;
 
+/**
+ * A new ed25519 key pair in OpenSSH's formats. ssh2's generator writes an ed25519 public key whose first
+ * byte is zero one byte short (about one key in 256), which neither ssh2 nor OpenSSH can read: such a
+ * pair is made again.
+ */
+export function ed25519KeyPair(comment?: string): { private: string; public: string } {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
+    if (!(utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+}
+
 /** The ciphers both sides prefer: AES-GCM runs natively in Node; chacha20 would need ssh2's native addon. */
 export const CIPHERS = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
 
@@ -23,7 +35,7 @@ export interface JobSshFiles {
 export function writeJobSshFiles(options: { alias: string; port: number; user: string; hostPublicKey: string }): JobSshFiles {
   const dir = mkdtempSync(join(tmpdir(), 'govern-ssh-'));
   chmodSync(dir, 0o700);
-  const client = utils.generateKeyPairSync('ed25519', { comment: `govern ${options.alias}` });
+  const client = ed25519KeyPair(`govern ${options.alias}`);
   const identity = join(dir, 'id_ed25519');
   writeFileSync(identity, client.private, { mode: 0o600 });
   writeFileSync(`${identity}.pub`, `${client.public}\n`, { mode: 0o600 });
