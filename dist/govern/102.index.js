@@ -3358,6 +3358,7 @@ class PostgresSession {
     /** What lineage found against this connection's masks, by statement shape. */
     #maskFindings = new WeakMap();
     #connectionPlan;
+    #refusesPredicatesCached;
     #lastDescription;
     constructor(ctx, client, upstream, openSeq) {
         this.#ctx = ctx;
@@ -3479,7 +3480,7 @@ class PostgresSession {
             op: {
                 connection: this.#ctx.connection,
                 protocol: 'postgres',
-                text: this.#ctx.governor.masker.maskText((0,credentials/* hideCredentials */.R)(sql), masking_masker/* REDACT_ALL */.k).text,
+                text: this.#ctx.governor.masker.maskText((0,credentials/* hideCredentials */.R)(sql), masking_masker/* REDACT_ALL */.kZ).text,
                 classes: classification.classes,
                 writes: classification.writes,
                 sql: classification,
@@ -3497,31 +3498,36 @@ class PostgresSession {
      */
     #traced(statement) {
         const { op, sql } = statement;
-        const masks = this.#connectionMasks().columns;
-        if (masks.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined)
+        const plan = this.#connectionMasks();
+        if (plan.columns.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined)
             return op;
         // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
         // the shape: where predicates are refused, lineage is cached by the exact text.
-        const shape = masks.some((m) => m.predicates?.refuse) ? `=${sql}` : op.sql.shape;
-        const withLineage = (lineage) => {
-            for (const [name, columns] of lineage.cursors)
-                this.#cursors.set(name, columns);
-            for (const [name, columns] of lineage.prepared)
-                this.#preparedLineage.set(name, columns);
-            // The same text again is traced once for as long as its lineage holds.
-            if (statement.traced?.lineage === lineage)
-                return statement.traced;
-            let findings = this.#maskFindings.get(lineage);
-            if (findings?.from !== op.classes)
-                this.#maskFindings.set(lineage, (findings = maskFindings(op.classes, lineage, masks)));
-            return (statement.traced = { ...op, classes: findings.classes, lineage, ...findings.detail });
-        };
+        const shape = this.#refusesPredicates ? `=${sql}` : op.sql.shape;
         const cached = this.#ctx.lineage.cached(shape);
         if (cached)
-            return withLineage(cached);
-        return this.#ctx.lineage.compute(sql, shape).then(withLineage, (e) => {
+            return this.#withLineage(statement, cached);
+        return this.#ctx.lineage.compute(sql, shape).then((lineage) => this.#withLineage(statement, lineage), (e) => {
             throw new Error(`cannot trace the columns of a statement through the catalog: ${e.message}`);
         });
+    }
+    #withLineage(statement, lineage) {
+        for (const [name, columns] of lineage.cursors)
+            this.#cursors.set(name, columns);
+        for (const [name, columns] of lineage.prepared)
+            this.#preparedLineage.set(name, columns);
+        // The same text again is traced once for as long as its lineage holds.
+        if (statement.traced?.lineage === lineage)
+            return statement.traced;
+        const { op } = statement;
+        let findings = this.#maskFindings.get(lineage);
+        if (findings?.from !== op.classes)
+            this.#maskFindings.set(lineage, (findings = maskFindings(op.classes, lineage, this.#connectionMasks().columns)));
+        return (statement.traced = { ...op, classes: findings.classes, lineage, ...findings.detail });
+    }
+    /** Whether a rule of this connection refuses predicates on its masked columns. */
+    get #refusesPredicates() {
+        return (this.#refusesPredicatesCached ??= this.#connectionMasks().columns.some((m) => m.predicates?.refuse));
     }
     /**
      * Asks the governor, then acts. An allowed operation is decided at once and reading goes on; a
@@ -3546,7 +3552,7 @@ class PostgresSession {
         const unmaskable = unmaskableCopy(op, ruling.masks);
         if (unmaskable)
             return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
-        const entry = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, ...(op.lineage && { lineage: op.lineage }) };
+        const entry = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, lineage: op.lineage };
         if (ruling.masks.writeColumns.length && op.sql.writes) {
             return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
                 if (plan.refusal)
@@ -3561,7 +3567,7 @@ class PostgresSession {
         this.#up.out.pass(frame);
     }
     #parse(frame, parse, ruling, op) {
-        const statement = { ruling, sql: op.sql, text: op.text, ...(op.lineage && { lineage: op.lineage }) };
+        const statement = { ruling, sql: op.sql, text: op.text, lineage: op.lineage };
         this.#statements.set(parse.statement, statement);
         const runnable = ruling.allowed || ruling.deferred;
         const unmaskable = runnable ? unmaskableCopy(op, ruling.masks) : undefined;
@@ -3611,7 +3617,7 @@ class PostgresSession {
             if ((bind.paramFormats.length === 1 ? bind.paramFormats[0] : bind.paramFormats[i]) === 1)
                 return `$${i + 1} = (${value.length} bytes, binary)`;
             const strategy = statement.write?.params?.get(i);
-            const text = strategy ? masker.maskValue(value.toString('utf8'), strategy) : masker.maskText((0,credentials/* hideCredentials */.R)(value.toString('utf8')), masking_masker/* REDACT_ALL */.k).text;
+            const text = strategy ? masker.maskValue(value.toString('utf8'), strategy) : masker.maskText((0,credentials/* hideCredentials */.R)(value.toString('utf8')), masking_masker/* REDACT_ALL */.kZ).text;
             return `$${i + 1} = '${text.replaceAll("'", "''")}'`;
         });
         return values.length ? `${statement.text} -- with ${values.join(', ')}` : statement.text;

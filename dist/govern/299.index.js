@@ -108,6 +108,18 @@ var external_node_path_ = __webpack_require__(6760);
 
 
 const { utils } = (lib_default());
+/**
+ * A new ed25519 key pair in OpenSSH's formats. ssh2's generator writes an ed25519 public key whose first
+ * byte is zero one byte short (about one key in 256), which neither ssh2 nor OpenSSH can read: such a
+ * pair is made again.
+ */
+function ed25519KeyPair(comment) {
+    for (;;) {
+        const pair = utils.generateKeyPairSync('ed25519', comment === undefined ? {} : { comment });
+        if (!(utils.parseKey(pair.public) instanceof Error))
+            return pair;
+    }
+}
 /** The ciphers both sides prefer: AES-GCM runs natively in Node; chacha20 would need ssh2's native addon. */
 const CIPHERS = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
 /**
@@ -117,7 +129,7 @@ const CIPHERS = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr
 function writeJobSshFiles(options) {
     const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'govern-ssh-'));
     (0,external_node_fs_.chmodSync)(dir, 0o700);
-    const client = utils.generateKeyPairSync('ed25519', { comment: `govern ${options.alias}` });
+    const client = ed25519KeyPair(`govern ${options.alias}`);
     const identity = (0,external_node_path_.join)(dir, 'id_ed25519');
     (0,external_node_fs_.writeFileSync)(identity, client.private, { mode: 0o600 });
     (0,external_node_fs_.writeFileSync)(`${identity}.pub`, `${client.public}\n`, { mode: 0o600 });
@@ -1069,7 +1081,7 @@ class SessionChannel {
     }
     /** The operation as recorded: sensitive values in the text and the argv are redacted, whatever the rules. */
     #operation(text, classes, analysis) {
-        const redact = (t) => this.#ctx.governor.masker.maskText(t, masker/* REDACT_ALL */.k).text;
+        const redact = (t) => this.#ctx.governor.masker.maskText(t, masker/* REDACT_ALL */.kZ).text;
         return {
             connection: this.#ctx.name,
             protocol: 'ssh',
@@ -1453,7 +1465,7 @@ class SshAdapter {
         };
         let files;
         let include;
-        const hostKey = adapter_utils.generateKeyPairSync('ed25519');
+        const hostKey = ed25519KeyPair();
         const sshServer = new Server({ hostKeys: [hostKey.private], algorithms: { cipher: CIPHERS } });
         // The job's sockets are accepted here, so each goes through the guard before ssh2 reads a byte of it.
         const escapes = new Map();

@@ -212,11 +212,13 @@ const MESSAGE_END = Symbol('message end');
 class MalformedMessage extends Error {
 }
 const CRLF = 0x0a0d;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** The characters of a token (a header name), by character code below 128. */
+const TOKEN_CHARACTER = new Uint8Array(128);
+for (const c of "!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-")
+    TOKEN_CHARACTER[c.charCodeAt(0)] = 1;
 /** A control character other than HTAB, which includes a CR or LF alone. */
 const BAD_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
-/** The same in a whole head, where lines end with CRLF. */
-const BAD_IN_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^]*))?$/;
 const CHUNK_SIZE = /^[0-9A-Fa-f]{1,12}$/;
@@ -232,6 +234,35 @@ function trimField(line, from) {
     while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09))
         end--;
     return line.slice(start, end);
+}
+function isToken(name) {
+    if (name.length === 0)
+        return false;
+    for (let i = 0; i < name.length; i++) {
+        const c = name.charCodeAt(i);
+        if (c >= 128 || TOKEN_CHARACTER[c] === 0)
+            return false;
+    }
+    return true;
+}
+/**
+ * A head's lines, without their CRLFs, in one pass that also refuses a bare CR or LF and any control
+ * character other than HTAB.
+ */
+function headLines(text) {
+    const lines = [];
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if ((c >= 0x20 && c !== 0x7f) || c === 0x09)
+            continue;
+        if (c !== 0x0d || text.charCodeAt(i + 1) !== 0x0a)
+            throw new MalformedMessage('a bare CR or LF, or a control character, in the head');
+        lines.push(text.slice(start, i));
+        start = ++i + 1;
+    }
+    lines.push(text.slice(start));
+    return lines;
 }
 /** Whether the bytes hold a LF without its CR, or a CR followed by something other than LF. */
 function bareLineBreak(buffer, from, to) {
@@ -329,7 +360,7 @@ class MessageReader {
                     // Empty lines before a message are allowed (RFC 9112 §2.2).
                     while (this.#offset + 1 < b.length && b.readUInt16LE(this.#offset) === CRLF)
                         this.#offset += 2;
-                    const end = b.indexOf('\r\n\r\n', this.#offset, 'latin1');
+                    const end = b.indexOf(HEAD_END, this.#offset);
                     if (end < 0) {
                         if (b.length - this.#offset > MAX_HEADER_BYTES)
                             throw new MalformedMessage(`the head is larger than ${MAX_HEADER_BYTES >> 10} KiB`);
@@ -443,9 +474,7 @@ class MessageReader {
         this.#events.push(MESSAGE_END);
     }
     #head(text) {
-        if (BAD_IN_HEAD.test(text))
-            throw new MalformedMessage('a bare CR or LF, or a control character, in the head');
-        const lines = text.split('\r\n');
+        const lines = headLines(text);
         const first = lines[0];
         const head = {
             method: '',
@@ -498,7 +527,7 @@ class MessageReader {
             if (colon <= 0)
                 throw new MalformedMessage(line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09 ? 'a folded header line' : 'a header line without a colon');
             const name = line.slice(0, colon);
-            if (!TOKEN.test(name))
+            if (!isToken(name))
                 throw new MalformedMessage(`the header name "${name.slice(0, 40)}" is malformed (a space before the colon?)`);
             const value = trimField(line, colon + 1);
             raw.push(name, value);
@@ -609,12 +638,15 @@ var masker = __webpack_require__(7171);
 var external_node_stream_ = __webpack_require__(7075);
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/http/json-mask.ts
 
+
 /** One string, number or masked value is held at most this long; a longer one cannot be masked. */
 const MAX_JSON_TOKEN = 8 << 20;
 class JsonMaskError extends Error {
 }
 /** No step of a selector reached: nothing below can be named by it. */
 const NOWHERE = [];
+/** A redacted value as a JSON string; shared by every response and never written to. */
+const REDACTED_JSON = Buffer.from(JSON.stringify(masker/* REDACTED */.XF));
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 /** Whether the bytes hold a backslash (an escape: the key's text is not its bytes). */
@@ -623,6 +655,12 @@ function hasEscape(chunk, from, to) {
         if (chunk[i] === BACKSLASH)
             return true;
     return false;
+}
+function isAscii(text) {
+    for (let i = 0; i < text.length; i++)
+        if (text.charCodeAt(i) >= 0x80)
+            return false;
+    return true;
 }
 const isSpace = (b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 const isScalarByte = (b) => (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x2b || b === 0x2e || (b >= 0x61 && b <= 0x7a) || b === 0x45;
@@ -660,7 +698,6 @@ class JsonStreamMasker {
     #keyChunk;
     #keyFrom = 0;
     #keyTo = 0;
-    #redacted;
     /** The mask that names the value about to be read, set by #childStates. */
     #childMask;
     /** Values rewritten so far. */
@@ -691,10 +728,17 @@ class JsonStreamMasker {
                 holdFrom = -1;
             }
             else if (holdFrom >= 0) {
-                const piece = chunk.subarray(holdFrom, end);
                 const withinChunk = this.#held.length === 0;
-                this.#hold(piece);
-                const released = this.#release();
+                let piece;
+                let released;
+                // A value redacted whole within the chunk needs none of its bytes.
+                if (withinChunk && this.#purpose === 3 /* Purpose.Mask */ && this.#strategy === 'redact')
+                    released = this.#redaction();
+                else {
+                    piece = chunk.subarray(holdFrom, end);
+                    this.#hold(piece);
+                    released = this.#release();
+                }
                 // A token that goes out unchanged (most keys and strings) stays part of the chunk's run of bytes.
                 if (!withinChunk || released !== piece) {
                     if (holdFrom > from)
@@ -889,10 +933,9 @@ class JsonStreamMasker {
                 return Buffer.from(JSON.stringify(masked.text));
             }
             case 3 /* Purpose.Mask */: {
-                this.count++;
-                // Redaction does not depend on the value: its bytes are made once.
                 if (this.#strategy === 'redact')
-                    return (this.#redacted ??= Buffer.from(JSON.stringify(this.#masker.maskValue('', 'redact'))));
+                    return this.#redaction();
+                this.count++;
                 const text = raw.toString('utf8');
                 const value = text.startsWith('"') ? JSON.parse(text) : text;
                 return Buffer.from(JSON.stringify(this.#masker.maskValue(value, this.#strategy)));
@@ -900,6 +943,11 @@ class JsonStreamMasker {
             default:
                 return raw;
         }
+    }
+    /** A value redacted whole (the same bytes whatever the value). */
+    #redaction() {
+        this.count++;
+        return REDACTED_JSON;
     }
     /** The key read last becomes its object's key as a string (its chunk is about to be left). */
     #settleKey() {
@@ -930,7 +978,7 @@ class JsonStreamMasker {
             }
             return true;
         }
-        return expected.length < length && !/^[\x00-\x7f]*$/.test(expected) && chunk.toString('utf8', from, this.#keyTo) === expected;
+        return expected.length < length && !isAscii(expected) && chunk.toString('utf8', from, this.#keyTo) === expected;
     }
     /**
      * The selector states of the value about to be read; #childMask is set to the mask that names it, if
@@ -949,9 +997,15 @@ class JsonStreamMasker {
             const steps = this.#masks[s].selector.steps;
             const step = reached.length === 1 ? steps[reached[0]] : undefined;
             let next;
+            const takes = step !== undefined && this.#takes(step, parent);
             // The usual case, allocation-free: one step reached, and the key does not take it further.
-            if (step && !this.#takes(step, parent))
+            if (step && !takes)
                 next = step.kind === 'descend' ? reached : NOWHERE;
+            else if (step?.kind === 'descend' && reached[0] + 1 === steps.length) {
+                // The key a descendant selector ends with ($..ssn): this value is named, and the search goes on below it as before.
+                this.#childMask ??= this.#masks[s];
+                next = reached;
+            }
             else {
                 const taken = [];
                 for (const at of reached) {
@@ -1177,9 +1231,13 @@ function commitOrRefusal(governor) {
         return undefined;
     }
     catch (e) {
-        const ruling = { rule: RECORDING_FAILED, message: e.message };
-        return { status: refusalStatus(ruling), body: refusalBody(ruling) };
+        return recordingRefusal(e);
     }
+}
+/** The refusal of a request whose event cannot be written to the record. */
+function recordingRefusal(failure) {
+    const ruling = { rule: RECORDING_FAILED, message: failure.message };
+    return { status: refusalStatus(ruling), body: refusalBody(ruling) };
 }
 /** Answers what the parser refused (two lengths, bare CR/LF, oversized head…) and ends the connection. */
 function refuseMalformed(socket, state, problem) {
@@ -1222,28 +1280,34 @@ function requestTarget(raw) {
     return { path: new URL(BASE + decoded).pathname, search: u.search };
 }
 function recordText(method, path, search, governor) {
-    const query = search
-        .slice(1)
-        .split('&')
-        .filter(Boolean)
-        .map((pair) => {
-        const eq = pair.indexOf('=');
-        const name = eq < 0 ? pair : pair.slice(0, eq);
-        return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
-    })
-        .join('&');
+    // Most requests have no query, and most paths no escape: neither is taken apart then.
+    const query = search.length > 1
+        ? search
+            .slice(1)
+            .split('&')
+            .filter(Boolean)
+            .map((pair) => {
+            const eq = pair.indexOf('=');
+            const name = eq < 0 ? pair : pair.slice(0, eq);
+            return eq >= 0 && SECRET_PARAMETER.test(name) ? `${name}=[masked]` : pair;
+        })
+            .join('&')
+        : '';
     let text = `${method} ${path}${query ? `?${query}` : ''}`;
     try {
-        text = decodeURIComponent(text);
+        if (text.includes('%'))
+            text = decodeURIComponent(text);
     }
     catch {
         // Kept encoded: the detectors still see what they can.
     }
-    return governor.masker.maskText((0,credentials/* hideCredentials */.R)(text), masker/* REDACT_ALL */.k).text;
+    return governor.masker.maskText((0,credentials/* hideCredentials */.R)(text), masker/* REDACT_ALL */.kZ).text;
 }
 /** The operation the governor decides for one request (its body's JSON is added when a rule needs it). */
 function requestOperation(state, method, target, rawHeaders) {
     const writes = !SAFE_METHODS.has(method);
+    // The facts are copied field by field, not spread: this runs for every request.
+    const facts = requestFacts(state.target, rawHeaders, target.search);
     return {
         connection: state.name,
         protocol: 'http',
@@ -1252,7 +1316,9 @@ function requestOperation(state, method, target, rawHeaders) {
         writes,
         method,
         path: target.path,
-        ...requestFacts(state.target, rawHeaders, target.search),
+        host: facts.host,
+        headers: facts.headers,
+        query: facts.query,
     };
 }
 /**
@@ -1285,7 +1351,7 @@ class RecordedBody {
         return this.#kept.length < RECORDED_BODY;
     }
     text(governor) {
-        return governor.masker.maskText(this.#kept.slice(0, RECORDED_BODY), masker/* REDACT_ALL */.k).text;
+        return governor.masker.maskText(this.#kept.slice(0, RECORDED_BODY), masker/* REDACT_ALL */.kZ).text;
     }
 }
 function decoderFor(coding) {
@@ -1521,7 +1587,7 @@ function relay(state, plan, seq, job, far, escaped) {
         direction,
         opcode,
         bytes,
-        ...(text !== undefined && governor.recordsContent && { text: governor.masker.maskText(text.slice(0, RECORDED_TEXT), masker/* REDACT_ALL */.k).text }),
+        ...(text !== undefined && governor.recordsContent && { text: governor.masker.maskText(text.slice(0, RECORDED_TEXT), masker/* REDACT_ALL */.kZ).text }),
     });
     const fail = () => {
         client.destroy();
@@ -1964,29 +2030,45 @@ class Exchange {
         this.#job.socket.pause();
         ruling.then((r) => this.#ruled(r)).catch((e) => this.#fail(e));
     }
+    /** Whether the request's whole body is already read (or it has none). */
+    #bodyHere() {
+        return this.#phase === 4 /* Phase.Read */ || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
+    }
     #ruled(ruling) {
         const state = this.#state;
-        const { socket } = this.#job;
-        const bodyHere = this.#phase === 4 /* Phase.Read */ || this.#job.reader.holdsEnd() || (this.#head.contentLength === 0 && !this.#head.chunked);
         if (!ruling.allowed) {
             const detail = this.#uninspectableWhy ? `: ${this.#unreadable()} (${this.#uninspectableWhy})` : '';
-            return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), bodyHere);
+            return this.#refuse(refusalStatus(ruling), refusalBody(ruling, detail), this.#bodyHere());
         }
         if (this.#uninspectableWhy && this.#writeMasks) {
             // Observe mode lets the request through, but never a body that had to be masked and could not be.
             const message = `the body is not forwarded: ${this.#unreadable()} (${this.#uninspectableWhy})`;
             state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: message });
-            return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0], message }), bodyHere);
+            return this.#refuse(403, refusalBody({ rule: this.#writeMasks.rules[0], message }), this.#bodyHere());
         }
         // The job may have left while its request waited for an approver: nothing goes to the target then.
-        if (socket.destroyed)
+        if (this.#job.socket.destroyed)
             return state.governor.completed(ruling, { durationMs: performance.now() - this.#started, error: 'the job left before the request was forwarded' });
-        const unrecorded = commitOrRefusal(state.governor);
-        if (unrecorded)
-            return this.#refuse(unrecorded.status, unrecorded.body, bodyHere);
         this.#ruling = ruling;
-        this.#forward();
+        // The request's event goes into the file with those of every request read in this turn, in one write.
+        state.governor.commitThen(this.#committed);
     }
+    /** The request's event is in the file (or cannot be written: the request is refused, nothing reaches the target). */
+    #committed = (failure) => {
+        if (this.#finished)
+            return;
+        if (failure !== undefined) {
+            const refusal = recordingRefusal(failure);
+            this.#ruling = undefined;
+            return this.#refuse(refusal.status, refusal.body, this.#bodyHere());
+        }
+        try {
+            this.#forward();
+        }
+        catch (e) {
+            this.#fail(e);
+        }
+    };
     /** Why an unreadable body stops the request: a json condition, or the mask rules that had to mask it. */
     #unreadable() {
         const rules = this.#writeMasks?.rules;
@@ -2021,7 +2103,7 @@ class Exchange {
         this.#connect();
         const target = this.target;
         target.cork();
-        target.write(Buffer.from(this.#targetHead, 'latin1'));
+        target.write(this.#targetHead, 'latin1');
         if (this.#collected && this.#phase === 4 /* Phase.Read */) {
             // A body read whole for a rule goes on as it was sent (or masked), then the request is complete.
             for (const piece of this.#collected) {
@@ -2070,7 +2152,7 @@ class Exchange {
     malformed(problem) {
         this.#finished = true;
         this.target?.destroy();
-        this.#complete({ error: `malformed request body: ${problem}` });
+        this.#complete(`malformed request body: ${problem}`);
         if (!this.#headSent)
             this.#job.refuseMalformed(problem);
         else
@@ -2085,7 +2167,7 @@ class Exchange {
         this.#finished = true;
         this.target?.destroy();
         if (this.#ruling)
-            this.#complete({ error: 'the job left' });
+            this.#complete(this.target ? 'the job left' : 'the job left before the request was forwarded');
     }
     targetDrained() {
         if (this.#phase === 2 /* Phase.Sending */)
@@ -2132,7 +2214,7 @@ class Exchange {
             this.target[EXCHANGE] = undefined;
             this.target.destroy();
             this.#connect();
-            this.target.write(Buffer.from(this.#targetHead, 'latin1'));
+            this.target.write(this.#targetHead, 'latin1');
             return;
         }
         this.#targetFailed(error ? (error.code ?? error.message) : 'the target closed the connection');
@@ -2141,14 +2223,14 @@ class Exchange {
         this.target?.destroy();
         // Once the target's answer began, a cut answer is a cut response (the job must not take it as whole).
         if (this.#status === 0) {
-            this.#complete({ error: `the target failed: ${problem}` });
+            this.#complete(`the target failed: ${problem}`);
             return this.#answerJson(502, { error: `the target cannot be reached (${problem})` }, this.#phase !== 4 /* Phase.Read */);
         }
         this.#cut(problem);
     }
     /** The answer broke off after its head went to the job: the job's connection ends with it. */
     #cut(problem) {
-        this.#complete({ error: `the response was cut: ${problem}` });
+        this.#complete(`the response was cut: ${problem}`);
         this.#finished = true;
         this.target?.destroy();
         this.#job.socket.destroy();
@@ -2161,7 +2243,7 @@ class Exchange {
         const stage = maskStage(ruling, contentType, state.governor);
         if (stage && !decodable(coding)) {
             this.target.destroy();
-            this.#complete({ error: `content coding ${coding} cannot be masked` });
+            this.#complete(`content coding ${coding} cannot be masked`);
             return this.#answerJson(502, { error: `the target's response is coded "${coding}", which the gateway cannot decode to mask` }, this.#phase !== 4 /* Phase.Read */);
         }
         this.#status = answer.statusCode;
@@ -2277,16 +2359,16 @@ class Exchange {
             return;
         const socket = this.#job.socket;
         if (this.#collect) {
-            const body = this.#collect.length === 1 ? this.#collect[0] : Buffer.concat(this.#collect);
+            const body = this.#collect;
             this.#collect = undefined;
-            this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${body.length}\r\n`, body);
+            let length = 0;
+            for (const piece of body)
+                length += piece.length;
+            this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${length}\r\n`, body, length);
         }
         else if (this.#chunked)
             socket.write(LAST_CHUNK);
-        this.#complete({
-            maskedValues: this.#maskedHeaders + (this.#stageCount?.() ?? 0),
-            ...(this.#recorded && { body: this.#recorded.text(this.#state.governor) }),
-        });
+        this.#complete(undefined, this.#maskedHeaders + (this.#stageCount?.() ?? 0), this.#recorded?.text(this.#state.governor));
         const target = this.target;
         target[EXCHANGE] = undefined;
         if (this.#targetReusable && this.#phase === 4 /* Phase.Read */ && !this.#answers.error)
@@ -2297,15 +2379,19 @@ class Exchange {
         if (this.#phase === 4 /* Phase.Read */)
             this.#end();
     }
-    #writeHead(status, reason, headers, framing, body) {
+    /** Writes the answer's head, and the pieces of its body (`length` bytes in all) with it when they are all here. */
+    #writeHead(status, reason, headers, framing, body = [], length = 0) {
         this.#headSent = true;
         const connection = !this.#keepAlive ? 'Connection: close\r\n' : this.#head.httpVersion === '1.0' ? 'Connection: keep-alive\r\n' : '';
         const head = `HTTP/1.1 ${status} ${reason || external_node_http_.STATUS_CODES[status] || ''}\r\n${headerLines(headers)}${framing}${connection}\r\n`;
         const socket = this.#job.socket;
         // Heads are written as read (latin1: every byte as it was); a head and its body leave as one buffer.
-        const bytes = Buffer.allocUnsafe(head.length + (body?.length ?? 0));
-        bytes.write(head, 0, 'latin1');
-        body?.copy(bytes, head.length);
+        const bytes = Buffer.allocUnsafe(head.length + length);
+        let at = bytes.write(head, 0, 'latin1');
+        for (const piece of body) {
+            bytes.set(piece, at);
+            at += piece.length;
+        }
         if (!socket.write(bytes))
             this.target?.pause();
     }
@@ -2313,8 +2399,8 @@ class Exchange {
     #answerJson(status, body, close) {
         if (close)
             this.#keepAlive = false;
-        const text = JSON.stringify(body);
-        this.#writeHead(status, external_node_http_.STATUS_CODES[status] ?? '', ['Content-Type', 'application/json'], `Content-Length: ${Buffer.byteLength(text)}\r\n`, Buffer.from(text));
+        const bytes = Buffer.from(JSON.stringify(body));
+        this.#writeHead(status, external_node_http_.STATUS_CODES[status] ?? '', ['Content-Type', 'application/json'], `Content-Length: ${bytes.length}\r\n`, [bytes], bytes.length);
         this.#finished = true;
         if (this.target)
             this.target[EXCHANGE] = undefined;
@@ -2325,20 +2411,25 @@ class Exchange {
             this.#job.drain();
         }
     }
-    #complete(extra) {
+    #complete(error, answerMasked = 0, body) {
         if (this.#completed || !this.#ruling)
             return;
         this.#completed = true;
         const { governor } = this.#state;
-        const masked = this.#requestMasked + (extra.maskedValues ?? 0);
-        governor.completed(this.#ruling, {
-            durationMs: performance.now() - this.#started,
-            bytes: this.#bytes,
-            ...(this.#status && { status: this.#status }),
-            ...extra,
-            ...(masked && { maskedValues: masked }),
-            ...(this.#requestRecord && { requestBody: this.#requestRecord.text(governor) }),
-        });
+        // Set field by field rather than spread from optional parts: this runs for every request.
+        const stats = { durationMs: performance.now() - this.#started, bytes: this.#bytes };
+        if (this.#status)
+            stats.status = this.#status;
+        if (error !== undefined)
+            stats.error = error;
+        const masked = this.#requestMasked + answerMasked;
+        if (masked)
+            stats.maskedValues = masked;
+        if (body !== undefined)
+            stats.body = body;
+        if (this.#requestRecord)
+            stats.requestBody = this.#requestRecord.text(governor);
+        governor.completed(this.#ruling, stats);
     }
     /** Both the request and its answer are through. */
     #end() {
@@ -2483,10 +2574,12 @@ class TargetPool {
     constructor(options) {
         this.#options = options;
         const idle = this.#idle;
+        // Attached once per connection; a busy connection's end or error is its exchange's to handle.
         this.#onIdleEnd = function () {
             const at = idle.indexOf(this);
-            if (at >= 0)
-                idle.splice(at, 1);
+            if (at < 0)
+                return;
+            idle.splice(at, 1);
             this.destroy();
         };
     }
@@ -2494,7 +2587,6 @@ class TargetPool {
     acquire() {
         while (this.#idle.length > 0) {
             const socket = this.#idle.pop();
-            this.#unwatch(socket);
             if (!socket.destroyed && socket.readable && socket.writable)
                 return { socket, reused: true };
             socket.destroy();
@@ -2506,6 +2598,9 @@ class TargetPool {
         if (secure)
             socket.setNoDelay(true);
         socket.setTimeout(IDLE_MS);
+        // An idle connection must see the target close it.
+        socket.on('end', this.#onIdleEnd);
+        socket.on('error', this.#onIdleEnd);
         // A busy connection's timeout is its exchange's to judge; an idle one is closed.
         socket.on('timeout', () => {
             if (this.#idle.includes(socket))
@@ -2521,8 +2616,6 @@ class TargetPool {
             return void socket.destroy();
         // Paused by the last answer's backpressure maybe: an idle connection must see the target close it.
         socket.resume();
-        socket.on('end', this.#onIdleEnd);
-        socket.on('error', this.#onIdleEnd);
         this.#idle.push(socket);
     }
     /** Closes every connection, idle or busy. */
@@ -2530,10 +2623,6 @@ class TargetPool {
         for (const socket of this.#all)
             socket.destroy();
         this.#idle.length = 0;
-    }
-    #unwatch(socket) {
-        socket.off('end', this.#onIdleEnd);
-        socket.off('error', this.#onIdleEnd);
     }
 }
 
@@ -2549,7 +2638,7 @@ function closeTarget(target) {
     target.agent.destroy();
     target.pool.destroy();
 }
-const target_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 function parseHttpTarget(settings) {
     let u;
@@ -2569,7 +2658,7 @@ function parseHttpTarget(settings) {
         throw new HttpTargetError('ca is given for a plain http url; use https');
     const injected = [];
     for (const [name, value] of Object.entries(settings.headers ?? {})) {
-        if (!target_TOKEN.test(name))
+        if (!TOKEN.test(name))
             throw new HttpTargetError(`header name "${name}" is not a valid HTTP field name`);
         if (!FIELD_VALUE.test(value))
             throw new HttpTargetError(`header "${name}" has a line break or control character in its value`);

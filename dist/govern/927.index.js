@@ -642,6 +642,8 @@ var rules = __webpack_require__(2686);
 
 
 
+/** How long results wait for an event to ride on before they are recorded on their own. */
+const RESULTS_WAIT_MS = 10;
 /**
  * The protocol-agnostic pipeline: adapters hand it classified operations; it decides (rules, then the
  * approval hold), records before anything is forwarded or refused, and gives back the masks to apply.
@@ -661,6 +663,13 @@ class Governor {
     recordsContent;
     /** What waits for the next group commit. */
     #forwards = [];
+    /**
+     * Results of allowed operations not recorded yet. They ride on the next event the governor records
+     * (mostly the next operation's: one event per statement), or go in one `results` event of their own
+     * after RESULTS_WAIT_MS without one.
+     */
+    #results = [];
+    #resultsTimer;
     constructor({ policy, principal, recorder, masker, approvals }) {
         this.#rules = new rules/* RuleEngine */.f(policy);
         this.#recordResults = policy.recording.results !== 'none';
@@ -671,7 +680,7 @@ class Governor {
         this.approvals = approvals;
     }
     connectionOpened(connection, protocol, detail = {}) {
-        return this.recorder.append('connection.open', { connection, protocol, ...detail });
+        return this.recorder.append('connection.open', this.#withResults({ connection, protocol, ...detail }));
     }
     connectionClosed(connection, openSeq, reason) {
         this.#tryAppend('connection.close', { connection, open: openSeq, reason });
@@ -686,7 +695,7 @@ class Governor {
         let seq;
         try {
             decision = this.#rules.evaluate(op, this.principal);
-            seq = this.recorder.append('operation', operationEvent(op, decision));
+            seq = this.recorder.append('operation', this.#withResults(operationEvent(op, decision)));
         }
         catch (e) {
             this.counts.blocked++;
@@ -752,12 +761,31 @@ class Governor {
     needsJson(op) {
         return this.#rules.needsJson(op);
     }
-    /** Records how an allowed operation ended; masked counts feed the summary. */
+    /** Records how an allowed operation ended, with the next event recorded; masked counts feed the summary. */
     completed(ruling, stats) {
         this.counts.masked_values += stats.maskedValues ?? 0;
         if (!this.#recordResults)
             return;
-        this.#tryAppend('result', resultEvent(ruling.seq, stats));
+        this.#results.push(resultEvent(ruling.seq, stats));
+        this.#resultsTimer ??= setTimeout(this.#recordResultsAlone, RESULTS_WAIT_MS).unref();
+    }
+    /** Records the results still waiting, in a `results` event of their own: the session is ending. */
+    settle() {
+        clearTimeout(this.#resultsTimer);
+        this.#recordResultsAlone();
+    }
+    #recordResultsAlone = () => {
+        this.#resultsTimer = undefined;
+        if (this.#results.length)
+            this.#tryAppend('results', {});
+    };
+    /** The fields of an event about to be recorded, with the results waiting (if any) added as `results`. */
+    #withResults(fields) {
+        if (this.#results.length === 0)
+            return fields;
+        fields.results = this.#results;
+        this.#results = [];
+        return fields;
     }
     /** The read masks of a connection, for what belongs to no operation (notices, notifications). */
     maskPlanFor(connection, protocol) {
@@ -765,13 +793,13 @@ class Governor {
     }
     /** Something worth keeping that is not an operation, such as a refused malformed message. */
     note(type, fields) {
-        this.#tryAppend(type, fields);
+        this.#tryAppend(type, { ...fields });
     }
     /** The last-resort guard caught an error: it is recorded (its message masked) and the gateway serves on. */
     fault(where, error) {
         this.faults++;
         const message = error instanceof Error ? error.message : String(error);
-        this.#tryAppend('gateway.fault', { where, error: this.masker.maskText(message, masker/* REDACT_ALL */.k).text });
+        this.#tryAppend('gateway.fault', { where, error: this.masker.maskText(message, masker/* REDACT_ALL */.kZ).text });
     }
     async #block(seq, decision) {
         this.counts.blocked++;
@@ -813,7 +841,7 @@ class Governor {
     }
     #tryAppend(type, fields) {
         try {
-            this.recorder.append(type, fields);
+            this.recorder.append(type, this.#withResults(fields));
         }
         catch {
             // The recorder keeps its failure; every later decision is refused with it.
@@ -839,29 +867,32 @@ function operationEvent(op, decision) {
         event.approval = 'asked at each execution';
     return event;
 }
+/** A result's fields in the canonical (alphabetical) order already: they are recorded inside another event, whose serialiser then keeps that order. */
 function resultEvent(op, stats) {
-    const event = { op, duration_ms: Math.round(stats.durationMs * 1000) / 1000 };
-    if (stats.status !== undefined)
-        event.status = stats.status;
-    if (stats.rows !== undefined)
-        event.rows = stats.rows;
-    if (stats.tag !== undefined)
-        event.tag = stats.tag;
+    const event = {};
+    if (stats.body !== undefined)
+        event.body = stats.body;
     if (stats.bytes !== undefined)
         event.bytes = stats.bytes;
+    event.duration_ms = Math.round(stats.durationMs * 1000) / 1000;
+    if (stats.error !== undefined)
+        event.error = stats.error;
+    if (stats.exit !== undefined)
+        event.exit = stats.exit;
     if (stats.maskedValues) {
         event.masked = stats.maskedValues;
         if (stats.maskedBy)
             event.masked_by = stats.maskedBy;
     }
-    if (stats.error !== undefined)
-        event.error = stats.error;
-    if (stats.body !== undefined)
-        event.body = stats.body;
+    event.op = op;
     if (stats.requestBody !== undefined)
         event.request_body = stats.requestBody;
-    if (stats.exit !== undefined)
-        event.exit = stats.exit;
+    if (stats.rows !== undefined)
+        event.rows = stats.rows;
+    if (stats.status !== undefined)
+        event.status = stats.status;
+    if (stats.tag !== undefined)
+        event.tag = stats.tag;
     return event;
 }
 function recordingMessage(e) {
@@ -892,6 +923,11 @@ function principalRecord(p) {
 const oneShotHash = external_node_crypto_.hash;
 /** JSON with keys sorted at every level and no whitespace: the form that is hashed and signed. */
 function canonical(value) {
+    // Strings and numbers, most of every event, without a call into JSON.stringify where it is not needed.
+    if (typeof value === 'string')
+        return jsonString(value);
+    if (typeof value === 'number')
+        return Number.isFinite(value) ? `${value}` : 'null';
     if (value === null || typeof value !== 'object')
         return JSON.stringify(value) ?? 'null';
     if (Array.isArray(value)) {
@@ -902,13 +938,30 @@ function canonical(value) {
     }
     const record = value;
     let out = '{';
-    for (const key of Object.keys(record).sort()) {
+    for (const key of sortedKeys(record)) {
         const v = record[key];
         if (v === undefined)
             continue;
-        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonical(v)}`;
+        out += `${out.length > 1 ? ',' : ''}${jsonString(key)}:${canonical(v)}`;
     }
     return `${out}}`;
+}
+/** An object's keys in order: most objects recorded are made with their keys in order already. */
+function sortedKeys(record) {
+    const keys = Object.keys(record);
+    for (let i = 1; i < keys.length; i++)
+        if (keys[i - 1] > keys[i])
+            return keys.sort();
+    return keys;
+}
+/** JSON.stringify(text), quoting directly when nothing in it needs an escape (control characters, quotes, backslashes, surrogates). */
+function jsonString(text) {
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff))
+            return JSON.stringify(text);
+    }
+    return `"${text}"`;
 }
 const GENESIS = '0'.repeat(64);
 /** hash = sha256(prev ‖ canonical(event without its hash)), given that canonical text. */
@@ -932,8 +985,9 @@ const MANIFEST_FILE = 'manifest.json';
  */
 const RESERVE_FILE = 'space.reserve';
 const RESERVE_BYTES = 128 * 1024;
-/** The keys every event has besides its fields. */
+/** The keys every event has besides its fields, and where each stands in this list. */
 const EVENT_KEYS = ['seq', 'ts', 'type', 'prev'];
+const [SEQ, TS, TYPE, PREV] = [0, 1, 2, 3];
 /** Events with keys of their own making (not one of the gateway's kinds) are ordered afresh each time. */
 const MAX_KEY_ORDERS = 256;
 /** Queued bytes past which the queue is written at once rather than at the next interval. */
@@ -966,6 +1020,7 @@ class Recorder {
     #closed = false;
     /** Each event kind's keys in canonical order, by the keys its fields came with. */
     #keyOrders = new Map();
+    #keyOrderCount = 0;
     constructor(dir, fd, options) {
         this.dir = dir;
         this.#fd = fd;
@@ -1039,22 +1094,41 @@ class Recorder {
      * key already quoted) is kept by them.
      */
     #canonicalOpen(seq, ts, type, fields) {
-        const names = Object.keys(fields);
-        const signature = names.join(',');
-        let order = this.#keyOrders.get(signature);
-        if (!order) {
-            order = [...new Set([...names, ...EVENT_KEYS])].sort().map((key) => [key, `${JSON.stringify(key)}:`]);
-            if (this.#keyOrders.size < MAX_KEY_ORDERS)
-                this.#keyOrders.set(signature, order);
-        }
+        const order = this.#keyOrder(type, Object.keys(fields));
         let out = '{';
-        for (const [key, quoted] of order) {
-            const value = key === 'seq' ? seq : key === 'ts' ? ts : key === 'type' ? type : key === 'prev' ? this.#head : fields[key];
-            if (value === undefined)
+        for (const { key, quoted, slot } of order) {
+            let value;
+            if (slot === SEQ)
+                value = `${seq}`;
+            else if (slot === TS)
+                value = `"${ts}"`;
+            else if (slot === TYPE)
+                value = canonical(type);
+            else if (slot === PREV)
+                value = `"${this.#head}"`;
+            else if (fields[key] === undefined)
                 continue;
-            out += `${out.length > 1 ? ',' : ''}${quoted}${canonical(value)}`;
+            else
+                value = canonical(fields[key]);
+            out += out.length > 1 ? `,${quoted}${value}` : `${quoted}${value}`;
         }
         return out;
+    }
+    /** The canonical order of an event's keys: found by comparing key names (no key string is made), sorted once per kind. */
+    #keyOrder(type, names) {
+        let known = this.#keyOrders.get(type);
+        for (const candidate of known ?? []) {
+            if (candidate.names.length === names.length && candidate.names.every((name, i) => name === names[i]))
+                return candidate.order;
+        }
+        const order = [...new Set([...names, ...EVENT_KEYS])].sort().map((key) => ({ key, quoted: `${JSON.stringify(key)}:`, slot: EVENT_KEYS.indexOf(key) }));
+        if (this.#keyOrderCount < MAX_KEY_ORDERS) {
+            if (!known)
+                this.#keyOrders.set(type, (known = []));
+            known.push({ names, order });
+            this.#keyOrderCount++;
+        }
+        return order;
     }
     #timestamp() {
         const ms = this.#now();
@@ -1557,6 +1631,9 @@ class SessionViewBuilder {
     }
     add(e) {
         const view = this.#view;
+        // Results of earlier operations ride on the next event recorded (see Governor.completed).
+        for (const result of e.results ?? [])
+            this.#result(result);
         switch (e.type) {
             case 'session.start':
                 view.start_ms = Date.parse(e.ts);
@@ -1587,24 +1664,6 @@ class SessionViewBuilder {
                 return;
             case 'operation':
                 return this.#operation(e);
-            case 'result': {
-                const row = this.#bySeq.get(e.op);
-                if (row === undefined)
-                    return;
-                const op = view.ops[row];
-                op[session_view_Col.DurationMs] = e.duration_ms ?? -1;
-                op[session_view_Col.Rows] = e.rows ?? -1;
-                if (e.tag !== undefined)
-                    op[session_view_Col.Tag] = this.#str(String(e.tag));
-                op[session_view_Col.Masked] = e.masked ?? 0;
-                if (e.bytes !== undefined)
-                    this.#detail(row).bytes = e.bytes;
-                if (e.error !== undefined)
-                    this.#detail(row).error = String(e.error);
-                if (e.masked_by !== undefined)
-                    this.#detail(row).masked_by = e.masked_by;
-                return;
-            }
             case 'approval.requested': {
                 const row = this.#bySeq.get(e.op);
                 if (row === undefined)
@@ -1632,6 +1691,23 @@ class SessionViewBuilder {
                     view.incidents.push({ ts: e.ts, type: e.type, ...(e.connection !== undefined && { connection: String(e.connection) }), message: String(e.message ?? e.reason ?? e.error ?? '') });
                 }
         }
+    }
+    #result(e) {
+        const row = this.#bySeq.get(e.op);
+        if (row === undefined)
+            return;
+        const op = this.#view.ops[row];
+        op[session_view_Col.DurationMs] = e.duration_ms ?? -1;
+        op[session_view_Col.Rows] = e.rows ?? -1;
+        if (e.tag !== undefined)
+            op[session_view_Col.Tag] = this.#str(String(e.tag));
+        op[session_view_Col.Masked] = e.masked ?? 0;
+        if (e.bytes !== undefined)
+            this.#detail(row).bytes = e.bytes;
+        if (e.error !== undefined)
+            this.#detail(row).error = String(e.error);
+        if (e.masked_by !== undefined)
+            this.#detail(row).masked_by = e.masked_by;
     }
     #operation(e) {
         const view = this.#view;
@@ -1969,7 +2045,7 @@ class Gateway {
             policy: options.policy,
             principal: options.principal,
             recorder,
-            masker: new masker/* Masker */.G(),
+            masker: new masker/* Masker */.GX(),
             approvals: new Approvals({
                 spec: options.policy.approvals,
                 recorder,
@@ -2085,6 +2161,7 @@ class Gateway {
         await Promise.all(this.#connections.map((c) => c.listener.close(drainMs)));
         await this.governor.approvals.outcomesShown(drainMs);
         const recorder = this.governor.recorder;
+        this.governor.settle();
         const counts = { ...this.governor.counts };
         if (!recorder.failure)
             recorder.append('session.end', { reason, counts });
@@ -3006,15 +3083,21 @@ function formatTimeline(events, options = {}) {
     const start = Date.parse(events[0].ts);
     const operations = new Map();
     const lines = [];
+    const line = (ts, seq, connection, text) => {
+        if (!options.connection || connection === options.connection)
+            lines.push(`${clock(Date.parse(ts) - start)}  ${seq.padEnd(5)} ${(connection ?? '-').padEnd(12)} ${text}`);
+    };
     for (const e of events) {
+        // Results of earlier operations ride on the next event recorded: each is shown before that event.
+        for (const result of e.results ?? []) {
+            const op = operations.get(result.op);
+            line(e.ts, '', op?.connection, describeResult(result, op));
+        }
         if (e.type === 'operation')
             operations.set(e.seq, e);
-        const connection = e.connection ?? (e.type === 'result' ? operations.get(e.op)?.connection : undefined);
-        if (options.connection && connection !== options.connection)
-            continue;
-        const text = describe(e, operations);
+        const text = describe(e);
         if (text)
-            lines.push(`${clock(Date.parse(e.ts) - start)}  #${String(e.seq).padEnd(4)} ${(connection ?? '-').padEnd(12)} ${text}`);
+            line(e.ts, `#${e.seq}`, e.connection, text);
     }
     return `${lines.join('\n')}\n`;
 }
@@ -3027,7 +3110,7 @@ function oneLine(text, max = 160) {
     const s = String(text).replace(/\s+/g, ' ').trim();
     return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
-function describe(e, operations) {
+function describe(e) {
     switch (e.type) {
         case 'session.start': {
             const identity = e.identity;
@@ -3046,18 +3129,6 @@ function describe(e, operations) {
             const verdict = e.enforced ? `${wouldBe} (observe: let through)` : String(e.verdict).toUpperCase();
             return `${oneLine(e.text)}  → ${verdict}${e.rule ? ` by ${String(e.rule)}` : ''}`;
         }
-        case 'result': {
-            const op = operations.get(e.op);
-            const parts = [
-                e.tag !== undefined && String(e.tag),
-                e.rows !== undefined && `${String(e.rows)} rows`,
-                e.bytes !== undefined && `${String(e.bytes)} bytes`,
-                e.masked !== undefined && `${String(e.masked)} masked`,
-                `${String(e.duration_ms)} ms`,
-                e.error !== undefined && `error: ${oneLine(e.error)}`,
-            ].filter(Boolean);
-            return `  ↳ #${String(e.op)}${op ? '' : ' (unknown operation)'} ${parts.join(', ')}`;
-        }
         case 'approval.requested':
             return `approval requested: ${String(e.request_id)} for #${String(e.op)} (rule ${String(e.rule)}, via ${String(e.via)})`;
         case 'approval.decided':
@@ -3073,9 +3144,22 @@ function describe(e, operations) {
                 : '';
             return `session end: ${String(e.reason)}${counted}`;
         }
+        case 'results':
+            return undefined;
         default:
             return `${e.type}${e.message ? `: ${oneLine(e.message)}` : ''}`;
     }
+}
+function describeResult(e, op) {
+    const parts = [
+        e.tag !== undefined && String(e.tag),
+        e.rows !== undefined && `${String(e.rows)} rows`,
+        e.bytes !== undefined && `${String(e.bytes)} bytes`,
+        e.masked !== undefined && `${String(e.masked)} masked`,
+        `${String(e.duration_ms)} ms`,
+        e.error !== undefined && `error: ${oneLine(e.error)}`,
+    ].filter(Boolean);
+    return `  ↳ #${String(e.op)}${op ? '' : ' (unknown operation)'} ${parts.join(', ')}`;
 }
 
 ;// CONCATENATED MODULE: ./runner-proxy/src/recording/verify.ts
@@ -3300,7 +3384,7 @@ async function runCommand({ values, positionals, env, io, log }) {
     const launched = await launch({ policyPath: values.policy, outDir: values.out, tokenEnv: values['token-env'], mode: values.mode, env, log });
     const { governor } = launched.gateway;
     const [program, ...args] = positionals;
-    governor.note('process.start', { command: governor.masker.maskText((0,credentials/* hideCredentials */.R)(positionals.map(quote).join(' ')), masker/* REDACT_ALL */.k).text });
+    governor.note('process.start', { command: governor.masker.maskText((0,credentials/* hideCredentials */.R)(positionals.map(quote).join(' ')), masker/* REDACT_ALL */.kZ).text });
     const started = performance.now();
     const exit = await new Promise((resolve) => {
         const child = (0,external_node_child_process_.spawn)(program, args, { stdio: 'inherit', env: jobEnvironment(env, launched.withheld, { ...launched.gateway.exports(), GOVERN_OUT: launched.gateway.outDir }) });
@@ -4153,12 +4237,11 @@ class RuleEngine {
     #evaluate(op, principal) {
         const masks = this.maskPlan(op);
         const policyDecision = this.#policyDecision(op, principal);
-        return {
-            ...policyDecision,
-            policyVerdict: policyDecision.verdict,
-            verdict: this.#observe ? 'allow' : policyDecision.verdict,
-            masks,
-        };
+        // Built field by field, not spread: every HTTP request is decided afresh, and spreading is slow.
+        const decision = { verdict: this.#observe ? 'allow' : policyDecision.verdict, policyVerdict: policyDecision.verdict, reason: policyDecision.reason, masks };
+        if (policyDecision.rule !== undefined)
+            decision.rule = policyDecision.rule;
+        return decision;
     }
     #policyDecision(op, principal) {
         const applicable = this.#rules.filter((r) => r.action !== 'mask' && r.applies(op) && r.matches(op));
@@ -4600,8 +4683,9 @@ function detect(text, types) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   G: () => (/* binding */ Masker),
-/* harmony export */   k: () => (/* binding */ REDACT_ALL)
+/* harmony export */   GX: () => (/* binding */ Masker),
+/* harmony export */   XF: () => (/* binding */ REDACTED),
+/* harmony export */   kZ: () => (/* binding */ REDACT_ALL)
 /* harmony export */ });
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
@@ -4612,6 +4696,8 @@ function detect(text, types) {
  * Applies a strategy to sensitive values. The hash strategy is keyed by a salt made fresh for each run,
  * so equal values stay joinable within one session's output but cannot be looked up across runs.
  */
+/** What a redacted value becomes (a detector's finding names its type as well). */
+const REDACTED = '[masked]';
 class Masker {
     #salt;
     constructor(salt = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(32)) {
@@ -4642,7 +4728,7 @@ class Masker {
             case 'partial':
                 return partial(value, type);
             case 'redact':
-                return type ? `[masked:${type}]` : '[masked]';
+                return type ? `[masked:${type}]` : REDACTED;
         }
     }
 }
