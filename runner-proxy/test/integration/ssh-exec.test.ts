@@ -59,8 +59,8 @@ describe('SSH exec through the gateway', () => {
     const r = await client('ssh', [...gov.F, 'deploy', 'kill -TERM $$'], gov.env);
     // OpenSSH exits 255 when the remote command was killed by a signal; the record names it.
     assert.equal(r.code, 255);
-    await gov.gateway.governor.recorder.durable();
-    assert.match(readFileSync(join(gov.out, 'events.jsonl'), 'utf8'), /"error":"killed by SIGTERM","exit":"SIGTERM"/);
+    const result = await recordedResult(gov.out, (r) => r.exit === 'SIGTERM');
+    assert.equal(result.error, 'killed by SIGTERM');
   });
 
   test('GIT_SSH_COMMAND names the config', async () => {
