@@ -10,13 +10,13 @@ export interface MaskedText {
   byType?: Partial<Record<DetectorType, number>>;
 }
 
+/** What a redacted value becomes (a detector's finding names its type as well). */
+export const REDACTED = '[masked]';
+
 /**
  * Applies a strategy to sensitive values. The hash strategy is keyed by a salt made fresh for each run,
  * so equal values stay joinable within one session's output but cannot be looked up across runs.
  */
-/** What a redacted value becomes (a detector's finding names its type as well). */
-export const REDACTED = '[masked]';
-
 export class Masker {
   readonly #salt: Buffer;
 
