@@ -4692,12 +4692,12 @@ function detect(text, types) {
 /* harmony import */ var _detectors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7597);
 
 
+/** What a redacted value becomes (a detector's finding names its type as well). */
+const REDACTED = '[masked]';
 /**
  * Applies a strategy to sensitive values. The hash strategy is keyed by a salt made fresh for each run,
  * so equal values stay joinable within one session's output but cannot be looked up across runs.
  */
-/** What a redacted value becomes (a detector's finding names its type as well). */
-const REDACTED = '[masked]';
 class Masker {
     #salt;
     constructor(salt = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(32)) {
