@@ -1,5 +1,6 @@
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { FrameReader, OutputBatch, type FrameSink } from '../runner-proxy/src/adapters/postgres/codec/frames.js';
+import { serveRelays } from './relay-server.js';
 
 /**
  * The gateway's framing alone: every message read with the gateway's own frame reader and written on
@@ -9,7 +10,6 @@ import { FrameReader, OutputBatch, type FrameSink } from '../runner-proxy/src/ad
  * 127.0.0.1:PORT. Clients connect with `sslmode=disable`: the startup message is relayed as it is, and
  * every message after it is framed.
  */
-const targetPort = Number(process.argv[2]);
 const MAX_FRAME = 1024 * 1024;
 
 /** Reads frames from `from` and writes each read's frames to `to` in one batch. */
@@ -35,8 +35,7 @@ function relay(from: Socket, to: Socket): (chunk: Buffer) => void {
   };
 }
 
-const server = createServer({ noDelay: true }, (client) => {
-  const upstream = connect({ host: '127.0.0.1', port: targetPort, noDelay: true });
+serveRelays((client, upstream) => {
   const toTarget = relay(client, upstream);
   let startup: Buffer | undefined = Buffer.alloc(0);
   client.on('data', (chunk: Buffer) => {
@@ -51,12 +50,4 @@ const server = createServer({ noDelay: true }, (client) => {
     if (rest.length) toTarget(rest);
   });
   upstream.on('data', relay(upstream, client));
-  const close = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', close).on('close', close);
-  upstream.on('error', close).on('close', close);
 });
-server.listen(0, '127.0.0.1', () => console.log((server.address() as { port: number }).port));
-process.on('SIGTERM', () => process.exit(0));
