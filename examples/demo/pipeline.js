@@ -36,3 +36,20 @@ try {
 }
 say(`the table is still there: ${(await client.query('SELECT count(*)::int AS n FROM customers')).rows[0].n} rows`);
 await client.end();
+
+// The billing API, with the fetch every Node version has: the gateway adds the API token on the way.
+const billingUrl = new URL(process.env.BILLING_URL);
+say(`BILLING_URL points at ${billingUrl.host} (the gateway); BILLING_TOKEN is ${process.env.BILLING_TOKEN ? 'in my environment (it should not be)' : 'not in my environment'}`);
+const billing = async (method, path, body) => {
+  const answer = await fetch(`${process.env.BILLING_URL}${path}`, {
+    method,
+    ...(body && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await answer.text();
+  return `${answer.status} ${text}`;
+};
+say(`GET /customers/1 → ${await billing('GET', '/customers/1')}`);
+say(`POST /payments of 50 → ${await billing('POST', '/payments', { customer: 1, payment_amount: 50 })}`);
+say('POST /payments of 5000: above the limit, it waits for an approver…');
+say(`  → ${await billing('POST', '/payments', { customer: 1, payment_amount: 5000 })}`);
+say(`DELETE /customers/1 → ${await billing('DELETE', '/customers/1')}`);
