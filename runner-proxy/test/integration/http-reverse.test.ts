@@ -375,6 +375,16 @@ describe('HTTP target checked at start', () => {
     assert.match(run.stderr, expected);
   });
 
+  test('an https url on a port that speaks plain HTTP is a start error saying so', async () => {
+    const upstream = await startUpstream();
+    try {
+      await assert.rejects(governHttp(upstream.url.replace('http:', 'https:'), ''), /^GovernError: connection "api": the TLS handshake with 127\.0\.0\.1:\d+ failed \(wrong version number\); check that the url names a port that speaks https$/);
+      assert.equal(upstream.seen.length, 0);
+    } finally {
+      await upstream.stop();
+    }
+  });
+
   test('a target that goes away after the start: 502 with a reason, and the gateway keeps serving', async () => {
     const upstream = await startUpstream();
     const governed = await governHttp(upstream.url, '');

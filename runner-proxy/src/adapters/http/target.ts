@@ -45,12 +45,19 @@ export async function checkHttpTarget(name: string, target: HttpTarget, ca: stri
   try {
     await target.pool.probe(START_CHECK_MS);
   } catch (e) {
-    const error = e as Error & { code?: string; syscall?: string };
+    // OpenSSL's errors keep their one-line reason apart from a message with its source location.
+    const error = e as Error & { code?: string; syscall?: string; reason?: string };
     const problem = error.syscall
       ? `the target ${target.authority} cannot be reached (${error.code ?? error.message}); check the connection's url`
-      : `the TLS handshake with ${target.authority} failed (${error.message}); ${ca ? "check that the connection's ca signs the target's certificate" : "give the CA that signs the target's certificate as the connection's ca"}`;
+      : `the TLS handshake with ${target.authority} failed (${error.reason ?? error.message}); ${tlsHint(error.code, ca !== undefined)}`;
     throw new GovernError(ErrorCode.GatewayStartFailed, `connection "${name}": ${problem}`, { cause: e });
   }
+}
+
+/** What to fix when the TLS handshake with the target fails: a port that does not speak TLS, or the trust. */
+function tlsHint(code: string | undefined, caGiven: boolean): string {
+  if (code?.startsWith('ERR_SSL_')) return 'check that the url names a port that speaks https';
+  return caGiven ? "check that the connection's ca signs the target's certificate" : "give the CA that signs the target's certificate as the connection's ca";
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
