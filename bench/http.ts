@@ -142,9 +142,10 @@ export async function benchHttp(): Promise<HttpFigure[]> {
     const mitmPort = await freePort();
     start('mitmdump', ['--mode', `reverse:http://127.0.0.1:${upstreamPort}`, '--listen-host', '127.0.0.1', '-p', String(mitmPort), '-q', '--set', `confdir=${dir}/mitm`]);
     const profiled: Record<string, string> = PROFILE_DIR ? { GOVERN_BENCH_PROFILE: PROFILE_DIR, NODE_OPTIONS: `--import=${CPU_PROFILE}` } : {};
+    // The gateway checks its target when it starts: the upstream listens first.
+    await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(nodePort), waitForPort(mitmPort)]);
     const gateway = await startDetachedHttp(`http://127.0.0.1:${upstreamPort}`, '  - name: pii\n    mask: { json: ["$..ssn"] }\n', undefined, profiled);
     try {
-      await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort), waitForPort(nodePort), waitForPort(mitmPort)]);
       const check = await runClient('curl', ['-s', `${gateway.url}/people.json`]);
       if (!check.stdout.includes('"ssn":"[masked]"')) throw new Error(`the gateway did not mask: ${check.stdout.slice(0, 200)}`);
       const gatewayPath: HttpPath = { name: 'gateway', url: gateway.url, pid: gateway.pid };

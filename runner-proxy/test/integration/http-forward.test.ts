@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
-import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { governHttp, makeCertificates, recordedEvent, sessionText, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const TOKEN = 'real-api-token-5e1f';
@@ -14,6 +14,11 @@ const RULES = `
     block: { http: ["DELETE /**"] }
 `;
 const UNDICI = createRequire(import.meta.url).resolve('undici');
+/** Node 24, whose fetch and http clients read the proxy variables with NODE_USE_ENV_PROXY=1. */
+const NODE24 = '/opt/node24/package/bin/node';
+/** A wrong proxy password that is recorded nowhere. */
+const GUESS = 'guessed-proxy-secret-0123456789abcdef';
+
 
 describe('HTTP forward proxy', () => {
   let certificates: TestCertificates;
@@ -44,7 +49,9 @@ describe('HTTP forward proxy', () => {
 
   test('the job gets the proxy and CA variables; the CA key is nowhere on disk', () => {
     const exported = governed.gateway.exports();
-    for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) assert.match(exported[name]!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) assert.match(exported[name]!, /^http:\/\/govern:[A-Za-z0-9_-]{32}@127\.0\.0\.1:\d+$/);
+    const secrets = governed.gateway.secrets();
+    assert.ok(secrets.includes(exported.HTTPS_PROXY!) && secrets.includes(new URL(exported.HTTPS_PROXY!).password), 'the proxy URL and its password are masked in CI logs');
     assert.match(exported.NO_PROXY!, /127\.0\.0\.1/);
     assert.equal(exported.NODE_USE_ENV_PROXY, '1');
     const ca = readFileSync(exported.NODE_EXTRA_CA_CERTS!, 'utf8');
@@ -53,6 +60,30 @@ describe('HTTP forward proxy', () => {
     assert.ok(bundle.includes(ca.trim()) && (bundle.match(/BEGIN CERTIFICATE/g)?.length ?? 0) > 10, 'the bundle has the system CAs and the run CA');
     for (const name of ['CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'GIT_SSL_CAINFO']) assert.equal(exported[name], exported.SSL_CERT_FILE);
     assert.ok(!bundle.includes('PRIVATE KEY') && !ca.includes('PRIVATE KEY'));
+  });
+
+  test('without the proxy credentials, or with wrong ones: 407, closed, nothing reaches a target', async () => {
+    const proxy = new URL(env.HTTPS_PROXY!);
+    const bare = `http://127.0.0.1:${proxy.port}`;
+    const before = { api: api.seen.length, plain: plain.seen.length };
+    for (const via of [bare, `http://govern:${GUESS}@127.0.0.1:${proxy.port}`, `http://govern:${proxy.password}x@127.0.0.1:${proxy.port}`, `http://other:${proxy.password}@127.0.0.1:${proxy.port}`]) {
+      for (const url of [`${api.url}/people`, `${plain.url}/echo`]) {
+        const r = await runClient('curl', ['-sS', '-i', '--proxy', via, '--max-time', '20', url], { env: { ...env, HTTPS_PROXY: via, HTTP_PROXY: via } });
+        assert.match(r.stdout + r.stderr, /407/, `${via} ${url}`);
+      }
+    }
+    // The refusal as a plain-HTTP client reads it: the challenge, and why in JSON.
+    const plainRefused = await runClient('curl', ['-sS', '-i', '--proxy', bare, `${plain.url}/echo`], { env });
+    assert.match(plainRefused.stdout, /^HTTP\/1\.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="govern"\r\n/);
+    assert.match(plainRefused.stdout, /\{"error":"this forward proxy serves the job only: use the proxy URL in HTTPS_PROXY as it is, with its credentials"\}$/);
+    const py = await runClient('python3', ['-c', 'import requests,sys\ntry:\n  requests.get(sys.argv[1], proxies={"https": sys.argv[2]})\nexcept requests.exceptions.ProxyError as e:\n  print("refused", "407" in str(e))', `${api.url}/people`, bare], { env });
+    assert.equal(py.stdout.trim(), 'refused True', py.stderr);
+    const dispatcher = new ProxyAgent({ uri: bare, requestTls: { ca: readFileSync(env.NODE_EXTRA_CA_CERTS!, 'utf8') } });
+    await assert.rejects(undiciFetch(`${api.url}/people`, { dispatcher }));
+    await dispatcher.close();
+    assert.deepEqual({ api: api.seen.length, plain: plain.seen.length }, before, 'nothing reached a target');
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'auth.failed' && e.connection === '(proxy)');
+    assert.ok(!sessionText(governed.gateway.outDir).includes(GUESS), 'no password, not even a wrong one, is recorded');
   });
 
   test('curl through HTTPS_PROXY: the connection host is intercepted, credential injected, JSON masked', async () => {
@@ -123,10 +154,31 @@ describe('HTTP forward proxy', () => {
     await recordedEvent(governed.gateway.outDir, (e) => e.type === 'proxy.refused' && e.host === 'localhost');
   });
 
-  test('plain HTTP through HTTP_PROXY is read and recorded as requests', async () => {
+  test('plain HTTP through HTTP_PROXY is read and recorded as requests; the proxy credentials stay on the proxy hop', async () => {
     const r = await runClient('curl', ['-sS', `${plain.url}/echo?via=proxy`], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).url, '/echo?via=proxy');
+    assert.equal(plain.seen.at(-1)!.headers['proxy-authorization'], undefined);
     await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.text === 'GET /echo?via=proxy');
+  });
+
+  test('Node 24 with NODE_USE_ENV_PROXY=1: fetch, http and https go through the proxy with its credentials', async (t) => {
+    if (!existsSync(NODE24)) return t.skip(`no Node 24 binary at ${NODE24}`);
+    const script = `const http = require('node:http'), https = require('node:https');
+      const body = (get, url) => new Promise((resolve, reject) => get(url, (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => resolve(t)); }).on('error', reject));
+      (async () => {
+        const fetched = await (await fetch(process.argv[1] + '/people')).json();
+        const viaHttps = JSON.parse(await body(https.get, process.argv[1] + '/people'));
+        const viaHttp = JSON.parse(await body(http.get, process.argv[2] + '/echo?node24'));
+        console.log(fetched.people[0].ssn, viaHttps.people[0].ssn, viaHttp.url);
+      })();`;
+    const r = await runClient(NODE24, ['-e', script, api.url, plain.url], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '[masked] [masked] /echo?node24');
+  });
+
+  test('the proxy password is in no file of the session', () => {
+    assert.ok(!sessionText(governed.gateway.outDir).includes(new URL(env.HTTPS_PROXY!).password));
+    assert.ok(!governed.logged.join('\n').includes(new URL(env.HTTPS_PROXY!).password));
   });
 });

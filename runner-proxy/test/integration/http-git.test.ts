@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { governHttp, makeCertificates, startGitServer, type GitServer, type GovernedHttp } from '../fixtures/http-upstream.js';
+import { governHttp, makeCertificates, secretOf, startGitServer, type GitServer, type GovernedHttp } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const TOKEN = 'git-real-token-77aa';
@@ -28,11 +28,18 @@ describe('git clone over HTTPS through the gateway', () => {
     assert.notEqual(r.status, 0);
   });
 
-  test('through the connection’s loopback URL', async () => {
+  test('through the connection’s loopback URL; not without its secret segment', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'govern-clone-'));
-    const r = await runClient('git', ['clone', '-q', `${governed.url}/repo.git`, join(dir, 'c')], { env: { PATH: process.env.PATH, GIT_TERMINAL_PROMPT: '0' } });
+    const env = { PATH: process.env.PATH, GIT_TERMINAL_PROMPT: '0' };
+    const r = await runClient('git', ['clone', '-q', `${governed.url}/repo.git`, join(dir, 'c')], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readFileSync(join(dir, 'c', 'README'), 'utf8'), 'governed clone\n');
+    const { origin } = new URL(governed.url);
+    for (const url of [`${origin}/repo.git`, `${origin}/${secretOf(governed.url)}x/repo.git`]) {
+      const refused = await runClient('git', ['clone', '-q', url, join(dir, 'refused')], { env });
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stderr, /403/);
+    }
   });
 
   test('through HTTPS_PROXY with GIT_SSL_CAINFO, the original URL unchanged', async () => {
@@ -42,5 +49,10 @@ describe('git clone over HTTPS through the gateway', () => {
     const r = await runClient('git', ['clone', '-q', `${server.url}/repo.git`, join(dir, 'c')], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readFileSync(join(dir, 'c', 'README'), 'utf8'), 'governed clone\n');
+    // Without the proxy URL's credentials, the proxy refuses.
+    const bare = governed.gateway.exports().HTTPS_PROXY!.replace(/\/\/[^@]*@/, '//');
+    const refused = await runClient('git', ['clone', '-q', `${server.url}/repo.git`, join(dir, 'refused')], { env: { ...env, HTTPS_PROXY: bare, https_proxy: bare } });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /407/);
   });
 });

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'undici';
-import { governHttp, makeCertificates, recordedEvent, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { govern } from '../fixtures/cli.js';
+import { governHttp, makeCertificates, recordedEvent, secretOf, sessionText, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
 import { runClient } from '../fixtures/postgres.js';
 import { recordedResult } from '../fixtures/records.js';
 
@@ -30,15 +32,10 @@ const RULES = `
 `;
 
 const curl = (args: string[]) => runClient('curl', ['-sS', '--max-time', '20', ...args], { timeoutMs: 30_000 });
-
-/** Everything the session wrote, as one string: the credential must appear nowhere in it. */
-function sessionText(governed: GovernedHttp): string {
-  const dir = governed.gateway.outDir;
-  return readdirSync(dir)
-    .filter((f) => !f.endsWith('.sock'))
-    .map((f) => readFileSync(join(dir, f), 'utf8'))
-    .join('\n');
-}
+/** Node 24, whose fetch and http client the action's jobs may use. */
+const NODE24 = '/opt/node24/package/bin/node';
+/** A wrong secret that is recorded nowhere, as any the job's neighbours may try. */
+const GUESS = 'guessed-secret-0123456789abcdefghij';
 
 describe('HTTP reverse proxy to a plain-HTTP target', () => {
   let upstream: TestUpstream;
@@ -53,9 +50,80 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     await upstream?.stop();
   });
 
-  test('the job gets a loopback URL with the target path prefix, and no credential', () => {
-    assert.match(governed.url, /^http:\/\/127\.0\.0\.1:\d+\/api$/);
+  test('the job gets a loopback URL with a secret first segment and the target path prefix, and no credential', () => {
+    assert.match(governed.url, /^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/api$/);
     assert.ok(!governed.url.includes(TOKEN));
+  });
+
+  test('without the secret segment, with a wrong one, or with one that only starts like it: 403, closed, nothing reaches the target', async () => {
+    const secret = secretOf(governed.url);
+    const origin = new URL(governed.url).origin;
+    const refused = [`${origin}/api/echo`, `${origin}/${GUESS}/api/echo`, `${origin}/${secret}x/api/echo`, `${origin}/${secret.slice(0, -1)}/api/echo`, `${origin}/`];
+    const before = upstream.seen.length;
+    for (const url of refused) {
+      const r = await curl(['-i', url]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^HTTP\/1\.1 403 /, url);
+      assert.match(r.stdout, /Connection: close/);
+      assert.match(r.stdout, /\{"error":"this listener serves the job's URL only: use the URL in API_URL as it is, its first path segment included"\}$/);
+    }
+    const res = await fetch(`${origin}/${GUESS}/api/echo`);
+    assert.equal(res.status, 403);
+    assert.match(((await res.json()) as { error: string }).error, /use the URL in API_URL/);
+    const py = await runClient('python3', ['-c', 'import requests,sys; print(requests.post(sys.argv[1], json={"a": 1}).status_code)', `${origin}/api/echo`]);
+    assert.equal(py.stdout.trim(), '403', py.stderr);
+    const socket = new WebSocket(`${origin.replace('http:', 'ws:')}/api/ws`);
+    await new Promise<void>((resolve) => {
+      socket.onopen = () => assert.fail('a WebSocket without the secret opened');
+      socket.onerror = () => resolve();
+    });
+    assert.equal(upstream.seen.length, before, 'nothing reached the target');
+    // Refusals are recorded as such, without the path the process sent (it may hold someone's secret).
+    await recordedEvent(governed.gateway.outDir, (e) => e.type === 'auth.failed' && e.connection === 'api');
+    assert.ok(!sessionText(governed.gateway.outDir).includes(GUESS));
+  });
+
+  test('the secret segment alone is the target root, and before a query too', async () => {
+    const base = governed.url.replace(/\/api$/, '');
+    for (const [url, seen] of [[base, '/'], [`${base}?q=1`, '/?q=1'], [`${base}/`, '/']] as const) {
+      const r = await curl([url]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { url: string }).url, seen, url);
+    }
+  });
+
+  test('a redirect on the target and a cookie for its path are rewritten under the job’s URL; other origins are not', async () => {
+    const moved = await fetch(`${governed.url}/moved`, { redirect: 'manual' });
+    assert.equal(moved.headers.get('location'), `${governed.url}/next`);
+    assert.deepEqual(moved.headers.getSetCookie(), [`session=moved-cookie; Path=/${secretOf(governed.url)}/api; HttpOnly`]);
+    const absolute = await fetch(`${governed.url}/moved?absolute`, { redirect: 'manual' });
+    assert.equal(absolute.headers.get('location'), `${governed.url}/next`, 'an absolute URL on the target’s origin');
+    const elsewhere = await fetch(`${governed.url}/moved?elsewhere`, { redirect: 'manual' });
+    assert.equal(elsewhere.headers.get('location'), 'https://elsewhere.example/next');
+    // Clients that follow redirects land on the right resource, through the gateway.
+    const followed = await fetch(`${governed.url}/moved?absolute`);
+    assert.equal(followed.url, `${governed.url}/next`);
+    assert.equal(((await followed.json()) as { url: string }).url, '/api/next');
+    const jar = join(mkdtempSync(join(tmpdir(), 'govern-cookies-')), 'jar');
+    const r = await curl(['-L', '-c', jar, `${governed.url}/moved`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { url: string }).url, '/api/next');
+    // The cookie, kept for the rewritten path, goes back with the job's next request.
+    const again = await curl(['-b', jar, `${governed.url}/echo`]);
+    assert.equal((JSON.parse(again.stdout) as { headers: { cookie?: string } }).headers.cookie, 'session=moved-cookie');
+    const py = await runClient('python3', ['-c', 'import requests,sys; r = requests.get(sys.argv[1]); print(r.status_code, r.json()["url"], r.url == sys.argv[2])', `${governed.url}/moved`, `${governed.url}/next`]);
+    assert.equal(py.stdout.trim(), '200 /api/next True', py.stderr);
+  });
+
+  test('Node 24: fetch and http reach the target through the job’s URL unchanged', async (t) => {
+    if (!existsSync(NODE24)) return t.skip(`no Node 24 binary at ${NODE24}`);
+    const script = `const http = require('node:http');
+      fetch(process.argv[1] + '/moved').then((r) => r.json()).then((b) => {
+        http.get(process.argv[1] + '/echo', (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => console.log(b.url, res.statusCode, JSON.parse(t).url)); });
+      });`;
+    const r = await runClient(NODE24, ['-e', script, governed.url]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '/api/next 200 /api/echo');
   });
 
   test('curl: the credential is injected, the job’s own is dropped, hop-by-hop headers are stripped', async () => {
@@ -202,12 +270,20 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
       const r = await curl(['--path-as-is', '-X', 'DELETE', `${governed.url.replace(/\/api$/, '')}${path}`, '-o', '/dev/null', '-w', '%{http_code}']);
       assert.equal(r.stdout, '403', path);
     }
+    // Nor into the secret segment: it is compared before any path is resolved.
+    const { origin } = new URL(governed.url);
+    const r = await curl(['--path-as-is', `${origin}/x/../${secretOf(governed.url)}/api/echo`, '-o', '/dev/null', '-w', '%{http_code}']);
+    assert.equal(r.stdout, '403');
     assert.equal(upstream.seen.length, before);
   });
 
-  test('the record has method, path and status, and the credential nowhere', async () => {
-    const text = sessionText(governed);
+  test('the record has method, path (without the secret segment) and status; neither the credential nor the secret is anywhere', async () => {
+    const text = sessionText(governed.gateway.outDir);
     assert.ok(!text.includes(TOKEN));
+    assert.ok(!text.includes(secretOf(governed.url)), 'the secret segment is in no file of the session');
+    assert.ok(!governed.logged.join('\n').includes(secretOf(governed.url)), 'nor in any log line');
+    const secrets = governed.gateway.secrets();
+    assert.ok(secrets.includes(secretOf(governed.url)) && secrets.includes(governed.url), 'the secret and the URL are masked in CI logs');
     const events = readFileSync(join(governed.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const op = events.find((e) => e.type === 'operation' && e.text === 'GET /api/echo?x=1');
     assert.ok(op, 'the operation is recorded');
@@ -237,17 +313,14 @@ describe('HTTP reverse proxy to an HTTPS target', () => {
   let certificates: TestCertificates;
   let upstream: TestUpstream;
   let governed: GovernedHttp;
-  let unverified: GovernedHttp;
 
   before(async () => {
     certificates = makeCertificates();
     upstream = await startUpstream(certificates);
     governed = await governHttp(upstream.url, '', { ca: certificates.caPem });
-    unverified = await governHttp(upstream.url, '');
   });
   after(async () => {
     await governed?.stop();
-    await unverified?.stop();
     await upstream?.stop();
   });
 
@@ -258,20 +331,64 @@ describe('HTTP reverse proxy to an HTTPS target', () => {
     assert.equal(upstream.seen.at(-1)!.headers.authorization, `Bearer ${TOKEN}`);
   });
 
-  test('without the CA the target is not trusted: 502, and nothing is sent', async () => {
+  test('a redirect to the target’s https origin comes back as the job’s loopback URL', async () => {
+    const moved = await fetch(`${governed.url}/moved?absolute`, { redirect: 'manual' });
+    assert.equal(moved.headers.get('location'), `${governed.url}/next`);
+    const followed = await curl(['-L', `${governed.url}/moved?absolute`]);
+    assert.equal((JSON.parse(followed.stdout) as { url: string }).url, '/next');
+  });
+
+  test('without the CA the target is not trusted: the gateway does not start, and nothing is sent', async () => {
     const before = upstream.seen.length;
-    const r = await curl([`${unverified.url}/echo`, '-w', '\n%{http_code}']);
-    assert.match(r.stdout, /\n502$/);
+    await assert.rejects(governHttp(upstream.url, ''), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'GOVERN_GATEWAY_START_FAILED');
+      assert.match(e.message, /^connection "api": the TLS handshake with localhost:\d+ failed \(.+\); give the CA that signs the target's certificate as the connection's ca$/);
+      return true;
+    });
+    // A CA that does not sign it is no better.
+    await assert.rejects(governHttp(upstream.url, '', { ca: makeCertificates().caPem }), /^GovernError: connection "api": the TLS handshake with localhost:\d+ failed \(.+\); check that the connection's ca signs the target's certificate$/);
     assert.equal(upstream.seen.length, before);
   });
 });
 
-describe('HTTP reverse proxy to a dead target', () => {
-  test('502 with a reason, and the gateway keeps serving', async () => {
+describe('HTTP target checked at start', () => {
+  /** A policy for one http connection to `url`, in a directory of its own. */
+  const policyFor = (url: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'govern-http-start-'));
+    mkdirSync(join(dir, 'session'));
+    writeFileSync(join(dir, 'policy.yml'), `version: 1\nconnections:\n  api:\n    http: { url: "${url}" }\n    export: API_URL\nrules: []\n`);
+    return dir;
+  };
+
+  test('an unreachable target fails govern start and govern run with one sentence naming the connection', async () => {
     const upstream = await startUpstream();
     const url = upstream.url;
     await upstream.stop();
-    const governed = await governHttp(url, '');
+    const dir = policyFor(url);
+    // One line, one sentence, after the policy's warnings.
+    const expected = new RegExp(`^govern [a-z]+: connection "api": the target ${url.replace('http://', '').replaceAll('.', '\\.')} cannot be reached \\(ECONNREFUSED\\); check the connection's url$`, 'm');
+    const started = await govern(['start', '--policy', join(dir, 'policy.yml'), '--out', join(dir, 'session')]);
+    assert.notEqual(started.status, 0);
+    assert.match(started.stderr, expected);
+    const run = await govern(['run', '--policy', join(dir, 'policy.yml'), '--out', join(dir, 'run'), '--', 'true']);
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, expected);
+  });
+
+  test('an https url on a port that speaks plain HTTP is a start error saying so', async () => {
+    const upstream = await startUpstream();
+    try {
+      await assert.rejects(governHttp(upstream.url.replace('http:', 'https:'), ''), /^GovernError: connection "api": the TLS handshake with 127\.0\.0\.1:\d+ failed \(wrong version number\); check that the url names a port that speaks https$/);
+      assert.equal(upstream.seen.length, 0);
+    } finally {
+      await upstream.stop();
+    }
+  });
+
+  test('a target that goes away after the start: 502 with a reason, and the gateway keeps serving', async () => {
+    const upstream = await startUpstream();
+    const governed = await governHttp(upstream.url, '');
+    await upstream.stop();
     try {
       for (let i = 0; i < 2; i++) {
         const r = await curl([`${governed.url}/echo`, '-w', '\n%{http_code}']);

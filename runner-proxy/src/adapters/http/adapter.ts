@@ -1,5 +1,6 @@
 /**
- * The HTTP adapter: a credential-injecting reverse proxy on loopback, one listener per connection.
+ * The HTTP adapter: a credential-injecting reverse proxy on loopback, one listener per connection,
+ * reached only through the job's URL, whose first path segment is a per-run secret (`secret-path.ts`).
  *
  * Library choice. `http-proxy` has had no release since 2020 and carries open request-smuggling and
  * crash reports; `http-proxy-3` is a maintained rewrite, but both forward the job's framing headers
@@ -22,7 +23,8 @@ import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter
 import { JobConnections } from './connection.js';
 import { listenerState, type ListenerState } from './exchange.js';
 import { listenForwardProxy } from './forward.js';
-import { closeTarget, HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
+import { SecretPath } from './secret-path.js';
+import { checkHttpTarget, closeTarget, HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';
 
 export class HttpAdapter implements Adapter {
   readonly protocol = 'http' as const;
@@ -34,24 +36,30 @@ export class HttpAdapter implements Adapter {
   }
 
   async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
+    const settings = connection.settings as { url: string; headers?: Record<string, string>; ca?: string };
     let target: HttpTarget;
     try {
-      target = parseHttpTarget(connection.settings as { url: string; headers?: Record<string, string>; ca?: string });
+      target = parseHttpTarget(settings);
     } catch (e) {
       throw new HttpTargetError(`connection "${connection.name}": ${(e as Error).message}`);
     }
+    await checkHttpTarget(connection.name, target, settings.ca);
     const state = listenerState(connection.name, target, governor, log);
     this.#origins.set(`${target.hostname.toLowerCase()}:${target.port}`, state);
-    const connections = new JobConnections();
+    // Connections are served by `connections`, made once the port (part of the job's URL) is known,
+    // before any connection can be accepted (that takes a turn of the event loop).
     const server = createServer({ noDelay: true }, (socket) => connections.serve(socket, state));
     server.on('error', (e) => log.warn(`${connection.name}: listener error: ${e.message}`));
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
     });
+    const secretPath = new SecretPath(port, target, connection.export);
+    const connections = new JobConnections(secretPath);
+    const url = `${secretPath.base}${target.prefix}`;
     return {
-      exports: { [connection.export]: `http://127.0.0.1:${port}${target.prefix}` },
-      secrets: [],
+      exports: { [connection.export]: url },
+      secrets: [secretPath.secret, url],
       target: `${target.secure ? 'https' : 'http'}://${target.authority}${target.prefix}`,
       close: (deadlineMs) => closeListener(server, connections, target, deadlineMs),
     };

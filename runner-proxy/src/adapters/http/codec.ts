@@ -28,6 +28,8 @@ export interface Head {
   keepAlive: boolean;
   upgrade: boolean;
   expectContinue: boolean;
+  /** A Location, Content-Location or Set-Cookie header is present (the reverse listener rewrites them). */
+  links: boolean;
 }
 
 /** The headers the gateway reads to frame, inspect and route a message, by lower-case name. */
@@ -324,6 +326,7 @@ export class MessageReader {
       keepAlive: true,
       upgrade: false,
       expectContinue: false,
+      links: false,
     };
     if (this.#requests) {
       const m = REQUEST_LINE.exec(first);
@@ -380,6 +383,11 @@ export class MessageReader {
           break;
         case 'expect':
           known.expect ??= value;
+          break;
+        case 'location':
+        case 'content-location':
+        case 'set-cookie':
+          head.links = true;
           break;
       }
     }

@@ -28,6 +28,7 @@ import {
 } from './exchange.js';
 import { decodable, endToEndHeaders, inspectJsonBody, MAX_INSPECTED_BODY, UninspectableBody } from './message.js';
 import { BODY_DIGESTS, maskQuery, maskRequestBody, masksValues } from './request-mask.js';
+import type { SecretPath } from './secret-path.js';
 import { maskHeaders } from './text-mask.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -62,9 +63,15 @@ export type RequestRoute = (head: Head, connection: JobConnection) => ListenerSt
 /** The job connections of one listener, so that closing it can end idle ones at once and the rest later. */
 export class JobConnections {
   readonly #open = new Set<JobConnection>();
+  /** The reverse listener's: every request target must start with it. */
+  readonly #secretPath: SecretPath | undefined;
+
+  constructor(secretPath?: SecretPath) {
+    this.#secretPath = secretPath;
+  }
 
   serve(socket: Socket, state: ListenerState, route?: RequestRoute): void {
-    const connection = new JobConnection(socket, state, route);
+    const connection = new JobConnection(socket, state, route, this.#secretPath);
     this.#open.add(connection);
     socket.once('close', () => this.#open.delete(connection));
     connection.escaped = guardConnection(socket, `${state.name} connection`, state.fault, () => connection.start());
@@ -87,6 +94,10 @@ export class JobConnection {
   /** The connection's own target, or the forward proxy's where no target is known yet. */
   readonly state: ListenerState;
   readonly #route: RequestRoute | undefined;
+  /** The reverse listener's secret segment, which requests must start with and the target never sees. */
+  readonly secretPath: SecretPath | undefined;
+  /** Where the path the target gets starts in a request target: after the secret segment. */
+  readonly pathStart: number;
   readonly reader = new MessageReader('request');
   exchange: Exchange | undefined;
   /** The connection's last resort: an error that escaped ends it and is reported as a fault. */
@@ -96,10 +107,12 @@ export class JobConnection {
   /** The gateway ends this connection: nothing more is read from it. */
   #ending = false;
 
-  constructor(socket: Socket, state: ListenerState, route?: RequestRoute) {
+  constructor(socket: Socket, state: ListenerState, route?: RequestRoute, secretPath?: SecretPath) {
     this.socket = socket;
     this.state = state;
     this.#route = route;
+    this.secretPath = secretPath;
+    this.pathStart = secretPath ? secretPath.segment.length : 0;
   }
 
   start(): void {
@@ -166,9 +179,10 @@ export class JobConnection {
   #begin(head: Head): void {
     // Nothing of a request whose body is already known to be malformed reaches the target.
     if (this.reader.failsInMessage()) return this.refuseMalformed(this.reader.error!);
+    if (this.secretPath && !this.secretPath.admits(head.url)) return this.#refuseWithoutSecret();
     const state = this.#route ? this.#route(head, this) : this.state;
     if (!state) return;
-    if (head.upgrade) return handleUpgrade(head, this.socket, this.detach(), state);
+    if (head.upgrade) return handleUpgrade(head, this.socket, this.detach(), state, this.secretPath);
     this.exchange = new Exchange(this, head, state);
     this.exchange.start();
   }
@@ -181,6 +195,12 @@ export class JobConnection {
     socket.setTimeout(0);
     socket.pause();
     return this.reader.detach();
+  }
+
+  /** A request without the job's secret segment, maybe from another process on the runner: refused, and its path not recorded. */
+  #refuseWithoutSecret(): void {
+    this.state.governor.note('auth.failed', { connection: this.state.name, message: "a request without the job's secret path segment was refused" });
+    this.refuse(this.secretPath!.refusal);
   }
 
   /** An answer the connection's route gives itself, after which the connection ends. */
@@ -260,7 +280,7 @@ class Exchange {
 
   start(): void {
     const state = this.#state;
-    const target = requestTarget(this.#head.url);
+    const target = requestTarget(this.#head.url, this.#job.pathStart);
     if (!target) return this.#answerJson(400, { error: 'the request target must be a path (origin-form)' }, true);
     const head = this.#head;
     const op = requestOperation(state, head.method, target, head.rawHeaders);
@@ -579,6 +599,7 @@ class Exchange {
     this.#reason = answer.statusMessage;
     this.#targetReusable = answer.keepAlive || (this.#head.method === 'HEAD' && answer.headers.connection?.toLowerCase() !== 'close');
     const headers = endToEndHeaders(answer.rawHeaders, stage ? MASKED_DROPS : undefined);
+    if (answer.links && this.#job.secretPath) this.#job.secretPath.rewriteHeaders(headers);
     this.#maskedHeaders = maskHeaders(headers, ruling.masks, state.governor.masker);
     if (RecordedBody.wanted(state.governor, contentType, !!stage, coding)) this.#recorded = new RecordedBody();
     const bodyless = this.#head.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304;

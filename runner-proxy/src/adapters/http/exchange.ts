@@ -83,25 +83,26 @@ export function refuseMalformed(socket: Socket, state: ListenerState, problem: s
   socket.destroySoon();
 }
 
-/** A JSON answer written straight to a socket the HTTP server no longer frames (an upgrade, a CONNECT), then the close. */
-export function rawResponse(status: number, body: Record<string, unknown>): string {
+/** A JSON answer written straight to a socket the HTTP server no longer frames (an upgrade, a CONNECT), then the close; `extraLines` end in CRLF. */
+export function rawResponse(status: number, body: Record<string, unknown>, extraLines = ''): string {
   const text = JSON.stringify(body);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${extraLines}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
 }
 
-/** The path rules see and the target gets: dot segments resolved, unreserved characters decoded. */
-export function requestTarget(raw: string): { path: string; search: string } | undefined {
-  if (!raw.startsWith('/')) return undefined;
-  const q = raw.indexOf('?');
-  const rawPath = q < 0 ? raw : raw.slice(0, q);
+/**
+ * The path rules see and the target gets: dot segments resolved, unreserved characters decoded. `from`
+ * skips the reverse listener's secret segment, after which an empty path is the root.
+ */
+export function requestTarget(raw: string, from = 0): { path: string; search: string } | undefined {
+  const q = raw.indexOf('?', from);
+  const rawPath = from > 0 && (from === raw.length || q === from) ? '/' : raw.slice(from, q < 0 ? raw.length : q);
+  if (!rawPath.startsWith('/')) return undefined;
+  const search = q < 0 ? '' : raw.slice(q);
   // Most paths have nothing to normalise: no escapes, dot segments, backslashes or empty segments.
-  if (SIMPLE_PATH.test(rawPath) && !rawPath.includes('//')) {
-    const search = q < 0 ? '' : raw.slice(q);
-    if (SIMPLE_QUERY.test(search)) return { path: rawPath, search: search === '?' ? '' : search };
-  }
+  if (SIMPLE_PATH.test(rawPath) && !rawPath.includes('//') && SIMPLE_QUERY.test(search)) return { path: rawPath, search: search === '?' ? '' : search };
   let u: URL;
   try {
-    u = new URL(BASE + raw);
+    u = new URL(BASE + rawPath + search);
   } catch {
     return undefined;
   }

@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,12 +10,36 @@ import { RunCertificateAuthority } from './ca.js';
 import type { Head } from './codec.js';
 import { JobConnections, type JobConnection } from './connection.js';
 import { commitOrRefusal, listenerState, rawResponse, type ListenerState } from './exchange.js';
+import { dropHeader, rawHeader } from './message.js';
 import { closeTarget, parseHttpTarget } from './target.js';
 
 /** The system's trust store, which the job's CA variables replace and therefore must include. */
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
 /** Loopback and the gateway's own listeners never go through the proxy. */
 const NO_PROXY = 'localhost,127.0.0.1,::1';
+
+/** The user name in the proxy URL; the password is the per-run secret. */
+const PROXY_USER = 'govern';
+const PROXY_AUTHENTICATION_REQUIRED = rawResponse(
+  407,
+  { error: 'this forward proxy serves the job only: use the proxy URL in HTTPS_PROXY as it is, with its credentials' },
+  'Proxy-Authenticate: Basic realm="govern"\r\n',
+);
+
+/** The forward proxy's job-scoped credentials, which every CONNECT and absolute-form request must carry. */
+class ProxyCredentials {
+  readonly secret = randomBytes(24).toString('base64url');
+  /** The Basic credentials for `govern:SECRET`, as base64. */
+  readonly basic = Buffer.from(`${PROXY_USER}:${this.secret}`).toString('base64');
+  readonly #expected = Buffer.from(`Basic ${this.basic}`, 'latin1');
+
+  /** Whether a request's Proxy-Authorization is the expected one, compared in constant time. */
+  carriedBy(rawHeaders: readonly string[]): boolean {
+    const value = rawHeader(rawHeaders, 'proxy-authorization');
+    if (value === undefined || value.length !== this.#expected.length) return false;
+    return timingSafeEqual(Buffer.from(value, 'latin1'), this.#expected);
+  }
+}
 
 type Route = { kind: 'intercept'; state: ListenerState } | { kind: 'tunnel' } | { kind: 'refuse' };
 
@@ -33,7 +58,9 @@ function parseAuthority(authority: string): { host: string; port: number } | und
  * run's CA, and the requests inside go through the same exchange as a connection's listener (the
  * connection's credentials, rules and masks when its host is one of the http connections). Other hosts
  * are tunnelled (recorded as host, port and bytes) or refused, as the policy says. Plain-HTTP requests
- * in absolute form follow the same routes.
+ * in absolute form follow the same routes. Every CONNECT and absolute-form request must carry the
+ * job's proxy credentials (in the exported proxy URL), so that no other process on the runner can use
+ * the job's identity and credentials through it.
  */
 export async function listenForwardProxy(context: ProxyContext, connections: ReadonlyMap<string, ListenerState>): Promise<Listener> {
   const { proxy, governor, log } = context;
@@ -65,6 +92,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
 
   // The proxy's own connections and the intercepted TLS connections inside them, served alike.
   const served = new JobConnections();
+  const credentials = new ProxyCredentials();
   const connectRequest = (head: Head, socket: Socket, rest: Buffer): void => {
     const authority = parseAuthority(head.url);
     if (!authority) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -85,6 +113,10 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
   };
   /** A request to the proxy itself: CONNECT, or an absolute-form http:// request (HTTP_PROXY). */
   const proxyRequest = (head: Head, connection: JobConnection): ListenerState | undefined => {
+    if (!credentials.carriedBy(head.rawHeaders)) {
+      governor.note('auth.failed', { connection: proxyState.name, message: "a request to the forward proxy without the job's proxy credentials was refused" });
+      return void connection.refuse(PROXY_AUTHENTICATION_REQUIRED);
+    }
     if (head.method === 'CONNECT') return void connectRequest(head, connection.socket, connection.detach());
     return plainRequest(head, connection, route, proxyState);
   };
@@ -101,7 +133,7 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
   writeFileSync(caFile, ca.certPem, { mode: 0o644 });
   const system = SYSTEM_BUNDLES.find((f) => existsSync(f));
   writeFileSync(bundleFile, `${system ? readFileSync(system, 'utf8') : rootCertificates.join('\n')}\n${ca.certPem}`, { mode: 0o644 });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${PROXY_USER}:${credentials.secret}@127.0.0.1:${port}`;
   return {
     exports: {
       HTTPS_PROXY: url,
@@ -117,7 +149,8 @@ export async function listenForwardProxy(context: ProxyContext, connections: Rea
       REQUESTS_CA_BUNDLE: bundleFile,
       GIT_SSL_CAINFO: bundleFile,
     },
-    secrets: [],
+    // The Basic value too, which a client's verbose output may print.
+    secrets: [credentials.secret, url, credentials.basic],
     target: `forward proxy (others: ${proxy.others})`,
     close: async (deadlineMs) => {
       await served.close(server, deadlineMs);
@@ -145,6 +178,8 @@ function plainRequest(head: Head, connection: JobConnection, route: (host: strin
   }
   if (chosen.kind !== 'intercept') return void connection.refuse(rawResponse(500, { error: 'no route' }));
   head.url = `${u.pathname}${u.search}`;
+  // The proxy's credentials are the proxy hop's: no rule and no record sees them (nor does the target).
+  dropHeader(head.rawHeaders, 'proxy-authorization');
   return chosen.state;
 }
 

@@ -14,6 +14,15 @@ export interface PoolOptions {
   ca?: string;
 }
 
+/** A new connection to the target, TLS verified for https (the start-up check's and the pool's). */
+export function connectTarget({ secure, hostname, port, ca }: PoolOptions): Socket {
+  const socket = secure
+    ? tlsConnect({ host: hostname, port, ...(ca && { ca }), ...(!isIP(hostname) && { servername: hostname }), ALPNProtocols: ['http/1.1'] })
+    : netConnect({ host: hostname, port, noDelay: true });
+  if (secure) socket.setNoDelay(true);
+  return socket;
+}
+
 /**
  * Kept-alive raw connections to one target: the gateway writes each request's framing itself and reads
  * the answer with its own codec. Most recently used first, so a burst reuses warm connections. HTTPS
@@ -44,11 +53,7 @@ export class TargetPool {
       if (!socket.destroyed && socket.readable && socket.writable) return { socket, reused: true };
       socket.destroy();
     }
-    const { secure, hostname, port, ca } = this.#options;
-    const socket = secure
-      ? tlsConnect({ host: hostname, port, ...(ca && { ca }), ...(!isIP(hostname) && { servername: hostname }), ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: hostname, port, noDelay: true });
-    if (secure) socket.setNoDelay(true);
+    const socket = connectTarget(this.#options);
     socket.setTimeout(IDLE_MS);
     // An idle connection must see the target close it.
     socket.on('end', this.#onIdleEnd);
@@ -60,6 +65,23 @@ export class TargetPool {
     this.#all.add(socket);
     socket.once('close', () => this.#all.delete(socket));
     return { socket, reused: false };
+  }
+
+  /** Opens one connection (for https the TLS handshake, the certificate verified) and closes it: the start-up check. */
+  probe(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = connectTarget(this.#options);
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT', syscall: 'connect' })), timeoutMs);
+      socket.once(this.#options.secure ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
   }
 
   /** Takes back a connection whose last answer was read whole and which may carry another request. */

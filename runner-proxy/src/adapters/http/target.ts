@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { headerLines } from './codec.js';
 import { TargetPool } from './pool.js';
+import { ErrorCode, GovernError } from '../../core/errors.js';
 
 /** The target of an http connection, as the policy's URL names it; its credential headers stay here. */
 export interface HttpTarget {
@@ -30,6 +31,33 @@ export class HttpTargetError extends Error {}
 export function closeTarget(target: HttpTarget): void {
   target.agent.destroy();
   target.pool.destroy();
+}
+
+/** How long the start-up check waits for the target. */
+const START_CHECK_MS = 15_000;
+
+/**
+ * Connects to the target once when the gateway starts (for https, the TLS handshake with the
+ * certificate verified against `ca` or the system's CAs), then hangs up: an unreachable target or an
+ * untrusted certificate is a start error naming the connection, not a 502 for every request of the job.
+ */
+export async function checkHttpTarget(name: string, target: HttpTarget, ca: string | undefined): Promise<void> {
+  try {
+    await target.pool.probe(START_CHECK_MS);
+  } catch (e) {
+    // OpenSSL's errors keep their one-line reason apart from a message with its source location.
+    const error = e as Error & { code?: string; syscall?: string; reason?: string };
+    const problem = error.syscall
+      ? `the target ${target.authority} cannot be reached (${error.code ?? error.message}); check the connection's url`
+      : `the TLS handshake with ${target.authority} failed (${error.reason ?? error.message}); ${tlsHint(error.code, ca !== undefined)}`;
+    throw new GovernError(ErrorCode.GatewayStartFailed, `connection "${name}": ${problem}`, { cause: e });
+  }
+}
+
+/** What to fix when the TLS handshake with the target fails: a port that does not speak TLS, or the trust. */
+function tlsHint(code: string | undefined, caGiven: boolean): string {
+  if (code?.startsWith('ERR_SSL_')) return 'check that the url names a port that speaks https';
+  return caGiven ? "check that the connection's ca signs the target's certificate" : "give the CA that signs the target's certificate as the connection's ca";
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

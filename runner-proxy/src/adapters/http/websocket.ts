@@ -10,6 +10,7 @@ import type { Head } from './codec.js';
 import { endToEndHeaders } from './message.js';
 import { requestFacts } from './operation.js';
 import { maskQuery } from './request-mask.js';
+import type { SecretPath } from './secret-path.js';
 import { maskHeaders } from './text-mask.js';
 import { guardConnection, guarded } from '../guard.js';
 import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
@@ -202,17 +203,17 @@ function refuse(socket: Duplex, status: number, body: Record<string, unknown>): 
  * handshake headers (compression is not offered, so frames stay readable), then relayed frame by frame.
  * An error that escapes ends this connection only, reported as a fault.
  */
-export function handleUpgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState): void {
+export function handleUpgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, secretPath: SecretPath | undefined): void {
   const where = `${state.name} websocket`;
   const escaped = (e: unknown) => {
     socket.destroy();
     state.fault(where, e);
   };
-  guardConnection(socket, where, state.fault, () => upgrade(req, socket, head, state, escaped));
+  guardConnection(socket, where, state.fault, () => upgrade(req, socket, head, state, secretPath, escaped));
 }
 
-async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, escaped: (e: unknown) => void): Promise<void> {
-  const target = requestTarget(req.url ?? '');
+async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, secretPath: SecretPath | undefined, escaped: (e: unknown) => void): Promise<void> {
+  const target = requestTarget(req.url ?? '', secretPath?.segment.length);
   if (!target || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
     return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
   }
@@ -236,13 +237,16 @@ async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerS
     const body: Buffer[] = [];
     answer.on('data', (c: Buffer) => body.push(c));
     answer.on('end', () => {
-      const lines = endToEndHeaders(answer.rawHeaders).reduce<string[]>((acc, v, i, all) => (i % 2 ? acc : [...acc, `${v}: ${all[i + 1]}`]), []);
+      const headers = endToEndHeaders(answer.rawHeaders);
+      secretPath?.rewriteHeaders(headers);
+      const lines = headers.reduce<string[]>((acc, v, i, all) => (i % 2 ? acc : [...acc, `${v}: ${all[i + 1]}`]), []);
       const payload = Buffer.concat(body);
       socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
     });
   });
   const accepted = (answer: IncomingMessage, targetSocket: Duplex, targetHead: Buffer) => {
-    const raw = answer.rawHeaders;
+    const raw = [...answer.rawHeaders];
+    secretPath?.rewriteHeaders(raw);
     const lines: string[] = [];
     for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\n${lines.join('\r\n')}\r\n\r\n`);
