@@ -51,7 +51,7 @@ describe('HTTP forward proxy', () => {
     api = await startUpstream(certificates);
     tunnelled = await startUpstream(certificates);
     plain = await startUpstream();
-    governed = await governHttp(api.url, RULES, { token: TOKEN, ca: certificates.caPem, extra: 'proxy: { tunnel: ["127.0.0.1"], others: refuse }' });
+    governed = await governHttp(api.url, RULES, { token: TOKEN, ca: certificates.caPem, extra: 'proxy: { intercept: ["*.govern.test"], tunnel: ["127.0.0.1"], others: refuse }' });
     // The test's targets are on loopback, which the exported NO_PROXY keeps out of the proxy.
     env = { PATH: process.env.PATH, ...governed.gateway.exports(), NO_PROXY: '', no_proxy: '' };
   });
@@ -141,6 +141,22 @@ describe('HTTP forward proxy', () => {
     assert.match(r.stderr, /403/);
     assert.equal(tunnelled.seen.length, before);
     await recordedEvent(governed.gateway.outDir, (e) => e.type === 'proxy.refused' && e.host === 'localhost');
+  });
+
+  test('the run CA may vouch only for the intercepted names; a glob’s host verifies with curl, Python, git and Node', async (t) => {
+    const text = (await runClient('openssl', ['x509', '-in', env.NODE_EXTRA_CA_CERTS!, '-noout', '-ext', 'nameConstraints'])).stdout;
+    assert.match(text, /X509v3 Name Constraints: critical\n\s+Permitted:\n\s+DNS:localhost\n\s+DNS:\.govern\.test\n\s+Excluded:\n\s+DNS:\.localhost\n\s+IP:0\.0\.0\.0\/0\.0\.0\.0\n/);
+    // api.govern.test does not resolve: the gateway's 502 comes after the client verified its certificate.
+    const url = 'https://api.govern.test/people';
+    const curl = await runClient('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', url], { env });
+    assert.equal(curl.stdout, '502', curl.stderr);
+    const python = await runClient('python3', ['-c', 'import requests,sys; print(requests.get(sys.argv[1]).status_code)', url], { env });
+    assert.equal(python.stdout.trim(), '502', python.stderr);
+    const git = await runClient('git', ['ls-remote', 'https://api.govern.test/repo.git'], { env: { ...env, GIT_TERMINAL_PROMPT: '0' } });
+    assert.match(git.stderr, /The requested URL returned error: 502/);
+    if (NODE24.skip) return t.diagnostic(`not with Node 24: ${NODE24.skip}`);
+    const node = await runClient(NODE24.path, ['-e', 'fetch(process.argv[1]).then((r) => console.log(r.status))', url], { env });
+    assert.equal(node.stdout.trim(), '502', node.stderr);
   });
 
   test('plain HTTP through HTTP_PROXY is read and recorded as requests', async () => {
