@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,6 +7,7 @@ import { verifyBundle } from '../../src/recording/verify.js';
 import { startArtifactService, type ArtifactService } from '../fixtures/artifact-service.js';
 import { startFakeGitHub } from '../fixtures/forges.js';
 import { REPO_ROOT } from '../fixtures/cli.js';
+import { BUNDLE_NODES } from '../fixtures/nodes.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 import { startTarget, type Target } from '../fixtures/pg-gateway.js';
 import { runClient } from '../fixtures/postgres.js';
@@ -63,8 +64,11 @@ describe('the GitHub Action, run as the runner runs it', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** A fresh runner: the action checked out with no node_modules near it, a workspace, the file commands. */
-  function runnerFor(name: string, policy = POLICY(issuer.url), extraEnv: Record<string, string> = {}) {
+  /**
+   * A fresh runner: the action checked out with no node_modules near it, a workspace, the file commands,
+   * and the node the runner runs actions with (the test runner's unless named).
+   */
+  function runnerFor(name: string, policy = POLICY(issuer.url), extraEnv: Record<string, string> = {}, node = BUNDLE_NODES[0]!) {
     const root = join(work, name);
     const actionDir = join(root, 'action');
     mkdirSync(actionDir, { recursive: true });
@@ -80,8 +84,8 @@ describe('the GitHub Action, run as the runner runs it', () => {
       HOME: process.env.HOME,
       ...files,
       RUNNER_TEMP: join(root, 'runner-temp'),
-      // One runner's tool cache, which every job on it shares (a self-hosted runner keeps it).
-      RUNNER_TOOL_CACHE: join(work, 'tool-cache'),
+      // One runner's tool cache, which every job on it shares (a self-hosted runner keeps it); a runner has one node.
+      RUNNER_TOOL_CACHE: join(work, 'tool-cache', node.id),
       GITHUB_WORKSPACE: workspace,
       GITHUB_JOB: name,
       GITHUB_RUN_ATTEMPT: '1',
@@ -93,7 +97,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
     };
     mkdirSync(runner.RUNNER_TEMP);
     const main = () =>
-      runClient(process.execPath, [join(actionDir, 'dist/main/index.js')], {
+      runClient(node.path, [join(actionDir, 'dist/main/index.js')], {
         env: {
           ...runner,
           'INPUT_FAIL-ON': 'blocked',
@@ -106,7 +110,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
       });
     const post = () => {
       const state = readCommandFile(files.GITHUB_STATE!);
-      return runClient(process.execPath, [join(actionDir, 'dist/post/index.js')], {
+      return runClient(node.path, [join(actionDir, 'dist/post/index.js')], {
         env: {
           ...runner,
           'INPUT_FAIL-ON': 'blocked',
@@ -120,71 +124,78 @@ describe('the GitHub Action, run as the runner runs it', () => {
     return { root, files, main, post };
   }
 
-  test('main exports loopback env, later steps are governed, post uploads a bundle that verifies', async () => {
-    const { root: work, files, main: runMain, post: runPost } = runnerFor('migrate');
-    const main = await runMain();
-    assert.equal(main.status, 0, `${main.stdout}\n${main.stderr}`);
-    const exported = readCommandFile(files.GITHUB_ENV!);
-    assert.match(exported.DATABASE_URL!, /^postgresql:\/\/app:[\w-]+@127\.0\.0\.1:\d+\/app$/);
-    const jobSecret = new URL(exported.DATABASE_URL!).password;
-    assert.match(main.stdout, new RegExp(`::add-mask::${jobSecret}`), 'the job-scoped password is masked in logs');
-    const outputs = readCommandFile(files.GITHUB_OUTPUT!);
-    assert.match(outputs['public-key']!, /^ed25519:/);
+  // GitHub runs the action on Node 24; the bundles must run there and on Node 20 with no node_modules.
+  for (const actionNode of BUNDLE_NODES) {
+    test(`on ${actionNode.name}: main exports loopback env, later steps are governed, post uploads a bundle that verifies`, { skip: actionNode.skip }, async () => {
+      const job = `migrate-${actionNode.id}`;
+      const { root: work, files, main: runMain, post: runPost } = runnerFor(job, undefined, {}, actionNode);
+      const main = await runMain();
+      assert.equal(main.status, 0, `${main.stdout}\n${main.stderr}`);
+      const { pid } = JSON.parse(readCommandFile(files.GITHUB_STATE!).govern!) as { pid: number };
+      assert.equal(realpathSync(`/proc/${pid}/exe`), realpathSync(actionNode.path), 'the gateway runs on the node the action ran on');
+      const exported = readCommandFile(files.GITHUB_ENV!);
+      assert.match(exported.DATABASE_URL!, /^postgresql:\/\/app:[\w-]+@127\.0\.0\.1:\d+\/app$/);
+      const jobSecret = new URL(exported.DATABASE_URL!).password;
+      assert.match(main.stdout, new RegExp(`::add-mask::${jobSecret}`), 'the job-scoped password is masked in logs');
+      const outputs = readCommandFile(files.GITHUB_OUTPUT!);
+      assert.match(outputs['public-key']!, /^ed25519:/);
 
-    // Later steps: separate processes with only what the runner gives every step.
-    const psql = (sql: string) => runClient('sh', ['-c', `${target.pg.bin}/psql "$DATABASE_URL" -X -A -t -c "$0"`, sql], { env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL } });
-    assert.equal((await psql('SELECT name, ssn, email FROM people')).stdout, 'Ada|[masked]|[masked:email]\n');
-    assert.match((await psql('DROP TABLE people')).stderr, /govern: blocked by rule "no-destruction"/);
-    await psql('SELECT 1 AS "<script>alert(x)</script>"');
-    const node = await runClient(process.execPath, ['--input-type=module', '-e', "import pg from 'pg'; const c = new pg.Client({ connectionString: process.env.DATABASE_URL }); await c.connect(); console.log((await c.query('SELECT ssn FROM people')).rows[0].ssn); await c.end();"], {
-      env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL, NODE_PATH: join(REPO_ROOT, 'node_modules') },
+      // Later steps: separate processes with only what the runner gives every step.
+      const psql = (sql: string) => runClient('sh', ['-c', `${target.pg.bin}/psql "$DATABASE_URL" -X -A -t -c "$0"`, sql], { env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL } });
+      assert.equal((await psql('SELECT name, ssn, email FROM people')).stdout, 'Ada|[masked]|[masked:email]\n');
+      assert.match((await psql('DROP TABLE people')).stderr, /govern: blocked by rule "no-destruction"/);
+      await psql('SELECT 1 AS "<script>alert(x)</script>"');
+      const node = await runClient(process.execPath, ['--input-type=module', '-e', "import pg from 'pg'; const c = new pg.Client({ connectionString: process.env.DATABASE_URL }); await c.connect(); console.log((await c.query('SELECT ssn FROM people')).rows[0].ssn); await c.end();"], {
+        env: { PATH: process.env.PATH, DATABASE_URL: exported.DATABASE_URL, NODE_PATH: join(REPO_ROOT, 'node_modules') },
+      });
+      assert.equal(node.stdout, '[masked]\n', node.stderr);
+
+      // A later step finds `govern` on the PATH the runner builds from the GITHUB_PATH file command.
+      const added = readFileSync(files.GITHUB_PATH!, 'utf8').trim().split('\n');
+      assert.equal(added.length, 1);
+      assert.match(added[0]!, new RegExp(`^${join(work, '..', 'tool-cache', actionNode.id, 'govern')}/[^/]+/${process.arch}$`));
+      const step = (script: string) => runClient('sh', ['-c', script], { env: { PATH: `${added[0]}:${process.env.PATH}`, SESSION: outputs['session-dir']! } });
+      assert.equal((await step('command -v govern')).stdout.trim(), join(added[0]!, 'govern'));
+      assert.match(readFileSync(join(added[0]!, 'govern'), 'utf8'), new RegExp(`^node='${actionNode.path}'$`, 'm'), 'the CLI runs on that node too');
+      const status = await step('govern status --out "$SESSION"');
+      assert.equal(status.status, 0, status.stderr);
+      assert.match(status.stdout, /app_db/);
+
+      const state = readCommandFile(files.GITHUB_STATE!);
+      const post = await runPost();
+      assert.equal(post.status, 1, 'fail-on: blocked fails the job after a blocked DROP');
+      assert.match(post.stdout, /::error title=govern blocked an operation \(rule no-destruction\)::app_db: DROP TABLE people/);
+      assert.match(post.stdout, /::error::govern: 1 blocked and 0 denied operations \(--fail-on blocked\)/);
+
+      const uploaded = artifacts.artifacts.get(`govern-session-${job}-1`);
+      assert.ok(uploaded, `the bundle was uploaded: ${post.stdout}\n${post.stderr}`);
+      const unpacked = join(work, 'unpacked');
+      writeFileSync(join(work, 'bundle.zip'), uploaded.zip);
+      const unzip = await runClient('python3', ['-m', 'zipfile', '-e', join(work, 'bundle.zip'), unpacked]);
+      assert.equal(unzip.status, 0, unzip.stderr);
+      const byName = await step(`govern verify ${unpacked}`);
+      assert.equal(byName.status, 0, byName.stderr);
+      const verified = verifyBundle(unpacked, { expectedKey: outputs['public-key']! });
+      assert.equal(verified.ok, true, verified.problem);
+      assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.repository, 'acme/payments');
+
+      const summary = readFileSync(files.GITHUB_STEP_SUMMARY!, 'utf8');
+      assert.match(summary, /^<h2>govern BLOCKED \(enforce mode\): \d+ operations, \d+ allowed, 1 blocked, \d+ values masked<\/h2>/);
+      assert.match(summary, /<h3>Exceptions \(1\)<\/h3>\n<table>.*\n<tr><td>block<\/td><td>#\d+<\/td><td>app_db<\/td><td><code>DROP TABLE people<\/code><\/td><td>no-destruction/);
+      assert.match(summary, new RegExp(`<a href="https://github\\.com/acme/payments/actions/runs/4242/artifacts/\\d+">govern-session-${job}-1</a>`));
+      assert.match(summary, /govern verify \S+ --key ed25519:/);
+      assert.match(summary, /&lt;script&gt;alert\(x\)&lt;\/script&gt;/);
+      assert.ok(!summary.includes('<script>'), 'every value in the summary is escaped');
+      assert.match(summary, /Signed by <code>ed25519:/);
+
+      const gatewayLog = readFileSync(join(JSON.parse(state.govern!).outDir as string, 'gateway.log'), 'utf8');
+      assert.match(gatewayLog, /gateway ready/);
+      const everything = [main.stdout, main.stderr, post.stdout, post.stderr, summary, gatewayLog, ...Object.values(files).map((f) => readFileSync(f, 'utf8'))].join('\n');
+      assert.ok(!everything.includes(target.appPassword), 'the real password reaches no env file, output, summary or log');
+      assert.ok(!everything.includes('536-22-4711'), 'no unmasked value reaches them either');
+      assert.ok(!existsSync(join(state.govern ? JSON.parse(state.govern).outDir : '', 'gateway.json')), 'the gateway stopped');
     });
-    assert.equal(node.stdout, '[masked]\n', node.stderr);
-
-    // A later step finds `govern` on the PATH the runner builds from the GITHUB_PATH file command.
-    const added = readFileSync(files.GITHUB_PATH!, 'utf8').trim().split('\n');
-    assert.equal(added.length, 1);
-    assert.match(added[0]!, new RegExp(`^${join(work, '..', 'tool-cache', 'govern')}/[^/]+/${process.arch}$`));
-    const step = (script: string) => runClient('sh', ['-c', script], { env: { PATH: `${added[0]}:${process.env.PATH}`, SESSION: outputs['session-dir']! } });
-    assert.equal((await step('command -v govern')).stdout.trim(), join(added[0]!, 'govern'));
-    const status = await step('govern status --out "$SESSION"');
-    assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, /app_db/);
-
-    const state = readCommandFile(files.GITHUB_STATE!);
-    const post = await runPost();
-    assert.equal(post.status, 1, 'fail-on: blocked fails the job after a blocked DROP');
-    assert.match(post.stdout, /::error title=govern blocked an operation \(rule no-destruction\)::app_db: DROP TABLE people/);
-    assert.match(post.stdout, /::error::govern: 1 blocked and 0 denied operations \(--fail-on blocked\)/);
-
-    const uploaded = artifacts.artifacts.get('govern-session-migrate-1');
-    assert.ok(uploaded, `the bundle was uploaded: ${post.stdout}\n${post.stderr}`);
-    const unpacked = join(work, 'unpacked');
-    writeFileSync(join(work, 'bundle.zip'), uploaded.zip);
-    const unzip = await runClient('python3', ['-m', 'zipfile', '-e', join(work, 'bundle.zip'), unpacked]);
-    assert.equal(unzip.status, 0, unzip.stderr);
-    const byName = await step(`govern verify ${unpacked}`);
-    assert.equal(byName.status, 0, byName.stderr);
-    const verified = verifyBundle(unpacked, { expectedKey: outputs['public-key']! });
-    assert.equal(verified.ok, true, verified.problem);
-    assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.repository, 'acme/payments');
-
-    const summary = readFileSync(files.GITHUB_STEP_SUMMARY!, 'utf8');
-    assert.match(summary, /^<h2>govern BLOCKED \(enforce mode\): \d+ operations, \d+ allowed, 1 blocked, \d+ values masked<\/h2>/);
-    assert.match(summary, /<h3>Exceptions \(1\)<\/h3>\n<table>.*\n<tr><td>block<\/td><td>#\d+<\/td><td>app_db<\/td><td><code>DROP TABLE people<\/code><\/td><td>no-destruction/);
-    assert.match(summary, /<a href="https:\/\/github\.com\/acme\/payments\/actions\/runs\/4242\/artifacts\/\d+">govern-session-migrate-1<\/a>/);
-    assert.match(summary, /govern verify \S+ --key ed25519:/);
-    assert.match(summary, /&lt;script&gt;alert\(x\)&lt;\/script&gt;/);
-    assert.ok(!summary.includes('<script>'), 'every value in the summary is escaped');
-    assert.match(summary, /Signed by <code>ed25519:/);
-
-    const gatewayLog = readFileSync(join(JSON.parse(state.govern!).outDir as string, 'gateway.log'), 'utf8');
-    assert.match(gatewayLog, /gateway ready/);
-    const everything = [main.stdout, main.stderr, post.stdout, post.stderr, summary, gatewayLog, ...Object.values(files).map((f) => readFileSync(f, 'utf8'))].join('\n');
-    assert.ok(!everything.includes(target.appPassword), 'the real password reaches no env file, output, summary or log');
-    assert.ok(!everything.includes('536-22-4711'), 'no unmasked value reaches them either');
-    assert.ok(!existsSync(join(state.govern ? JSON.parse(state.govern).outDir : '', 'gateway.json')), 'the gateway stopped');
-  });
+  }
 
   test('a second job on the runner reuses the cached CLI', async () => {
     const { files, main, post } = runnerFor('second-job');
@@ -192,7 +203,7 @@ describe('the GitHub Action, run as the runner runs it', () => {
     assert.equal(started.status, 0, started.stderr);
     assert.match(started.stdout, /govern: the CLI [\w.-]+ is in the tool cache already/);
     const [dir] = readFileSync(files.GITHUB_PATH!, 'utf8').trim().split('\n');
-    assert.equal(readdirSync(join(work, 'tool-cache', 'govern')).length, 1, 'one cached version');
+    assert.equal(readdirSync(join(work, 'tool-cache', BUNDLE_NODES[0]!.id, 'govern')).length, 1, 'one cached version');
     const help = await runClient('sh', ['-c', 'govern --help'], { env: { PATH: `${dir}:${process.env.PATH}` } });
     assert.match(help.stdout, /Usage: govern COMMAND/);
     assert.equal((await post()).status, 0);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { fetch as undiciFetch, ProxyAgent, WebSocket } from 'undici';
-import { governHttp, makeCertificates, recordedEvent, sessionText, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { governHttp, makeCertificates, recordedEvent, recordedEvents, sessionText, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { NODE24 } from '../fixtures/nodes.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const TOKEN = 'real-api-token-5e1f';
@@ -14,11 +15,27 @@ const RULES = `
     block: { http: ["DELETE /**"] }
 `;
 const UNDICI = createRequire(import.meta.url).resolve('undici');
-/** Node 24, whose fetch and http clients read the proxy variables with NODE_USE_ENV_PROXY=1. */
-const NODE24 = '/opt/node24/package/bin/node';
 /** A wrong proxy password that is recorded nowhere. */
 const GUESS = 'guessed-proxy-secret-0123456789abcdef';
-
+/**
+ * A job's Node script that knows nothing of the gateway: `node -e NODE_JOB TRUST API URL [API URL…]`
+ * requests each URL with `fetch`, `https.get` or `http.get` and prints [{ status, body }]. TRUST is `-`, or
+ * a PEM file added to Node's default trust (as a job whose own host has a private CA would add it).
+ */
+const NODE_JOB = `const tls = require('node:tls');
+  const modules = { https: require('node:https'), http: require('node:http') };
+  const [trust, ...requests] = process.argv.slice(1);
+  if (trust !== '-') tls.setDefaultCACertificates([...tls.getCACertificates('default'), require('node:fs').readFileSync(trust, 'utf8')]);
+  const viaModule = (api, url) => new Promise((resolve, reject) => modules[api].get(url, (res) => {
+    let body = '';
+    res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode, body }));
+  }).on('error', reject));
+  const viaFetch = async (url) => { const res = await fetch(url); return { status: res.status, body: await res.text() }; };
+  (async () => {
+    const results = [];
+    for (let i = 0; i < requests.length; i += 2) results.push(await (requests[i] === 'fetch' ? viaFetch(requests[i + 1]) : viaModule(requests[i], requests[i + 1])));
+    console.log(JSON.stringify(results));
+  })().catch((e) => { console.error(e); process.exit(1); });`;
 
 describe('HTTP forward proxy', () => {
   let certificates: TestCertificates;
@@ -36,7 +53,7 @@ describe('HTTP forward proxy', () => {
     api = await startUpstream(certificates);
     tunnelled = await startUpstream(certificates);
     plain = await startUpstream();
-    governed = await governHttp(api.url, RULES, { token: TOKEN, ca: certificates.caPem, extra: 'proxy: { tunnel: ["127.0.0.1"], others: refuse }' });
+    governed = await governHttp(api.url, RULES, { token: TOKEN, ca: certificates.caPem, extra: 'proxy: { intercept: ["*.govern.test"], tunnel: ["127.0.0.1"], others: refuse }' });
     // The test's targets are on loopback, which the exported NO_PROXY keeps out of the proxy.
     env = { PATH: process.env.PATH, ...governed.gateway.exports(), NO_PROXY: '', no_proxy: '' };
   });
@@ -154,6 +171,22 @@ describe('HTTP forward proxy', () => {
     await recordedEvent(governed.gateway.outDir, (e) => e.type === 'proxy.refused' && e.host === 'localhost');
   });
 
+  test('the run CA may vouch only for the intercepted names; a glob’s host verifies with curl, Python, git and Node', async (t) => {
+    const text = (await runClient('openssl', ['x509', '-in', env.NODE_EXTRA_CA_CERTS!, '-noout', '-ext', 'nameConstraints'])).stdout;
+    assert.match(text, /X509v3 Name Constraints: critical\n\s+Permitted:\n\s+DNS:localhost\n\s+DNS:\.govern\.test\n\s+Excluded:\n\s+DNS:\.localhost\n\s+IP:0\.0\.0\.0\/0\.0\.0\.0\n/);
+    // api.govern.test does not resolve: the gateway's 502 comes after the client verified its certificate.
+    const url = 'https://api.govern.test/people';
+    const curl = await runClient('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', url], { env });
+    assert.equal(curl.stdout, '502', curl.stderr);
+    const python = await runClient('python3', ['-c', 'import requests,sys; print(requests.get(sys.argv[1]).status_code)', url], { env });
+    assert.equal(python.stdout.trim(), '502', python.stderr);
+    const git = await runClient('git', ['ls-remote', 'https://api.govern.test/repo.git'], { env: { ...env, GIT_TERMINAL_PROMPT: '0' } });
+    assert.match(git.stderr, /The requested URL returned error: 502/);
+    if (NODE24.skip) return t.diagnostic(`not with Node 24: ${NODE24.skip}`);
+    const node = await runClient(NODE24.path, ['-e', 'fetch(process.argv[1]).then((r) => console.log(r.status))', url], { env });
+    assert.equal(node.stdout.trim(), '502', node.stderr);
+  });
+
   test('plain HTTP through HTTP_PROXY is read and recorded as requests; the proxy credentials stay on the proxy hop', async () => {
     const r = await runClient('curl', ['-sS', `${plain.url}/echo?via=proxy`], { env });
     assert.equal(r.status, 0, r.stderr);
@@ -162,23 +195,52 @@ describe('HTTP forward proxy', () => {
     await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.text === 'GET /echo?via=proxy');
   });
 
-  test('Node 24 with NODE_USE_ENV_PROXY=1: fetch, http and https go through the proxy with its credentials', async (t) => {
-    if (!existsSync(NODE24)) return t.skip(`no Node 24 binary at ${NODE24}`);
-    const script = `const http = require('node:http'), https = require('node:https');
-      const body = (get, url) => new Promise((resolve, reject) => get(url, (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => resolve(t)); }).on('error', reject));
-      (async () => {
-        const fetched = await (await fetch(process.argv[1] + '/people')).json();
-        const viaHttps = JSON.parse(await body(https.get, process.argv[1] + '/people'));
-        const viaHttp = JSON.parse(await body(http.get, process.argv[2] + '/echo?node24'));
-        console.log(fetched.people[0].ssn, viaHttps.people[0].ssn, viaHttp.url);
-      })();`;
-    const r = await runClient(NODE24, ['-e', script, api.url, plain.url], { env });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), '[masked] [masked] /echo?node24');
-  });
-
   test('the proxy password is in no file of the session', () => {
     assert.ok(!sessionText(governed.gateway.outDir).includes(new URL(env.HTTPS_PROXY!).password));
     assert.ok(!governed.logged.join('\n').includes(new URL(env.HTTPS_PROXY!).password));
+  });
+
+  describe(`${NODE24.name}: the exported environment alone (NODE_USE_ENV_PROXY=1)`, () => {
+    /** Runs NODE_JOB with `node` and returns its answers. */
+    async function nodeJob(node: string, jobEnv: NodeJS.ProcessEnv, trust: string, requests: string[]): Promise<{ status: number; body: string }[]> {
+      const r = await runClient(node, ['-e', NODE_JOB, trust, ...requests], { env: jobEnv });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { status: number; body: string }[];
+    }
+    /** An answer from /people: its status and the first SSN it held. */
+    const firstSsn = ({ status, body }: { status: number; body: string }) => [status, (JSON.parse(body) as { people: { ssn: string }[] }).people[0]!.ssn];
+
+    test('fetch, https.get and http.get go through the proxy: credential injected, SSN masked, each request recorded', { skip: NODE24.skip }, async () => {
+      const answers = await nodeJob(NODE24.path, env, '-', ['fetch', `${api.url}/people?client=fetch`, 'https', `${api.url}/people?client=https`, 'http', `${plain.url}/people?client=http`]);
+      assert.deepEqual(answers.map(firstSsn), [[200, '[masked]'], [200, '[masked]'], [200, '[masked]']]);
+      for (const client of ['fetch', 'https']) {
+        assert.equal(api.seen.find((s) => s.url === `/people?client=${client}`)?.headers.authorization, `Bearer ${TOKEN}`);
+        await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'api' && e.text === `GET /people?client=${client}`);
+      }
+      await recordedEvent(governed.gateway.outDir, (e) => e.type === 'operation' && e.connection === 'proxy:127.0.0.1' && e.text === 'GET /people?client=http');
+    });
+
+    test('a tunnelled host is reached through the proxy and verified by the job, the run CA trusted beside its own', { skip: NODE24.skip }, async () => {
+      const host = tunnelled.url.replace('localhost', '127.0.0.1');
+      const tunnels = () => recordedEvents(governed.gateway.outDir).filter((e) => e.type === 'tunnel' && e.host === '127.0.0.1').length;
+      const tunnelsBefore = tunnels();
+      const answers = await nodeJob(NODE24.path, env, certificates.caFile, ['fetch', `${host}/echo?client=fetch`, 'https', `${host}/echo?client=https`, 'fetch', `${api.url}/people?client=beside`]);
+      assert.deepEqual(answers.slice(0, 2).map((a) => [a.status, (JSON.parse(a.body) as { url: string }).url]), [[200, '/echo?client=fetch'], [200, '/echo?client=https']]);
+      assert.deepEqual(firstSsn(answers[2]!), [200, '[masked]']);
+      for (const client of ['fetch', 'https']) assert.equal(tunnelled.seen.find((s) => s.url === `/echo?client=${client}`)?.headers.authorization, undefined);
+      await recordedEvent(governed.gateway.outDir, () => tunnels() >= tunnelsBefore + 2);
+    });
+
+    test('without NODE_USE_ENV_PROXY, and on Node 20 with it, the same requests go direct: the proxy is an agreement, not a firewall', { skip: NODE24.skip }, async () => {
+      const { NODE_USE_ENV_PROXY: flag, ...withoutFlag } = env;
+      assert.equal(flag, '1');
+      const direct = await nodeJob(NODE24.path, withoutFlag, certificates.caFile, ['fetch', `${api.url}/people?client=direct-fetch`, 'https', `${api.url}/people?client=direct-https`, 'http', `${plain.url}/people?client=direct-http`]);
+      assert.deepEqual(direct.map(firstSsn), [[200, '536-22-4711'], [200, '536-22-4711'], [200, '536-22-4711']]);
+      for (const client of ['fetch', 'https']) assert.equal(api.seen.find((s) => s.url === `/people?client=direct-${client}`)?.headers.authorization, undefined, 'no credential: the gateway never saw it');
+      const node20 = await nodeJob(process.execPath, env, '-', ['fetch', `${plain.url}/people?client=node20-fetch`, 'http', `${plain.url}/people?client=node20-http`]);
+      assert.deepEqual(node20.map(firstSsn), [[200, '536-22-4711'], [200, '536-22-4711']]);
+      const recorded = recordedEvents(governed.gateway.outDir).map((e) => e.text);
+      for (const client of ['direct-fetch', 'direct-https', 'direct-http', 'node20-fetch', 'node20-http']) assert.ok(!recorded.includes(`GET /people?client=${client}`));
+    });
   });
 });

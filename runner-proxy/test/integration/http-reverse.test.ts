@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'undici';
 import { govern } from '../fixtures/cli.js';
 import { governHttp, makeCertificates, recordedEvent, secretOf, sessionText, startUpstream, type GovernedHttp, type TestCertificates, type TestUpstream } from '../fixtures/http-upstream.js';
+import { NODE24 } from '../fixtures/nodes.js';
 import { runClient } from '../fixtures/postgres.js';
 import { recordedResult } from '../fixtures/records.js';
 
@@ -32,8 +33,6 @@ const RULES = `
 `;
 
 const curl = (args: string[]) => runClient('curl', ['-sS', '--max-time', '20', ...args], { timeoutMs: 30_000 });
-/** Node 24, whose fetch and http client the action's jobs may use. */
-const NODE24 = '/opt/node24/package/bin/node';
 /** A wrong secret that is recorded nowhere, as any the job's neighbours may try. */
 const GUESS = 'guessed-secret-0123456789abcdefghij';
 
@@ -115,13 +114,12 @@ describe('HTTP reverse proxy to a plain-HTTP target', () => {
     assert.equal(py.stdout.trim(), '200 /api/next True', py.stderr);
   });
 
-  test('Node 24: fetch and http reach the target through the job’s URL unchanged', async (t) => {
-    if (!existsSync(NODE24)) return t.skip(`no Node 24 binary at ${NODE24}`);
+  test(`${NODE24.name}: fetch and http reach the target through the job’s URL unchanged`, { skip: NODE24.skip }, async () => {
     const script = `const http = require('node:http');
       fetch(process.argv[1] + '/moved').then((r) => r.json()).then((b) => {
         http.get(process.argv[1] + '/echo', (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => console.log(b.url, res.statusCode, JSON.parse(t).url)); });
       });`;
-    const r = await runClient(NODE24, ['-e', script, governed.url]);
+    const r = await runClient(NODE24.path, ['-e', script, governed.url]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), '/api/next 200 /api/echo');
   });

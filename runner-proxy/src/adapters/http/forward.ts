@@ -64,8 +64,11 @@ function parseAuthority(authority: string): { host: string; port: number } | und
  */
 export async function listenForwardProxy(context: ProxyContext, connections: ReadonlyMap<string, ListenerState>): Promise<Listener> {
   const { proxy, governor, log } = context;
-  const ca = new RunCertificateAuthority(context.label);
-  const intercepted = proxy.intercept.map((p) => globMatcher(p.toLowerCase(), { separator: '.' }));
+  const interceptPatterns = proxy.intercept.map((p) => p.toLowerCase());
+  // The CA may vouch for what CONNECT intercepts: the https connections' hosts and the intercept globs.
+  const secureHosts = [...connections.values()].filter((c) => c.target.secure).map((c) => c.target.hostname.toLowerCase());
+  const ca = new RunCertificateAuthority(context.label, [...secureHosts, ...interceptPatterns]);
+  const intercepted = interceptPatterns.map((p) => globMatcher(p, { separator: '.' }));
   const tunnelled = proxy.tunnel.map((p) => globMatcher(p.toLowerCase(), { separator: '.' }));
   const listed = new Map<string, ListenerState>();
   const proxyState = listenerState('(proxy)', undefined as never, governor, log);
