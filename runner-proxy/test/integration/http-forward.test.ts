@@ -103,6 +103,13 @@ describe('HTTP forward proxy', () => {
     assert.ok(!sessionText(governed.gateway.outDir).includes(GUESS), 'no password, not even a wrong one, is recorded');
   });
 
+  test('the scheme of the proxy credentials is read without regard to case', async () => {
+    const proxy = new URL(env.HTTPS_PROXY!);
+    const credentials = Buffer.from(`${proxy.username}:${proxy.password}`).toString('base64');
+    const r = await runClient('curl', ['-sS', '--proxy', `http://127.0.0.1:${proxy.port}`, '--proxy-header', `Proxy-Authorization: bASIC ${credentials}`, `${plain.url}/echo?scheme-case`], { env });
+    assert.equal(JSON.parse(r.stdout).url, '/echo?scheme-case', r.stderr);
+  });
+
   test('curl through HTTPS_PROXY: the connection host is intercepted, credential injected, JSON masked', async () => {
     const r = await runClient('curl', ['-sS', '--max-time', '20', `${api.url}/people?gzip`, '--compressed'], { env });
     assert.equal(r.status, 0, r.stderr);

@@ -20,6 +20,8 @@ const NO_PROXY = 'localhost,127.0.0.1,::1';
 
 /** The user name in the proxy URL; the password is the per-run secret. */
 const PROXY_USER = 'govern';
+/** The authentication scheme, as compared (RFC 9110 §11.1: without regard to case). */
+const BASIC = 'basic ';
 const PROXY_AUTHENTICATION_REQUIRED = rawResponse(
   407,
   { error: 'this forward proxy serves the job only: use the proxy URL in HTTPS_PROXY as it is, with its credentials' },
@@ -31,13 +33,13 @@ class ProxyCredentials {
   readonly secret = randomBytes(24).toString('base64url');
   /** The Basic credentials for `govern:SECRET`, as base64. */
   readonly basic = Buffer.from(`${PROXY_USER}:${this.secret}`).toString('base64');
-  readonly #expected = Buffer.from(`Basic ${this.basic}`, 'latin1');
+  readonly #expected = Buffer.from(this.basic, 'latin1');
 
-  /** Whether a request's Proxy-Authorization is the expected one, compared in constant time. */
+  /** Whether a request's Proxy-Authorization is the expected one (the scheme in any case), the credentials compared in constant time. */
   carriedBy(rawHeaders: readonly string[]): boolean {
     const value = rawHeader(rawHeaders, 'proxy-authorization');
-    if (value === undefined || value.length !== this.#expected.length) return false;
-    return timingSafeEqual(Buffer.from(value, 'latin1'), this.#expected);
+    if (value === undefined || value.length !== BASIC.length + this.#expected.length || value.slice(0, BASIC.length).toLowerCase() !== BASIC) return false;
+    return timingSafeEqual(Buffer.from(value.slice(BASIC.length), 'latin1'), this.#expected);
   }
 }
 
