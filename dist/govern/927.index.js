@@ -34,7 +34,7 @@ function builtInAdapters() {
     return new Map([
         ['postgres', once(async () => new (await Promise.all(/* import() */[__webpack_require__.e(654), __webpack_require__.e(102)]).then(__webpack_require__.bind(__webpack_require__, 5102))).PostgresAdapter())],
         ['ssh', once(async () => new (await Promise.all(/* import() */[__webpack_require__.e(615), __webpack_require__.e(299)]).then(__webpack_require__.bind(__webpack_require__, 4299))).SshAdapter())],
-        ['http', once(async () => new (await Promise.all(/* import() */[__webpack_require__.e(542), __webpack_require__.e(636)]).then(__webpack_require__.bind(__webpack_require__, 7636))).HttpAdapter())],
+        ['http', once(async () => new (await Promise.all(/* import() */[__webpack_require__.e(542), __webpack_require__.e(867)]).then(__webpack_require__.bind(__webpack_require__, 6867))).HttpAdapter())],
     ]);
 }
 /** One adapter per registry: the HTTP adapter's connections and its forward proxy share what it knows. */
