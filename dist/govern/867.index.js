@@ -1475,6 +1475,7 @@ var external_node_https_ = __webpack_require__(4708);
 
 
 
+
 /** A text message (all its fragments) is held at most this long to be masked whole. */
 const MAX_MESSAGE = 1 << 20;
 /** How much of a text frame the record keeps (masked), with `recording.results: masked`. */
@@ -1693,18 +1694,14 @@ async function upgrade(req, socket, head, state, secretPath, escaped) {
         answer.on('end', () => {
             const headers = endToEndHeaders(answer.rawHeaders);
             secretPath?.rewriteHeaders(headers);
-            const lines = headers.reduce((acc, v, i, all) => (i % 2 ? acc : [...acc, `${v}: ${all[i + 1]}`]), []);
             const payload = Buffer.concat(body);
-            socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
+            socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${headerLines(headers)}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
         });
     });
     const accepted = (answer, targetSocket, targetHead) => {
         const raw = [...answer.rawHeaders];
         secretPath?.rewriteHeaders(raw);
-        const lines = [];
-        for (let i = 0; i < raw.length; i += 2)
-            lines.push(`${raw[i]}: ${raw[i + 1]}`);
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\n${lines.join('\r\n')}\r\n\r\n`);
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(raw)}\r\n`);
         relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead }, escaped);
     };
     upstream.on('upgrade', (answer, targetSocket, targetHead) => (0,guard/* guarded */.Nj)(escaped, () => accepted(answer, targetSocket, targetHead)));

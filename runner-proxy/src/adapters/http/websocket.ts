@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
-import type { Head } from './codec.js';
+import { headerLines, type Head } from './codec.js';
 import { endToEndHeaders } from './message.js';
 import { requestFacts } from './operation.js';
 import { maskQuery } from './request-mask.js';
@@ -239,17 +239,14 @@ async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerS
     answer.on('end', () => {
       const headers = endToEndHeaders(answer.rawHeaders);
       secretPath?.rewriteHeaders(headers);
-      const lines = headers.reduce<string[]>((acc, v, i, all) => (i % 2 ? acc : [...acc, `${v}: ${all[i + 1]}`]), []);
       const payload = Buffer.concat(body);
-      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${lines.join('\r\n')}${lines.length ? '\r\n' : ''}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${headerLines(headers)}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
     });
   });
   const accepted = (answer: IncomingMessage, targetSocket: Duplex, targetHead: Buffer) => {
     const raw = [...answer.rawHeaders];
     secretPath?.rewriteHeaders(raw);
-    const lines: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\n${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(raw)}\r\n`);
     relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead }, escaped);
   };
   upstream.on('upgrade', (answer, targetSocket, targetHead) => guarded(escaped, () => accepted(answer, targetSocket, targetHead)));
