@@ -18,12 +18,14 @@ mkdirSync(workDir, { recursive: true });
 
 const step = (title) => console.log(`\n▶ ${title}`);
 const shown = (a) => (a.startsWith(root) ? relative(process.cwd(), a) || a : a.includes(' ') ? `'${a}'` : a);
+/** What every govern command gets from the demo's own environment: nothing but where to find programs. */
+const bareEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 // The issuer and the embedded targets answer from this process, so govern runs asynchronously beside
 // them; its output is shown line by line as it comes, so that an approver's answer appears in its place.
 const show = (args, env = {}) =>
   new Promise((resolve) => {
     console.log(`  $ govern ${args.map(shown).join(' ')}`);
-    const child = spawn(process.execPath, [govern, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    const child = spawn(process.execPath, [govern, ...args], { env: { ...bareEnv, ...env } });
     const relay = (stream) => {
       let partial = '';
       stream.on('data', (d) => {
@@ -41,7 +43,7 @@ const show = (args, env = {}) =>
     });
   });
 const quietly = (args) =>
-  new Promise((resolve) => execFile(process.execPath, [govern, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }, (error, stdout) => resolve(error ? '' : stdout)));
+  new Promise((resolve) => execFile(process.execPath, [govern, ...args], { env: bareEnv }, (error, stdout) => resolve(error ? '' : stdout)));
 
 /** Plays the approver while a job runs: approves each operation that waits, as `govern approve` would be typed. */
 function approveWhatWaits(session) {
