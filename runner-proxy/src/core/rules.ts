@@ -36,6 +36,8 @@ interface CompiledRule {
   perRequest: boolean;
   /** Whether the rule's condition reads the request's JSON body. */
   readsJson: boolean;
+  /** An allow-list (`others:`): what it covers and does not list gets this verdict. */
+  allowList?: { covers: Matcher; lists: Matcher; verdict: 'block' | 'approve' };
 }
 
 const anyOf = (matchers: Matcher[]): Matcher => (op) => matchers.some((m) => m(op));
@@ -107,6 +109,43 @@ function httpMatcher(pattern: NonNullable<RuleCondition['http']>[number]): Match
   return (op) => op.protocol === 'http' && (!method || op.method === method) && pathMatches(op.path ?? '');
 }
 
+/**
+ * An allow-list entry for one simple command: the program (by base name unless the pattern gives a path)
+ * and then each argument as a glob, in order; a last `**` takes any further arguments. Nothing else
+ * passes: an allow-list says exactly what may run, so `git pull` does not admit `git -c x=y pull`. As
+ * elsewhere, `*` stays within one path segment of an argument and `**` crosses them.
+ */
+function allowedCommand(pattern: string): (argv: readonly string[]) => boolean {
+  const [program, ...words] = pattern.trim().split(/\s+/) as [string, ...string[]];
+  const rest = words.at(-1) === '**' ? words.slice(0, -1) : undefined;
+  const globs = (rest ?? words).map((w) => globMatcher(w, { separator: '/' }));
+  const byPath = program.includes('/');
+  return (argv) =>
+    argv.length > 0 &&
+    (byPath ? argv[0] === program : argv[0]!.split('/').pop() === program) &&
+    (rest ? argv.length - 1 >= globs.length : argv.length - 1 === globs.length) &&
+    globs.every((g, i) => g(argv[i + 1]!));
+}
+
+/**
+ * What an allow-list covers and what it lists: a command line is listed when every simple command in it
+ * is (and it has nothing the gateway cannot resolve, unless `unknown` is listed); a request when one of
+ * the http patterns (or the json condition) matches it.
+ */
+function allowListOf(condition: RuleCondition, verdict: 'block' | 'approve'): NonNullable<CompiledRule['allowList']> {
+  const shell = (condition.shell ?? []).filter((p) => p !== UNKNOWN).map(allowedCommand);
+  const shellUnknown = condition.shell?.includes(UNKNOWN) ?? false;
+  const http = condition.http && conditionMatcher({ http: condition.http, ...(condition.json !== undefined && { json: condition.json }) });
+  return {
+    verdict,
+    covers: (op) => (condition.shell !== undefined && op.protocol === 'ssh' && op.commands !== undefined) || (http !== undefined && op.protocol === 'http'),
+    lists: (op) =>
+      op.protocol === 'http'
+        ? http!(op)
+        : (shellUnknown || !op.classes.has(UNKNOWN)) && op.commands!.every((argv) => shell.some((allowed) => allowed(argv))),
+  };
+}
+
 function conditionMatcher(condition: RuleCondition): Matcher {
   const matchers: Matcher[] = [];
   if (condition.sql) {
@@ -142,6 +181,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     perRequest: spec.when !== undefined && isPerRequest(spec.when),
     readsJson: spec.condition?.json !== undefined,
   };
+  if (spec.others && spec.condition) rule.allowList = allowListOf(spec.condition, spec.others === 'refuse' ? 'block' : 'approve');
   if (spec.mask) {
     const { strategy } = spec.mask;
     rule.mask = {
@@ -184,6 +224,7 @@ export const EMPTY_MASK_PLAN: MaskPlan = Object.freeze({ columns: [], writeColum
 export class RuleEngine {
   readonly #rules: CompiledRule[];
   readonly #maskRules: CompiledRule[];
+  readonly #allowLists: CompiledRule[];
   readonly #observe: boolean;
   readonly #planCache = new Map<string, MaskPlan>();
   readonly #plansPerRequest: boolean;
@@ -199,6 +240,7 @@ export class RuleEngine {
   constructor(policy: Pick<Policy, 'rules' | 'mode'>) {
     this.#rules = policy.rules.map(compileRule);
     this.#maskRules = this.#rules.filter((r) => r.mask);
+    this.#allowLists = this.#rules.filter((r) => r.allowList);
     this.#observe = policy.mode === 'observe';
     this.#plansPerRequest = this.#maskRules.some((r) => r.perRequest);
     this.masksRequests = this.#maskRules.some((r) => r.mask!.on === 'write' && r.mask!.json.length + r.mask!.types.length + r.mask!.headers.length > 0);
@@ -238,6 +280,9 @@ export class RuleEngine {
       const matched = [...op.classes].filter((c) => block.namedClasses.has(c));
       return { verdict: 'block', rule: block.name, reason: `blocked by rule "${block.name}"${matched.length ? ` (class ${matched.join(', ')})` : ''}` };
     }
+    const unlisted = this.#allowLists.filter((r) => r.applies(op) && r.allowList!.covers(op) && !r.allowList!.lists(op));
+    const refusedBy = unlisted.find((r) => r.allowList!.verdict === 'block');
+    if (refusedBy) return { verdict: 'block', rule: refusedBy.name, reason: `refused by rule "${refusedBy.name}": not on its allow-list` };
     if (op.writes && principal.readOnly) {
       return { verdict: 'block', rule: 'read-only-identity', reason: `blocked: ${principal.readOnlyReason ?? 'this identity may only read'}` };
     }
@@ -245,7 +290,7 @@ export class RuleEngine {
     if (refused) {
       return { verdict: 'block', rule: `default-${refused}`, reason: `blocked: ${refused.replaceAll('_', ' ')} is refused unless a rule allows it` };
     }
-    const approve = first('approve');
+    const approve = first('approve') ?? unlisted[0];
     if (approve) return { verdict: 'approve', rule: approve.name, reason: `held for approval by rule "${approve.name}"` };
     if (op.classes.has(UNKNOWN) && !applicable.some((r) => r.coversUnknown)) {
       return { verdict: 'approve', rule: 'default-unknown', reason: 'held for approval: its effect cannot be known before it runs, and no rule covers unknown' };

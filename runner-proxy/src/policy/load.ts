@@ -32,6 +32,8 @@ export interface LoadOptions {
 
 const PROTOCOLS: readonly Protocol[] = ['postgres', 'ssh', 'http'];
 const ACTIONS: readonly RuleAction[] = ['mask', 'block', 'approve', 'allow'];
+/** What an allow-list (`others:`) can list: operations that are one thing each, a command line or a request. */
+const ALLOW_LIST_KEYS: ReadonlySet<string> = new Set(['shell', 'http']);
 const VARIABLE = /\$\{([^}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_TIMEOUT = '15m';
@@ -289,6 +291,7 @@ interface RawRule {
   block?: RawCondition;
   approve?: RawCondition;
   allow?: RawCondition;
+  others?: 'refuse' | 'approve';
 }
 interface RawTrustEntry { issuer: string; claims?: TrustEntry['claims']; any_repository?: boolean }
 interface RawPolicy {
@@ -452,6 +455,12 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
     });
     const { http: _raw, ...rest } = condition;
     rule.condition = { ...rest, ...(http && { http }) };
+  }
+  if (raw.others !== undefined) {
+    const listed = raw.allow && Object.keys(raw.allow).filter((k) => k !== 'json');
+    if (!listed || listed.length === 0 || listed.some((k) => !ALLOW_LIST_KEYS.has(k))) {
+      located.problem([...path, 'others'], `rule "${raw.name}" has others: ${raw.others}, which only an allow rule listing shell commands or http requests (and nothing else) can have`);
+    } else rule.others = raw.others;
   }
   return rule;
 }

@@ -87,6 +87,11 @@ export interface RuleSpec {
   when?: { connection?: readonly string[] } & HttpRequestPattern;
   condition?: RuleCondition;
   mask?: MaskSpec;
+  /**
+   * Makes an allow rule an allow-list: what it covers (the shell commands or HTTP requests of the
+   * connections its `when` names) and does not list is refused, or held for approval.
+   */
+  others?: 'refuse' | 'approve';
 }
 
 export interface ApprovalsSpec {

@@ -145,6 +145,67 @@ describe('rule engine', () => {
   });
 });
 
+describe('allow-lists (others: refuse | approve)', () => {
+  const lists = engine(`
+  - name: deploy-commands
+    when: { connection: box }
+    allow: { shell: ["git pull --ff-only", "systemctl restart app", "./deploy.sh *", "/usr/bin/make **"] }
+    others: refuse
+  - name: api-calls
+    when: { connection: api }
+    allow: { http: ["GET /v1/customers/*", "POST /v1/payments"] }
+    others: approve
+`);
+  const verdict = (op: Operation) => lists.evaluate(op, NO_IDENTITY);
+
+  test('a command line runs when every simple command in it is listed, argument for argument', () => {
+    assert.equal(verdict(shell(['git', 'pull', '--ff-only'])).verdict, 'allow');
+    assert.equal(verdict(shell(['/usr/bin/git', 'pull', '--ff-only'], ['systemctl', 'restart', 'app'])).verdict, 'allow');
+    assert.equal(verdict(shell(['./deploy.sh', 'staging'])).verdict, 'allow');
+    assert.equal(verdict(shell(['/usr/bin/make', 'all', 'install'])).verdict, 'allow');
+  });
+
+  test('anything else is refused by the list, naming it', () => {
+    for (const argv of [
+      ['git', 'pull'],
+      ['git', '-c', 'core.sshCommand=rm -rf /', 'pull', '--ff-only'],
+      ['git', 'pull', '--ff-only', 'evil'],
+      ['./deploy.sh'],
+      ['./deploy.sh', '../../etc'],
+      ['make', 'all'],
+      ['rm', '-rf', '/'],
+    ]) {
+      const d = verdict(shell(argv));
+      assert.equal(d.verdict, 'block', argv.join(' '));
+      assert.equal(d.rule, 'deploy-commands');
+      assert.equal(d.reason, 'refused by rule "deploy-commands": not on its allow-list');
+    }
+    assert.equal(verdict(shell(['git', 'pull', '--ff-only'], ['curl', 'evil.example'])).verdict, 'block');
+  });
+
+  test('what the gateway cannot resolve is never on a list that does not name unknown', () => {
+    const unknown: Operation = { ...shell(['git', 'pull', '--ff-only']), classes: new Set(['exec', 'unknown']) };
+    assert.equal(verdict(unknown).verdict, 'block');
+  });
+
+  test('an http list holds what it does not list, and covers only its connection', () => {
+    assert.equal(verdict(http('GET', '/v1/customers/42')).verdict, 'allow');
+    assert.equal(verdict(http('POST', '/v1/payments')).verdict, 'allow');
+    const held = verdict(http('DELETE', '/v1/customers/42'));
+    assert.equal(held.verdict, 'approve');
+    assert.equal(held.rule, 'api-calls');
+    assert.equal(verdict(http('GET', '/v1/customers/42/cards')).verdict, 'approve');
+    assert.equal(verdict(sql(['read'])).verdict, 'allow');
+  });
+
+  test('others belongs to an allow rule that lists commands or requests alone', () => {
+    for (const bad of ['    block: { shell: ["rm"] }\n    others: refuse', '    allow: { sql: [read] }\n    others: refuse', '    allow: { shell: ["ls"], sql: [read] }\n    others: refuse']) {
+      assert.throws(() => engine(`  - name: x\n${bad}\n`), /which only an allow rule listing shell commands or http requests \(and nothing else\) can have/, bad);
+    }
+    assert.throws(() => engine('  - name: x\n    allow: { shell: ["ls"] }\n    others: tunnel\n'), /others/);
+  });
+});
+
 describe('rules on host, headers and query', () => {
   const request = (method: string, path: string, facts: Partial<Operation>): Operation => ({ ...http(method, path), host: 'api.stripe.com', headers: [], query: '', ...facts });
   const rules = engine(`
