@@ -10,6 +10,22 @@ const anyGlob = (globs: readonly string[], separator: '/' | '.'): ValueMatcher =
   return (value) => matchers.some((m) => m(value));
 };
 
+/**
+ * A matcher for the request's path. Where the connection does not say whether its target routes with
+ * case, what refuses, holds or masks matches without case (`/Admin` is `/admin` to a target that may
+ * not tell them apart) and what allows matches with it (`exactCase`): either way, unsure, it errs on
+ * the side of refusing. A target declared case-insensitive is matched without case by every rule.
+ */
+export function pathMatcher(globs: readonly string[], exactCase: boolean): Matcher {
+  const exact = anyGlob(globs, '/');
+  const folded = anyGlob(globs.map((g) => g.toLowerCase()), '/');
+  return (op) => {
+    if (op.path === undefined) return false;
+    const fold = op.pathCase === 'insensitive' || (!exactCase && op.pathCase === undefined);
+    return fold ? folded(op.path.toLowerCase()) : exact(op.path);
+  };
+}
+
 /** Whether some value the job sent under `name` (lower case) matches. */
 function headerMatches(headers: readonly string[] | undefined, name: string, matches: ValueMatcher): boolean {
   if (!headers) return false;
@@ -39,11 +55,11 @@ export function queryParameters(query: string): [string, string][] {
 }
 
 /**
- * A matcher for an HTTP request pattern: every key given must match, a list means any of. Header names
- * compare without case; a repeated header or query parameter matches when any of its values does (the
+ * A matcher for an HTTP request pattern: every key given must match, a list means any of. Paths match
+ * as `pathMatcher` says; header names compare without case; a repeated header or query parameter matches when any of its values does (the
  * target may read any of them).
  */
-export function requestMatcher(pattern: HttpRequestPattern): Matcher {
+export function requestMatcher(pattern: HttpRequestPattern, exactCase = false): Matcher {
   const checks: Matcher[] = [];
   if (pattern.host) {
     const host = anyGlob(pattern.host, '.');
@@ -53,10 +69,7 @@ export function requestMatcher(pattern: HttpRequestPattern): Matcher {
     const methods = new Set(pattern.method);
     checks.push((op) => op.method !== undefined && methods.has(op.method));
   }
-  if (pattern.path) {
-    const path = anyGlob(pattern.path, '/');
-    checks.push((op) => op.path !== undefined && path(op.path));
-  }
+  if (pattern.path) checks.push(pathMatcher(pattern.path, exactCase));
   for (const [name, values] of Object.entries(pattern.headers ?? {})) {
     const value = anyGlob(values, '/');
     checks.push((op) => headerMatches(op.headers, name, value));

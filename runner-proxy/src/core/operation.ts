@@ -25,6 +25,8 @@ export interface Operation {
   headers?: readonly string[];
   /** HTTP: the query string as sent, without "?". */
   query?: string;
+  /** HTTP: whether the target routes paths with case, when its connection declares it (unknown otherwise). */
+  pathCase?: 'sensitive' | 'insensitive';
   /** HTTP: the decoded JSON body, when there is one, for json conditions. */
   json?: unknown;
   /** Binds an approval to this exact operation: a hash of the normalised statement, argv or request. */

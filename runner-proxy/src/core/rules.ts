@@ -1,6 +1,6 @@
 import type { DetectorType, MaskStrategy, Policy, RuleCondition, RuleSpec } from '../policy/types.js';
 import { globMatcher } from './glob.js';
-import { isPerRequest, requestMatcher } from './http-match.js';
+import { isPerRequest, pathMatcher, requestMatcher } from './http-match.js';
 import { compileCondition, compileSelector, evaluateCondition } from './json-select.js';
 import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, RequestMasks, Verdict } from './operation.js';
 import type { Principal } from '../identity/principal.js';
@@ -99,14 +99,15 @@ function sftpMatcher(pattern: string): Matcher {
   return (op) => op.protocol === 'ssh' && op.classes.has('sftp') && op.classes.has(kind) && pathMatches(op.path ?? '');
 }
 
-function httpMatcher(pattern: NonNullable<RuleCondition['http']>[number]): Matcher {
-  if (typeof pattern !== 'string') return requestMatcher(pattern);
+/** An http pattern; `exactCase` for what an allow rule lists (see pathMatcher). */
+function httpMatcher(pattern: NonNullable<RuleCondition['http']>[number], exactCase: boolean): Matcher {
+  if (typeof pattern !== 'string') return requestMatcher(pattern, exactCase);
   if (pattern === UNKNOWN) return (op) => op.protocol === 'http' && op.classes.has(UNKNOWN);
   const parts = pattern.split(/\s+/);
   const method = parts.find((p) => !p.startsWith('/'))?.toUpperCase();
   const path = parts.find((p) => p.startsWith('/'));
-  const pathMatches = path ? globMatcher(path, { separator: '/' }) : () => true;
-  return (op) => op.protocol === 'http' && (!method || op.method === method) && pathMatches(op.path ?? '');
+  const pathMatches = path ? pathMatcher([path], exactCase) : () => true;
+  return (op) => op.protocol === 'http' && (!method || op.method === method) && pathMatches(op);
 }
 
 /**
@@ -135,7 +136,7 @@ function allowedCommand(pattern: string): (argv: readonly string[]) => boolean {
 function allowListOf(condition: RuleCondition, verdict: 'block' | 'approve'): NonNullable<CompiledRule['allowList']> {
   const shell = (condition.shell ?? []).filter((p) => p !== UNKNOWN).map(allowedCommand);
   const shellUnknown = condition.shell?.includes(UNKNOWN) ?? false;
-  const http = condition.http && conditionMatcher({ http: condition.http, ...(condition.json !== undefined && { json: condition.json }) });
+  const http = condition.http && conditionMatcher({ http: condition.http, ...(condition.json !== undefined && { json: condition.json }) }, true);
   return {
     verdict,
     covers: (op) => (condition.shell !== undefined && op.protocol === 'ssh' && op.commands !== undefined) || (http !== undefined && op.protocol === 'http'),
@@ -146,14 +147,14 @@ function allowListOf(condition: RuleCondition, verdict: 'block' | 'approve'): No
   };
 }
 
-function conditionMatcher(condition: RuleCondition): Matcher {
+function conditionMatcher(condition: RuleCondition, allows: boolean): Matcher {
   const matchers: Matcher[] = [];
   if (condition.sql) {
     const classes = new Set(condition.sql);
     matchers.push((op) => op.protocol === 'postgres' && [...op.classes].some((c) => classes.has(c)));
   }
   condition.shell?.forEach((p) => matchers.push(shellMatcher(p)));
-  condition.http?.forEach((p) => matchers.push(httpMatcher(p)));
+  condition.http?.forEach((p) => matchers.push(httpMatcher(p, allows)));
   condition.ssh?.forEach((p) => matchers.push(sshMatcher(p)));
   condition.sftp?.forEach((p) => matchers.push(sftpMatcher(p)));
   if (condition.json !== undefined) {
@@ -175,7 +176,7 @@ function compileRule(spec: RuleSpec): CompiledRule {
     name: spec.name,
     action: spec.action,
     applies: whenMatcher(spec.when),
-    matches: spec.condition ? conditionMatcher(spec.condition) : () => false,
+    matches: spec.condition ? conditionMatcher(spec.condition, spec.action === 'allow') : () => false,
     namedClasses: new Set([...(spec.condition?.sql ?? []), ...(spec.condition?.ssh ?? [])]),
     coversUnknown: [spec.condition?.sql, spec.condition?.shell, spec.condition?.http, spec.condition?.sftp].some((l) => l?.includes(UNKNOWN)),
     perRequest: spec.when !== undefined && isPerRequest(spec.when),

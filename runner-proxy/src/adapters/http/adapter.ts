@@ -36,7 +36,7 @@ export class HttpAdapter implements Adapter {
   }
 
   async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
-    const settings = connection.settings as { url: string; headers?: Record<string, string>; ca?: string };
+    const settings = connection.settings as Parameters<typeof parseHttpTarget>[0];
     let target: HttpTarget;
     try {
       target = parseHttpTarget(settings);

@@ -22,13 +22,14 @@ import {
   recordText,
   recordingRefusal,
   refuseMalformed,
+  judgeMethod,
   requestOperation,
-  requestTarget,
   type ListenerState,
 } from './exchange.js';
-import { decodable, endToEndHeaders, inspectJsonBody, MAX_INSPECTED_BODY, UninspectableBody } from './message.js';
+import { decodable, decodeBody, endToEndHeaders, inspectJsonBody, MAX_INSPECTED_BODY, UninspectableBody } from './message.js';
 import { BODY_DIGESTS, maskQuery, maskRequestBody, masksValues } from './request-mask.js';
 import type { SecretPath } from './secret-path.js';
+import { AmbiguousRequest, bodyOverride, overrideMayBeInBody, overridingMethod, readRequest, type ReadRequest } from './target-reading.js';
 import { maskHeaders } from './text-mask.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -263,6 +264,12 @@ class Exchange {
   /** Values masked in what goes to the target (query, body, headers). */
   #requestMasked = 0;
   #bodyMasked = false;
+  /** The query as the target gets it and the record keeps it (masked where rules say). */
+  #search = '';
+  /** The query as the job sent it, where an override may be. */
+  #rawSearch = '';
+  /** Whether the body is read whole for a `_method` field. */
+  #overrideInBody = false;
   /** The start of the request's body for the record (`recording.results: masked`), as the target gets it. */
   #requestRecord: RecordedBody | undefined;
 
@@ -280,10 +287,16 @@ class Exchange {
 
   start(): void {
     const state = this.#state;
-    const target = requestTarget(this.#head.url, this.#job.pathStart);
-    if (!target) return this.#answerJson(400, { error: 'the request target must be a path (origin-form)' }, true);
     const head = this.#head;
-    const op = requestOperation(state, head.method, target, head.rawHeaders);
+    const reading = state.target.reading;
+    let target: ReadRequest;
+    try {
+      target = readRequest(head.method, head.url, head.rawHeaders, reading, this.#job.pathStart);
+    } catch (e) {
+      if (e instanceof AmbiguousRequest) return this.#refuseAmbiguous(e, true);
+      throw e;
+    }
+    const op = requestOperation(state, target.judgedMethod, target, head.rawHeaders);
     this.#op = op;
     let search = target.search;
     // What the job sends is masked where mask rules with `on: write` say: the query before it is recorded.
@@ -298,10 +311,14 @@ class Exchange {
       if (masksValues(writeMasks) && (head.chunked || head.contentLength !== 0)) this.#writeMasks = writeMasks;
     }
     if (RecordedBody.wanted(state.governor, head.headers['content-type'], false, head.headers['content-encoding'])) this.#requestRecord = new RecordedBody();
-    this.#targetHead = `${head.method} ${target.path}${search} HTTP/1.1\r\n`;
+    this.#targetHead = `${target.method} ${target.path}${search} HTTP/1.1\r\n`;
+    this.#search = search;
+    this.#rawSearch = target.search;
+    // A form may carry `_method` (which some servers read before the headers'): the body is read whole to find it.
+    this.#overrideInBody = overrideMayBeInBody(target.method, head.headers['content-type'], reading) && (head.chunked || head.contentLength !== 0);
     // The client waits to be told to send its body: as Node's server does, it is told at once.
     if (this.#head.expectContinue && !this.#job.reader.holdsEnd()) this.#job.socket.write(CONTINUE);
-    if (state.governor.needsJson(op) || this.#writeMasks) {
+    if (state.governor.needsJson(op) || this.#writeMasks || this.#overrideInBody) {
       this.#collected = [];
       this.#phase = Phase.Collecting;
       this.#job.socket.resume();
@@ -343,6 +360,7 @@ class Exchange {
     this.#inspectBody(raw).then(
       () => this.#decide(),
       (e: unknown) => {
+        if (e instanceof AmbiguousRequest) return this.#refuseAmbiguous(e, false);
         if (!(e instanceof UninspectableBody)) return this.#fail(e);
         this.#uninspectable(e.message);
         this.#decide();
@@ -355,6 +373,11 @@ class Exchange {
     const { governor } = this.#state;
     const type = this.#head.headers['content-type'];
     const coding = this.#head.headers['content-encoding'];
+    if (this.#overrideInBody) {
+      const head = this.#head;
+      const override = overridingMethod(head.rawHeaders, this.#rawSearch, this.#state.target.reading, bodyOverride(await decodeBody(raw, coding), type));
+      if (override) judgeMethod(this.#op!, override, this.#search, governor);
+    }
     if (governor.needsJson(this.#op!)) {
       const json = await inspectJsonBody(raw, type, coding);
       if (json !== undefined) this.#op!.json = json;
@@ -366,6 +389,12 @@ class Exchange {
     this.#collectedLength = masked.body.length;
     this.#requestMasked += masked.count;
     this.#bodyMasked = true;
+  }
+
+  /** A request the target may read otherwise than the rules would: 400, recorded; `close` when its body is not read. */
+  #refuseAmbiguous(e: AmbiguousRequest, close: boolean): void {
+    this.#state.governor.note('http.ambiguous', { connection: this.#state.name, problem: e.message });
+    this.#answerJson(400, { error: `refused: ${e.message}` }, close);
   }
 
   /** A rule must look inside the body and cannot: the operation is refused as unparseable. */

@@ -23,10 +23,6 @@ const RECORDING_FAILED = 'recording-failed';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Query parameters whose values are credentials by name; the record keeps the name only. */
 const SECRET_PARAMETER = /token|key|secret|password|passwd|signature|sig|auth|credential|session|code/i;
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
-const BASE = 'http://gateway.invalid';
-const SIMPLE_PATH = /^(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+$|^\/$/;
-const SIMPLE_QUERY = /^(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
 /** Headers that no longer describe a body the gateway decoded and masked. */
 export const MASKED_DROPS: ReadonlySet<string> = new Set(['content-encoding', 'content-md5', 'etag']);
 /** How much of a body `recording.results: masked` keeps. */
@@ -89,31 +85,6 @@ export function rawResponse(status: number, body: Record<string, unknown>, extra
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${extraLines}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
 }
 
-/**
- * The path rules see and the target gets: dot segments resolved, unreserved characters decoded. `from`
- * skips the reverse listener's secret segment, after which an empty path is the root.
- */
-export function requestTarget(raw: string, from = 0): { path: string; search: string } | undefined {
-  const q = raw.indexOf('?', from);
-  const rawPath = from > 0 && (from === raw.length || q === from) ? '/' : raw.slice(from, q < 0 ? raw.length : q);
-  if (!rawPath.startsWith('/')) return undefined;
-  const search = q < 0 ? '' : raw.slice(q);
-  // Most paths have nothing to normalise: no escapes, dot segments, backslashes or empty segments.
-  if (SIMPLE_PATH.test(rawPath) && !rawPath.includes('//') && SIMPLE_QUERY.test(search)) return { path: rawPath, search: search === '?' ? '' : search };
-  let u: URL;
-  try {
-    u = new URL(BASE + rawPath + search);
-  } catch {
-    return undefined;
-  }
-  const decoded = u.pathname.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
-    const c = String.fromCharCode(parseInt(hex, 16));
-    return UNRESERVED.test(c) ? c : m.toUpperCase();
-  });
-  // Decoding can reveal dot segments (%2E%2E): resolve them again.
-  return { path: new URL(BASE + decoded).pathname, search: u.search };
-}
-
 export function recordText(method: string, path: string, search: string, governor: Governor): string {
   // Most requests have no query, and most paths no escape: neither is taken apart then.
   const query =
@@ -143,7 +114,7 @@ export function requestOperation(state: ListenerState, method: string, target: {
   const writes = !SAFE_METHODS.has(method);
   // The facts are copied field by field, not spread: this runs for every request.
   const facts = requestFacts(state.target, rawHeaders, target.search);
-  return {
+  const op: Operation & { classes: Set<string> } = {
     connection: state.name,
     protocol: 'http',
     text: recordText(method, target.path, target.search, state.governor),
@@ -155,6 +126,16 @@ export function requestOperation(state: ListenerState, method: string, target: {
     headers: facts.headers,
     query: facts.query,
   };
+  if (facts.pathCase) op.pathCase = facts.pathCase;
+  return op;
+}
+
+/** The method rules judge is another (an override in the body the target honours): so are the classes and the record's text. */
+export function judgeMethod(op: Operation & { classes: Set<string> }, method: string, search: string, governor: Governor): void {
+  op.method = method;
+  op.writes = !SAFE_METHODS.has(method);
+  op.classes = new Set([op.writes ? 'write' : 'read']);
+  op.text = recordText(method, op.path!, search, governor);
 }
 
 /**

@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { headerLines } from './codec.js';
 import { TargetPool } from './pool.js';
+import { parseReading, type TargetReading } from './target-reading.js';
 import { ErrorCode, GovernError } from '../../core/errors.js';
 
 /** The target of an http connection, as the policy's URL names it; its credential headers stay here. */
@@ -23,6 +24,8 @@ export interface HttpTarget {
   pool: TargetPool;
   /** The head lines the gateway adds to every request: the configured headers, then Host. */
   addedLines: string;
+  /** How the target reads paths and methods (the connection's `reads`). */
+  reading: TargetReading;
 }
 
 export class HttpTargetError extends Error {}
@@ -63,7 +66,7 @@ function tlsHint(code: string | undefined, caGiven: boolean): string {
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-export function parseHttpTarget(settings: { url: string; headers?: Record<string, string>; ca?: string }): HttpTarget {
+export function parseHttpTarget(settings: { url: string; headers?: Record<string, string>; ca?: string; reads?: Record<string, string> }): HttpTarget {
   let u: URL;
   try {
     u = new URL(settings.url);
@@ -95,6 +98,7 @@ export function parseHttpTarget(settings: { url: string; headers?: Record<string
     // Certificates are always verified: against the given CA, or the system's.
     pool: new TargetPool({ secure, hostname, port, ...(settings.ca && { ca: settings.ca }) }),
     addedLines: `${headerLines(injected)}Host: ${u.host}\r\n`,
+    reading: parseReading(settings.reads),
     agent: secure ? new HttpsAgent({ ...options, ...(settings.ca && { ca: settings.ca }), servername: u.hostname }) : new HttpAgent(options),
   };
 }

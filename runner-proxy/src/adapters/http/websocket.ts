@@ -7,13 +7,14 @@ import { REDACT_ALL } from '../../masking/masker.js';
 import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
 import { headerLines, type Head } from './codec.js';
-import { endToEndHeaders } from './message.js';
+import { endToEndHeaders, isJsonType } from './message.js';
 import { requestFacts } from './operation.js';
 import { maskQuery } from './request-mask.js';
 import type { SecretPath } from './secret-path.js';
-import { maskHeaders } from './text-mask.js';
+import { isTextType, maskHeaders } from './text-mask.js';
 import { guardConnection, guarded } from '../guard.js';
-import { commitOrRefusal, rawResponse, recordText, refusalBody, refusalStatus, requestTarget, type ListenerState } from './exchange.js';
+import { commitOrRefusal, MASKED_DROPS, rawResponse, recordText, refusalBody, refusalStatus, type ListenerState } from './exchange.js';
+import { AmbiguousRequest, readRequest, type ReadRequest } from './target-reading.js';
 
 /** A text message (all its fragments) is held at most this long to be masked whole. */
 const MAX_MESSAGE = 1 << 20;
@@ -194,6 +195,19 @@ function maskMessage(text: string, plan: Masks, state: ListenerState): string {
   return state.governor.masker.maskText(text, plan.detectors).text;
 }
 
+/**
+ * The body of an answer that declines the upgrade, masked as a response's would be (JSON and text by
+ * the plan); undefined when it must be masked and its coding cannot be read.
+ */
+function declinedBody(answer: IncomingMessage, body: Buffer, plan: MaskPlan, state: ListenerState): { body: Buffer; masked: boolean } | undefined {
+  const type = answer.headers['content-type'];
+  const maskable = (plan.json.length > 0 && isJsonType(type)) || (plan.detectors.size > 0 && (isJsonType(type) || isTextType(type)));
+  if (!maskable || body.length === 0) return { body, masked: false };
+  const coding = answer.headers['content-encoding']?.trim().toLowerCase();
+  if (coding && coding !== 'identity') return undefined;
+  return { body: Buffer.from(maskMessage(body.toString('utf8'), plan, state)), masked: true };
+}
+
 function refuse(socket: Duplex, status: number, body: Record<string, unknown>): void {
   socket.end(rawResponse(status, body));
 }
@@ -213,8 +227,15 @@ export function handleUpgrade(req: Head, socket: Socket, head: Buffer, state: Li
 }
 
 async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerState, secretPath: SecretPath | undefined, escaped: (e: unknown) => void): Promise<void> {
-  const target = requestTarget(req.url ?? '', secretPath?.segment.length);
-  if (!target || req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
+  let target: ReadRequest;
+  try {
+    target = readRequest(req.method, req.url ?? '', req.rawHeaders, state.target.reading, secretPath?.segment.length);
+  } catch (e) {
+    if (!(e instanceof AmbiguousRequest)) throw e;
+    state.governor.note('http.ambiguous', { connection: state.name, problem: e.message });
+    return refuse(socket, 400, { error: `refused: ${e.message}` });
+  }
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket' || target.judgedMethod !== 'GET') {
     return refuse(socket, 400, { error: 'only WebSocket upgrades of a GET to a path are accepted' });
   }
   const op = { connection: state.name, protocol: 'http' as const, text: '', classes: new Set(['write']), writes: true, method: 'GET', path: target.path, ...requestFacts(state.target, req.rawHeaders, target.search) };
@@ -237,15 +258,18 @@ async function upgrade(req: Head, socket: Socket, head: Buffer, state: ListenerS
     const body: Buffer[] = [];
     answer.on('data', (c: Buffer) => body.push(c));
     answer.on('end', () => {
-      const headers = endToEndHeaders(answer.rawHeaders);
+      const payload = declinedBody(answer, Buffer.concat(body), ruling.masks, state);
+      const headers = endToEndHeaders(answer.rawHeaders, payload?.masked ? MASKED_DROPS : undefined);
       secretPath?.rewriteHeaders(headers);
-      const payload = Buffer.concat(body);
-      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${headerLines(headers)}Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`), payload]));
+      if (!payload) return refuse(socket, 502, { error: `the target's answer is coded "${answer.headers['content-encoding']}", which the gateway cannot decode to mask` });
+      maskHeaders(headers, ruling.masks, state.governor.masker);
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${headerLines(headers)}Content-Length: ${payload.body.length}\r\nConnection: close\r\n\r\n`), payload.body]));
     });
   });
   const accepted = (answer: IncomingMessage, targetSocket: Duplex, targetHead: Buffer) => {
     const raw = [...answer.rawHeaders];
     secretPath?.rewriteHeaders(raw);
+    maskHeaders(raw, ruling.masks, state.governor.masker);
     socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(raw)}\r\n`);
     relay(state, ruling.masks, ruling.seq, { socket, head }, { socket: targetSocket, head: targetHead }, escaped);
   };
