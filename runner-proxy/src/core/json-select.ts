@@ -171,25 +171,61 @@ export function compileCondition(source: string): JsonCondition {
   return { source, expr };
 }
 
-function resolve(operand: Operand, body: unknown): unknown {
-  if (operand.kind === 'literal') return operand.value;
-  let v: unknown = body;
+/**
+ * Every value a path reaches: an array on the way (a top-level batch, a list of items) is entered, so
+ * `amount` reaches the amount of each object in `[{"amount": 1}, {"amount": 5000}]`.
+ */
+function resolve(operand: Operand, body: unknown): unknown[] {
+  if (operand.kind === 'literal') return [operand.value];
+  let values: unknown[] = [body];
   for (const k of operand.keys) {
-    if (!isContainer(v)) return undefined;
-    v = (v as Record<string | number, unknown>)[k];
+    const next: unknown[] = [];
+    const step = (v: unknown): void => {
+      if (!isContainer(v)) return;
+      if (Array.isArray(v) && typeof k === 'string') return v.forEach(step);
+      if (Object.prototype.hasOwnProperty.call(v, k)) next.push((v as Record<string | number, unknown>)[k]);
+    };
+    values.forEach(step);
+    values = next;
   }
-  return v;
+  // A path that ends on an array compares each of its elements too.
+  return values.flatMap((v) => (Array.isArray(v) ? [v, ...v] : [v]));
 }
 
+/** A number, or a string a lenient reader takes for one ("5000", " 5e3 "), as a number; anything else undefined. */
+function numeric(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Numbers and numeric strings compare as numbers (targets read "5000" as 5000); other values by type. */
 function compare(op: Comparator, a: unknown, b: unknown): boolean {
+  const x = numeric(a);
+  const y = numeric(b);
+  if (x !== undefined && y !== undefined && (typeof a === 'number' || typeof b === 'number')) return ordered(op, x, y);
   if (op === '==') return a === b;
   if (op === '!=') return a !== b;
-  const bothNumbers = typeof a === 'number' && typeof b === 'number';
-  const bothStrings = typeof a === 'string' && typeof b === 'string';
-  if (!bothNumbers && !bothStrings) return false;
-  const x = a as number | string;
-  const y = b as number | string;
-  return op === '>' ? x > y : op === '>=' ? x >= y : op === '<' ? x < y : x <= y;
+  if (typeof a === 'string' && typeof b === 'string') return ordered(op, a, b);
+  return false;
+}
+
+function ordered<T extends number | string>(op: Comparator, x: T, y: T): boolean {
+  switch (op) {
+    case '==':
+      return x === y;
+    case '!=':
+      return x !== y;
+    case '>':
+      return x > y;
+    case '>=':
+      return x >= y;
+    case '<':
+      return x < y;
+    case '<=':
+      return x <= y;
+  }
 }
 
 export function evaluateCondition(condition: JsonCondition, body: unknown): boolean {
@@ -201,10 +237,13 @@ export function evaluateCondition(condition: JsonCondition, body: unknown): bool
         return run(e.left) && run(e.right);
       case 'not':
         return !run(e.operand);
-      case 'cmp':
-        return compare(e.op, resolve(e.left, body), resolve(e.right, body));
+      case 'cmp': {
+        // True when it holds for some value each side reaches.
+        const rights = resolve(e.right, body);
+        return resolve(e.left, body).some((l) => rights.some((r) => compare(e.op, l, r)));
+      }
       case 'truthy':
-        return Boolean(resolve(e.operand, body));
+        return resolve(e.operand, body).some(Boolean);
     }
   };
   return run(condition.expr);

@@ -198,6 +198,21 @@ describe('allow-lists (others: refuse | approve)', () => {
     assert.equal(verdict(sql(['read'])).verdict, 'allow');
   });
 
+  test('a path whose case the target may ignore: lists match it with case, refusing rules without', () => {
+    const withCase = (pathCase: Operation['pathCase'], method: string, path: string) => ({ ...http(method, path), ...(pathCase && { pathCase }) });
+    // Unknown: /V1/Customers/42 may be /v1/customers/42 to the target, or another route.
+    assert.equal(verdict(withCase(undefined, 'GET', '/V1/Customers/42')).verdict, 'approve');
+    assert.equal(verdict(withCase('sensitive', 'GET', '/V1/Customers/42')).verdict, 'approve');
+    assert.equal(verdict(withCase('insensitive', 'GET', '/V1/Customers/42')).verdict, 'allow');
+    const blocks = engine('  - name: no-deletes\n    block: { http: ["DELETE /accounts/**", { path: "/Admin/**" }] }');
+    const blocked = (op: Operation) => blocks.evaluate(op, NO_IDENTITY).verdict;
+    assert.equal(blocked(withCase(undefined, 'DELETE', '/ACCOUNTS/1')), 'block');
+    assert.equal(blocked(withCase(undefined, 'GET', '/admin/x')), 'block');
+    assert.equal(blocked(withCase('insensitive', 'DELETE', '/Accounts/1')), 'block');
+    assert.equal(blocked(withCase('sensitive', 'DELETE', '/ACCOUNTS/1')), 'allow');
+    assert.equal(blocked(withCase('sensitive', 'GET', '/admin/x')), 'allow');
+  });
+
   test('others belongs to an allow rule that lists commands or requests alone', () => {
     for (const bad of ['    block: { shell: ["rm"] }\n    others: refuse', '    allow: { sql: [read] }\n    others: refuse', '    allow: { shell: ["ls"], sql: [read] }\n    others: refuse']) {
       assert.throws(() => engine(`  - name: x\n${bad}\n`), /which only an allow rule listing shell commands or http requests \(and nothing else\) can have/, bad);
@@ -309,8 +324,35 @@ describe('json selectors and conditions', () => {
     assert.equal(check('lines[0].qty >= 3'), true);
     assert.equal(check('$.customer.tier != "gold"'), false);
     assert.equal(check('missing > 1'), false);
-    assert.equal(check('"1500" > 1000'), false);
+    assert.equal(check('"1500" > 1000'), true);
+    assert.equal(check('"abc" > 1000'), false);
     assert.equal(check('customer'), true);
+  });
+
+  test('numbers and numeric strings compare alike, both ways', () => {
+    const check = (c: string, body: unknown) => evaluateCondition(compileCondition(c), body);
+    for (const amount of [5000, '5000', ' 5000 ', '5e3', '5000.0']) {
+      assert.equal(check('amount > 1000', { amount }), true, JSON.stringify(amount));
+      assert.equal(check('amount == 5000', { amount }), true, JSON.stringify(amount));
+      assert.equal(check('amount != 5000', { amount }), false, JSON.stringify(amount));
+    }
+    assert.equal(check('amount == "5000"', { amount: 5000 }), true);
+    assert.equal(check('amount > 1000', { amount: '' }), false);
+    assert.equal(check('amount > 1000', { amount: 'lots' }), false);
+    assert.equal(check('amount > 1000', { amount: true }), false);
+    assert.equal(check('currency == "EUR"', { currency: 'EUR' }), true);
+  });
+
+  test('a condition holds when it holds for any value its path reaches, through arrays', () => {
+    const check = (c: string, body: unknown) => evaluateCondition(compileCondition(c), body);
+    // A batch: a top-level array of objects.
+    assert.equal(check('amount > 1000', [{ amount: 5 }, { amount: 5000 }]), true);
+    assert.equal(check('amount > 1000', [{ amount: 5 }, { amount: 6 }]), false);
+    assert.equal(check('payment.amount > 1000', { payment: [{ amount: 1 }, { amount: '2000' }] }), true);
+    assert.equal(check('items.qty >= 3', { items: [[{ qty: 1 }], [{ qty: 3 }]] }), true);
+    assert.equal(check('tags == "admin"', { tags: ['user', 'admin'] }), true);
+    assert.equal(check('amount > 1000 and currency == "EUR"', [{ amount: 5000, currency: 'EUR' }]), true);
+    assert.equal(check('$[1].amount > 1000', [{ amount: 5 }, { amount: 5000 }]), true);
   });
 
   test('condition syntax errors are errors', () => {
