@@ -30,6 +30,17 @@ function everySplit(input: string, jsonMasks: JsonMask[], detectors = NO_DETECTO
 }
 
 describe('JSON masking at the token level', () => {
+  test('a sensitive value used as an object key is masked like any string; selectors still name the key as sent', () => {
+    const input = '{"536-22-4711":{"card":"4111 1111 1111 1111"},"by\\u0020ssn":{"219-45-0001":1},"plain":"x"}';
+    const masked = everySplit(input, masks('$..card'), CARD_AND_SSN);
+    assert.doesNotMatch(masked, /536-22-4711|219-45-0001|4111/);
+    assert.match(masked, /"plain":"x"/);
+    assert.deepEqual(Object.keys(JSON.parse(masked) as object).length, 3);
+    assert.equal(run(input, masks('$..card'), CARD_AND_SSN).count, 3);
+    // Without detectors, keys pass as they are.
+    assert.equal(everySplit('{"536-22-4711":1}', masks('$.x')), '{"536-22-4711":1}');
+  });
+
   test('a selected value is replaced; every other byte stays exactly as it was', () => {
     const input = '{ "id" : 12345678901234567890123, "ssn":"536-22-4711", "z":1, "a":"x\\u0041\\n", "b":1.50e+10 }';
     assert.equal(

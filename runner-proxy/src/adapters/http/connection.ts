@@ -14,7 +14,9 @@ import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, MessageReader, type He
 import type { JsonStreamMasker } from './json-mask.js';
 import {
   decoderFor,
+  isPartial,
   MASKED_DROPS,
+  masksAnswers,
   maskStage,
   RecordedBody,
   refusalBody,
@@ -24,6 +26,7 @@ import {
   refuseMalformed,
   judgeMethod,
   requestOperation,
+  RANGE_HEADERS,
   type ListenerState,
 } from './exchange.js';
 import { decodable, decodeBody, endToEndHeaders, inspectJsonBody, MAX_INSPECTED_BODY, UninspectableBody } from './message.js';
@@ -475,8 +478,16 @@ class Exchange {
     else if (head.chunked) framing = 'Transfer-Encoding: chunked\r\n';
     else if (head.headers['content-length'] !== undefined) framing = `Content-Length: ${head.contentLength}\r\n`;
     else framing = '';
-    // A body the gateway masked no longer matches the digests the job sent of it.
-    const headers = endToEndHeaders(head.rawHeaders, this.#bodyMasked ? new Set([...t.injectedNames, ...BODY_DIGESTS]) : t.injectedNames);
+    // A body the gateway masked no longer matches the digests the job sent of it; an answer to mask is asked for whole.
+    const wholeAnswer = masksAnswers(this.#ruling!.masks);
+    let drops = t.injectedNames;
+    if (this.#bodyMasked || wholeAnswer) {
+      const more = new Set(t.injectedNames);
+      if (this.#bodyMasked) for (const name of BODY_DIGESTS) more.add(name);
+      if (wholeAnswer) for (const name of RANGE_HEADERS) more.add(name);
+      drops = more;
+    }
+    const headers = endToEndHeaders(head.rawHeaders, drops);
     // Request headers a mask rule with `on: write` names; the connection's own credentials come after.
     this.#requestMasked += maskHeaders(headers, this.#ruling!.masks.write, state.governor.masker);
     this.#targetHead += `${headerLines(headers)}${t.addedLines}${framing}\r\n`;
@@ -619,6 +630,11 @@ class Exchange {
     const contentType = answer.headers['content-type'];
     const coding = answer.headers['content-encoding'];
     const stage = maskStage(ruling, contentType, state.governor);
+    if (masksAnswers(ruling.masks) && isPartial(answer.statusCode, contentType)) {
+      this.target!.destroy();
+      this.#complete('a partial answer cannot be masked');
+      return this.#answerJson(502, { error: 'the target answered with part of its body (206 or multipart/byteranges), which the gateway cannot mask' }, this.#phase !== Phase.Read);
+    }
     if (stage && !decodable(coding)) {
       this.target!.destroy();
       this.#complete(`content coding ${coding} cannot be masked`);

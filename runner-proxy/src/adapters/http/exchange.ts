@@ -138,6 +138,22 @@ export function judgeMethod(op: Operation & { classes: Set<string> }, method: st
   op.text = recordText(method, op.path!, search, governor);
 }
 
+/** Request headers that ask for part of an answer; dropped where the answer is masked. */
+export const RANGE_HEADERS: readonly string[] = ['range', 'if-range'];
+
+/**
+ * Whether answers under this plan have bodies to mask: then the target is asked for the whole answer
+ * (a part may cut a value at its edge, or come as multipart/byteranges), and a partial one is refused.
+ */
+export function masksAnswers(plan: Ruling['masks']): boolean {
+  return plan.json.length > 0 || plan.detectors.size > 0;
+}
+
+/** A partial answer (206, multipart/byteranges), which cannot be masked as a whole body. */
+export function isPartial(status: number, contentType: string | undefined): boolean {
+  return status === 206 || contentType?.split(';')[0]!.trim().toLowerCase() === 'multipart/byteranges';
+}
+
 /**
  * What a response's body goes through before the job: the masking stage for its type, if any. The
  * JSON masker can also be used directly, without the stream around it (made only when asked for).

@@ -127,7 +127,7 @@ export class JsonStreamMasker {
       this.#purpose = purpose;
     };
     const endToken = (end: number) => {
-      if (holdFrom >= 0 && this.#purpose === Purpose.Key && this.#held.length === 0 && !hasEscape(chunk, holdFrom + 1, end - 1)) {
+      if (holdFrom >= 0 && this.#purpose === Purpose.Key && this.#held.length === 0 && !hasEscape(chunk, holdFrom + 1, end - 1) && !this.#detectsIn(chunk, holdFrom + 1, end - 1)) {
         // A key within the chunk goes out as it is, and is not copied.
         this.#keyChunk = chunk;
         this.#keyFrom = holdFrom + 1;
@@ -298,10 +298,17 @@ export class JsonStreamMasker {
     this.#held = [];
     this.#heldLength = 0;
     switch (this.#purpose) {
-      case Purpose.Key:
+      case Purpose.Key: {
         // Most keys have no escapes: their text is the bytes between the quotes.
-        this.#stack[this.#stack.length - 1]!.key = raw.includes(BACKSLASH) ? (JSON.parse(raw.toString('utf8')) as string) : raw.toString('utf8', 1, raw.length - 1);
-        return raw;
+        const key = raw.includes(BACKSLASH) ? (JSON.parse(raw.toString('utf8')) as string) : raw.toString('utf8', 1, raw.length - 1);
+        // Selectors name the key as sent; a sensitive value used as a key is masked like any string.
+        this.#stack[this.#stack.length - 1]!.key = key;
+        if (this.#detectors.size === 0) return raw;
+        const masked = this.#masker.maskText(key, this.#detectors);
+        if (masked.count === 0) return raw;
+        this.count += masked.count;
+        return Buffer.from(JSON.stringify(masked.text));
+      }
       case Purpose.Detect: {
         const masked = this.#masker.maskText(JSON.parse(raw.toString('utf8')) as string, this.#detectors);
         if (masked.count === 0) return raw;
@@ -324,6 +331,11 @@ export class JsonStreamMasker {
   #redaction(): Buffer {
     this.count++;
     return REDACTED_JSON;
+  }
+
+  /** Whether a detector finds something in a key's bytes (then it is held and masked, not passed in place). */
+  #detectsIn(chunk: Buffer, from: number, to: number): boolean {
+    return this.#detectors.size > 0 && this.#masker.maskText(chunk.toString('utf8', from, to), this.#detectors).count > 0;
   }
 
   /** The key read last becomes its object's key as a string (its chunk is about to be left). */
