@@ -85,7 +85,9 @@ function readPath(rawPath: string, reading: TargetReading): string {
     let segment = decodeSegment(parts[i]!);
     if (segment.includes(';')) {
       const name = segment.slice(0, segment.indexOf(';'));
-      if (name === '.' || name === '..') throw new AmbiguousRequest(`the path has a dot segment with parameters ("${name};"), which servers resolve differently`);
+      // Kept, "..;" would be a name to the gateway and a step up to a server that cuts parameters later.
+      const dot = name === '.' || name === '..';
+      if (dot && reading.pathParameters === 'keep') throw new AmbiguousRequest(`the path has a dot segment with parameters ("${name};"), which servers resolve differently`);
       if (reading.pathParameters === 'refuse') throw new AmbiguousRequest(`the path has a ;parameter, which some servers cut from the segment${DECLARE} (path_parameters)`);
       if (reading.pathParameters === 'strip') segment = name;
     }
