@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { governHttp, makeCertificates, type GovernedHttp, type TestCertificates } from '../fixtures/http-upstream.js';
+import { governHttp, makeCertificates, recordedEvent, type GovernedHttp, type TestCertificates } from '../fixtures/http-upstream.js';
 import { startLenientTarget, TARGET_SSN, type LenientTarget } from '../fixtures/http-lenient-target.js';
 import { runClient } from '../fixtures/postgres.js';
 
@@ -168,6 +168,8 @@ describe('HTTP requests judged as a lenient target reads them', () => {
     const cased = await send(strict.url, deletes('', '/V1/Customers/1'));
     assert.equal(cased.status, 403);
     assert.match(cased.body, /no-customer-deletes/);
+    const noted = await recordedEvent(strict.gateway.outDir, (e) => e.type === 'http.ambiguous' && /empty_segments/.test(String(e.problem)));
+    assert.equal(noted.connection, 'api');
   });
 
   test('partial answers are asked for whole and masked; one the target sends anyway is 502', async () => {
@@ -199,6 +201,8 @@ describe('HTTP requests judged as a lenient target reads them', () => {
       assert.match(r.body, /"rule":"(no-customer-deletes|no-admin|big-payments)"/, e.name);
     }
     assert.deepEqual(target.harm.slice(before), []);
+    // The record names what the target would have done.
+    await recordedEvent(declared.gateway.outDir, (e) => e.type === 'operation' && e.text === 'DELETE /v1/customers/1' && e.verdict === 'block');
     const variants: { method?: string; path: string; headers?: string[]; data?: string }[] = [
       { path: '//v1//customers/1' },
       { path: '/V1/Customers;v=2/1' },
