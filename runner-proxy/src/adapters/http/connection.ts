@@ -15,18 +15,18 @@ import type { JsonStreamMasker } from './json-mask.js';
 import {
   decoderFor,
   isPartial,
+  judgeMethod,
   MASKED_DROPS,
   masksAnswers,
   maskStage,
+  RANGE_HEADERS,
   RecordedBody,
   refusalBody,
   refusalStatus,
   recordText,
   recordingRefusal,
   refuseMalformed,
-  judgeMethod,
   requestOperation,
-  RANGE_HEADERS,
   type ListenerState,
 } from './exchange.js';
 import { decodable, decodeBody, endToEndHeaders, inspectJsonBody, MAX_INSPECTED_BODY, UninspectableBody } from './message.js';
@@ -377,8 +377,7 @@ class Exchange {
     const type = this.#head.headers['content-type'];
     const coding = this.#head.headers['content-encoding'];
     if (this.#overrideInBody) {
-      const head = this.#head;
-      const override = overridingMethod(head.rawHeaders, this.#rawSearch, this.#state.target.reading, bodyOverride(await decodeBody(raw, coding), type));
+      const override = overridingMethod(this.#head.rawHeaders, this.#rawSearch, this.#state.target.reading, bodyOverride(await decodeBody(raw, coding), type));
       if (override) judgeMethod(this.#op!, override, this.#search, governor);
     }
     if (governor.needsJson(this.#op!)) {
