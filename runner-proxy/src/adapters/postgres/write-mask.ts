@@ -18,9 +18,14 @@ export interface WritePlan {
   sql?: string;
   /** Bind parameters to mask, by zero-based index. */
   params?: ReadonlyMap<number, MaskStrategy>;
-  /** COPY FROM STDIN: the strategy for each column of the data. */
-  copy?: { spec: CopySpec; columns: (MaskStrategy | undefined)[] };
+  /** Each COPY FROM STDIN of the statement, in order: the strategy for each column of its data, if any is masked. */
+  copies?: readonly (CopyPlan | undefined)[];
   refusal?: { rule: string; message: string };
+}
+
+export interface CopyPlan {
+  spec: CopySpec;
+  columns: (MaskStrategy | undefined)[];
 }
 
 type Node = Record<string, unknown>;
@@ -171,21 +176,24 @@ export class WriteMasker {
   #partial = '';
   #skipHeader: boolean;
 
-  constructor(plan: WritePlan, masker: Masker) {
-    this.#codec = new CopyRowCodec(plan.copy!.spec);
-    this.#columns = plan.copy!.columns;
+  constructor(plan: CopyPlan, masker: Masker) {
+    this.#codec = new CopyRowCodec(plan.spec);
+    this.#columns = plan.columns;
     this.#masker = masker;
-    this.#skipHeader = plan.copy!.spec.header;
+    this.#skipHeader = plan.spec.header;
   }
 
   /** Works out how to mask one statement's writes; never throws, a problem comes back as a refusal. */
   static async forStatement(classification: SqlClassification, sql: string, masks: MaskPlan, ctx: WriteContext): Promise<WritePlan> {
     const out: Collected = { replacements: [], params: new Map() };
     try {
-      if (classification.copy?.from) {
-        if (classification.copy.format === 'binary') throw new Unmaskable('binary COPY FROM into a table with masked columns cannot be masked; use text or csv');
-        const columns = await copyColumnStrategies(classification.copy, masks.writeColumns, ctx.catalog);
-        if (columns?.some(Boolean)) return { copy: { spec: classification.copy, columns } };
+      const copies: (CopyPlan | undefined)[] = [];
+      for (const spec of classification.copies ?? []) {
+        if (!spec.from) continue;
+        const columns = await copyColumnStrategies(spec, masks.writeColumns, ctx.catalog);
+        const masked = columns?.some(Boolean) ?? false;
+        if (masked && spec.format === 'binary') throw new Unmaskable('binary COPY FROM into a table with masked columns cannot be masked; use text or csv');
+        copies.push(masked ? { spec, columns: columns! } : undefined);
       }
       const tree = ctx.classifier.parser.parse(sql) as { stmts?: { stmt?: Node }[] };
       for (const { stmt } of tree.stmts ?? []) {
@@ -197,7 +205,7 @@ export class WriteMasker {
         } else if (stmt?.MergeStmt) collectMerge(stmt.MergeStmt as Node, masks.writeColumns, out);
       }
       const rewritten = out.replacements.length ? rewriteLiterals(sql, out.replacements, ctx) : undefined;
-      return { ...(rewritten !== undefined && { sql: rewritten }), ...(out.params.size && { params: out.params }) };
+      return { ...(rewritten !== undefined && { sql: rewritten }), ...(out.params.size && { params: out.params }), ...(copies.some(Boolean) && { copies }) };
     } catch (e) {
       if (e instanceof Unmaskable) return { refusal: { rule: RULE, message: `refused: ${e.message}` } };
       throw e;

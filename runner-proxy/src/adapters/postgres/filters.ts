@@ -1,0 +1,232 @@
+/**
+ * Whether a DELETE, UPDATE, MERGE action or ON CONFLICT DO UPDATE is restricted to some of its
+ * target's rows, judged from what its condition compares rather than from a list of tautologies.
+ *
+ * A condition restricts only in these shapes (an allow-list; everything else reaches every row):
+ * - a comparison (`= <> < > <= >=`, `IN`, `BETWEEN`, `IS [NOT] DISTINCT FROM`, `LIKE`/`ILIKE`, `ANY`/`ALL`)
+ *   of a bare column of the target (a cast of one too) with values that come from outside the row:
+ *   constants, parameters, expressions of those, columns of another table, subqueries over other data;
+ * - `IS [NOT] TRUE/FALSE` of a bare column of the target; `WHERE CURRENT OF` a cursor;
+ * - `EXISTS` of a subquery over other data whose own condition restricts the target that way;
+ * - `AND` with one restricting side, `OR` whose every side restricts, `NOT` of a restricting condition.
+ * Data counts as the same as the target's (so never restricting) when it reads a relation of the
+ * target's name, or a CTE or subquery that does: self-joins in `USING`/`FROM`/`MERGE … USING`, `IN
+ * (SELECT id FROM target)`. Where other relations are joined, only columns qualified with the target's
+ * name or alias count as the target's. `LIKE` patterns made only of `%` keep every row.
+ */
+
+type Node = Record<string, unknown>;
+
+const node = (n: unknown, type: string): Node | undefined => (n && typeof n === 'object' ? ((n as Node)[type] as Node | undefined) : undefined);
+const sval = (n: unknown): string | undefined => node(n, 'String')?.sval as string | undefined;
+
+/** Comparison operators whose truth depends on both sides: each can be false for some value. */
+const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '~~', '~~*', '!~~', '!~~*']);
+const COMPARISON_KINDS = new Set(['AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL', 'AEXPR_IN', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM', 'AEXPR_NOT_BETWEEN_SYM']);
+
+/** The relation names and aliases a condition may refer to, and whether each holds the target's data. */
+interface Scope {
+  /** Names that qualify the target's columns (its alias, or its name). */
+  target: ReadonlySet<string>;
+  /** Other relations by the name that qualifies their columns: true where they hold the target's data. */
+  others: ReadonlyMap<string, boolean>;
+  /** Whether unqualified columns are the target's (no other relation is in scope). */
+  bareIsTarget: boolean;
+}
+
+/** What a condition's restriction depends on beyond its shape: a constant's value (a LIKE pattern). */
+export interface FilterFacts {
+  readsValue: boolean;
+}
+
+/** What the statement knows of its target: the table's name, and the CTEs that read it. */
+export class FilterContext {
+  readonly #relname: string;
+  readonly #sameDataCtes = new Set<string>();
+  readonly #facts: FilterFacts;
+
+  /**
+   * `ctes`: every CTE of the whole statement, by name (a name defined twice counts if either reads the
+   * target); `facts` learns whether the verdict read a constant's value.
+   */
+  constructor(relname: string, ctes: ReadonlyMap<string, readonly unknown[]>, facts: FilterFacts) {
+    this.#relname = relname;
+    this.#facts = facts;
+    // A CTE reads the target if its body does, directly or through another CTE: repeat to a fixed point.
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [name, bodies] of ctes) {
+        if (!this.#sameDataCtes.has(name) && bodies.some((b) => this.readsTarget(b))) {
+          this.#sameDataCtes.add(name);
+          changed = true;
+        }
+      }
+    }
+  }
+
+  /** Whether a tree reads the target's rows anywhere: its table, or a CTE that does. */
+  readsTarget(tree: unknown): boolean {
+    if (!tree || typeof tree !== 'object') return false;
+    if (Array.isArray(tree)) return tree.some((t) => this.readsTarget(t));
+    const range = node(tree, 'RangeVar');
+    if (range && (range.relname === this.#relname || (!range.schemaname && this.#sameDataCtes.has(String(range.relname))))) return true;
+    return Object.values(tree).some((v) => this.readsTarget(v));
+  }
+
+  /** The scope of a statement on the target (its RangeVar) joined with `others` (USING, FROM, MERGE's source). */
+  scope(target: Node, others: readonly unknown[]): Scope {
+    const joined = new Map<string, boolean>();
+    for (const o of others) this.#collectRelations(o, joined);
+    return { target: targetNames(target), others: joined, bareIsTarget: others.length === 0 };
+  }
+
+  /** ON CONFLICT DO UPDATE's scope: the target's columns, and `excluded`, the row proposed from `source`. */
+  conflictScope(target: Node, source: unknown): Scope {
+    return { target: targetNames(target), others: new Map([['excluded', this.readsTarget(source)]]), bareIsTarget: true };
+  }
+
+  #collectRelations(from: unknown, into: Map<string, boolean>): void {
+    const range = node(from, 'RangeVar');
+    if (range) {
+      const alias = (range.alias as Node | undefined)?.aliasname as string | undefined;
+      into.set(alias ?? String(range.relname), this.readsTarget(from));
+      return;
+    }
+    const join = node(from, 'JoinExpr');
+    if (join) {
+      this.#collectRelations(join.larg, into);
+      this.#collectRelations(join.rarg, into);
+      const alias = (join.alias as Node | undefined)?.aliasname as string | undefined;
+      if (alias) into.set(alias, this.readsTarget(from));
+      return;
+    }
+    const sub = node(from, 'RangeSubselect') ?? node(from, 'RangeFunction') ?? node(from, 'RangeTableFunc');
+    const alias = (sub?.alias as Node | undefined)?.aliasname as string | undefined;
+    if (alias) into.set(alias, this.readsTarget(from));
+  }
+
+  /** Whether `condition` (a WHERE, ON or WHEN) restricts the target's rows in `scope`. */
+  restricts(condition: unknown, scope: Scope, negated = false): boolean {
+    if (condition === undefined || condition === null) return false;
+    const bool = node(condition, 'BoolExpr');
+    if (bool) {
+      const args = (bool.args as unknown[] | undefined) ?? [];
+      if (bool.boolop === 'NOT_EXPR') return this.restricts(args[0], scope, !negated);
+      // AND restricts when one side does; OR only when every side does; NOT swaps the two.
+      const conjunction = (bool.boolop === 'AND_EXPR') !== negated;
+      return conjunction ? args.some((a) => this.restricts(a, scope, negated)) : args.length > 0 && args.every((a) => this.restricts(a, scope, negated));
+    }
+    if (node(condition, 'CurrentOfExpr')) return true;
+    const test = node(condition, 'BooleanTest');
+    if (test) return this.#side(test.arg, scope) === 'target';
+    const sub = node(condition, 'SubLink');
+    if (sub?.subLinkType === 'EXISTS_SUBLINK') return this.#existsRestricts(sub.subselect, scope);
+    if (sub) {
+      const operator = sval((sub.operName as unknown[] | undefined)?.at(-1)) ?? '=';
+      return COMPARISONS.has(operator) && this.#side(sub.testexpr, scope) === 'target' && this.#outsideSubquery(sub.subselect, scope);
+    }
+    const expr = node(condition, 'A_Expr');
+    if (!expr || !COMPARISON_KINDS.has(String(expr.kind))) return false;
+    if (!COMPARISONS.has(sval((expr.name as unknown[] | undefined)?.[0]) ?? '')) return false;
+    if (expr.kind === 'AEXPR_LIKE' || expr.kind === 'AEXPR_ILIKE') {
+      const pattern = constantText(expr.rexpr);
+      if (pattern !== undefined) this.#facts.readsValue = true;
+      if (pattern !== undefined && /^%+$/.test(pattern)) return false;
+    }
+    const right = node(expr.rexpr, 'List')?.items as unknown[] | undefined;
+    return this.#compares(expr.lexpr, right ?? [expr.rexpr], scope) || (right === undefined && this.#compares(expr.rexpr, [expr.lexpr], scope));
+  }
+
+  /** A bare column of the target on one side, and only values from outside the row on the other. */
+  #compares(left: unknown, right: readonly unknown[], scope: Scope): boolean {
+    return this.#side(left, scope) === 'target' && right.length > 0 && right.every((r) => this.#side(r, scope) === 'outside');
+  }
+
+  /** EXISTS (subquery over other data WHERE it restricts the target), correlated by the target's name. */
+  #existsRestricts(subselect: unknown, scope: Scope): boolean {
+    const select = node(subselect, 'SelectStmt');
+    if (!select || this.readsTarget(subselect)) return false;
+    const inner = new Map<string, boolean>(scope.others);
+    for (const f of (select.fromClause as unknown[] | undefined) ?? []) this.#collectRelations(f, inner);
+    const target = new Set([...scope.target].filter((n) => !inner.has(n)));
+    // An unqualified name inside may be the subquery's column or the target's: it counts as neither.
+    return this.restricts(select.whereClause, { target, others: inner, bareIsTarget: false }, false);
+  }
+
+  /**
+   * What an expression is to the target's row: a bare column of it (`target`), a value from outside the
+   * row (`outside`: no column of the target or of the same data), or neither.
+   */
+  #side(expr: unknown, scope: Scope): 'target' | 'outside' | 'mixed' {
+    const cast = node(expr, 'TypeCast') ?? node(expr, 'CollateClause');
+    if (cast) return this.#side(cast.arg, scope);
+    const ref = node(expr, 'ColumnRef');
+    if (ref) {
+      const fields = (ref.fields as unknown[] | undefined) ?? [];
+      if (fields.some((f) => node(f, 'A_Star'))) return 'mixed';
+      if (fields.length === 1) return scope.bareIsTarget ? 'target' : 'mixed';
+      const qualifier = fields.slice(0, -1).map(sval).slice(-2).join('.');
+      const relation = fields.length >= 2 ? sval(fields.at(-2)) : undefined;
+      if (scope.target.has(qualifier) || (relation !== undefined && scope.target.has(relation))) return 'target';
+      const other = relation === undefined ? undefined : scope.others.get(relation);
+      return other === false ? 'outside' : 'mixed';
+    }
+    return this.#outside(expr, scope) ? 'outside' : 'mixed';
+  }
+
+  /** No column of the target (or of the same data), and no subquery reading the target, anywhere in it. */
+  #outside(expr: unknown, scope: Scope): boolean {
+    if (!expr || typeof expr !== 'object') return true;
+    if (Array.isArray(expr)) return expr.every((e) => this.#outside(e, scope));
+    if (node(expr, 'ColumnRef')) return this.#side(expr, scope) === 'outside';
+    const sub = node(expr, 'SubLink');
+    if (sub) return this.#outsideSubquery(sub.subselect, scope) && this.#outside(sub.testexpr, scope);
+    return Object.values(expr).every((v) => this.#outside(v, scope));
+  }
+
+  /** A subquery over other data: it reads no relation of the target's data and names no column of the target. */
+  #outsideSubquery(subselect: unknown, scope: Scope): boolean {
+    if (this.readsTarget(subselect)) return false;
+    const select = node(subselect, 'SelectStmt');
+    // Without a FROM of its own, every name in it is the outer row's.
+    if (select && !select.fromClause && !select.valuesLists && !select.larg) return false;
+    return !mentionsTarget(subselect, scope.target);
+  }
+}
+
+/** Whether a tree has a column reference qualified with one of the target's names (a correlated reference). */
+function mentionsTarget(tree: unknown, target: ReadonlySet<string>): boolean {
+  if (!tree || typeof tree !== 'object') return false;
+  if (Array.isArray(tree)) return tree.some((t) => mentionsTarget(t, target));
+  const ref = node(tree, 'ColumnRef');
+  if (ref) {
+    const fields = (ref.fields as unknown[] | undefined) ?? [];
+    return fields.length >= 2 && target.has(sval(fields.at(-2)) ?? '');
+  }
+  return Object.values(tree).some((v) => mentionsTarget(v, target));
+}
+
+function targetNames(target: Node): Set<string> {
+  const alias = (target.alias as Node | undefined)?.aliasname as string | undefined;
+  if (alias) return new Set([alias]);
+  return new Set([String(target.relname), ...(target.schemaname ? [`${String(target.schemaname)}.${String(target.relname)}`] : [])]);
+}
+
+/** The text of a string constant (a LIKE pattern). */
+function constantText(n: unknown): string | undefined {
+  const text = (node(n, 'A_Const')?.sval as Node | undefined)?.sval;
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** Every CTE in a tree by name: a DML statement inside a CTE may refer to its siblings. */
+export function ctesIn(tree: unknown, into = new Map<string, unknown[]>()): Map<string, unknown[]> {
+  if (!tree || typeof tree !== 'object') return into;
+  if (Array.isArray(tree)) {
+    for (const t of tree) ctesIn(t, into);
+    return into;
+  }
+  const cte = node(tree, 'CommonTableExpr');
+  if (cte?.ctename) into.set(String(cte.ctename), [...(into.get(String(cte.ctename)) ?? []), cte.ctequery]);
+  for (const v of Object.values(tree)) ctesIn(v, into);
+  return into;
+}
