@@ -62,7 +62,7 @@ type Node = Record<string, unknown>;
 
 const WRITE_CLASSES = new Set([
   'write', 'insert', 'update', 'delete', 'merge', 'delete_without_where', 'update_without_where', 'ddl', 'create', 'alter',
-  'drop', 'truncate', 'grant', 'set_role', 'alter_system', 'copy_from', 'copy_program', 'dangerous_function', 'unknown',
+  'drop', 'truncate', 'grant', 'set_role', 'integrity_setting', 'alter_system', 'copy_from', 'copy_program', 'dangerous_function', 'unknown',
   'maintenance', 'lock',
 ]);
 
@@ -128,16 +128,25 @@ export const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
 /** Settings that turn off integrity checks (triggers, foreign keys, read-only, checksums) or auditing. */
 const INTEGRITY_SETTINGS = new Set([
-  'session_replication_role', 'default_transaction_read_only', 'transaction_read_only', 'zero_damaged_pages', 'ignore_checksum_failure',
+  'session_replication_role', 'zero_damaged_pages', 'ignore_checksum_failure',
   'ignore_system_indexes', 'ignore_invalid_pages', 'allow_system_table_mods', 'allow_in_place_tablespaces', 'row_security', 'track_activities',
 ]);
 const AUDIT_SETTING = /^(log_|pgaudit\.|debug_)/;
+/** Settings that only turning off weakens: READ ONLY is harmless, READ WRITE lifts a read-only default. */
+const READ_ONLY_SETTINGS = new Set(['transaction_read_only', 'default_transaction_read_only']);
 
-/** The classes of changing a setting (its name case-folded, as PostgreSQL reads it). */
-function settingClasses(name: string): string[] {
+/**
+ * The classes of changing a setting (its name case-folded, as PostgreSQL reads it) to `value` (a
+ * constant's text; undefined when computed).
+ */
+function settingClasses(name: string, value: string | undefined, c: Collector): string[] {
   const folded = name.toLowerCase();
   if (ROLE_SETTINGS.has(folded)) return ['set_role', 'write'];
   if (INTEGRITY_SETTINGS.has(folded) || AUDIT_SETTING.test(folded)) return ['integrity_setting', 'write'];
+  if (READ_ONLY_SETTINGS.has(folded)) {
+    c.readsValue = true;
+    if (!/^(on|true|yes|1)$/i.test(value ?? '')) return ['integrity_setting', 'write'];
+  }
   return ['session'];
 }
 
@@ -252,6 +261,18 @@ function copySpec(node: Node, c: Collector): CopySpec {
     header: options.has('header') && headerChoice(options.get('header')),
     ...(forceNull !== undefined && { forceNull: nodeType(forceNull)?.[0] === 'A_Star' ? ('*' as const) : listOf(forceNull) }),
   };
+}
+
+/** A constant's text (a string, number or boolean, as a DefElem value is read), undefined for any other expression. */
+function constantValue(n: unknown): string | undefined {
+  const typed = nodeType(n);
+  if (typed?.[0] !== 'A_Const') return optionText(n);
+  const constant = typed[1];
+  if ('sval' in constant) return optionText({ String: constant.sval });
+  if ('ival' in constant) return optionText({ Integer: constant.ival });
+  if ('fval' in constant) return optionText({ Float: constant.fval });
+  if ('boolval' in constant) return optionText({ Boolean: constant.boolval });
+  return undefined;
 }
 
 /** An option's value as PostgreSQL's defGetString gives it. */
@@ -389,12 +410,13 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       c.copies.push(copySpec(node, c));
       return 'descend';
     case 'VariableSetStmt':
-      c.add(...(resets(node, c) ? ['session'] : settingClasses(String(node.name ?? ''))));
-      // SET TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS set transaction_read_only.
-      for (const a of (node.args as Node[] | undefined) ?? []) {
-        const def = (a as { DefElem?: { defname?: string } }).DefElem;
-        if (def?.defname && node.kind === 'VAR_SET_MULTI') c.add(...settingClasses(def.defname));
-      }
+      if (node.kind === 'VAR_SET_MULTI') {
+        // SET TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS set transaction_read_only and the like.
+        for (const a of (node.args as Node[] | undefined) ?? []) {
+          const def = (a as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+          if (def?.defname) c.add(...settingClasses(def.defname, constantValue(def.arg), c));
+        }
+      } else c.add(...(resets(node, c) ? ['session'] : settingClasses(String(node.name ?? ''), constantValue((node.args as unknown[] | undefined)?.[0]), c)));
       return 'skip';
     case 'DoStmt':
       c.add('unknown', 'write');
@@ -427,8 +449,8 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       if (name === 'set_config') {
         // What set_config changes depends on its first argument's value; a computed one may be anything.
         c.readsValue = true;
-        const first = ((node.args as Node[] | undefined)?.[0] as { A_Const?: { sval?: { sval?: string } } } | undefined)?.A_Const?.sval?.sval;
-        c.add(...(first === undefined ? ['set_role', 'integrity_setting', 'write'] : settingClasses(first)));
+        const [name, value] = ((node.args as unknown[] | undefined) ?? []).map(constantValue);
+        c.add(...(name === undefined ? ['set_role', 'integrity_setting', 'write'] : settingClasses(name, value, c)));
       }
       return 'descend';
     }

@@ -127,7 +127,7 @@ export class FilterContext {
     }
     const expr = node(condition, 'A_Expr');
     if (!expr || !COMPARISON_KINDS.has(String(expr.kind))) return false;
-    if (!COMPARISONS.has(sval((expr.name as unknown[] | undefined)?.[0]) ?? '')) return false;
+    if (!String(expr.kind).includes('BETWEEN') && !COMPARISONS.has(sval((expr.name as unknown[] | undefined)?.at(-1)) ?? '')) return false;
     if (expr.kind === 'AEXPR_LIKE' || expr.kind === 'AEXPR_ILIKE') {
       const pattern = constantText(expr.rexpr);
       if (pattern !== undefined) this.#facts.readsValue = true;
