@@ -238,7 +238,11 @@ describe('PostgreSQL guardrail classes', () => {
         assert.equal(e.code, '42501', harmful);
       }
       assert.equal(await intact(), ROWS);
-      assert.equal(classifier.classify('SELECT * FROM victims WHERE id = 1').shape, classifier.classify('SELECT * FROM victims WHERE id = 2').shape, 'constants nothing reads share a shape');
+      assert.ok(classifier.classifiesSame('SELECT * FROM victims WHERE id = 1', 'SELECT * FROM victims WHERE id = 2'), 'constants nothing reads share a shape');
+      assert.ok(classifier.classifiesSame("DELETE FROM victims WHERE id = 1 AND name = 'a'", "DELETE FROM victims WHERE id = 2 AND name = 'b'"));
+      assert.ok(!classifier.classifiesSame('DO $$ BEGIN PERFORM 1; END $$', 'DO $$ BEGIN DELETE FROM victims; END $$'), 'never across DO bodies');
+      assert.ok(!classifier.classifiesSame("COPY victims TO STDOUT (HEADER 'on')", "COPY victims TO STDOUT (HEADER 'off')"), 'nor COPY options');
+      assert.ok(!classifier.classifiesSame('EXECUTE a', 'EXECUTE a'), 'nor what depends on the session');
     });
   });
 

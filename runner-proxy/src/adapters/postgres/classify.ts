@@ -581,6 +581,16 @@ export class SqlClassifier {
     return this.#shared.parser;
   }
 
+  /**
+   * Whether two texts provably classify the same, so that what is cached for one may serve the other:
+   * the same shape, on a classification that depends on no session state (see `shape`).
+   */
+  classifiesSame(a: string, b: string): boolean {
+    const first = this.classify(a);
+    const second = this.classify(b);
+    return first.shape !== undefined && !first.perSession && !second.perSession && first.shape === second.shape;
+  }
+
   classify(sql: string): SqlClassification {
     const { cache, parser } = this.#shared;
     // A known shape differs from a statement parsed before only in its integer literals.

@@ -9,7 +9,7 @@ import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import { closeWithMessage } from '../guard.js';
 import type { Catalog } from './catalog.js';
-import type { SqlClassification, SqlClassifier } from './classify.js';
+import { exactShape, type SqlClassification, type SqlClassifier } from './classify.js';
 import { FrameReader, FrameTooLargeError, MalformedFrameError, OutputBatch, type FrameSink } from './codec/frames.js';
 import {
   Backend,
@@ -350,7 +350,7 @@ export class PostgresSession {
     if (plan.columns.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
     // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
     // the shape: where predicates are refused, lineage is cached by the exact text.
-    const shape = this.#refusesPredicates ? `=${sql}` : op.sql.shape;
+    const shape = this.#refusesPredicates ? exactShape(sql) : op.sql.shape;
     const cached = this.#ctx.lineage.cached(shape);
     if (cached) return this.#withLineage(statement, cached);
     return this.#ctx.lineage.compute(sql, shape).then(
