@@ -124,6 +124,25 @@ describe('PostgreSQL guardrail classes', () => {
     });
   });
 
+  test('a name PREPAREd again runs what either PREPARE made of it, whichever the server kept', async () => {
+    await reset();
+    await target.direct('PREPARE wipe AS DELETE FROM victims');
+    await assert.rejects(target.direct('PREPARE wipe AS SELECT 1'), /already exists/);
+    await target.direct('EXECUTE wipe');
+    assert.equal(await intact(), 0, 'straight to the target the first PREPARE stands');
+    await target.direct('DEALLOCATE wipe');
+    await reset();
+    await client.query('PREPARE wipe AS DELETE FROM victims');
+    await assert.rejects(client.query('PREPARE wipe AS SELECT 1'), /already exists/);
+    const e = await refused(client, 'EXECUTE wipe');
+    assert.match(e.message, /no-destruction/);
+    await client.query('DEALLOCATE wipe');
+    await assert.rejects(client.query('PREPARE later AS SELECT 1 FROM nowhere'), /does not exist/);
+    await client.query('PREPARE later AS DELETE FROM victims');
+    assert.match((await refused(client, 'EXECUTE later')).message, /no-destruction/);
+    assert.equal(await intact(), ROWS);
+  });
+
   describe('functions by what the catalog says they are', () => {
     test('every volatile built-in of this server is dangerous unless reviewed, every other built-in is not', async () => {
       const { rows } = await target.direct(

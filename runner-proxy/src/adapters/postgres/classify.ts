@@ -425,14 +425,17 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
     case 'PrepareStmt': {
       const inner = new Collector(c.prepared, c.parser);
       walkStatement(node.query, inner);
-      c.prepares.set(String(node.name), finish(inner, ['PREPARE']));
+      const name = String(node.name);
+      c.prepares.set(name, either(c.prepares.get(name), finish(inner, ['PREPARE'])));
       c.add('session');
       c.cacheable = false;
       return 'skip';
     }
     case 'ExecuteStmt': {
       c.cacheable = false;
-      const prepared = c.prepares.get(String(node.name)) ?? c.prepared.get(String(node.name));
+      const name = String(node.name);
+      const here = c.prepares.get(name);
+      const prepared = here ? either(c.prepared.get(name), here) : c.prepared.get(name);
       if (prepared) c.add(...prepared.classes);
       else c.add('unknown', 'write');
       return 'descend';
@@ -537,6 +540,12 @@ function classifyDoBody(node: Node, c: Collector): void {
   }
 }
 
+/** What a name PREPAREd as `a` and then as `b` may run: the classes of both. */
+function either(a: SqlClassification | undefined, b: SqlClassification): SqlClassification {
+  if (!a) return b;
+  return { ...b, classes: new Set([...a.classes, ...b.classes]), writes: a.writes || b.writes };
+}
+
 function finish(c: Collector, commands: string[]): SqlClassification {
   const writes = [...c.classes].some((k) => WRITE_CLASSES.has(k));
   return {
@@ -620,7 +629,9 @@ export class SqlClassifier {
     const stmts = tree.stmts ?? [];
     for (const s of stmts) walkStatement(s.stmt, c);
     const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: c.readsValue ? exactShape(sql) : key };
-    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, prepared);
+    // Whether the server accepted a PREPARE is not known here: a name PREPAREd again (which fails while
+    // the first stands, and succeeds where the first failed) may run either, so it carries the classes of both.
+    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, either(this.#prepared.get(name), prepared));
     for (const name of result.deallocates ?? []) {
       if (name === '*') this.#prepared.clear();
       else this.#prepared.delete(name);
