@@ -15,6 +15,8 @@ import { runClient } from '../fixtures/postgres.js';
 const RULES = `
   - name: pii
     mask: { columns: ["people.ssn"] }
+  - name: ssn-at-rest
+    mask: { columns: ["inbox.ssn"], on: write, strategy: partial }
   - name: blocks-may-run
     allow: { sql: [unknown] }
   - name: no-destruction
@@ -50,6 +52,7 @@ describe('PostgreSQL guardrail classes', () => {
     await target.direct('CREATE TABLE others (id int, tid int)');
     await target.direct('INSERT INTO others VALUES (1, 1)');
     await target.direct('CREATE TABLE people (id int PRIMARY KEY, name text, ssn text)');
+    await target.direct('CREATE TABLE inbox (id int, note text, ssn text)');
     await target.direct("INSERT INTO people VALUES (1, 'Ann|Lee', '536-22-4711'), (2, 'B\tob', '219-45-0001')");
     await reset();
     db = await governDb(target.appUrl, RULES, 'approvals: { timeout: 1s }');
@@ -290,6 +293,23 @@ describe('PostgreSQL guardrail classes', () => {
       const old = await psql("COPY people TO STDOUT WITH CSV HEADER DELIMITER '|' QUOTE '\"' FORCE QUOTE name");
       noSsn(old.stdout);
       assert.match(old.stdout, /^id\|name\|ssn\n1\|"Ann\|Lee"\|\[masked\]$/m, 'the old syntax, and the header kept');
+    });
+
+    test('COPY FROM: header values, a delimiter inside the values, several COPYs in one message', async () => {
+      const stored = async (id: number) => (await target.direct('SELECT ssn FROM inbox WHERE id = $1', [id])).rows.map((r) => r.ssn as string);
+      const copyIn = (cmd: string, input: string) => runClient(`${target.pg.bin}/psql`, [db.url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', cmd], { input });
+      const runs: [string, string, number, string][] = [
+        ["COPY inbox FROM STDIN (DELIMITER '-')", '2-x\\-y-536\\-22\\-4721\n', 2, '***-**-4721'],
+        ['COPY inbox FROM STDIN WITH (FORMAT csv, HEADER 0)', '3,z,536-22-4722\n', 3, '***-**-4722'],
+        ['COPY inbox (id, note, ssn) FROM STDIN WITH (FORMAT csv, HEADER match)', 'id,note,ssn\n4,w,536-22-4723\n', 4, '***-**-4723'],
+        ["COPY inbox FROM STDIN WITH CSV QUOTE '|' DELIMITER ','", '5,|a,b|,|536-22-4724|\n', 5, '***-**-4724'],
+        ["COPY others FROM STDIN; COPY inbox FROM STDIN WITH (FORMAT csv, DELIMITER ';')", '7\t7\n\\.\n6;a;536-22-4725\n\\.\n', 6, '***-**-4725'],
+      ];
+      for (const [cmd, input, id, masked] of runs) {
+        const r = await copyIn(cmd, input);
+        assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
+        assert.deepEqual(await stored(id), [masked], cmd);
+      }
     });
 
     test('every COPY of a message, each with its own options', async () => {

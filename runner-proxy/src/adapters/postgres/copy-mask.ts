@@ -129,12 +129,13 @@ export function copyDataFrame(text: string): Buffer {
 }
 
 /** A COPY's columns, by name, with the strategy of the mask rule that covers each. */
-interface CopyColumn {
+export interface CopyColumn {
   name: string;
   strategy: MaskStrategy | undefined;
 }
 
-async function copyColumns(spec: CopySpec, masks: MaskPlan['columns'], catalog: Catalog): Promise<CopyColumn[] | undefined> {
+/** Resolves the columns of a COPY of a table and the mask rule that covers each; undefined for COPY (query). */
+export async function copyColumns(spec: CopySpec, masks: MaskPlan['columns'], catalog: Catalog): Promise<CopyColumn[] | undefined> {
   if (!spec.relation || masks.length === 0) return undefined;
   const table = await catalog.byName(spec.relation);
   if (!table) throw new Error(`table ${spec.relation} is not in the catalog`);
@@ -143,17 +144,18 @@ async function copyColumns(spec: CopySpec, masks: MaskPlan['columns'], catalog: 
   return columns.map((name) => ({ name, strategy: masks.find((m) => m.matches(table.name, name) || m.matches(qualified, name))?.strategy }));
 }
 
-/** Resolves, for each column of a COPY, the strategy of the mask rule that covers it. */
-export async function copyColumnStrategies(spec: CopySpec, masks: MaskPlan['columns'], catalog: Catalog): Promise<(MaskStrategy | undefined)[] | undefined> {
-  return (await copyColumns(spec, masks, catalog))?.map((c) => c.strategy);
+/**
+ * The strategies for one row's fields. A header line keeps a covered column's field only where it is
+ * that column's name: should the header have been misread, the first data row is masked all the same.
+ */
+export function rowStrategies(columns: readonly CopyColumn[] | undefined, fields: CopyFields, header: boolean): (MaskStrategy | undefined)[] | undefined {
+  return columns?.map((c, i) => (header && fields[i] === c.name ? undefined : c.strategy));
 }
 
 /**
  * COPY … TO STDOUT: the target sends one row per CopyData message. Columns covered by a mask rule are
  * replaced; every field gets the detectors. Binary COPY cannot be read without types: it is refused
- * before it starts (see the session), and refused here too should one slip through. The header line
- * keeps a covered column's field only where it is that column's name: should the header have been
- * misread, the first data row is masked all the same.
+ * before it starts (see the session), and refused here too should one slip through.
  */
 export class CopyOutMasker {
   readonly #codec: CopyRowCodec;
@@ -182,8 +184,7 @@ export class CopyOutMasker {
     const fields = this.#codec.parse(text.slice(0, text.length - lineEnd.length));
     const header = this.#header;
     this.#header = false;
-    const strategies = this.#columns?.map((c, i) => (header && fields[i] === c.name ? undefined : c.strategy));
-    const masked = maskFields(fields, strategies, this.#masks, this.#masker);
+    const masked = maskFields(fields, rowStrategies(this.#columns, fields, header), this.#masks, this.#masker);
     return masked ? { frame: copyDataFrame(this.#codec.format(fields) + lineEnd), masked } : { frame, masked: 0 };
   }
 }

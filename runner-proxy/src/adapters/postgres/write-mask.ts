@@ -5,7 +5,7 @@ import type { Catalog } from './catalog.js';
 import type { SqlParser } from './parser.js';
 import type { CopySpec, SqlClassification } from './classify.js';
 import { HEADER_LENGTH, type OutputBatch } from './codec/frames.js';
-import { copyColumnStrategies, copyDataFrame, CopyRowCodec, maskFields } from './copy-mask.js';
+import { copyColumns, copyDataFrame, CopyRowCodec, maskFields, rowStrategies, type CopyColumn } from './copy-mask.js';
 
 /**
  * Write-side masking (`mask: { on: write }`): values bound for the named columns are replaced before
@@ -25,7 +25,7 @@ export interface WritePlan {
 
 export interface CopyPlan {
   spec: CopySpec;
-  columns: (MaskStrategy | undefined)[];
+  columns: CopyColumn[];
 }
 
 type Node = Record<string, unknown>;
@@ -171,16 +171,17 @@ export interface WriteContext {
 
 export class WriteMasker {
   readonly #codec: CopyRowCodec;
-  readonly #columns: (MaskStrategy | undefined)[];
+  readonly #columns: CopyColumn[];
   readonly #masker: Masker;
   #partial = '';
-  #skipHeader: boolean;
+  /** Whether the next row is the header line. */
+  #header: boolean;
 
   constructor(plan: CopyPlan, masker: Masker) {
     this.#codec = new CopyRowCodec(plan.spec);
     this.#columns = plan.columns;
     this.#masker = masker;
-    this.#skipHeader = plan.spec.header;
+    this.#header = plan.spec.header;
   }
 
   /** Works out how to mask one statement's writes; never throws, a problem comes back as a refusal. */
@@ -190,8 +191,8 @@ export class WriteMasker {
       const copies: (CopyPlan | undefined)[] = [];
       for (const spec of classification.copies ?? []) {
         if (!spec.from) continue;
-        const columns = await copyColumnStrategies(spec, masks.writeColumns, ctx.catalog);
-        const masked = columns?.some(Boolean) ?? false;
+        const columns = await copyColumns(spec, masks.writeColumns, ctx.catalog);
+        const masked = columns?.some((c) => c.strategy) ?? false;
         if (masked && spec.format === 'binary') throw new Unmaskable('binary COPY FROM into a table with masked columns cannot be masked; use text or csv');
         copies.push(masked ? { spec, columns: columns! } : undefined);
       }
@@ -233,13 +234,11 @@ export class WriteMasker {
   }
 
   #row(line: string): string {
-    if (this.#skipHeader) {
-      this.#skipHeader = false;
-      return line;
-    }
     if (line === '\\.') return line;
+    const header = this.#header;
+    this.#header = false;
     const cr = line.endsWith('\r');
     const fields = this.#codec.parse(cr ? line.slice(0, -1) : line);
-    return maskFields(fields, this.#columns, NO_DETECTORS, this.#masker) ? this.#codec.format(fields) + (cr ? '\r' : '') : line;
+    return maskFields(fields, rowStrategies(this.#columns, fields, header), NO_DETECTORS, this.#masker) ? this.#codec.format(fields) + (cr ? '\r' : '') : line;
   }
 }
