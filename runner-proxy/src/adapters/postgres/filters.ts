@@ -3,12 +3,12 @@
  * target's rows, judged from what its condition compares rather than from a list of tautologies.
  *
  * A condition restricts only in these shapes (an allow-list; everything else reaches every row):
- * - a comparison (`= <> < > <= >=`, `IN`, `BETWEEN`, `IS [NOT] DISTINCT FROM`, `LIKE`/`ILIKE`, `ANY`/`ALL`)
+ * - a comparison (`= <> < > <= >=`, `IN`, `BETWEEN`, `IS [NOT] DISTINCT FROM`, `LIKE`/`ILIKE`, `= ANY`)
  *   of a bare column of the target (a cast of one too) with values that come from outside the row:
  *   constants, parameters, expressions of those, columns of another table, subqueries over other data;
  * - `IS [NOT] TRUE/FALSE` of a bare column of the target; `WHERE CURRENT OF` a cursor;
  * - `EXISTS` of a subquery over other data whose own condition restricts the target that way;
- * - `AND` with one restricting side, `OR` whose every side restricts, `NOT` of a restricting condition.
+ * - `AND` with one restricting side; `OR` whose every side is an equality (see `#restriction`).
  * Data counts as the same as the target's (so never restricting) when it reads a relation of the
  * target's name, or a CTE or subquery that does: self-joins in `USING`/`FROM`/`MERGE … USING`, `IN
  * (SELECT id FROM target)`. Where other relations are joined, only columns qualified with the target's
@@ -21,7 +21,7 @@ const node = (n: unknown, type: string): Node | undefined => (n && typeof n === 
 const sval = (n: unknown): string | undefined => node(n, 'String')?.sval as string | undefined;
 
 /** Comparison operators whose truth depends on both sides: each can be false for some value. */
-const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '~~', '~~*', '!~~', '!~~*']);
+const COMPARISONS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=']);
 const COMPARISON_KINDS = new Set(['AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL', 'AEXPR_IN', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM', 'AEXPR_NOT_BETWEEN_SYM']);
 
 /** The relation names and aliases a condition may refer to, and whether each holds the target's data. */
@@ -33,6 +33,8 @@ interface Scope {
   /** Whether unqualified columns are the target's (no other relation is in scope). */
   bareIsTarget: boolean;
 }
+
+type Restriction = 'none' | 'point' | 'broad';
 
 /** What a condition's restriction depends on beyond its shape: a constant's value (a LIKE pattern). */
 export interface FilterFacts {
@@ -106,35 +108,87 @@ export class FilterContext {
   }
 
   /** Whether `condition` (a WHERE, ON or WHEN) restricts the target's rows in `scope`. */
-  restricts(condition: unknown, scope: Scope, negated = false): boolean {
-    if (condition === undefined || condition === null) return false;
+  restricts(condition: unknown, scope: Scope): boolean {
+    return this.#restriction(condition, scope, false) !== 'none';
+  }
+
+  /**
+   * How a condition (under NOT when `negated`) restricts the target: to the rows equal to given values
+   * (`point`), to some other part of them (`broad`), or not at all. Only points combine under OR, since
+   * two broad conditions (`id < 5 OR id >= 5`), or a broad one and a point (`id <> 5 OR id = 5`), may
+   * cover every row; a NOT of a set (`NOT IN (subquery)`, `<> ALL`, `NOT EXISTS`) holds for every row
+   * when the set is empty, so it restricts nothing.
+   */
+  #restriction(condition: unknown, scope: Scope, negated: boolean): Restriction {
+    if (condition === undefined || condition === null) return 'none';
     const bool = node(condition, 'BoolExpr');
     if (bool) {
       const args = (bool.args as unknown[] | undefined) ?? [];
-      if (bool.boolop === 'NOT_EXPR') return this.restricts(args[0], scope, !negated);
-      // AND restricts when one side does; OR only when every side does; NOT swaps the two.
-      const conjunction = (bool.boolop === 'AND_EXPR') !== negated;
-      return conjunction ? args.some((a) => this.restricts(a, scope, negated)) : args.length > 0 && args.every((a) => this.restricts(a, scope, negated));
+      if (bool.boolop === 'NOT_EXPR') return this.#restriction(args[0], scope, !negated);
+      const kinds = args.map((a) => this.#restriction(a, scope, negated));
+      // NOT swaps AND and OR (De Morgan).
+      if ((bool.boolop === 'AND_EXPR') !== negated) return kinds.includes('point') ? 'point' : kinds.includes('broad') ? 'broad' : 'none';
+      return kinds.length > 0 && kinds.every((k) => k === 'point') ? 'point' : 'none';
     }
-    if (node(condition, 'CurrentOfExpr')) return true;
+    if (node(condition, 'CurrentOfExpr')) return negated ? 'broad' : 'point';
     const test = node(condition, 'BooleanTest');
-    if (test) return this.#side(test.arg, scope) === 'target';
+    if (test) return this.#side(test.arg, scope) === 'target' ? 'broad' : 'none';
     const sub = node(condition, 'SubLink');
-    if (sub?.subLinkType === 'EXISTS_SUBLINK') return this.#existsRestricts(sub.subselect, scope);
-    if (sub) {
-      const operator = sval((sub.operName as unknown[] | undefined)?.at(-1)) ?? '=';
-      return COMPARISONS.has(operator) && this.#side(sub.testexpr, scope) === 'target' && this.#outsideSubquery(sub.subselect, scope);
-    }
+    if (sub) return this.#subqueryRestriction(sub, scope, negated);
     const expr = node(condition, 'A_Expr');
-    if (!expr || !COMPARISON_KINDS.has(String(expr.kind))) return false;
-    if (!String(expr.kind).includes('BETWEEN') && !COMPARISONS.has(sval((expr.name as unknown[] | undefined)?.at(-1)) ?? '')) return false;
-    if (expr.kind === 'AEXPR_LIKE' || expr.kind === 'AEXPR_ILIKE') {
-      const pattern = constantText(expr.rexpr);
-      if (pattern !== undefined) this.#facts.readsValue = true;
-      if (pattern !== undefined && /^%+$/.test(pattern)) return false;
+    return expr ? this.#comparison(expr, scope, negated) : 'none';
+  }
+
+  /** `[NOT] EXISTS (…)`, `x [NOT] IN (subquery)`, `x op ANY/ALL (subquery)`. */
+  #subqueryRestriction(sub: Node, scope: Scope, negated: boolean): Restriction {
+    if (sub.subLinkType === 'EXISTS_SUBLINK') return negated ? 'none' : this.#existsRestriction(sub.subselect, scope);
+    if (sub.subLinkType !== 'ANY_SUBLINK' && sub.subLinkType !== 'ALL_SUBLINK') return 'none';
+    const operator = sval((sub.operName as unknown[] | undefined)?.at(-1)) ?? '=';
+    if (!COMPARISONS.has(operator) || this.#side(sub.testexpr, scope) !== 'target' || !this.#outsideSubquery(sub.subselect, scope)) return 'none';
+    // x op ANY (empty) is false, x op ALL (empty) true; NOT swaps them.
+    if ((sub.subLinkType === 'ALL_SUBLINK') !== negated) return 'none';
+    return operator === '=' && !negated ? 'point' : 'broad';
+  }
+
+  /** A comparison of a bare column of the target with values from outside its row. */
+  #comparison(expr: Node, scope: Scope, negated: boolean): Restriction {
+    const kind = String(expr.kind);
+    const operator = sval((expr.name as unknown[] | undefined)?.at(-1)) ?? '';
+    const like = kind === 'AEXPR_LIKE' || kind === 'AEXPR_ILIKE';
+    if (!COMPARISON_KINDS.has(kind) || (!kind.includes('BETWEEN') && !like && !COMPARISONS.has(operator))) return 'none';
+    const list = node(expr.rexpr, 'List')?.items as unknown[] | undefined;
+    const compares = this.#compares(expr.lexpr, list ?? [expr.rexpr], scope) || (list === undefined && this.#compares(expr.rexpr, [expr.lexpr], scope));
+    if (!compares) return 'none';
+    switch (kind) {
+      case 'AEXPR_BETWEEN':
+      case 'AEXPR_BETWEEN_SYM':
+      case 'AEXPR_NOT_BETWEEN':
+      case 'AEXPR_NOT_BETWEEN_SYM':
+        // NOT BETWEEN is `x < low OR x > high`: true for every row when low > high.
+        return kind.includes('NOT') !== negated ? 'none' : 'broad';
+      case 'AEXPR_OP_ANY':
+      case 'AEXPR_OP_ALL':
+        if ((kind === 'AEXPR_OP_ALL') !== negated) return 'none';
+        return operator === '=' && !negated ? 'point' : 'broad';
+      case 'AEXPR_DISTINCT':
+      case 'AEXPR_NOT_DISTINCT':
+        // IS DISTINCT FROM an expression that may be NULL is IS NOT NULL: only a constant or a parameter will do.
+        if (!plainValue(expr.lexpr) && !plainValue(expr.rexpr)) return 'none';
+        return (kind === 'AEXPR_NOT_DISTINCT') !== negated ? 'point' : 'broad';
+      case 'AEXPR_LIKE':
+      case 'AEXPR_ILIKE': {
+        // A pattern computed from constants may be `%`: only a constant or a parameter will do.
+        if (!plainValue(expr.rexpr)) return 'none';
+        const pattern = constantText(expr.rexpr);
+        if (pattern !== undefined) this.#facts.readsValue = true;
+        const positive = !operator.startsWith('!') !== negated;
+        return positive && pattern !== undefined && /^[%_]*$/.test(pattern) ? 'none' : 'broad';
+      }
+      default: {
+        const equality = operator === '=' ? !negated : operator === '<>' || operator === '!=' ? negated : false;
+        return equality ? 'point' : 'broad';
+      }
     }
-    const right = node(expr.rexpr, 'List')?.items as unknown[] | undefined;
-    return this.#compares(expr.lexpr, right ?? [expr.rexpr], scope) || (right === undefined && this.#compares(expr.rexpr, [expr.lexpr], scope));
   }
 
   /** A bare column of the target on one side, and only values from outside the row on the other. */
@@ -142,15 +196,19 @@ export class FilterContext {
     return this.#side(left, scope) === 'target' && right.length > 0 && right.every((r) => this.#side(r, scope) === 'outside');
   }
 
-  /** EXISTS (subquery over other data WHERE it restricts the target), correlated by the target's name. */
-  #existsRestricts(subselect: unknown, scope: Scope): boolean {
+  /**
+   * EXISTS (subquery over other data WHERE it restricts the target), correlated by the target's name. A
+   * subquery that aggregates or groups returns a row whatever its WHERE says: it restricts nothing.
+   */
+  #existsRestriction(subselect: unknown, scope: Scope): Restriction {
     const select = node(subselect, 'SelectStmt');
-    if (!select || this.readsTarget(subselect)) return false;
+    if (!select || this.readsTarget(subselect)) return 'none';
+    if (select.groupClause || select.havingClause || mentionsCall(select.targetList)) return 'none';
     const inner = new Map<string, boolean>(scope.others);
     for (const f of (select.fromClause as unknown[] | undefined) ?? []) this.#collectRelations(f, inner);
     const target = new Set([...scope.target].filter((n) => !inner.has(n)));
     // An unqualified name inside may be the subquery's column or the target's: it counts as neither.
-    return this.restricts(select.whereClause, { target, others: inner, bareIsTarget: false }, false);
+    return this.#restriction(select.whereClause, { target, others: inner, bareIsTarget: false }, false);
   }
 
   /**
@@ -210,6 +268,22 @@ function targetNames(target: Node): Set<string> {
   const alias = (target.alias as Node | undefined)?.aliasname as string | undefined;
   if (alias) return new Set([alias]);
   return new Set([String(target.relname), ...(target.schemaname ? [`${String(target.schemaname)}.${String(target.relname)}`] : [])]);
+}
+
+/** A constant other than NULL, or a parameter, cast or not. */
+function plainValue(n: unknown): boolean {
+  const cast = node(n, 'TypeCast');
+  if (cast) return plainValue(cast.arg);
+  const constant = node(n, 'A_Const');
+  return node(n, 'ParamRef') !== undefined || (constant !== undefined && !constant.isnull);
+}
+
+/** Whether a tree calls a function anywhere (an aggregate would make a row of no rows). */
+function mentionsCall(tree: unknown): boolean {
+  if (!tree || typeof tree !== 'object') return false;
+  if (Array.isArray(tree)) return tree.some(mentionsCall);
+  if (node(tree, 'FuncCall')) return true;
+  return Object.values(tree).some(mentionsCall);
 }
 
 /** The text of a string constant (a LIKE pattern). */
