@@ -230,6 +230,7 @@ describe('PostgreSQL guardrail classes', () => {
         'SET default_transaction_read_only = off',
         'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE',
         "SET log_statement = 'none'",
+        'START TRANSACTION READ WRITE',
       ]) {
         const e = await refused(client, sql);
         assert.match(e.message, /integrity setting is refused unless a rule allows it/, sql);
@@ -271,6 +272,8 @@ describe('PostgreSQL guardrail classes', () => {
         ["EXPLAIN (ANALYZE 'off') DELETE FROM victims", "EXPLAIN (ANALYZE 'on') DELETE FROM victims"],
         ["SELECT set_config('application_name', 'x', false)", "SELECT set_config('role', 'postgres', false)"],
         ["SET ROLE 'none'", "SET ROLE 'postgres'"],
+        ['DELETE FROM victims WHERE id IS DISTINCT FROM 100 AND id IS NOT DISTINCT FROM 100', 'DELETE FROM victims WHERE id IS DISTINCT FROM NULL AND id IS NOT DISTINCT FROM NULL'],
+        ['BEGIN READ ONLY', 'BEGIN READ WRITE'],
       ];
       for (const [harmless, harmful] of pairs) {
         await client.query('BEGIN');

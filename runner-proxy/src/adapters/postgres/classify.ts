@@ -352,7 +352,6 @@ const FIXED: Readonly<Record<string, readonly [readonly string[], 'descend' | 's
   // Defining a function runs nothing; its body is not executed here.
   CreateFunctionStmt: [['create', 'ddl', 'write'], 'skip'],
   LoadStmt: [['dangerous_function', 'write'], 'skip'],
-  TransactionStmt: [['transaction'], 'skip'],
   VacuumStmt: [['maintenance', 'write'], 'skip'],
   ClusterStmt: [['maintenance', 'write'], 'skip'],
   ReindexStmt: [['maintenance', 'write'], 'skip'],
@@ -409,6 +408,14 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       if (node.is_program || node.filename) c.add('copy_program');
       c.copies.push(copySpec(node, c));
       return 'descend';
+    case 'TransactionStmt':
+      c.add('transaction');
+      // BEGIN READ WRITE lifts a read-only default as SET TRANSACTION READ WRITE does.
+      for (const o of (node.options as Node[] | undefined) ?? []) {
+        const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+        if (def?.defname) c.add(...settingClasses(def.defname, constantValue(def.arg), c).filter((k) => k !== 'session'));
+      }
+      return 'skip';
     case 'VariableSetStmt':
       if (node.kind === 'VAR_SET_MULTI') {
         // SET TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS set transaction_read_only and the like.

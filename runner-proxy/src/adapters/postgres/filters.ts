@@ -173,12 +173,12 @@ export class FilterContext {
       case 'AEXPR_DISTINCT':
       case 'AEXPR_NOT_DISTINCT':
         // IS DISTINCT FROM an expression that may be NULL is IS NOT NULL: only a constant or a parameter will do.
-        if (!plainValue(expr.lexpr) && !plainValue(expr.rexpr)) return 'none';
+        if (!this.#plain(expr.lexpr) && !this.#plain(expr.rexpr)) return 'none';
         return (kind === 'AEXPR_NOT_DISTINCT') !== negated ? 'point' : 'broad';
       case 'AEXPR_LIKE':
       case 'AEXPR_ILIKE': {
         // A pattern computed from constants may be `%`: only a constant or a parameter will do.
-        if (!plainValue(expr.rexpr)) return 'none';
+        if (!this.#plain(expr.rexpr)) return 'none';
         const pattern = constantText(expr.rexpr);
         if (pattern !== undefined) this.#facts.readsValue = true;
         const positive = !operator.startsWith('!') !== negated;
@@ -189,6 +189,15 @@ export class FilterContext {
         return equality ? 'point' : 'broad';
       }
     }
+  }
+
+  /** A constant other than NULL (which the normalized text hides: a value read), or a parameter, cast or not. */
+  #plain(n: unknown): boolean {
+    const cast = node(n, 'TypeCast');
+    if (cast) return this.#plain(cast.arg);
+    const constant = node(n, 'A_Const');
+    if (constant) this.#facts.readsValue = true;
+    return node(n, 'ParamRef') !== undefined || (constant !== undefined && !constant.isnull);
   }
 
   /** A bare column of the target on one side, and only values from outside the row on the other. */
@@ -268,14 +277,6 @@ function targetNames(target: Node): Set<string> {
   const alias = (target.alias as Node | undefined)?.aliasname as string | undefined;
   if (alias) return new Set([alias]);
   return new Set([String(target.relname), ...(target.schemaname ? [`${String(target.schemaname)}.${String(target.relname)}`] : [])]);
-}
-
-/** A constant other than NULL, or a parameter, cast or not. */
-function plainValue(n: unknown): boolean {
-  const cast = node(n, 'TypeCast');
-  if (cast) return plainValue(cast.arg);
-  const constant = node(n, 'A_Const');
-  return node(n, 'ParamRef') !== undefined || (constant !== undefined && !constant.isnull);
 }
 
 /** Whether a tree calls a function anywhere (an aggregate would make a row of no rows). */
