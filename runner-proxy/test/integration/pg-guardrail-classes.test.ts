@@ -289,6 +289,8 @@ describe('PostgreSQL guardrail classes', () => {
       assert.ok(!classifier.classifiesSame('DO $$ BEGIN PERFORM 1; END $$', 'DO $$ BEGIN DELETE FROM victims; END $$'), 'never across DO bodies');
       assert.ok(!classifier.classifiesSame("COPY victims TO STDOUT (HEADER 'on')", "COPY victims TO STDOUT (HEADER 'off')"), 'nor COPY options');
       assert.ok(!classifier.classifiesSame('EXECUTE a', 'EXECUTE a'), 'nor what depends on the session');
+      assert.ok(!classifier.classifiesSame('CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$SELECT 1$$', 'CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$SELECT ssn FROM people$$'), 'nor across function bodies');
+      assert.ok(!classifier.classifiesSame("SELECT query_to_xml('SELECT 1', true, false, '')", "SELECT query_to_xml('SELECT ssn FROM people', true, false, '')"), 'nor across SQL given as text');
     });
   });
 

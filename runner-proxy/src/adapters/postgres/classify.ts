@@ -349,8 +349,6 @@ const FIXED: Readonly<Record<string, readonly [readonly string[], 'descend' | 's
   AlterRoleSetStmt: [['alter', 'ddl', 'grant', 'write'], 'skip'],
   // A procedure can do anything; its arguments are still looked at.
   CallStmt: [['unknown', 'write'], 'descend'],
-  // Defining a function runs nothing; its body is not executed here.
-  CreateFunctionStmt: [['create', 'ddl', 'write'], 'skip'],
   LoadStmt: [['dangerous_function', 'write'], 'skip'],
   VacuumStmt: [['maintenance', 'write'], 'skip'],
   ClusterStmt: [['maintenance', 'write'], 'skip'],
@@ -408,6 +406,11 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       if (node.is_program || node.filename) c.add('copy_program');
       c.copies.push(copySpec(node, c));
       return 'descend';
+    case 'CreateFunctionStmt':
+      // Defining a function runs nothing; its body, code in a string, makes the text its own shape.
+      c.add('create', 'ddl', 'write');
+      c.readsValue = true;
+      return 'skip';
     case 'TransactionStmt':
       c.add('transaction');
       // BEGIN READ WRITE lifts a read-only default as SET TRANSACTION READ WRITE does.
@@ -455,7 +458,11 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
     case 'FuncCall': {
       const name = funcName(node);
       c.add(...functionClasses(name));
-      if (SQL_RUNNING_FUNCTIONS.has(name)) c.add('unknown', 'write');
+      if (SQL_RUNNING_FUNCTIONS.has(name)) {
+        // Their SQL is code in a string: what is derived from it holds for this text alone.
+        c.add('unknown', 'write');
+        c.readsValue = true;
+      }
       if (name === 'set_config') {
         // What set_config changes depends on its first argument's value; a computed one may be anything.
         c.readsValue = true;
