@@ -330,12 +330,23 @@ describe('PostgreSQL guardrail classes', () => {
         ['COPY inbox (id, note, ssn) FROM STDIN WITH (FORMAT csv, HEADER match)', 'id,note,ssn\n4,w,536-22-4723\n', 4, '***-**-4723'],
         ["COPY inbox FROM STDIN WITH CSV QUOTE '|' DELIMITER ','", '5,|a,b|,|536-22-4724|\n', 5, '***-**-4724'],
         ["COPY others FROM STDIN; COPY inbox FROM STDIN WITH (FORMAT csv, DELIMITER ';')", '7\t7\n\\.\n6;a;536-22-4725\n\\.\n', 6, '***-**-4725'],
+        ["COPY inbox FROM STDIN (FORMAT csv, NULL '536-22-4726', FORCE_NOT_NULL (ssn))", '7,a,536-22-4726\n', 7, '***-**-4726'],
+        ["COPY inbox FROM STDIN CSV NULL '536-22-4727' FORCE NOT NULL ssn", '8,a,536-22-4727\n', 8, '***-**-4727'],
+        ["COPY inbox FROM STDIN (FORMAT csv, ENCODING 'UTF8')", '9,a,536-22-4728\n', 9, '***-**-4728'],
       ];
       for (const [cmd, input, id, masked] of runs) {
         const r = await copyIn(cmd, input);
         assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
         assert.deepEqual(await stored(id), [masked], cmd);
       }
+    });
+
+    test('COPY data in an encoding other than UTF-8 is refused where masks apply', async () => {
+      const out = await psql("COPY people TO STDOUT (ENCODING 'LATIN1')");
+      assert.match(out.stderr, /ENCODING LATIN1 cannot be masked/);
+      const into = await runClient(`${target.pg.bin}/psql`, [db.url, '-X', '-q', '-c', "COPY inbox FROM STDIN (ENCODING 'LATIN1')"], { input: '10\ta\t536-22-4729\n' });
+      assert.match(into.stderr, /ENCODING LATIN1 into a table with masked columns cannot be masked/);
+      assert.equal((await target.direct('SELECT count(*)::int AS n FROM inbox WHERE id = 10')).rows[0].n, 0);
     });
 
     test('every COPY of a message, each with its own options', async () => {

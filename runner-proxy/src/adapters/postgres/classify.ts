@@ -56,6 +56,10 @@ export interface CopySpec {
   header: boolean;
   /** CSV COPY FROM: columns whose quoted null-marker fields are null too (`*` for all). */
   forceNull?: readonly string[] | '*';
+  /** CSV COPY FROM: columns whose unquoted null-marker fields are values (`*` for all). */
+  forceNotNull?: readonly string[] | '*';
+  /** The data's encoding, when the ENCODING option names one. */
+  encoding?: string;
 }
 
 type Node = Record<string, unknown>;
@@ -247,7 +251,7 @@ function copySpec(node: Node, c: Collector): CopySpec {
   if (options.size) c.readsValue = true;
   const text = (name: string) => optionText(options.get(name));
   const format = (text('format') ?? 'text').toLowerCase() as CopySpec['format'];
-  const forceNull = options.get('force_null');
+  const columnList = (arg: unknown) => (nodeType(arg)?.[0] === 'A_Star' ? ('*' as const) : listOf(arg));
   return {
     ...(relation?.relname && { relation: relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname }),
     ...(Array.isArray(node.attlist) && { columns: (node.attlist as unknown[]).map((a) => stringOf(a) ?? '') }),
@@ -259,7 +263,9 @@ function copySpec(node: Node, c: Collector): CopySpec {
     ...(text('quote') !== undefined && { quote: text('quote') }),
     ...(text('escape') !== undefined && { escape: text('escape') }),
     header: options.has('header') && headerChoice(options.get('header')),
-    ...(forceNull !== undefined && { forceNull: nodeType(forceNull)?.[0] === 'A_Star' ? ('*' as const) : listOf(forceNull) }),
+    ...(options.has('force_null') && { forceNull: columnList(options.get('force_null')) }),
+    ...(options.has('force_not_null') && { forceNotNull: columnList(options.get('force_not_null')) }),
+    ...(text('encoding') !== undefined && { encoding: text('encoding') }),
   };
 }
 

@@ -14,7 +14,8 @@ export type CopyFields = (string | null)[];
  * delimiter, null marker, quote and escape, field by field as PostgreSQL's CopyReadAttributesText and
  * CopyReadAttributesCSV do: in text, a backslash escapes the next character (a delimiter too) and the
  * null marker is compared with the field as written; in CSV, quotes may open and close anywhere in a
- * field, the escape works only inside them, and a field with a quote is never null.
+ * field, the escape works only inside them, and a field with a quote is null only in a FORCE_NULL
+ * column (an unquoted null marker in a FORCE_NOT_NULL column is a value).
  */
 export class CopyRowCodec {
   readonly #csv: boolean;
@@ -22,13 +23,20 @@ export class CopyRowCodec {
   readonly #null: string;
   readonly #quote: string;
   readonly #escape: string;
+  /** CSV COPY FROM: by field index, whether FORCE_NULL or FORCE_NOT_NULL names that column. */
+  readonly #forceNull: (i: number) => boolean;
+  readonly #forceNotNull: (i: number) => boolean;
 
-  constructor(spec: Pick<CopySpec, 'format' | 'delimiter' | 'null' | 'quote' | 'escape'>) {
+  /** `columns`: the names of the row's fields, which FORCE_NULL and FORCE_NOT_NULL name. */
+  constructor(spec: Pick<CopySpec, 'format' | 'delimiter' | 'null' | 'quote' | 'escape' | 'forceNull' | 'forceNotNull'>, columns: readonly string[] = []) {
     this.#csv = spec.format === 'csv';
     this.#delimiter = spec.delimiter ?? (this.#csv ? ',' : '\t');
     this.#null = spec.null ?? (this.#csv ? '' : '\\N');
     this.#quote = spec.quote ?? '"';
     this.#escape = spec.escape ?? this.#quote;
+    const forced = (names: readonly string[] | '*' | undefined) => (i: number) => names === '*' || (names?.includes(columns[i] ?? '') ?? false);
+    this.#forceNull = forced(spec.forceNull);
+    this.#forceNotNull = forced(spec.forceNotNull);
   }
 
   parse(line: string): CopyFields {
@@ -86,7 +94,9 @@ export class CopyRowCodec {
     let start = 0;
     for (let i = 0; ; ) {
       if (i >= line.length || line[i] === this.#delimiter) {
-        fields.push(!sawQuote && line.slice(start, i) === this.#null ? null : value);
+        const index = fields.length;
+        const isNull = sawQuote ? value === this.#null && this.#forceNull(index) : line.slice(start, i) === this.#null && !this.#forceNotNull(index);
+        fields.push(isNull ? null : value);
         if (i >= line.length) return fields;
         value = '';
         sawQuote = false;
@@ -123,6 +133,9 @@ function unescapeText(field: string): string {
 function escapeText(value: string, delimiter: string): string {
   return value.replace(/[\\\b\f\n\r\t\v]/g, (ch) => `\\${Object.keys(ESCAPES).find((k) => ESCAPES[k] === ch)!}`).replaceAll(delimiter, `\\${delimiter}`);
 }
+
+/** Whether a COPY's data is UTF-8, as the gateway reads it: no ENCODING option, or UTF8 (UNICODE is its alias). */
+export const utf8 = (spec: Pick<CopySpec, 'encoding'>): boolean => spec.encoding === undefined || /^(utf-?8|unicode)$/i.test(spec.encoding);
 
 export function copyDataFrame(text: string): Buffer {
   return new Writer(text.length + 8).bytes(Buffer.from(text)).finish(Backend.CopyData);

@@ -33,7 +33,7 @@ import {
   type Field,
   type NoticeFields,
 } from './codec/messages.js';
-import { CopyOutMasker } from './copy-mask.js';
+import { CopyOutMasker, utf8 } from './copy-mask.js';
 import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
@@ -912,6 +912,8 @@ function placeholder(text: string): Statement {
 function unmaskableCopy(op: SqlOperation, masks: MaskPlan): string | undefined {
   const out = (op.sql.copies ?? []).filter((c) => !c.from);
   if (out.some((c) => c.format === 'binary') && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
+  const encoded = out.find((c) => !utf8(c));
+  if (encoded && (masks.columns.length || masks.detectors.size)) return `refused: COPY output with ENCODING ${encoded.encoding} cannot be masked; leave out ENCODING or use UTF8`;
   const queries = out.filter((c) => c.reads);
   // Lineage traces the first COPY (query) of a message.
   if (queries.length > 1 && masks.columns.length) return 'refused: a message with several COPY (query) … TO cannot be masked; send each COPY on its own';

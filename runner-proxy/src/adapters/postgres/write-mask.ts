@@ -5,7 +5,7 @@ import type { Catalog } from './catalog.js';
 import type { SqlParser } from './parser.js';
 import type { CopySpec, SqlClassification } from './classify.js';
 import { HEADER_LENGTH, type OutputBatch } from './codec/frames.js';
-import { copyColumns, copyDataFrame, CopyRowCodec, maskFields, rowStrategies, type CopyColumn } from './copy-mask.js';
+import { copyColumns, copyDataFrame, CopyRowCodec, maskFields, rowStrategies, utf8, type CopyColumn } from './copy-mask.js';
 
 /**
  * Write-side masking (`mask: { on: write }`): values bound for the named columns are replaced before
@@ -178,7 +178,7 @@ export class WriteMasker {
   #header: boolean;
 
   constructor(plan: CopyPlan, masker: Masker) {
-    this.#codec = new CopyRowCodec(plan.spec);
+    this.#codec = new CopyRowCodec(plan.spec, plan.columns.map((c) => c.name));
     this.#columns = plan.columns;
     this.#masker = masker;
     this.#header = plan.spec.header;
@@ -194,6 +194,7 @@ export class WriteMasker {
         const columns = await copyColumns(spec, masks.writeColumns, ctx.catalog);
         const masked = columns?.some((c) => c.strategy) ?? false;
         if (masked && spec.format === 'binary') throw new Unmaskable('binary COPY FROM into a table with masked columns cannot be masked; use text or csv');
+        if (masked && !utf8(spec)) throw new Unmaskable(`COPY FROM with ENCODING ${spec.encoding} into a table with masked columns cannot be masked; send UTF8`);
         copies.push(masked ? { spec, columns: columns! } : undefined);
       }
       const tree = ctx.classifier.parser.parse(sql) as { stmts?: { stmt?: Node }[] };
