@@ -73,7 +73,7 @@ const WRITE_CLASSES = new Set([
 /**
  * Volatile built-ins reviewed for what they do, with the classes that says (none: they only read).
  * Every other volatile built-in is `dangerous_function`: writing server files or large objects,
- * listing server directories, stopping backends, replication, advisory locks.
+ * listing server directories, stopping backends, replication, statistics resets.
  */
 const REVIEWED_VOLATILE: ReadonlyMap<string, readonly string[]> = new Map([
   ...`clock_timestamp timeofday random gen_random_uuid current_query currval lastval txid_status pg_sleep pg_sleep_for
@@ -93,6 +93,12 @@ const REVIEWED_VOLATILE: ReadonlyMap<string, readonly string[]> = new Map([
     .split(/\s+/)
     .filter(Boolean)
     .map((name): [string, readonly string[]] => [name, []]),
+  // Advisory locks only take a lock, as LOCK does.
+  ...`pg_advisory_lock pg_advisory_lock_shared pg_advisory_xact_lock pg_advisory_xact_lock_shared pg_try_advisory_lock
+    pg_try_advisory_lock_shared pg_try_advisory_xact_lock pg_try_advisory_xact_lock_shared`
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((name): [string, readonly string[]] => [name, ['lock', 'write']]),
   ['nextval', ['write']],
   ['setval', ['write']],
   ['setseed', ['session']],
