@@ -75,7 +75,7 @@ const WRITE_CLASSES = new Set([
  * Every other volatile built-in is `dangerous_function`: writing server files or large objects,
  * listing server directories, stopping backends, replication, statistics resets.
  */
-const REVIEWED_VOLATILE: ReadonlyMap<string, readonly string[]> = new Map([
+export const REVIEWED_VOLATILE: ReadonlyMap<string, readonly string[]> = new Map([
   ...`clock_timestamp timeofday random gen_random_uuid current_query currval lastval txid_status pg_sleep pg_sleep_for
     pg_sleep_until pg_blocking_pids pg_safe_snapshot_blocking_pids pg_isolation_test_session_is_blocked pg_lock_status
     pg_collation_actual_version pg_database_collation_actual_version pg_database_size pg_indexes_size pg_relation_size
