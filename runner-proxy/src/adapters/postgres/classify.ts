@@ -1,5 +1,5 @@
 import type { LruCache } from '../../core/lru.js';
-import { NON_VOLATILE_SYSTEM_FUNCTIONS, VOLATILE_BUILTINS } from './builtin-functions.js';
+import { functionClasses } from './builtin-functions.js';
 import { ctesIn, FilterContext } from './filters.js';
 import type { SqlParser } from './parser.js';
 
@@ -69,62 +69,6 @@ const WRITE_CLASSES = new Set([
   'drop', 'truncate', 'grant', 'set_role', 'integrity_setting', 'alter_system', 'copy_from', 'copy_program', 'dangerous_function', 'unknown',
   'maintenance', 'lock',
 ]);
-
-/**
- * Volatile built-ins reviewed for what they do, with the classes that says (none: they only read).
- * Every other volatile built-in is `dangerous_function`: writing server files or large objects,
- * listing server directories, stopping backends, replication, statistics resets.
- */
-export const REVIEWED_VOLATILE: ReadonlyMap<string, readonly string[]> = new Map([
-  ...`clock_timestamp timeofday random gen_random_uuid current_query currval lastval txid_status pg_sleep pg_sleep_for
-    pg_sleep_until pg_blocking_pids pg_safe_snapshot_blocking_pids pg_isolation_test_session_is_blocked pg_lock_status
-    pg_collation_actual_version pg_database_collation_actual_version pg_database_size pg_indexes_size pg_relation_size
-    pg_table_size pg_tablespace_size pg_total_relation_size pg_partition_ancestors pg_partition_tree pg_sequence_last_value
-    pg_is_in_recovery pg_is_wal_replay_paused pg_get_wal_replay_pause_state pg_jit_available pg_current_wal_lsn
-    pg_current_wal_flush_lsn pg_current_wal_insert_lsn pg_last_wal_receive_lsn pg_last_wal_replay_lsn
-    pg_last_xact_replay_timestamp pg_last_committed_xact pg_xact_commit_timestamp pg_xact_commit_timestamp_origin pg_xact_status
-    pg_prepared_xact pg_notification_queue_usage pg_get_backend_memory_contexts pg_get_shmem_allocations
-    pg_get_multixact_members pg_stat_clear_snapshot pg_stat_force_next_flush pg_stat_have_stats pg_stat_get_xact_blocks_fetched
-    pg_stat_get_xact_blocks_hit pg_stat_get_xact_function_calls pg_stat_get_xact_function_self_time
-    pg_stat_get_xact_function_total_time pg_stat_get_xact_numscans pg_stat_get_xact_tuples_deleted
-    pg_stat_get_xact_tuples_fetched pg_stat_get_xact_tuples_hot_updated pg_stat_get_xact_tuples_inserted
-    pg_stat_get_xact_tuples_returned pg_stat_get_xact_tuples_updated pg_advisory_unlock pg_advisory_unlock_shared
-    pg_advisory_unlock_all lo_open lo_close loread lo_get lo_lseek lo_lseek64 lo_tell lo_tell64`
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((name): [string, readonly string[]] => [name, []]),
-  // Advisory locks only take a lock, as LOCK does.
-  ...`pg_advisory_lock pg_advisory_lock_shared pg_advisory_xact_lock pg_advisory_xact_lock_shared pg_try_advisory_lock
-    pg_try_advisory_lock_shared pg_try_advisory_xact_lock pg_try_advisory_xact_lock_shared`
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((name): [string, readonly string[]] => [name, ['lock', 'write']]),
-  ['nextval', ['write']],
-  ['setval', ['write']],
-  ['setseed', ['session']],
-  ['pg_notify', ['notify']],
-  // Classified by its arguments (see settingClasses).
-  ['set_config', []],
-  ...['query_to_xml', 'query_to_xml_and_xmlschema', 'query_to_xmlschema', 'cursor_to_xml', 'cursor_to_xmlschema', 'ts_stat', 'ts_rewrite'].map(
-    (name): [string, readonly string[]] => [name, ['unknown', 'write']],
-  ),
-]);
-
-/** Functions of extensions that reach other servers. */
-const DANGEROUS_EXTENSION_FUNCTIONS = new Set(['dblink', 'dblink_exec', 'dblink_open', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query', 'dblink_fetch']);
-
-/**
- * The classes a call contributes, from what the catalog says of the function: a volatile built-in is
- * `dangerous_function` unless reviewed, and so is a `pg_…`/`lo_…` name the catalog facts do not know
- * (a newer server's built-in, or an extension's). Other names are the target's own functions.
- */
-function functionClasses(name: string): readonly string[] {
-  const reviewed = REVIEWED_VOLATILE.get(name);
-  if (reviewed) return reviewed;
-  if (DANGEROUS_EXTENSION_FUNCTIONS.has(name) || VOLATILE_BUILTINS.has(name)) return ['dangerous_function', 'write'];
-  if (/^(pg_|lo_)/.test(name) && !NON_VOLATILE_SYSTEM_FUNCTIONS.has(name)) return ['dangerous_function', 'write'];
-  return [];
-}
 
 /** Functions that run SQL given as text: what they do cannot be known from the statement. */
 export const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
