@@ -105,7 +105,12 @@ describe('PostgreSQL guardrail classes', () => {
       ['LIKE of wildcards only', "DELETE FROM victims WHERE name LIKE '_%'"],
       ['LIKE as the ~~ operator', "DELETE FROM victims WHERE name ~~ '%'"],
       ['NOT of NOT LIKE', "DELETE FROM victims WHERE NOT (name NOT LIKE '%')"],
-      ['NOT IN a subquery over other data that may be empty', 'UPDATE victims SET name = $$x$$ WHERE id NOT IN (SELECT tid + 100 FROM others)'],
+      ['NOT IN a subquery over other data that may be empty', 'UPDATE victims SET name = $$x$$ WHERE id NOT IN (SELECT o.tid + 100 FROM others o)'],
+      ['IN a subquery whose unqualified name is the target’s', 'DELETE FROM victims WHERE name IN (SELECT name FROM others)'],
+      ['= a subquery whose unqualified name is the target’s', 'DELETE FROM victims WHERE ref = (SELECT ref FROM others)'],
+      ['IN the target’s own rows, unrestricted', 'DELETE FROM victims WHERE id IN (SELECT w.id FROM victims w WHERE w.ref = w.ref)'],
+      ['IN the target’s own rows, correlated', 'DELETE FROM victims v WHERE id IN (SELECT w.id FROM victims w WHERE w.id = v.id)'],
+      ['IN the target’s own rows, left-joined', 'DELETE FROM victims WHERE id IN (SELECT w.id FROM victims w LEFT JOIN others o ON o.tid = w.id + 100)'],
     ];
     for (const [how, sql] of everyRow) {
       test(how, async () => {
@@ -130,7 +135,10 @@ describe('PostgreSQL guardrail classes', () => {
       'DELETE FROM victims WHERE NOT (id <> 100)',
       'DELETE FROM victims WHERE NOT (id < 1000)',
       'DELETE FROM victims WHERE id = ANY($1)',
-      'DELETE FROM victims WHERE ref IN (SELECT tid + 1000 FROM others)',
+      'DELETE FROM victims WHERE ref IN (SELECT o.tid + 1000 FROM others o)',
+      'DELETE FROM victims WHERE id = (SELECT max(o.tid) + 1000 FROM others o)',
+      'DELETE FROM victims WHERE id IN (SELECT v.id FROM victims v WHERE v.name = $$none$$)',
+      'DELETE FROM victims WHERE victims.id IN (SELECT victims.id FROM victims INNER JOIN others ON others.tid + 1000 = victims.id)',
       'DELETE FROM victims v WHERE EXISTS (SELECT 1 FROM others o WHERE o.tid - 1000 = v.id)',
       'DELETE FROM victims v USING others o WHERE v.id = o.tid + 1000',
       "UPDATE victims SET name = 'x' FROM others o WHERE victims.id = o.id + 1000",

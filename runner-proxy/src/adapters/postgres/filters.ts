@@ -144,10 +144,30 @@ export class FilterContext {
     if (sub.subLinkType === 'EXISTS_SUBLINK') return negated ? 'none' : this.#existsRestriction(sub.subselect, scope);
     if (sub.subLinkType !== 'ANY_SUBLINK' && sub.subLinkType !== 'ALL_SUBLINK') return 'none';
     const operator = sval((sub.operName as unknown[] | undefined)?.at(-1)) ?? '=';
-    if (!COMPARISONS.has(operator) || this.#side(sub.testexpr, scope) !== 'target' || !this.#outsideSubquery(sub.subselect, scope)) return 'none';
+    if (!COMPARISONS.has(operator) || this.#side(sub.testexpr, scope) !== 'target') return 'none';
     // x op ANY (empty) is false, x op ALL (empty) true; NOT swaps them.
     if ((sub.subLinkType === 'ALL_SUBLINK') !== negated) return 'none';
-    return operator === '=' && !negated ? 'point' : 'broad';
+    const point = operator === '=' && !negated;
+    if (this.#outsideSubquery(sub.subselect, scope)) return point ? 'point' : 'broad';
+    return point && this.#restrictedSelf(sub.subselect) ? 'point' : 'none';
+  }
+
+  /**
+   * `IN (SELECT … FROM target WHERE …)`: a subquery over the target's own rows (alone, or in an inner
+   * join with other data) that its own condition restricts yields values of some rows only.
+   */
+  #restrictedSelf(subselect: unknown): boolean {
+    const select = node(subselect, 'SelectStmt');
+    const from = (select?.fromClause as unknown[] | undefined) ?? [];
+    if (!select || from.length !== 1) return false;
+    const own = (n: unknown) => node(n, 'RangeVar')?.relname === this.#relname;
+    const join = node(from[0], 'JoinExpr');
+    if (own(from[0])) return this.restricts(select.whereClause, this.scope(node(from[0], 'RangeVar')!, []));
+    if (!join || join.jointype !== 'JOIN_INNER' || join.usingClause || join.isNatural) return false;
+    const [mine, other] = own(join.larg) ? [join.larg, join.rarg] : own(join.rarg) ? [join.rarg, join.larg] : [];
+    if (!mine || this.readsTarget(other)) return false;
+    const both = { BoolExpr: { boolop: 'AND_EXPR', args: [join.quals, select.whereClause].filter((c) => c !== undefined) } };
+    return this.restricts(both, this.scope(node(mine, 'RangeVar')!, [other]));
   }
 
   /** A comparison of a bare column of the target with values from outside its row. */
@@ -251,26 +271,31 @@ export class FilterContext {
     return Object.values(expr).every((v) => this.#outside(v, scope));
   }
 
-  /** A subquery over other data: it reads no relation of the target's data and names no column of the target. */
+  /**
+   * A subquery over other data: it reads no relation of the target's data and names no column of the
+   * target. A name it does not qualify could be the target's (when its own relations have no such
+   * column), so it may have none.
+   */
   #outsideSubquery(subselect: unknown, scope: Scope): boolean {
     if (this.readsTarget(subselect)) return false;
     const select = node(subselect, 'SelectStmt');
     // Without a FROM of its own, every name in it is the outer row's.
     if (select && !select.fromClause && !select.valuesLists && !select.larg) return false;
-    return !mentionsTarget(subselect, scope.target);
+    return !mayNameTarget(subselect, scope.target);
   }
 }
 
-/** Whether a tree has a column reference qualified with one of the target's names (a correlated reference). */
-function mentionsTarget(tree: unknown, target: ReadonlySet<string>): boolean {
+/** Whether a tree has a column reference that may be the target's: qualified with its name, or not qualified. */
+function mayNameTarget(tree: unknown, target: ReadonlySet<string>): boolean {
   if (!tree || typeof tree !== 'object') return false;
-  if (Array.isArray(tree)) return tree.some((t) => mentionsTarget(t, target));
+  if (Array.isArray(tree)) return tree.some((t) => mayNameTarget(t, target));
   const ref = node(tree, 'ColumnRef');
   if (ref) {
     const fields = (ref.fields as unknown[] | undefined) ?? [];
-    return fields.length >= 2 && target.has(sval(fields.at(-2)) ?? '');
+    if (fields.length === 1) return !node(fields[0], 'A_Star');
+    return target.has(sval(fields.at(-2)) ?? '');
   }
-  return Object.values(tree).some((v) => mentionsTarget(v, target));
+  return Object.values(tree).some((v) => mayNameTarget(v, target));
 }
 
 function targetNames(target: Node): Set<string> {
