@@ -11,7 +11,7 @@ import type { Principal } from '../identity/principal.js';
  * the parser rejects is always refused.
  */
 const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
-  'function_call', 'startup_options', 'replication', 'dangerous_function', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable',
+  'function_call', 'startup_options', 'replication', 'dangerous_function', 'integrity_setting', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable',
   // SSH channels that reach beyond one command: a terminal, tunnels, the job's agent, X11.
   'interactive', 'port_forwarding', 'agent_forwarding', 'x11_forwarding',
 ]);

@@ -278,7 +278,7 @@ describe('PostgreSQL safe defaults and lineage', () => {
       'SELECT DISTINCT ON (ssn) id FROM users',
       'SELECT id FROM users WHERE EXISTS (SELECT 1 FROM users u2 WHERE u2.ssn > users.ssn)',
       "SELECT id FROM people WHERE tax_id LIKE '2%'",
-      "DELETE FROM archive WHERE note IN (SELECT ssn FROM users WHERE ssn LIKE '9%')",
+      "DELETE FROM archive WHERE note IN (SELECT u.ssn FROM users u WHERE u.ssn LIKE '9%')",
     ];
     const PARAM_EQUALITY = 'SELECT id FROM users WHERE ssn = $1';
     let strict: GovernedDb;

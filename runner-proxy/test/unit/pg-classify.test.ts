@@ -31,7 +31,8 @@ describe('PostgreSQL classification defaults', () => {
     assert.deepEqual(merge('WHEN NOT MATCHED THEN INSERT VALUES (s.id)'), ['insert', 'merge', 'write']);
     assert.deepEqual(merge('WHEN MATCHED THEN DELETE', 'true'), ['delete', 'delete_without_where', 'merge', 'write']);
     assert.deepEqual(merge("WHEN MATCHED THEN UPDATE SET name = 'x'", '1 = 1'), ['merge', 'update', 'update_without_where', 'write']);
-    assert.deepEqual(merge('WHEN MATCHED AND s.gone THEN DELETE', 'true'), ['delete', 'merge', 'write'], 'a condition of its own narrows it');
+    assert.deepEqual(merge('WHEN MATCHED AND u.id = 7 THEN DELETE', 'true'), ['delete', 'merge', 'write'], 'a condition of its own narrows it');
+    assert.deepEqual(merge('WHEN MATCHED AND s.gone THEN DELETE', 'true'), ['delete', 'delete_without_where', 'merge', 'write'], 'a condition on the source alone does not');
     assert.deepEqual(merge('WHEN NOT MATCHED BY SOURCE THEN DELETE'), ['delete', 'delete_without_where', 'merge', 'write']);
   });
 });

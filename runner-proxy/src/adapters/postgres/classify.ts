@@ -1,4 +1,6 @@
 import type { LruCache } from '../../core/lru.js';
+import { functionClasses } from './builtin-functions.js';
+import { ctesIn, FilterContext } from './filters.js';
 import type { SqlParser } from './parser.js';
 
 /**
@@ -8,9 +10,11 @@ import type { SqlParser } from './parser.js';
  * CALL, EXECUTE of an unknown statement, functions that run SQL text) is `unknown`.
  *
  * Results are cached by the statement's normalized text (constants replaced by the real lexer), so a
- * statement shape is parsed once. Classification never depends on a constant's value, except where
- * marked not cacheable (set_config's setting name). The commonest statements also find their entry
- * without the parser, by a key with their numbers taken out (`numberShape`).
+ * statement shape is parsed once. That is sound because of one rule (`shape`): a classification that
+ * read no constant's value holds for every text of the same normalized form, whose trees differ in
+ * constants only; one that read a value (a `DO` body, a setting's name, a COPY or EXPLAIN option, a
+ * LIKE pattern) is its exact text's alone and is not cached by shape. The commonest statements also
+ * find their entry without the parser, by a key with their numbers taken out (`numberShape`).
  */
 export interface SqlClassification {
   classes: ReadonlySet<string>;
@@ -23,9 +27,13 @@ export interface SqlClassification {
   prepares?: ReadonlyMap<string, SqlClassification>;
   /** Statements DEALLOCATEd by this text (`*` for ALL). */
   deallocates?: readonly string[];
-  /** The first COPY of the text: what its data rows hold and how they are written. */
-  copy?: CopySpec;
-  /** The statement's normalized text (constants replaced): what results derived from its shape are cached by. */
+  /** Every COPY of the text, in order: what its data rows hold and how they are written. */
+  copies?: readonly CopySpec[];
+  /**
+   * What results derived from the classification may be cached by: texts with the same shape provably
+   * classify the same (see `shapeOf`). The normalized text, or `=` and the exact text when the
+   * classification read a constant's value.
+   */
   shape?: string;
   /** Depends on the session (its PREPAREd statements, a setting's value): never reused for another text or session. */
   perSession?: true;
@@ -44,28 +52,22 @@ export interface CopySpec {
   null?: string;
   quote?: string;
   escape?: string;
+  /** Whether the first line is a header (COPY FROM … HEADER MATCH checks it too): not data. */
   header: boolean;
+  /** CSV COPY FROM: columns whose quoted null-marker fields are null too (`*` for all). */
+  forceNull?: readonly string[] | '*';
+  /** CSV COPY FROM: columns whose unquoted null-marker fields are values (`*` for all). */
+  forceNotNull?: readonly string[] | '*';
+  /** The data's encoding, when the ENCODING option names one. */
+  encoding?: string;
 }
 
 type Node = Record<string, unknown>;
 
 const WRITE_CLASSES = new Set([
   'write', 'insert', 'update', 'delete', 'merge', 'delete_without_where', 'update_without_where', 'ddl', 'create', 'alter',
-  'drop', 'truncate', 'grant', 'set_role', 'alter_system', 'copy_from', 'copy_program', 'dangerous_function', 'unknown',
+  'drop', 'truncate', 'grant', 'set_role', 'integrity_setting', 'alter_system', 'copy_from', 'copy_program', 'dangerous_function', 'unknown',
   'maintenance', 'lock',
-]);
-
-/** Functions with effects beyond reading: they stop backends, touch server files, or run SQL elsewhere. */
-const DANGEROUS_FUNCTIONS = new Set([
-  'pg_terminate_backend', 'pg_cancel_backend', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_promote', 'pg_switch_wal',
-  'pg_create_restore_point', 'pg_backup_start', 'pg_backup_stop', 'pg_start_backup', 'pg_stop_backup',
-  'pg_drop_replication_slot', 'pg_create_physical_replication_slot', 'pg_create_logical_replication_slot',
-  'pg_replication_origin_create', 'pg_replication_origin_drop', 'pg_log_backend_memory_contexts',
-  'lo_import', 'lo_export', 'lo_unlink', 'lo_put', 'lo_from_bytea', 'lo_create', 'lo_creat', 'lo_truncate',
-  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'pg_ls_archive_statusdir',
-  'pg_stat_file', 'pg_file_write', 'pg_file_unlink', 'pg_file_rename', 'pg_file_sync', 'pg_logdir_ls',
-  'dblink', 'dblink_exec', 'dblink_open', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query', 'dblink_fetch',
-  'pg_advisory_lock', 'pg_advisory_xact_lock',
 ]);
 
 /** Functions that run SQL given as text: what they do cannot be known from the statement. */
@@ -78,19 +80,50 @@ export const SQL_RUNNING_FUNCTIONS: ReadonlySet<string> = new Set([
 
 /** Settings whose change makes the session act as someone else. */
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
+/** Settings that turn off integrity checks (triggers, foreign keys, read-only, checksums) or auditing. */
+const INTEGRITY_SETTINGS = new Set([
+  'session_replication_role', 'zero_damaged_pages', 'ignore_checksum_failure',
+  'ignore_system_indexes', 'ignore_invalid_pages', 'allow_system_table_mods', 'allow_in_place_tablespaces', 'row_security', 'track_activities',
+]);
+const AUDIT_SETTING = /^(log_|pgaudit\.|debug_)/;
+/** Settings that only turning off weakens: READ ONLY is harmless, READ WRITE lifts a read-only default. */
+const READ_ONLY_SETTINGS = new Set(['transaction_read_only', 'default_transaction_read_only']);
+
+/**
+ * The classes of changing a setting (its name case-folded, as PostgreSQL reads it) to `value` (a
+ * constant's text; undefined when computed).
+ */
+function settingClasses(name: string, value: string | undefined, c: Collector): string[] {
+  const folded = name.toLowerCase();
+  if (ROLE_SETTINGS.has(folded)) return ['set_role', 'write'];
+  if (INTEGRITY_SETTINGS.has(folded) || AUDIT_SETTING.test(folded)) return ['integrity_setting', 'write'];
+  if (READ_ONLY_SETTINGS.has(folded)) {
+    c.readsValue = true;
+    if (!/^(on|true|yes|1)$/i.test(value ?? '')) return ['integrity_setting', 'write'];
+  }
+  return ['session'];
+}
 
 class Collector {
   readonly classes = new Set<string>();
+  /** False when the result depends on the session (PREPARE, EXECUTE, DEALLOCATE). */
   cacheable = true;
-  copy: CopySpec | undefined;
+  /** Set when the result read a constant's value: it holds for this exact text only. */
+  readsValue = false;
+  /** Every CTE of the statement being walked, by name. */
+  ctes: ReadonlyMap<string, readonly unknown[]> = new Map();
+  readonly copies: CopySpec[] = [];
   readonly prepares = new Map<string, SqlClassification>();
   readonly deallocates: string[] = [];
   constructor(
     readonly prepared: ReadonlyMap<string, SqlClassification>,
     readonly parser: SqlParser,
   ) {}
-  add(...classes: string[]): void {
+  add(...classes: readonly string[]): void {
     for (const c of classes) this.classes.add(c);
+  }
+  filters(target: Node): FilterContext {
+    return new FilterContext(String(target.relname), this.ctes, this);
   }
 }
 
@@ -106,73 +139,123 @@ function funcName(fn: Node): string {
   return (last?.String?.sval ?? '').toLowerCase();
 }
 
-/** Whether an expression mentions no column: such a WHERE is true or false for every row alike. */
-function mentionsColumn(n: unknown): boolean {
-  if (!n || typeof n !== 'object') return false;
-  if (Array.isArray(n)) return n.some(mentionsColumn);
-  if ('ColumnRef' in n) return true;
-  return Object.values(n).some(mentionsColumn);
-}
-
-/** `a = a` and the like: one column compared with itself. */
-function selfComparison(where: Node): boolean {
-  const expr = (where.A_Expr as Node | undefined) ?? undefined;
-  if (!expr || !['=', '>=', '<=', 'IS NOT DISTINCT FROM'].includes(((expr.name as Node[] | undefined)?.[0] as { String?: { sval?: string } })?.String?.sval ?? '')) return false;
-  return expr.lexpr !== undefined && JSON.stringify(expr.lexpr).replace(/"location":\d+/g, '') === JSON.stringify(expr.rexpr).replace(/"location":\d+/g, '');
-}
-
-function alwaysTrue(where: unknown): boolean {
-  if (where === undefined || where === null) return true;
-  if (!mentionsColumn(where)) return true;
-  const w = where as Node;
-  if (selfComparison(w)) return true;
-  const bool = w.BoolExpr as { boolop?: string; args?: unknown[] } | undefined;
-  return bool?.boolop === 'OR_EXPR' && (bool.args ?? []).some((a) => alwaysTrue(a));
-}
-
 /**
- * MERGE takes the class of each action. An UPDATE or DELETE reaches every row when the join condition is
- * true for all (ON true, ON id = id) and its WHEN has no condition of its own, or when it acts on the
- * rows the source does not match (NOT MATCHED BY SOURCE) with no condition.
+ * MERGE takes the class of each action. An UPDATE or DELETE of matched rows is restricted when its join
+ * condition or its own WHEN condition restricts the target (see filters.ts); one of the rows the source
+ * does not match (NOT MATCHED BY SOURCE) only by its own condition.
  */
-function mergeActionClasses(node: Node): string[] {
-  const joinTrue = alwaysTrue(node.joinCondition);
+function mergeActionClasses(node: Node, c: Collector): string[] {
+  const target = node.relation as Node;
+  const filters = c.filters(target);
+  const joined = filters.scope(target, [node.sourceRelation]);
+  const alone = filters.scope(target, []);
+  const joinRestricts = filters.restricts(node.joinCondition, joined);
   const classes: string[] = [];
   for (const w of (node.mergeWhenClauses as Node[] | undefined) ?? []) {
     const clause = (w as { MergeWhenClause?: Node }).MergeWhenClause ?? {};
     const action = clause.commandType === 'CMD_UPDATE' ? 'update' : clause.commandType === 'CMD_DELETE' ? 'delete' : clause.commandType === 'CMD_INSERT' ? 'insert' : undefined;
     if (!action) continue;
     classes.push(action);
-    if (action === 'insert' || !alwaysTrue(clause.condition)) continue;
-    if (joinTrue || clause.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE') classes.push(`${action}_without_where`);
+    if (action === 'insert') continue;
+    const restricted = clause.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE' ? filters.restricts(clause.condition, alone) : joinRestricts || filters.restricts(clause.condition, joined);
+    if (!restricted) classes.push(`${action}_without_where`);
   }
   return classes;
 }
 
+/** UPDATE and DELETE: restricted when their WHERE restricts the target, with USING/FROM joined. */
+function unrestricted(node: Node, joined: unknown, c: Collector): boolean {
+  const target = node.relation as Node;
+  const filters = c.filters(target);
+  return !filters.restricts(node.whereClause, filters.scope(target, (joined as unknown[] | undefined) ?? []));
+}
+
+/**
+ * ON CONFLICT DO UPDATE updates the rows whose key matches a proposed row: restricted when the proposed
+ * rows come from outside the target (VALUES, parameters, other tables) or its WHERE restricts.
+ */
+function conflictUnrestricted(node: Node, c: Collector): boolean {
+  const target = node.relation as Node;
+  const filters = c.filters(target);
+  const conflict = node.onConflictClause as Node;
+  if (!filters.readsTarget(node.selectStmt)) return false;
+  return !filters.restricts(conflict.whereClause, filters.conflictScope(target, node.selectStmt));
+}
+
 export const stringOf = (n: unknown): string | undefined => (n as { String?: { sval?: string } } | undefined)?.String?.sval;
 
-function copySpec(node: Node): CopySpec {
+/**
+ * A COPY's options read as PostgreSQL's ProcessCopyOptions reads them: the old syntax (`CSV HEADER
+ * DELIMITER '|'`) arrives as the same options; the last of an option repeated is kept (PostgreSQL
+ * refuses the statement anyway). What decides masking beyond the format (the header, the delimiter,
+ * the null marker, the quote and escape) is a constant's value, so the classification notes that it
+ * read one.
+ */
+function copySpec(node: Node, c: Collector): CopySpec {
   const relation = node.relation as { schemaname?: string; relname?: string } | undefined;
   const options = new Map<string, unknown>();
   for (const o of (node.options as Node[] | undefined) ?? []) {
     const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
-    if (def?.defname) options.set(def.defname, def.arg ?? true);
+    if (def?.defname) options.set(def.defname.toLowerCase(), def.arg);
   }
-  const format = (stringOf(options.get('format')) ?? 'text').toLowerCase() as CopySpec['format'];
-  const header = options.get('header');
+  if (options.size) c.readsValue = true;
+  const text = (name: string) => optionText(options.get(name));
+  const format = (text('format') ?? 'text').toLowerCase() as CopySpec['format'];
+  const columnList = (arg: unknown) => (nodeType(arg)?.[0] === 'A_Star' ? ('*' as const) : listOf(arg));
   return {
     ...(relation?.relname && { relation: relation.schemaname ? `${relation.schemaname}.${relation.relname}` : relation.relname }),
     ...(Array.isArray(node.attlist) && { columns: (node.attlist as unknown[]).map((a) => stringOf(a) ?? '') }),
     ...(node.query !== undefined && { reads: namesIn(node.query) }),
     from: Boolean(node.is_from),
     format,
-    ...(stringOf(options.get('delimiter')) !== undefined && { delimiter: stringOf(options.get('delimiter')) }),
-    ...(stringOf(options.get('null')) !== undefined && { null: stringOf(options.get('null')) }),
-    ...(stringOf(options.get('quote')) !== undefined && { quote: stringOf(options.get('quote')) }),
-    ...(stringOf(options.get('escape')) !== undefined && { escape: stringOf(options.get('escape')) }),
-    header: header !== undefined && !/false|"off"|"0"|ival":0/.test(JSON.stringify(header).toLowerCase()),
+    ...(text('delimiter') !== undefined && { delimiter: text('delimiter') }),
+    ...(text('null') !== undefined && { null: text('null') }),
+    ...(text('quote') !== undefined && { quote: text('quote') }),
+    ...(text('escape') !== undefined && { escape: text('escape') }),
+    header: options.has('header') && headerChoice(options.get('header')),
+    ...(options.has('force_null') && { forceNull: columnList(options.get('force_null')) }),
+    ...(options.has('force_not_null') && { forceNotNull: columnList(options.get('force_not_null')) }),
+    ...(text('encoding') !== undefined && { encoding: text('encoding') }),
   };
 }
+
+/** A constant's text (a string, number or boolean, as a DefElem value is read), undefined for any other expression. */
+function constantValue(n: unknown): string | undefined {
+  const typed = nodeType(n);
+  if (typed?.[0] !== 'A_Const') return optionText(n);
+  const constant = typed[1];
+  if ('sval' in constant) return optionText({ String: constant.sval });
+  if ('ival' in constant) return optionText({ Integer: constant.ival });
+  if ('fval' in constant) return optionText({ Float: constant.fval });
+  if ('boolval' in constant) return optionText({ Boolean: constant.boolval });
+  return undefined;
+}
+
+/** An option's value as PostgreSQL's defGetString gives it. */
+function optionText(arg: unknown): string | undefined {
+  const typed = nodeType(arg);
+  if (!typed) return undefined;
+  const [type, value] = typed;
+  if (type === 'String') return String(value.sval ?? '');
+  if (type === 'Integer') return String(value.ival ?? 0);
+  if (type === 'Float') return String(value.fval ?? '');
+  if (type === 'Boolean') return value.boolval ? 'true' : 'false';
+  return undefined;
+}
+
+/**
+ * HEADER as defGetCopyHeaderChoice reads it: no value, `true`, `on`, `1` and `match` (COPY FROM checks the
+ * names) mean a header line; `false`, `off` and `0` none. Anything else PostgreSQL refuses: taken as a
+ * header, whose line COPY TO checks against the column names before passing it unmasked.
+ */
+function headerChoice(arg: unknown): boolean {
+  if (arg === undefined) return true;
+  if (nodeType(arg)?.[0] === 'Integer') return (nodeType(arg)![1].ival ?? 0) !== 0;
+  const value = optionText(arg)?.toLowerCase();
+  return !(value === 'false' || value === 'off');
+}
+
+const listOf = (arg: unknown): string[] => ((nodeType(arg)?.[1].items as unknown[] | undefined) ?? []).map((i) => stringOf(i) ?? '');
 
 /** The tables a tree reads (RangeVar, with their aliases) and the names its column references use. */
 function namesIn(tree: unknown): { tables: string[]; aliases: string[]; names: string[] } {
@@ -198,12 +281,14 @@ function namesIn(tree: unknown): { tables: string[]; aliases: string[]; names: s
   return { tables, aliases, names };
 }
 
+/** Whether EXPLAIN's options run the statement: ANALYZE with no value or a true one (defGetBoolean). */
 export function explainAnalyzes(options: unknown): boolean {
   return ((options as Node[] | undefined) ?? []).some((o) => {
     const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
-    if (def?.defname !== 'analyze') return false;
-    const arg = JSON.stringify(def.arg ?? '').toLowerCase();
-    return !/false|"off"|"0"|ival":0/.test(arg);
+    if (def?.defname?.toLowerCase() !== 'analyze') return false;
+    if (def.arg === undefined) return true;
+    const value = optionText(def.arg)?.toLowerCase();
+    return !(value === 'false' || value === 'off' || value === '0');
   });
 }
 
@@ -220,10 +305,7 @@ const FIXED: Readonly<Record<string, readonly [readonly string[], 'descend' | 's
   AlterRoleSetStmt: [['alter', 'ddl', 'grant', 'write'], 'skip'],
   // A procedure can do anything; its arguments are still looked at.
   CallStmt: [['unknown', 'write'], 'descend'],
-  // Defining a function runs nothing; its body is not executed here.
-  CreateFunctionStmt: [['create', 'ddl', 'write'], 'skip'],
   LoadStmt: [['dangerous_function', 'write'], 'skip'],
-  TransactionStmt: [['transaction'], 'skip'],
   VacuumStmt: [['maintenance', 'write'], 'skip'],
   ClusterStmt: [['maintenance', 'write'], 'skip'],
   ReindexStmt: [['maintenance', 'write'], 'skip'],
@@ -254,34 +336,53 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       if (node.intoClause) c.add('create', 'ddl', 'write');
       return 'descend';
     case 'MergeStmt':
-      c.add('merge', 'write', ...mergeActionClasses(node));
+      c.add('merge', 'write', ...mergeActionClasses(node, c));
       return 'descend';
     case 'InsertStmt': {
       c.add('insert', 'write');
       const conflict = node.onConflictClause as { action?: string } | undefined;
-      if (conflict?.action === 'ONCONFLICT_UPDATE') c.add('update');
+      if (conflict?.action === 'ONCONFLICT_UPDATE') c.add('update', ...(conflictUnrestricted(node, c) ? ['update_without_where'] : []));
       return 'descend';
     }
     case 'UpdateStmt':
       c.add('update', 'write');
-      if (alwaysTrue(node.whereClause)) c.add('update_without_where');
+      if (unrestricted(node, node.fromClause, c)) c.add('update_without_where');
       return 'descend';
     case 'DeleteStmt':
       c.add('delete', 'write');
-      if (alwaysTrue(node.whereClause)) c.add('delete_without_where');
+      if (unrestricted(node, node.usingClause, c)) c.add('delete_without_where');
       return 'descend';
     case 'ExplainStmt':
       c.add('read');
+      if (node.options) c.readsValue = true;
       return explainAnalyzes(node.options) ? 'descend' : 'skip';
     case 'CopyStmt':
       c.add(node.is_from ? 'copy_from' : 'copy_to', node.is_from ? 'write' : 'read');
       if (node.is_from) c.add('insert');
       if (node.is_program || node.filename) c.add('copy_program');
-      c.copy ??= copySpec(node);
+      c.copies.push(copySpec(node, c));
       return 'descend';
+    case 'CreateFunctionStmt':
+      // Defining a function runs nothing; its body, code in a string, makes the text its own shape.
+      c.add('create', 'ddl', 'write');
+      c.readsValue = true;
+      return 'skip';
+    case 'TransactionStmt':
+      c.add('transaction');
+      // BEGIN READ WRITE lifts a read-only default as SET TRANSACTION READ WRITE does.
+      for (const o of (node.options as Node[] | undefined) ?? []) {
+        const def = (o as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+        if (def?.defname) c.add(...settingClasses(def.defname, constantValue(def.arg), c).filter((k) => k !== 'session'));
+      }
+      return 'skip';
     case 'VariableSetStmt':
-      if (ROLE_SETTINGS.has(String(node.name)) && node.kind !== 'VAR_RESET' && node.kind !== 'VAR_RESET_ALL') c.add('set_role');
-      else c.add('session');
+      if (node.kind === 'VAR_SET_MULTI') {
+        // SET TRANSACTION READ WRITE and SET SESSION CHARACTERISTICS set transaction_read_only and the like.
+        for (const a of (node.args as Node[] | undefined) ?? []) {
+          const def = (a as { DefElem?: { defname?: string; arg?: unknown } }).DefElem;
+          if (def?.defname) c.add(...settingClasses(def.defname, constantValue(def.arg), c));
+        }
+      } else c.add(...(resets(node, c) ? ['session'] : settingClasses(String(node.name ?? ''), constantValue((node.args as unknown[] | undefined)?.[0]), c)));
       return 'skip';
     case 'DoStmt':
       c.add('unknown', 'write');
@@ -289,15 +390,18 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       return 'skip';
     case 'PrepareStmt': {
       const inner = new Collector(c.prepared, c.parser);
-      walk(node.query, inner);
-      c.prepares.set(String(node.name), finish(inner, ['PREPARE']));
+      walkStatement(node.query, inner);
+      const name = String(node.name);
+      c.prepares.set(name, either(c.prepares.get(name), finish(inner, ['PREPARE'])));
       c.add('session');
       c.cacheable = false;
       return 'skip';
     }
     case 'ExecuteStmt': {
       c.cacheable = false;
-      const prepared = c.prepares.get(String(node.name)) ?? c.prepared.get(String(node.name));
+      const name = String(node.name);
+      const here = c.prepares.get(name);
+      const prepared = here ? either(c.prepared.get(name), here) : c.prepared.get(name);
       if (prepared) c.add(...prepared.classes);
       else c.add('unknown', 'write');
       return 'descend';
@@ -309,13 +413,17 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       return 'skip';
     case 'FuncCall': {
       const name = funcName(node);
-      if (DANGEROUS_FUNCTIONS.has(name)) c.add('dangerous_function', 'write');
-      if (SQL_RUNNING_FUNCTIONS.has(name)) c.add('unknown', 'write');
+      c.add(...functionClasses(name));
+      if (SQL_RUNNING_FUNCTIONS.has(name)) {
+        // Their SQL is code in a string: what is derived from it holds for this text alone.
+        c.add('unknown', 'write');
+        c.readsValue = true;
+      }
       if (name === 'set_config') {
-        // Whether set_config changes the role depends on its first argument's value.
-        c.cacheable = false;
-        const first = ((node.args as Node[] | undefined)?.[0] as { A_Const?: { sval?: { sval?: string } } } | undefined)?.A_Const?.sval?.sval;
-        if (first === undefined || ROLE_SETTINGS.has(first.toLowerCase())) c.add('set_role', 'write');
+        // What set_config changes depends on its first argument's value; a computed one may be anything.
+        c.readsValue = true;
+        const [name, value] = ((node.args as unknown[] | undefined) ?? []).map(constantValue);
+        c.add(...(name === undefined ? ['set_role', 'integrity_setting', 'write'] : settingClasses(name, value, c)));
       }
       return 'descend';
     }
@@ -326,6 +434,24 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       else if (/Stmt$/.test(type)) c.add('unknown', 'write');
       return 'descend';
   }
+}
+
+/**
+ * Whether a SET puts a role setting back as it was: RESET, SET … TO DEFAULT (SET SESSION AUTHORIZATION
+ * DEFAULT too) and SET ROLE NONE, as RESET ROLE does. Settings of other kinds keep their own classes.
+ */
+function resets(node: Node, c: Collector): boolean {
+  if (node.kind === 'VAR_RESET' || node.kind === 'VAR_RESET_ALL' || node.kind === 'VAR_SET_DEFAULT') return true;
+  if (String(node.name).toLowerCase() !== 'role' || node.kind !== 'VAR_SET_VALUE') return false;
+  c.readsValue = true;
+  const args = (node.args as Node[] | undefined) ?? [];
+  return args.length === 1 && (args[0] as { A_Const?: { sval?: { sval?: string } } }).A_Const?.sval?.sval === 'none';
+}
+
+/** Walks one statement's tree, its CTEs known (a DML statement in one may read a sibling). */
+function walkStatement(stmt: unknown, c: Collector): void {
+  c.ctes = ctesIn(stmt);
+  walk(stmt, c);
 }
 
 function walk(n: unknown, c: Collector): void {
@@ -343,8 +469,13 @@ function walk(n: unknown, c: Collector): void {
   for (const v of Object.values(n)) walk(v, c);
 }
 
-/** Static SQL inside a DO block counts; EXECUTE of a computed string is already `unknown`. */
+/**
+ * Static SQL inside a DO block counts; EXECUTE of a computed string is already `unknown`. The body is
+ * parsed inside a dollar quote whose tag it does not hold, so no body can end the quote early; a body
+ * the PL/pgSQL parser rejects is `unparseable`, never passed over.
+ */
 function classifyDoBody(node: Node, c: Collector): void {
+  c.readsValue = true;
   const body = ((node.args as Node[] | undefined) ?? [])
     .map((a) => (a as { DefElem?: { defname?: string; arg?: { String?: { sval?: string } } } }).DefElem)
     .find((d) => d?.defname === 'as')?.arg?.String?.sval;
@@ -352,10 +483,13 @@ function classifyDoBody(node: Node, c: Collector): void {
     .map((a) => (a as { DefElem?: { defname?: string; arg?: { String?: { sval?: string } } } }).DefElem)
     .find((d) => d?.defname === 'language')?.arg?.String?.sval;
   if (body === undefined || (language && language.toLowerCase() !== 'plpgsql')) return;
+  let tag = 'governed_do';
+  for (let n = 0; body.includes(`$${tag}$`); n++) tag = `governed_do_${n}`;
   let tree: unknown;
   try {
-    tree = c.parser.parsePlPgSQL(`CREATE FUNCTION governed_do() RETURNS void LANGUAGE plpgsql AS $governed_do$${body}$governed_do$`);
+    tree = c.parser.parsePlPgSQL(`CREATE FUNCTION governed_do() RETURNS void LANGUAGE plpgsql AS $${tag}$${body}$${tag}$`);
   } catch {
+    c.add('unparseable');
     return;
   }
   const queries: { query: string; expression: boolean }[] = [];
@@ -369,11 +503,17 @@ function classifyDoBody(node: Node, c: Collector): void {
   collect(tree);
   for (const { query, expression } of queries) {
     try {
-      walk(c.parser.parse(expression ? `SELECT ${query}` : query), c);
+      walkStatement(c.parser.parse(expression ? `SELECT ${query}` : query), c);
     } catch {
       c.add('unknown');
     }
   }
+}
+
+/** What a name PREPAREd as `a` and then as `b` may run: the classes of both. */
+function either(a: SqlClassification | undefined, b: SqlClassification): SqlClassification {
+  if (!a) return b;
+  return { ...b, classes: new Set([...a.classes, ...b.classes]), writes: a.writes || b.writes };
 }
 
 function finish(c: Collector, commands: string[]): SqlClassification {
@@ -384,7 +524,7 @@ function finish(c: Collector, commands: string[]): SqlClassification {
     commands,
     ...(c.prepares.size && { prepares: c.prepares }),
     ...(c.deallocates.length && { deallocates: c.deallocates }),
-    ...(c.copy && { copy: c.copy }),
+    ...(c.copies.length && { copies: c.copies }),
     ...(!c.cacheable && { perSession: true as const }),
   };
 }
@@ -420,6 +560,16 @@ export class SqlClassifier {
     return this.#shared.parser;
   }
 
+  /**
+   * Whether two texts provably classify the same, so that what is cached for one may serve the other:
+   * the same shape, on a classification that depends on no session state (see `shape`).
+   */
+  classifiesSame(a: string, b: string): boolean {
+    const first = this.classify(a);
+    const second = this.classify(b);
+    return first.shape !== undefined && !first.perSession && !second.perSession && first.shape === second.shape;
+  }
+
   classify(sql: string): SqlClassification {
     const { cache, parser } = this.#shared;
     // A known shape differs from a statement parsed before only in its integer literals.
@@ -447,21 +597,26 @@ export class SqlClassifier {
     }
     const c = new Collector(this.#prepared, parser);
     const stmts = tree.stmts ?? [];
-    for (const s of stmts) walk(s.stmt, c);
-    const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: key };
-    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, prepared);
+    for (const s of stmts) walkStatement(s.stmt, c);
+    const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: c.readsValue ? exactShape(sql) : key };
+    // Whether the server accepted a PREPARE is not known here: a name PREPAREd again (which fails while
+    // the first stands, and succeeds where the first failed) may run either, so it carries the classes of both.
+    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, either(this.#prepared.get(name), prepared));
     for (const name of result.deallocates ?? []) {
       if (name === '*') this.#prepared.clear();
       else this.#prepared.delete(name);
     }
-    if (c.cacheable && key.length <= MAX_CACHED_KEY) {
+    // Texts of one normalized form differ in constants only: they classify the same unless a value was read.
+    if (c.cacheable && !c.readsValue && key.length <= MAX_CACHED_KEY) {
       cache.set(key, result);
-      // One statement and no COPY: nothing in the result can depend on a number's value.
-      if (shape !== undefined && stmts.length === 1 && !result.copy) cache.set(shape, result);
+      if (shape !== undefined) cache.set(shape, result);
     }
     return result;
   }
 }
+
+/** The shape of a text whose classification read a constant's value: the text itself (no normalized text starts with `=`). */
+export const exactShape = (sql: string): string => `=${sql}`;
 
 /**
  * PostgreSQL's lexer rescans a run of operator characters once for each token it cuts from it, so its

@@ -11,7 +11,11 @@ export type CopyFields = (string | null)[];
 
 /**
  * Reads and writes one row of COPY text or CSV data (without its line end), with the statement's
- * delimiter, null marker, quote and escape.
+ * delimiter, null marker, quote and escape, field by field as PostgreSQL's CopyReadAttributesText and
+ * CopyReadAttributesCSV do: in text, a backslash escapes the next character (a delimiter too) and the
+ * null marker is compared with the field as written; in CSV, quotes may open and close anywhere in a
+ * field, the escape works only inside them, and a field with a quote is null only in a FORCE_NULL
+ * column (an unquoted null marker in a FORCE_NOT_NULL column is a value).
  */
 export class CopyRowCodec {
   readonly #csv: boolean;
@@ -19,17 +23,39 @@ export class CopyRowCodec {
   readonly #null: string;
   readonly #quote: string;
   readonly #escape: string;
+  /** CSV COPY FROM: by field index, whether FORCE_NULL or FORCE_NOT_NULL names that column. */
+  readonly #forceNull: (i: number) => boolean;
+  readonly #forceNotNull: (i: number) => boolean;
 
-  constructor(spec: Pick<CopySpec, 'format' | 'delimiter' | 'null' | 'quote' | 'escape'>) {
+  /** `columns`: the names of the row's fields, which FORCE_NULL and FORCE_NOT_NULL name. */
+  constructor(spec: Pick<CopySpec, 'format' | 'delimiter' | 'null' | 'quote' | 'escape' | 'forceNull' | 'forceNotNull'>, columns: readonly string[] = []) {
     this.#csv = spec.format === 'csv';
     this.#delimiter = spec.delimiter ?? (this.#csv ? ',' : '\t');
     this.#null = spec.null ?? (this.#csv ? '' : '\\N');
     this.#quote = spec.quote ?? '"';
     this.#escape = spec.escape ?? this.#quote;
+    const forced = (names: readonly string[] | '*' | undefined) => (i: number) => names === '*' || (names?.includes(columns[i] ?? '') ?? false);
+    this.#forceNull = forced(spec.forceNull);
+    this.#forceNotNull = forced(spec.forceNotNull);
   }
 
   parse(line: string): CopyFields {
-    return this.#csv ? this.#parseCsv(line) : line.split(this.#delimiter).map((f) => (f === this.#null ? null : unescapeText(f)));
+    return this.#csv ? this.#parseCsv(line) : this.#parseText(line);
+  }
+
+  #parseText(line: string): CopyFields {
+    const fields: CopyFields = [];
+    let start = 0;
+    for (let i = 0; ; i++) {
+      if (i < line.length && line[i] !== this.#delimiter) {
+        if (line[i] === '\\') i++;
+        continue;
+      }
+      const raw = line.slice(start, Math.min(i, line.length));
+      fields.push(raw === this.#null ? null : unescapeText(raw));
+      if (i >= line.length) return fields;
+      start = i + 1;
+    }
   }
 
   format(fields: CopyFields): string {
@@ -63,32 +89,28 @@ export class CopyRowCodec {
     const q = this.#quote;
     const esc = this.#escape;
     const fields: CopyFields = [];
-    let i = 0;
-    for (;;) {
-      let value = '';
-      let quoted = false;
-      if (line[i] === q) {
-        quoted = true;
+    let value = '';
+    let sawQuote = false;
+    let start = 0;
+    for (let i = 0; ; ) {
+      if (i >= line.length || line[i] === this.#delimiter) {
+        const index = fields.length;
+        const isNull = sawQuote ? value === this.#null && this.#forceNull(index) : line.slice(start, i) === this.#null && !this.#forceNotNull(index);
+        fields.push(isNull ? null : value);
+        if (i >= line.length) return fields;
+        value = '';
+        sawQuote = false;
+        start = ++i;
+      } else if (line[i] === q) {
+        sawQuote = true;
         for (i++; i < line.length; i++) {
-          const ch = line[i]!;
           const next = line[i + 1];
-          if (ch === esc && (next === q || (esc !== q && next === esc))) {
-            value += next;
-            i++;
-          } else if (ch === q) {
-            i++;
-            break;
-          } else {
-            value += ch;
-          }
+          if (line[i] === esc && (next === q || next === esc) && i + 1 < line.length) value += line[++i];
+          else if (line[i] === q) break;
+          else value += line[i];
         }
-      }
-      const delimiterAt = line.indexOf(this.#delimiter, i);
-      const end = delimiterAt < 0 ? line.length : delimiterAt;
-      value += line.slice(i, end);
-      fields.push(!quoted && value === this.#null ? null : value);
-      if (delimiterAt < 0) return fields;
-      i = delimiterAt + this.#delimiter.length;
+        i++;
+      } else value += line[i++];
     }
   }
 
@@ -112,18 +134,35 @@ function escapeText(value: string, delimiter: string): string {
   return value.replace(/[\\\b\f\n\r\t\v]/g, (ch) => `\\${Object.keys(ESCAPES).find((k) => ESCAPES[k] === ch)!}`).replaceAll(delimiter, `\\${delimiter}`);
 }
 
+/** Whether a COPY's data is UTF-8, as the gateway reads it: no ENCODING option, or UTF8 (UNICODE is its alias). */
+export const utf8 = (spec: Pick<CopySpec, 'encoding'>): boolean => spec.encoding === undefined || /^(utf-?8|unicode)$/i.test(spec.encoding);
+
 export function copyDataFrame(text: string): Buffer {
   return new Writer(text.length + 8).bytes(Buffer.from(text)).finish(Backend.CopyData);
 }
 
-/** Resolves, for each column of a COPY, the strategy of the mask rule that covers it. */
-export async function copyColumnStrategies(spec: CopySpec, masks: MaskPlan['columns'], catalog: Catalog): Promise<(MaskStrategy | undefined)[] | undefined> {
+/** A COPY's columns, by name, with the strategy of the mask rule that covers each. */
+export interface CopyColumn {
+  name: string;
+  strategy: MaskStrategy | undefined;
+}
+
+/** Resolves the columns of a COPY of a table and the mask rule that covers each; undefined for COPY (query). */
+export async function copyColumns(spec: CopySpec, masks: MaskPlan['columns'], catalog: Catalog): Promise<CopyColumn[] | undefined> {
   if (!spec.relation || masks.length === 0) return undefined;
   const table = await catalog.byName(spec.relation);
   if (!table) throw new Error(`table ${spec.relation} is not in the catalog`);
   const columns = spec.columns?.length ? spec.columns : table.ordered;
   const qualified = `${table.schema}.${table.name}`;
-  return columns.map((c) => masks.find((m) => m.matches(table.name, c) || m.matches(qualified, c))?.strategy);
+  return columns.map((name) => ({ name, strategy: masks.find((m) => m.matches(table.name, name) || m.matches(qualified, name))?.strategy }));
+}
+
+/**
+ * The strategies for one row's fields. A header line keeps a covered column's field only where it is
+ * that column's name: should the header have been misread, the first data row is masked all the same.
+ */
+export function rowStrategies(columns: readonly CopyColumn[] | undefined, fields: CopyFields, header: boolean): (MaskStrategy | undefined)[] | undefined {
+  return columns?.map((c, i) => (header && fields[i] === c.name ? undefined : c.strategy));
 }
 
 /**
@@ -133,34 +172,32 @@ export async function copyColumnStrategies(spec: CopySpec, masks: MaskPlan['colu
  */
 export class CopyOutMasker {
   readonly #codec: CopyRowCodec;
-  readonly #columns: (MaskStrategy | undefined)[] | undefined;
+  readonly #columns: CopyColumn[] | undefined;
   readonly #masks: MaskPlan;
   readonly #masker: Masker;
-  #skipHeader: boolean;
+  #header: boolean;
 
-  private constructor(spec: CopySpec, columns: (MaskStrategy | undefined)[] | undefined, masks: MaskPlan, masker: Masker) {
+  private constructor(spec: CopySpec, columns: CopyColumn[] | undefined, masks: MaskPlan, masker: Masker) {
     this.#codec = new CopyRowCodec(spec);
     this.#columns = columns;
     this.#masks = masks;
     this.#masker = masker;
-    this.#skipHeader = spec.header;
+    this.#header = spec.header;
   }
 
   static async create(spec: CopySpec | undefined, format: number, masks: MaskPlan, catalog: Catalog, masker: Masker): Promise<CopyOutMasker> {
     if (format !== 0 || spec?.format === 'binary') throw new Error('binary COPY output cannot be masked');
     const effective: CopySpec = spec ?? { from: false, format: 'text', header: false };
-    return new CopyOutMasker(effective, await copyColumnStrategies(effective, masks.columns, catalog), masks, masker);
+    return new CopyOutMasker(effective, await copyColumns(effective, masks.columns, catalog), masks, masker);
   }
 
   row(frame: Buffer): { frame: Buffer; masked: number } {
-    if (this.#skipHeader) {
-      this.#skipHeader = false;
-      return { frame, masked: 0 };
-    }
     const text = frame.toString('utf8', HEADER_LENGTH);
     const lineEnd = text.endsWith('\r\n') ? '\r\n' : text.endsWith('\n') ? '\n' : '';
     const fields = this.#codec.parse(text.slice(0, text.length - lineEnd.length));
-    const masked = maskFields(fields, this.#columns, this.#masks, this.#masker);
+    const header = this.#header;
+    this.#header = false;
+    const masked = maskFields(fields, rowStrategies(this.#columns, fields, header), this.#masks, this.#masker);
     return masked ? { frame: copyDataFrame(this.#codec.format(fields) + lineEnd), masked } : { frame, masked: 0 };
   }
 }

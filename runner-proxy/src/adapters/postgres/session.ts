@@ -9,7 +9,7 @@ import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import { closeWithMessage } from '../guard.js';
 import type { Catalog } from './catalog.js';
-import type { SqlClassification, SqlClassifier } from './classify.js';
+import { exactShape, type SqlClassification, type SqlClassifier } from './classify.js';
 import { FrameReader, FrameTooLargeError, MalformedFrameError, OutputBatch, type FrameSink } from './codec/frames.js';
 import {
   Backend,
@@ -33,11 +33,11 @@ import {
   type Field,
   type NoticeFields,
 } from './codec/messages.js';
-import { CopyOutMasker } from './copy-mask.js';
+import { CopyOutMasker, utf8 } from './copy-mask.js';
 import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import type { UpstreamConnection } from './upstream.js';
-import { WriteMasker, type WritePlan } from './write-mask.js';
+import { WriteMasker, type CopyPlan, type WritePlan } from './write-mask.js';
 
 /** Client encodings whose multi-byte characters never contain ASCII bytes, so quoting reads the same. */
 const SAFE_ENCODINGS = /^(UTF8|SQL_ASCII|LATIN\d+|WIN\d+|ISO_8859_\d+|KOI8[RU]|EUC_\w+|MULE_INTERNAL)$/i;
@@ -107,7 +107,7 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number>; lineage?: StatementLineage; results?: number }
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number>; lineage?: StatementLineage; results?: number; copiesOut?: number }
   | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
   | { kind: 'close' | 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
@@ -195,7 +195,8 @@ export class PostgresSession {
   /** A COPY FROM STDIN under way, and what must be masked in its data. */
   #copyIn: WriteMasker | undefined;
   /** Set by a COPY FROM with write masks: applied when the target answers with CopyInResponse. */
-  #copyInPlan: WritePlan | undefined;
+  /** The COPY FROMs the statement sent last will start, in order, with how to mask each. */
+  #copyInPlans: readonly (CopyPlan | undefined)[] = [];
   #copyOut: CopyOutMasker | undefined;
   #syntaxUnsafe: string | undefined;
   #closed = false;
@@ -349,7 +350,7 @@ export class PostgresSession {
     if (plan.columns.length === 0 || op.sql.shape === undefined || op.sql.syntaxError !== undefined) return op;
     // Whether a predicate is `column = $1` or `column = 'literal'`, `ORDER BY 1` or `ORDER BY 2`, is lost in
     // the shape: where predicates are refused, lineage is cached by the exact text.
-    const shape = this.#refusesPredicates ? `=${sql}` : op.sql.shape;
+    const shape = this.#refusesPredicates ? exactShape(sql) : op.sql.shape;
     const cached = this.#ctx.lineage.cached(shape);
     if (cached) return this.#withLineage(statement, cached);
     return this.#ctx.lineage.compute(sql, shape).then(
@@ -409,7 +410,7 @@ export class PostgresSession {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
         this.#pending.push(entry);
         this.#up.out.push(plan.sql !== undefined ? writeQuery(plan.sql) : frame);
-        if (plan.copy) this.#copyInPlan = plan;
+        this.#copyInPlans = plan.copies ?? [];
       });
     }
     this.#pending.push(entry);
@@ -433,7 +434,7 @@ export class PostgresSession {
           return this.#refuseExtended(statement.refusal, 'parse');
         }
         statement.write = plan;
-        if (plan.copy) this.#copyInPlan = plan;
+        this.#copyInPlans = plan.copies ?? [];
         this.#pending.push({ kind: 'parse' });
         this.#up.out.push(plan.sql !== undefined ? writeParse({ ...parse, query: plan.sql }) : frame);
       });
@@ -607,10 +608,12 @@ export class PostgresSession {
         this.#trackParameter(name, value);
         break;
       }
-      case Backend.CopyInResponse:
-        if (this.#copyInPlan?.copy) this.#copyIn = new WriteMasker(this.#copyInPlan, this.#ctx.governor.masker);
-        this.#copyInPlan = undefined;
+      case Backend.CopyInResponse: {
+        const [plan, ...later] = this.#copyInPlans;
+        if (plan) this.#copyIn = new WriteMasker(plan, this.#ctx.governor.masker);
+        this.#copyInPlans = later;
         break;
+      }
       case Backend.CopyOutResponse:
         return this.#copyOutResponse(frame, head);
       case Backend.CopyData:
@@ -741,12 +744,15 @@ export class PostgresSession {
   #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
     const masks = this.#masksOf(head);
     const sql = head?.kind === 'query' ? head.sql : head?.kind === 'execute' ? head.portal.statement?.sql : undefined;
+    // The n-th COPY TO of a query answers with the n-th CopyOutResponse.
+    const index = head?.kind === 'query' ? (head.copiesOut = (head.copiesOut ?? 0) + 1) - 1 : 0;
+    const spec = sql?.copies?.filter((c) => !c.from)[index];
     if (masks.columns.length === 0 && masks.detectors.size === 0) {
       this.#down.out.pass(frame);
       return true;
     }
     const { format } = readCopyResponse(frame);
-    void CopyOutMasker.create(sql?.copy, format, masks, this.#ctx.catalog, this.#ctx.governor.masker).then(
+    void CopyOutMasker.create(spec, format, masks, this.#ctx.catalog, this.#ctx.governor.masker).then(
       (masker) => {
         this.#copyOut = masker;
         this.#down.out.pass(frame);
@@ -904,10 +910,15 @@ function placeholder(text: string): Statement {
  * reads a table with masked columns and names such a column, `*`, or a whole row.
  */
 function unmaskableCopy(op: SqlOperation, masks: MaskPlan): string | undefined {
-  const copy = op.sql.copy;
-  if (!copy || copy.from) return undefined;
-  if (copy.format === 'binary' && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
-  if (!copy.reads) return undefined;
+  const out = (op.sql.copies ?? []).filter((c) => !c.from);
+  if (out.some((c) => c.format === 'binary') && (masks.columns.length || masks.detectors.size)) return 'refused: binary COPY output cannot be masked; use FORMAT text or csv';
+  const encoded = out.find((c) => !utf8(c));
+  if (encoded && (masks.columns.length || masks.detectors.size)) return `refused: COPY output with ENCODING ${encoded.encoding} cannot be masked; leave out ENCODING or use UTF8`;
+  const queries = out.filter((c) => c.reads);
+  // Lineage traces the first COPY (query) of a message.
+  if (queries.length > 1 && masks.columns.length) return 'refused: a message with several COPY (query) … TO cannot be masked; send each COPY on its own';
+  const copy = queries[0];
+  if (!copy?.reads) return undefined;
   const bare = (name: string) => name.slice(name.lastIndexOf('.') + 1);
   const table = copy.reads.tables.find((t) => masks.columns.some((m) => m.matchesTable(t) || m.matchesTable(bare(t))));
   const { aliases, names } = copy.reads;

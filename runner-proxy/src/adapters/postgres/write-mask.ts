@@ -5,7 +5,7 @@ import type { Catalog } from './catalog.js';
 import type { SqlParser } from './parser.js';
 import type { CopySpec, SqlClassification } from './classify.js';
 import { HEADER_LENGTH, type OutputBatch } from './codec/frames.js';
-import { copyColumnStrategies, copyDataFrame, CopyRowCodec, maskFields } from './copy-mask.js';
+import { copyColumns, copyDataFrame, CopyRowCodec, maskFields, rowStrategies, utf8, type CopyColumn } from './copy-mask.js';
 
 /**
  * Write-side masking (`mask: { on: write }`): values bound for the named columns are replaced before
@@ -18,9 +18,14 @@ export interface WritePlan {
   sql?: string;
   /** Bind parameters to mask, by zero-based index. */
   params?: ReadonlyMap<number, MaskStrategy>;
-  /** COPY FROM STDIN: the strategy for each column of the data. */
-  copy?: { spec: CopySpec; columns: (MaskStrategy | undefined)[] };
+  /** Each COPY FROM STDIN of the statement, in order: the strategy for each column of its data, if any is masked. */
+  copies?: readonly (CopyPlan | undefined)[];
   refusal?: { rule: string; message: string };
+}
+
+export interface CopyPlan {
+  spec: CopySpec;
+  columns: CopyColumn[];
 }
 
 type Node = Record<string, unknown>;
@@ -166,26 +171,31 @@ export interface WriteContext {
 
 export class WriteMasker {
   readonly #codec: CopyRowCodec;
-  readonly #columns: (MaskStrategy | undefined)[];
+  readonly #columns: CopyColumn[];
   readonly #masker: Masker;
   #partial = '';
-  #skipHeader: boolean;
+  /** Whether the next row is the header line. */
+  #header: boolean;
 
-  constructor(plan: WritePlan, masker: Masker) {
-    this.#codec = new CopyRowCodec(plan.copy!.spec);
-    this.#columns = plan.copy!.columns;
+  constructor(plan: CopyPlan, masker: Masker) {
+    this.#codec = new CopyRowCodec(plan.spec, plan.columns.map((c) => c.name));
+    this.#columns = plan.columns;
     this.#masker = masker;
-    this.#skipHeader = plan.copy!.spec.header;
+    this.#header = plan.spec.header;
   }
 
   /** Works out how to mask one statement's writes; never throws, a problem comes back as a refusal. */
   static async forStatement(classification: SqlClassification, sql: string, masks: MaskPlan, ctx: WriteContext): Promise<WritePlan> {
     const out: Collected = { replacements: [], params: new Map() };
     try {
-      if (classification.copy?.from) {
-        if (classification.copy.format === 'binary') throw new Unmaskable('binary COPY FROM into a table with masked columns cannot be masked; use text or csv');
-        const columns = await copyColumnStrategies(classification.copy, masks.writeColumns, ctx.catalog);
-        if (columns?.some(Boolean)) return { copy: { spec: classification.copy, columns } };
+      const copies: (CopyPlan | undefined)[] = [];
+      for (const spec of classification.copies ?? []) {
+        if (!spec.from) continue;
+        const columns = await copyColumns(spec, masks.writeColumns, ctx.catalog);
+        const masked = columns?.some((c) => c.strategy) ?? false;
+        if (masked && spec.format === 'binary') throw new Unmaskable('binary COPY FROM into a table with masked columns cannot be masked; use text or csv');
+        if (masked && !utf8(spec)) throw new Unmaskable(`COPY FROM with ENCODING ${spec.encoding} into a table with masked columns cannot be masked; send UTF8`);
+        copies.push(masked ? { spec, columns: columns! } : undefined);
       }
       const tree = ctx.classifier.parser.parse(sql) as { stmts?: { stmt?: Node }[] };
       for (const { stmt } of tree.stmts ?? []) {
@@ -197,7 +207,7 @@ export class WriteMasker {
         } else if (stmt?.MergeStmt) collectMerge(stmt.MergeStmt as Node, masks.writeColumns, out);
       }
       const rewritten = out.replacements.length ? rewriteLiterals(sql, out.replacements, ctx) : undefined;
-      return { ...(rewritten !== undefined && { sql: rewritten }), ...(out.params.size && { params: out.params }) };
+      return { ...(rewritten !== undefined && { sql: rewritten }), ...(out.params.size && { params: out.params }), ...(copies.some(Boolean) && { copies }) };
     } catch (e) {
       if (e instanceof Unmaskable) return { refusal: { rule: RULE, message: `refused: ${e.message}` } };
       throw e;
@@ -225,13 +235,11 @@ export class WriteMasker {
   }
 
   #row(line: string): string {
-    if (this.#skipHeader) {
-      this.#skipHeader = false;
-      return line;
-    }
     if (line === '\\.') return line;
+    const header = this.#header;
+    this.#header = false;
     const cr = line.endsWith('\r');
     const fields = this.#codec.parse(cr ? line.slice(0, -1) : line);
-    return maskFields(fields, this.#columns, NO_DETECTORS, this.#masker) ? this.#codec.format(fields) + (cr ? '\r' : '') : line;
+    return maskFields(fields, rowStrategies(this.#columns, fields, header), NO_DETECTORS, this.#masker) ? this.#codec.format(fields) + (cr ? '\r' : '') : line;
   }
 }
