@@ -86,7 +86,7 @@ class Collector {
   readonly prepares = new Map<string, SqlClassification>();
   readonly deallocates: string[] = [];
   constructor(
-    readonly prepared: ReadonlyMap<string, SqlClassification>,
+    readonly prepared: PreparedStatements,
     readonly parser: SqlParser,
   ) {}
   add(...classes: string[]): void {
@@ -407,10 +407,17 @@ export interface ClassifierShared {
  */
 const MAX_CACHED_KEY = 16 * 1024;
 
+/** The statements a session's target holds by name, as the session knows them once the target confirmed them. */
+export interface PreparedStatements {
+  get(name: string): SqlClassification | undefined;
+}
+
 /** One classifier per connection: it knows that connection's PREPAREd statements. */
 export class SqlClassifier {
   readonly #shared: ClassifierShared;
-  readonly #prepared = new Map<string, SqlClassification>();
+  /** Set by the session, which tracks what the target holds; EXECUTE of a name not known here is `unknown`. */
+  prepared: (name: string) => SqlClassification | undefined = () => undefined;
+  readonly #prepared: PreparedStatements = { get: (name) => this.prepared(name) };
 
   constructor(shared: ClassifierShared) {
     this.#shared = shared;
@@ -449,11 +456,6 @@ export class SqlClassifier {
     const stmts = tree.stmts ?? [];
     for (const s of stmts) walk(s.stmt, c);
     const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: key };
-    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, prepared);
-    for (const name of result.deallocates ?? []) {
-      if (name === '*') this.#prepared.clear();
-      else this.#prepared.delete(name);
-    }
     if (c.cacheable && key.length <= MAX_CACHED_KEY) {
       cache.set(key, result);
       // One statement and no COPY: nothing in the result can depend on a number's value.

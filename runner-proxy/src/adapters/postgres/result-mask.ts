@@ -272,7 +272,8 @@ export function maskNotice(fields: NoticeFields, masks: MaskPlan, masker: Masker
   if (detail && masks.columns.length) {
     const tableMasked = (column: string) => masks.columns.some((m) => (table ? m.matches(table, column) : m.matchesColumn(column)));
     const key = /^Key \(([^)]*)\)=\((.*)\)( .*)?$/s.exec(detail);
-    if (key && key[1]!.split(',').some((c) => tableMasked(c.trim().replace(/^"|"$/g, '')))) {
+    // Every word of the key list: an index on an expression names its columns inside it, `lower(ssn)`.
+    if (key && key[1]!.split(/[^\p{L}\p{N}_$]+/u).some((word) => word !== '' && tableMasked(word))) {
       fields.set('D', `Key (${key[1]})=([masked])${key[3] ?? ''}`);
       count++;
     } else if (/^Failing row contains \(/.test(detail) && (!table || masks.columns.some((m) => m.matchesTable(table)))) {
