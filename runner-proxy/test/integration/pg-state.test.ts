@@ -196,8 +196,8 @@ const DDL: Attempt[] = [
   },
   {
     name: 'a rule DO INSTEAD',
-    steps: ["CREATE RULE answer AS ON UPDATE TO archive DO INSTEAD SELECT ssn || '' AS v FROM staff", "UPDATE archive SET note = 'x' WHERE id = 1"],
-    cleanup: ['DROP RULE IF EXISTS answer ON archive'],
+    steps: ["INSERT INTO archive VALUES (1, 'a')", "CREATE RULE answer AS ON UPDATE TO archive DO INSTEAD SELECT ssn || '' AS v FROM staff", "UPDATE archive SET note = 'x' WHERE id = 1"],
+    cleanup: ['DROP RULE IF EXISTS answer ON archive', 'DELETE FROM archive'],
   },
   {
     name: 'a function created and used in the same message',
@@ -218,11 +218,32 @@ const DDL: Attempt[] = [
 
 /** Harmless variations: the answer through the gateway is the answer direct. */
 const HARMLESS: Attempt[] = [
-  { name: 'PREPARE, EXECUTE, DEALLOCATE, EXECUTE again', steps: ['PREPARE h1 AS SELECT name FROM users ORDER BY id', 'EXECUTE h1', 'DEALLOCATE h1', 'EXECUTE h1'] },
+  {
+    name: 'PREPARE, EXECUTE, DEALLOCATE, the name PREPAREd again',
+    steps: ['PREPARE h1 AS SELECT name FROM users ORDER BY id', 'EXECUTE h1', 'DEALLOCATE h1', 'PREPARE h1 AS SELECT id FROM users ORDER BY id', 'EXECUTE h1', 'DEALLOCATE ALL'],
+  },
   { name: 'a PREPARE outlives a rollback', steps: ['BEGIN', 'PREPARE h2 AS SELECT upper(name) AS n FROM users ORDER BY id', 'ROLLBACK', 'EXECUTE h2', 'DEALLOCATE h2'] },
   {
     name: 'cursors: one before a savepoint survives its rollback, a WITH HOLD one its commit',
-    steps: ['BEGIN', 'DECLARE k1 CURSOR WITH HOLD FOR SELECT name FROM users ORDER BY id', 'SAVEPOINT a', 'DECLARE k2 CURSOR FOR SELECT id FROM users', 'ROLLBACK TO a', 'FETCH 1 FROM k1', 'FETCH 1 FROM k2', 'ROLLBACK', 'FETCH 1 FROM k1', 'BEGIN', 'DECLARE k3 CURSOR WITH HOLD FOR SELECT lower(name) AS n FROM users ORDER BY id', 'COMMIT', 'FETCH ALL FROM k3', 'CLOSE ALL'],
+    // Each DECLARE of a name used before succeeds only if the target closed the cursor it named.
+    steps: [
+      'BEGIN',
+      'DECLARE k1 CURSOR WITH HOLD FOR SELECT name FROM users ORDER BY id',
+      'SAVEPOINT a',
+      'DECLARE k2 CURSOR FOR SELECT id FROM users',
+      'ROLLBACK TO a',
+      'DECLARE k2 CURSOR FOR SELECT upper(name) AS n FROM users ORDER BY id',
+      'FETCH ALL FROM k2',
+      'FETCH 1 FROM k1',
+      'ROLLBACK',
+      'DECLARE k1 CURSOR WITH HOLD FOR SELECT id FROM users ORDER BY id',
+      'FETCH ALL FROM k1',
+      'BEGIN',
+      'DECLARE k3 CURSOR WITH HOLD FOR SELECT lower(name) AS n FROM users ORDER BY id',
+      'COMMIT',
+      'FETCH ALL FROM k3',
+      'CLOSE ALL',
+    ],
   },
   { name: 'a protocol statement bound twice', steps: [parse('h3', 'SELECT upper(name) AS n FROM users ORDER BY id'), bindAndRun('h3'), bindAndRun('h3'), bindAndRun('h3', 'named')] },
   { name: 'a Bind of a statement PREPAREd in SQL over an unmasked column', steps: ['PREPARE h4 AS SELECT name FROM users ORDER BY id', bindAndRun('h4'), 'DEALLOCATE h4'] },
@@ -231,7 +252,10 @@ const HARMLESS: Attempt[] = [
   { name: 'a notification of an unmasked value', steps: ['LISTEN fine', "SELECT pg_notify('fine', name) FROM users WHERE id = 1", 'UNLISTEN fine'] },
   { name: 'renaming an unmasked column there and back', steps: ['ALTER TABLE archive RENAME COLUMN note TO remark', 'SELECT remark FROM archive', 'ALTER TABLE archive RENAME COLUMN remark TO note'] },
   { name: 'a generated column from an unmasked one', steps: ['ALTER TABLE staff ADD COLUMN loud text GENERATED ALWAYS AS (upper(name)) STORED', 'SELECT loud FROM staff ORDER BY id', 'ALTER TABLE staff DROP COLUMN loud'] },
-  { name: 'a function not reading masked columns, created and used in one message', steps: ["CREATE FUNCTION twice(t text) RETURNS text LANGUAGE sql AS $$ SELECT t || t $$; SELECT twice(name) FROM users ORDER BY id", 'DROP FUNCTION twice(text)'] },
+  {
+    name: 'a function whose body names no masked column is created',
+    steps: ["CREATE FUNCTION twice(t text) RETURNS text LANGUAGE sql AS $$ SELECT t || t $$; SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'twice'", 'DROP FUNCTION twice(text)'],
+  },
 ];
 
 describe('PostgreSQL state as the target confirms it, masks that follow the column', () => {
@@ -282,7 +306,8 @@ describe('PostgreSQL state as the target confirms it, masks that follow the colu
     } finally {
       await governed.end();
     }
-    for (const sql of attempt.cleanup ?? []) await target.direct(sql);
+    // What the gateway refused left nothing to clean up.
+    for (const sql of attempt.cleanup ?? []) await target.direct(sql).catch(() => undefined);
     return { direct: directSeen, governed: governedSeen };
   }
 

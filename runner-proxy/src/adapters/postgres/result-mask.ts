@@ -271,7 +271,7 @@ export function maskNotice(fields: NoticeFields, masks: MaskPlan, masker: Masker
   const detail = fields.get('D');
   if (detail && masks.columns.length) {
     const tableMasked = (column: string) => masks.columns.some((m) => (table ? m.matches(table, column) : m.matchesColumn(column)));
-    const key = /^Key \(([^)]*)\)=\((.*)\)( .*)?$/s.exec(detail);
+    const key = /^Key \((.*?)\)=\((.*)\)( .*)?$/s.exec(detail);
     // Every word of the key list: an index on an expression names its columns inside it, `lower(ssn)`.
     if (key && key[1]!.split(/[^\p{L}\p{N}_$]+/u).some((word) => word !== '' && tableMasked(word))) {
       fields.set('D', `Key (${key[1]})=([masked])${key[3] ?? ''}`);
