@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { governDb, startTarget, type GovernedDb, type Target } from '../fixtures/pg-gateway.js';
+import { runClient } from '../fixtures/postgres.js';
 
 /**
  * Variation corpora for the masking classes of session state, errors and DDL. Each attempt runs first
@@ -349,6 +350,32 @@ describe('PostgreSQL state as the target confirms it, masks that follow the colu
     await governed.end();
     assert.equal(await count(), 2, `through the gateway nothing was deleted: ${seen}`);
     assert.match(seen, /blocked by rule \\"no-bulk-writes\\"/);
+  });
+
+  test('a column renamed where the gateway did not see it keeps its mask, and so does its table', async () => {
+    const c = await db.client();
+    try {
+      assert.deepEqual((await c.query('SELECT ssn FROM staff ORDER BY id')).rows, [{ ssn: '[masked]' }, { ssn: '[masked]' }]);
+      await target.direct('ALTER TABLE staff RENAME COLUMN ssn TO tax');
+      await target.direct('ALTER TABLE staff RENAME TO crew');
+      assert.ok(leaked(JSON.stringify((await target.direct('SELECT tax FROM crew')).rows)), 'direct, the renamed column holds the values');
+      // DDL through the gateway: its view of the catalog is read afresh, with the new names.
+      await c.query('CREATE TEMP TABLE refreshed (a int)');
+      const seen: unknown[] = [];
+      for (const sql of ['SELECT tax FROM crew ORDER BY id', "SELECT tax || '' AS v FROM crew ORDER BY id", 'SELECT * FROM crew ORDER BY id']) seen.push((await c.query(sql)).rows);
+      const copy = await runClient('psql', [db.url, '-X', '-c', 'COPY crew TO STDOUT']);
+      assert.equal(copy.status, 0, copy.stderr);
+      seen.push(copy.stdout);
+      const fresh = await db.client();
+      seen.push((await fresh.query('SELECT tax FROM crew ORDER BY id')).rows);
+      await fresh.end();
+      assert.equal(leaked(JSON.stringify(seen)), undefined, JSON.stringify(seen));
+      assert.match(JSON.stringify(seen), /Cy/, 'the unmasked columns pass');
+    } finally {
+      await c.end();
+      await target.direct('ALTER TABLE IF EXISTS crew RENAME TO staff');
+      await target.direct('ALTER TABLE staff RENAME COLUMN tax TO ssn').catch(() => undefined);
+    }
   });
 
   describe('harmless variations answer as they do direct', () => {

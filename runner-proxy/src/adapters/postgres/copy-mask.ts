@@ -5,6 +5,7 @@ import type { Catalog } from './catalog.js';
 import type { CopySpec } from './classify.js';
 import { HEADER_LENGTH } from './codec/frames.js';
 import { Backend, Writer } from './codec/messages.js';
+import { matchesTableColumn } from './result-mask.js';
 
 /** One COPY row: its fields, null as null. */
 export type CopyFields = (string | null)[];
@@ -122,8 +123,7 @@ export async function copyColumnStrategies(spec: CopySpec, masks: MaskPlan['colu
   const table = await catalog.byName(spec.relation);
   if (!table) throw new Error(`table ${spec.relation} is not in the catalog`);
   const columns = spec.columns?.length ? spec.columns : table.ordered;
-  const qualified = `${table.schema}.${table.name}`;
-  return columns.map((c) => masks.find((m) => m.matches(table.name, c) || m.matches(qualified, c))?.strategy);
+  return columns.map((c) => masks.find((m) => matchesTableColumn(m, table, c))?.strategy);
 }
 
 /**

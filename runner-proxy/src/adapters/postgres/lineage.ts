@@ -631,10 +631,15 @@ class Analyzer {
   }
 }
 
-/** A column of a relation as its own source. */
+/** A column of a relation as its own source: under its current names and those the gateway first saw it by. */
 function ownColumn(info: RelationInfo, column: string): Deps {
   const d = new Deps();
   d.sources.set(`${info.schema}.${info.name}\u0000${column}`, { table: info.name, qualified: `${info.schema}.${info.name}`, column });
+  const first = info.firstSeen;
+  const firstColumn = first?.columns.get(column) ?? column;
+  if (first && (first.schema !== info.schema || first.name !== info.name || firstColumn !== column)) {
+    d.sources.set(`${first.schema}.${first.name}\u0000${firstColumn}`, { table: first.name, qualified: `${first.schema}.${first.name}`, column: firstColumn });
+  }
   return d;
 }
 

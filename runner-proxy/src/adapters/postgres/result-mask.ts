@@ -60,8 +60,19 @@ export function tableOids(fields: readonly Field[]): number[] {
 function columnMaskFor(masks: readonly ColumnMask[], table: TableInfo | undefined, column: string | undefined): ColumnMask | undefined {
   if (!column) return undefined;
   if (!table || table.isView) return masks.find((m) => m.matchesColumn(column));
-  const qualified = `${table.schema}.${table.name}`;
-  return masks.find((m) => m.matches(table.name, column) || m.matches(qualified, column));
+  return masks.find((m) => matchesTableColumn(m, table, column));
+}
+
+/** A mask covers a table's column under its current names or those the gateway first saw it by (a rename keeps it). */
+export function matchesTableColumn(mask: ColumnMask, table: TableInfo, column: string): boolean {
+  const first = table.firstSeen;
+  const firstColumn = first.columns.get(column) ?? column;
+  return (
+    mask.matches(table.name, column) ||
+    mask.matches(`${table.schema}.${table.name}`, column) ||
+    mask.matches(first.name, firstColumn) ||
+    mask.matches(`${first.schema}.${first.name}`, firstColumn)
+  );
 }
 
 /**

@@ -881,9 +881,9 @@ export class PostgresSession {
     this.#pending.shift();
   }
 
-  /** After DDL, names may mean other things: lineage and table descriptions are looked up afresh. */
+  /** After DDL, or code that may have run some (DO, CALL), names may mean other things: lineage and table descriptions are looked up afresh. */
   #changedCatalog(sql: SqlClassification | undefined): void {
-    if (sql?.classes.has('ddl')) this.#ctx.catalog.invalidate();
+    if (sql?.classes.has('ddl') || sql?.classes.has('unknown')) this.#ctx.catalog.invalidate();
   }
 
   #completed(
