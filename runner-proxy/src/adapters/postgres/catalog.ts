@@ -3,8 +3,20 @@ import { FrameQueue } from './codec/frame-queue.js';
 import { Backend, readDataRow, readNotice, writeQuery } from './codec/messages.js';
 import { connectUpstream, type Target, type UpstreamConnection } from './upstream.js';
 
+/**
+ * The names a relation and its columns had when the gateway first saw them (by OID and attribute
+ * number): masks match those as well as the current ones, so that a rename keeps a column masked.
+ */
+export interface FirstSeen {
+  schema: string;
+  name: string;
+  /** First-seen column names by current name. */
+  columns: ReadonlyMap<string, string>;
+}
+
 /** A table as the catalog describes it: enough to match mask rules by name. */
 export interface TableInfo {
+  firstSeen: FirstSeen;
   oid: number;
   schema: string;
   name: string;
@@ -18,6 +30,7 @@ export interface TableInfo {
 
 /** A relation as a statement names it: its columns in order and, for a view, its definition. */
 export interface RelationInfo {
+  firstSeen?: FirstSeen;
   schema: string;
   name: string;
   columns: readonly string[];
@@ -35,6 +48,8 @@ export class Catalog {
   readonly #tables = new Map<number, TableInfo>();
   /** Relations by the name a statement used (`null`: no such relation); cleared with each new version. */
   readonly #relations = new Map<string, RelationInfo | null>();
+  /** By OID: the names first seen, attribute number by attribute number; kept across versions. */
+  readonly #identities = new Map<number, { schema: string; name: string; columns: Map<number, string> }>();
   #ownFunctions: Promise<ReadonlySet<string>> | undefined;
   /** Changes whenever DDL may have changed what names mean; results derived from the catalog key on it. */
   version = 0;
@@ -67,7 +82,19 @@ export class Catalog {
       t.columns.set(Number(attnum), attname!);
       t.ordered.push(attname!);
     }
-    for (const [oid, t] of building) this.#tables.set(oid, { oid, ...t });
+    for (const [oid, t] of building) this.#tables.set(oid, { oid, ...t, firstSeen: this.#firstSeen(oid, t.schema, t.name, t.columns) });
+  }
+
+  /** Records the names of a relation not seen before (and of its columns), and maps current names to them. */
+  #firstSeen(oid: number, schema: string, name: string, columns: ReadonlyMap<number, string>): FirstSeen {
+    let identity = this.#identities.get(oid);
+    if (!identity) this.#identities.set(oid, (identity = { schema, name, columns: new Map() }));
+    const byName = new Map<string, string>();
+    for (const [attnum, column] of columns) {
+      if (!identity.columns.has(attnum)) identity.columns.set(attnum, column);
+      byName.set(column, identity.columns.get(attnum)!);
+    }
+    return { schema: identity.schema, name: identity.name, columns: byName };
   }
 
   /** A table by the name a statement uses (resolved with the target's default search_path). */
@@ -99,8 +126,8 @@ export class Catalog {
     const version = this.version;
     const rows = await this.#query(
       `SELECT q.name, n.nspname, c.relname, ` +
-        `(SELECT pg_catalog.json_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` +
-        `CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END ` +
+        `(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attnum, a.attname) ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` +
+        `CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, c.oid ` +
         `FROM pg_catalog.unnest(ARRAY[${missing.map(literal).join(',')}]::text[]) AS q(name) ` +
         // A temporary relation of the job's own session is not on this connection's search_path: found by name when only one session has it.
         `LEFT JOIN pg_catalog.pg_class c ON c.oid = COALESCE(pg_catalog.to_regclass(q.name), (SELECT min(t.oid::text)::oid FROM pg_catalog.pg_class t ` +
@@ -109,11 +136,17 @@ export class Catalog {
         `LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`,
     );
     if (version !== this.version) return;
-    for (const [name, schema, relname, columns, definition] of rows) {
-      this.#relations.set(name!, relname === null ? null : {
+    for (const [name, schema, relname, columns, definition, oid] of rows) {
+      if (relname === null) {
+        this.#relations.set(name!, null);
+        continue;
+      }
+      const attributes = new Map(columns ? (JSON.parse(columns) as [number, string][]) : []);
+      this.#relations.set(name!, {
         schema: schema!,
         name: relname,
-        columns: columns ? (JSON.parse(columns) as string[]) : [],
+        columns: [...attributes.values()],
+        firstSeen: this.#firstSeen(Number(oid), schema!, relname, attributes),
         ...(definition !== null && { definition: definition! }),
       });
     }

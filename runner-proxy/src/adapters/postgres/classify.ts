@@ -116,7 +116,7 @@ class Collector {
   readonly prepares = new Map<string, SqlClassification>();
   readonly deallocates: string[] = [];
   constructor(
-    readonly prepared: ReadonlyMap<string, SqlClassification>,
+    readonly prepared: PreparedStatements,
     readonly parser: SqlParser,
   ) {}
   add(...classes: readonly string[]): void {
@@ -547,10 +547,17 @@ export interface ClassifierShared {
  */
 const MAX_CACHED_KEY = 16 * 1024;
 
+/** The statements a session's target holds by name, as the session knows them once the target confirmed them. */
+export interface PreparedStatements {
+  get(name: string): SqlClassification | undefined;
+}
+
 /** One classifier per connection: it knows that connection's PREPAREd statements. */
 export class SqlClassifier {
   readonly #shared: ClassifierShared;
-  readonly #prepared = new Map<string, SqlClassification>();
+  /** Set by the session, which tracks what the target holds; EXECUTE of a name not known here is `unknown`. */
+  prepared: (name: string) => SqlClassification | undefined = () => undefined;
+  readonly #prepared: PreparedStatements = { get: (name) => this.prepared(name) };
 
   constructor(shared: ClassifierShared) {
     this.#shared = shared;
@@ -599,13 +606,6 @@ export class SqlClassifier {
     const stmts = tree.stmts ?? [];
     for (const s of stmts) walkStatement(s.stmt, c);
     const result: SqlClassification = { ...finish(c, stmts.map((s) => commandOf(s.stmt))), shape: c.readsValue ? exactShape(sql) : key };
-    // Whether the server accepted a PREPARE is not known here: a name PREPAREd again (which fails while
-    // the first stands, and succeeds where the first failed) may run either, so it carries the classes of both.
-    for (const [name, prepared] of result.prepares ?? []) this.#prepared.set(name, either(this.#prepared.get(name), prepared));
-    for (const name of result.deallocates ?? []) {
-      if (name === '*') this.#prepared.clear();
-      else this.#prepared.delete(name);
-    }
     // Texts of one normalized form differ in constants only: they classify the same unless a value was read.
     if (c.cacheable && !c.readsValue && key.length <= MAX_CACHED_KEY) {
       cache.set(key, result);

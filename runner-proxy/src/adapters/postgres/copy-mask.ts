@@ -5,6 +5,7 @@ import type { Catalog } from './catalog.js';
 import type { CopySpec } from './classify.js';
 import { HEADER_LENGTH } from './codec/frames.js';
 import { Backend, Writer } from './codec/messages.js';
+import { matchesTableColumn } from './result-mask.js';
 
 /** One COPY row: its fields, null as null. */
 export type CopyFields = (string | null)[];
@@ -153,8 +154,7 @@ export async function copyColumns(spec: CopySpec, masks: MaskPlan['columns'], ca
   const table = await catalog.byName(spec.relation);
   if (!table) throw new Error(`table ${spec.relation} is not in the catalog`);
   const columns = spec.columns?.length ? spec.columns : table.ordered;
-  const qualified = `${table.schema}.${table.name}`;
-  return columns.map((name) => ({ name, strategy: masks.find((m) => m.matches(table.name, name) || m.matches(qualified, name))?.strategy }));
+  return columns.map((name) => ({ name, strategy: masks.find((m) => matchesTableColumn(m, table, name))?.strategy }));
 }
 
 /**

@@ -40,6 +40,8 @@ export interface WriteLineage {
   qualified: string;
   column: string;
   from: ColumnLineage;
+  /** Session state (a setting, a notification) rather than a table: a value the gateway cannot trace counts as masked. */
+  session?: true;
 }
 
 /** An expression that filters, joins, groups or orders rows: what it reads, and whether it is `column = $n`. */
@@ -55,9 +57,22 @@ export interface StatementLineage {
   predicates: readonly PredicateLineage[];
   /** COPY (query) TO: what each column of its data derives from. */
   copyOut?: readonly ColumnLineage[];
-  /** DECLARE … CURSOR and PREPARE of this text, for a later FETCH or EXECUTE. */
-  cursors: ReadonlyMap<string, readonly ColumnLineage[]>;
-  prepared: ReadonlyMap<string, readonly ColumnLineage[]>;
+  /** By statement of the text: the result columns of what a DECLARE … CURSOR or PREPARE defines, for a later FETCH or EXECUTE. */
+  defines: readonly (readonly ColumnLineage[] | undefined)[];
+  /**
+   * Every column the statement reads anywhere (any clause, any depth), opaque when it runs code the
+   * gateway cannot trace: what its errors and notices could quote.
+   */
+  reads: ColumnLineage;
+  /** The columns of the rows it writes or of the relations its DDL changes: read by their constraints, indexes and triggers. */
+  checks: ColumnLineage;
+  /** Functions the text creates, with the words of their bodies: a body that names a masked column derives from it. */
+  functionBodies: readonly FunctionBody[];
+}
+
+export interface FunctionBody {
+  name: string;
+  words: ReadonlySet<string>;
 }
 
 type Node = Record<string, unknown>;
@@ -116,6 +131,8 @@ interface Scope {
 }
 
 const MAX_VIEW_DEPTH = 16;
+/** What a rename or SET SCHEMA can move out of a mask's name: a column, or a relation with its columns. */
+const MOVED_KINDS = new Set(['OBJECT_COLUMN', 'OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
 /** Longer statements are traced each time rather than kept: the cache holds its keys' text. */
 const MAX_CACHED_KEY = 64 * 1024;
 const MAX_RECURSION_PASSES = 8;
@@ -140,6 +157,8 @@ function relationNames(tree: unknown, out: Set<string>): Set<string> {
 class Analyzer {
   readonly writes: WriteLineage[] = [];
   readonly predicates: PredicateLineage[] = [];
+  readonly reads = new Deps();
+  readonly checks = new Deps();
   readonly #catalog: Catalog;
   readonly #ownFunctions: ReadonlySet<string>;
   readonly #views: Map<string, OutputColumn[]>;
@@ -169,6 +188,7 @@ class Analyzer {
       case 'UpdateStmt':
         return this.#update(n, scope);
       case 'DeleteStmt':
+        this.#readWhole(this.#catalog.relation(relationKey(n.relation as Node)));
         this.#filter(n.whereClause, this.#targetScope(n, scope, (n.usingClause as unknown[] | undefined) ?? []));
         return this.#returning(n, scope, (n.usingClause as unknown[] | undefined) ?? []);
       case 'ViewStmt':
@@ -180,6 +200,7 @@ class Analyzer {
         this.#intoTable(n.into as Node, this.statement(n.query, scope) ?? []);
         return undefined;
       case 'CopyStmt':
+        if (n.is_from && n.relation) this.#readWhole(this.#catalog.relation(relationKey(n.relation as Node)));
         return n.query ? this.statement(n.query, scope) : undefined;
       case 'ExplainStmt':
         if (explainAnalyzes(n.options)) this.statement(n.query, scope);
@@ -187,8 +208,85 @@ class Analyzer {
       case 'DeclareCursorStmt':
       case 'PrepareStmt':
         return this.statement(n.query, scope);
-      default:
+      case 'CallStmt':
+      case 'DoStmt':
+        this.reads.opaque = true;
+        this.expr(n, scope ?? emptyScope());
         return undefined;
+      case 'AlterTableStmt':
+        this.#alterTable(n);
+        return undefined;
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt':
+        this.#moveTo(n);
+        return undefined;
+      case 'RuleStmt':
+        this.#rule(n);
+        return undefined;
+      default:
+        // A statement not traced column by column (DDL above all) reads whole every relation it names.
+        for (const name of relationNames(n, new Set())) this.#readWhole(this.#catalog.relation(name));
+        return undefined;
+    }
+  }
+
+  /** The rows of a relation as a whole: every column, read by constraints, indexes and triggers of a write, or by DDL. */
+  #readWhole(info: RelationInfo | null | undefined): void {
+    if (info) for (const column of info.columns) this.checks.add(ownColumn(info, column));
+  }
+
+  /**
+   * ALTER TABLE: a type changed USING an expression, or a generated column, derives the column's new
+   * values from others; INHERIT and ATTACH PARTITION put one table's rows under another's name.
+   */
+  #alterTable(n: Node): void {
+    const rv = n.relation as Node;
+    const info = this.#catalog.relation(relationKey(rv));
+    this.#readWhole(info);
+    if (!info) return;
+    const scope: Scope = { entries: [{ alias: String(rv.relname), columns: info.columns.map((c) => ({ name: c, deps: ownColumn(info, c) })) }], ctes: new Map() };
+    for (const item of (n.cmds as { AlterTableCmd?: Node }[] | undefined) ?? []) {
+      const cmd = item.AlterTableCmd ?? {};
+      const def = typed(cmd.def);
+      if (cmd.subtype === 'AT_AlterColumnType' && def?.[0] === 'ColumnDef') this.#write(info, String(cmd.name), this.expr(def[1].raw_default, scope));
+      if (cmd.subtype === 'AT_AddColumn' && def?.[0] === 'ColumnDef') this.#write(info, String(def[1].colname), this.expr(def[1].constraints, scope));
+      if ((cmd.subtype === 'AT_AlterColumnGenericOptions' || cmd.subtype === 'AT_SetExpression' || cmd.subtype === 'AT_ColumnDefault') && cmd.name) this.#write(info, String(cmd.name), this.expr(cmd.def, scope));
+      if (cmd.subtype === 'AT_AddInherit' && def?.[0] === 'RangeVar') this.#rowsUnder(info, this.#catalog.relation(relationKey(def[1])));
+      if (cmd.subtype === 'AT_AttachPartition' && def?.[0] === 'PartitionCmd') this.#rowsUnder(this.#catalog.relation(relationKey(def[1].name as Node)), info);
+    }
+  }
+
+  /** A child's rows read through its parent: each of its columns is written, as it were, to the parent's column of the same name. */
+  #rowsUnder(child: RelationInfo | null | undefined, parent: RelationInfo | null | undefined): void {
+    if (!child || !parent) return;
+    for (const column of child.columns) this.#write(parent, column, ownColumn(child, column));
+  }
+
+  /** A rename (of a column, a table, its schema) writes, as it were, every column it moves to its new name. */
+  #moveTo(n: Node): void {
+    if (!n.relation) return;
+    const info = this.#catalog.relation(relationKey(n.relation as Node));
+    if (!info) return;
+    const kind = String(n.renameType ?? n.objectType);
+    if (!MOVED_KINDS.has(kind)) return;
+    const moved: RelationInfo =
+      kind === 'OBJECT_COLUMN' ? info : n.newschema !== undefined ? { ...info, schema: String(n.newschema) } : { ...info, name: String(n.newname ?? info.name) };
+    for (const column of info.columns) {
+      if (kind === 'OBJECT_COLUMN' && column !== n.subname) continue;
+      this.#write(moved, kind === 'OBJECT_COLUMN' ? String(n.newname) : column, ownColumn(info, column));
+    }
+  }
+
+  /** A rule's actions run with every later statement on its table: what they write or return derives from what they read. */
+  #rule(n: Node): void {
+    const rv = n.relation as Node;
+    const info = this.#catalog.relation(relationKey(rv));
+    const columns = info ? info.columns.map((c) => ({ name: c, deps: ownColumn(info, c) })) : [];
+    const scope: Scope = { entries: ['new', 'old'].map((alias) => ({ alias, columns, ...(!info && { anyColumn: Deps.opaque() }) })), ctes: new Map() };
+    this.#filter(n.whereClause, scope);
+    const target: RelationInfo = info ?? { schema: rv.schemaname ? String(rv.schemaname) : 'public', name: String(rv.relname), columns: [] };
+    for (const action of (n.actions as unknown[] | undefined) ?? []) {
+      for (const c of this.statement(action, scope) ?? []) this.#write(target, `rule ${String(n.rulename)}`, c.deps);
     }
   }
 
@@ -214,6 +312,7 @@ class Analyzer {
     const columns = this.#targets((s.targetList as unknown[] | undefined) ?? [], scope);
     this.#filter(s.whereClause, scope);
     this.#filter(s.havingClause, scope);
+    this.expr([s.limitCount, s.limitOffset], scope);
     // GROUP BY, ORDER BY, DISTINCT ON and named windows may refer to output columns by name or position.
     const withOutputs: Scope = { entries: [{ alias: '', columns }], ctes: new Map(), parent: scope };
     for (const list of [s.groupClause, s.sortClause, s.distinctClause, s.windowClause]) {
@@ -349,13 +448,8 @@ class Analyzer {
     }
     const info = this.#catalog.relation(relationKey(rv));
     if (!info) return undefined;
-    const own = (column: string): Deps => {
-      const d = new Deps();
-      d.sources.set(`${info.schema}.${info.name}\u0000${column}`, { table: info.name, qualified: `${info.schema}.${info.name}`, column });
-      return d;
-    };
     const defined = info.definition !== undefined ? this.#view(info) : undefined;
-    return info.columns.map((column, i) => ({ name: column, deps: own(column).add(defined ? (defined[i]?.deps ?? Deps.opaque()) : new Deps()) }));
+    return info.columns.map((column, i) => ({ name: column, deps: ownColumn(info, column).add(defined ? (defined[i]?.deps ?? Deps.opaque()) : new Deps()) }));
   }
 
   /** A view's columns through its definition, analysed once per catalog version. */
@@ -386,8 +480,11 @@ class Analyzer {
     if (t) {
       const [type, n] = t;
       switch (type) {
-        case 'ColumnRef':
-          return this.#column((n.fields as unknown[] | undefined) ?? [], scope);
+        case 'ColumnRef': {
+          const deps = this.#column((n.fields as unknown[] | undefined) ?? [], scope);
+          this.reads.add(deps);
+          return deps;
+        }
         case 'A_Const':
         case 'ParamRef':
           return new Deps();
@@ -397,7 +494,10 @@ class Analyzer {
           const over = n.over as Node | undefined;
           if (over) for (const clause of [over.partitionClause, over.orderClause]) this.#predicate(clause, scope);
           const args = this.expr({ ...n, funcname: undefined }, scope);
-          return this.#ownFunction(n) ? args.add(Deps.opaque()) : args;
+          this.#sessionWrite(n, scope);
+          if (!this.#ownFunction(n)) return args;
+          this.reads.opaque = true;
+          return args.add(Deps.opaque());
         }
         case 'TypeName':
           return new Deps();
@@ -406,6 +506,16 @@ class Analyzer {
       }
     }
     return Deps.of(...Object.values(node).map((v) => this.expr(v, scope)));
+  }
+
+  /** set_config and pg_notify put a value where a later statement reads it back: a setting, a notification's payload. */
+  #sessionWrite(fn: Node, scope: Scope): void {
+    const name = ((fn.funcname as unknown[] | undefined) ?? []).map(str).at(-1)?.toLowerCase();
+    const args = (fn.args as unknown[] | undefined) ?? [];
+    if ((name !== 'set_config' && name !== 'pg_notify') || args.length < 2) return;
+    const key = (args[0] as { A_Const?: { sval?: { sval?: string } } }).A_Const?.sval?.sval ?? '?';
+    const deps = this.expr(args[1], scope);
+    if (deps.size) this.writes.push({ table: '', qualified: name === 'set_config' ? 'setting' : 'notification on channel', column: key, from: deps.freeze(), session: true });
   }
 
   #ownFunction(fn: Node): boolean {
@@ -441,6 +551,7 @@ class Analyzer {
 
   #insert(n: Node, scope: Scope | undefined): OutputColumn[] | undefined {
     const info = this.#catalog.relation(relationKey(n.relation as Node));
+    this.#readWhole(info);
     const inner = this.#scopeWith(n, scope);
     const values = n.selectStmt ? this.statement(n.selectStmt, inner) ?? [] : [];
     const targets = (n.cols as { ResTarget?: Node }[] | undefined)?.map((c) => String(c.ResTarget?.name)) ?? [...(info?.columns ?? [])];
@@ -460,6 +571,7 @@ class Analyzer {
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner));
     for (const item of (n.fromClause as unknown[] | undefined) ?? []) inner.entries.push(...this.#fromItem(item, inner));
     const info = this.#catalog.relation(relationKey(n.relation as Node));
+    this.#readWhole(info);
     if (info) this.#assignments(info, (n.targetList as unknown[] | undefined) ?? [], inner);
     this.#filter(n.whereClause, inner);
     return this.#returning(n, scope, (n.fromClause as unknown[] | undefined) ?? []);
@@ -470,6 +582,7 @@ class Analyzer {
     inner.entries.push(...this.#fromItem({ RangeVar: n.relation }, inner), ...this.#fromItem(n.sourceRelation, inner));
     this.#filter(n.joinCondition, inner);
     const info = this.#catalog.relation(relationKey(n.relation as Node));
+    this.#readWhole(info);
     for (const w of (n.mergeWhenClauses as { MergeWhenClause?: Node }[] | undefined) ?? []) {
       const clause = w.MergeWhenClause ?? {};
       if (!info) continue;
@@ -516,6 +629,41 @@ class Analyzer {
     if (deps.size === 0) return;
     this.writes.push({ table: info.name, qualified: `${info.schema}.${info.name}`, column, from: deps.freeze() });
   }
+}
+
+/** A column of a relation as its own source: under its current names and those the gateway first saw it by. */
+function ownColumn(info: RelationInfo, column: string): Deps {
+  const d = new Deps();
+  d.sources.set(`${info.schema}.${info.name}\u0000${column}`, { table: info.name, qualified: `${info.schema}.${info.name}`, column });
+  const first = info.firstSeen;
+  const firstColumn = first?.columns.get(column) ?? column;
+  if (first && (first.schema !== info.schema || first.name !== info.name || firstColumn !== column)) {
+    d.sources.set(`${first.schema}.${first.name}\u0000${firstColumn}`, { table: first.name, qualified: `${first.schema}.${first.name}`, column: firstColumn });
+  }
+  return d;
+}
+
+function emptyScope(): Scope {
+  return { entries: [], ctes: new Map() };
+}
+
+/** Functions a text creates: called later in the same text, they are the target's own; their bodies' words, to find masked names in. */
+function createdFunctions(stmts: unknown[]): FunctionBody[] {
+  const bodies: FunctionBody[] = [];
+  for (const stmt of stmts) {
+    const t = typed(stmt);
+    if (t?.[0] !== 'CreateFunctionStmt') continue;
+    const name = ((t[1].funcname as unknown[] | undefined) ?? []).map(str).at(-1)?.toLowerCase() ?? '';
+    const words = new Set<string>();
+    const collect = (v: unknown): void => {
+      if (typeof v === 'string') {
+        for (const w of v.toLowerCase().split(/[^\p{L}\p{N}_$]+/u)) if (w) words.add(w);
+      } else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+    };
+    collect([t[1].options, t[1].sql_body]);
+    bodies.push({ name, words });
+  }
+  return bodies;
 }
 
 /** `column = $n` (either way round, through casts): a lookup by a value the client already has. */
@@ -631,7 +779,9 @@ export class LineageCache {
     const version = this.#catalog.version;
     const tree = this.#parser.parse(sql) as { stmts?: { stmt?: unknown }[] };
     const stmts = (tree.stmts ?? []).map((s) => s.stmt);
-    const ownFunctions = await this.#catalog.ownFunctions();
+    const functionBodies = createdFunctions(stmts);
+    const catalogOwn = await this.#catalog.ownFunctions();
+    const ownFunctions = functionBodies.length ? new Set([...catalogOwn, ...functionBodies.map((f) => f.name)]) : catalogOwn;
     await this.#resolveRelations(stmts);
     if (this.#viewsVersion !== this.#catalog.version) {
       this.#views.clear();
@@ -639,20 +789,27 @@ export class LineageCache {
     }
     const analyzer = new Analyzer(this.#catalog, this.#parser, ownFunctions, this.#views);
     const results: ResultLineage[] = [];
-    const cursors = new Map<string, readonly ColumnLineage[]>();
-    const prepared = new Map<string, readonly ColumnLineage[]>();
+    const defines: (readonly ColumnLineage[] | undefined)[] = [];
     let copyOut: ColumnLineage[] | undefined;
     for (const stmt of stmts) {
       const columns = analyzer.statement(stmt, undefined);
       const t = typed(stmt);
       const frozen = () => (columns ?? []).map((c) => c.deps.freeze(c.spread));
-      if (t?.[0] === 'DeclareCursorStmt') cursors.set(String(t[1].portalname), frozen());
-      if (t?.[0] === 'PrepareStmt') prepared.set(String(t[1].name), frozen());
+      defines.push(t?.[0] === 'DeclareCursorStmt' || t?.[0] === 'PrepareStmt' ? frozen() : undefined);
       if (t?.[0] === 'CopyStmt' && !t[1].is_from && columns) copyOut ??= frozen();
       const result = resultOf(stmt, columns);
       if (result) results.push(result);
     }
-    const lineage: StatementLineage = { results, writes: analyzer.writes, predicates: analyzer.predicates, cursors, prepared, ...(copyOut && { copyOut }) };
+    const lineage: StatementLineage = {
+      results,
+      writes: analyzer.writes,
+      predicates: analyzer.predicates,
+      defines,
+      reads: analyzer.reads.freeze(),
+      checks: analyzer.checks.freeze(),
+      functionBodies,
+      ...(copyOut && { copyOut }),
+    };
     if (version === this.#catalog.version && key.length <= MAX_CACHED_KEY) {
       if (this.#entries.size >= this.#size) this.#entries.delete(this.#entries.keys().next().value!);
       this.#entries.set(key, lineage);
@@ -708,11 +865,17 @@ const OPAQUE: ColumnLineage = Object.freeze({ sources: [], opaque: true });
  */
 export function maskedCopy(lineage: StatementLineage, masks: readonly ColumnMask[]): string | undefined {
   for (const w of lineage.writes) {
+    if (w.session && w.from.opaque && masks.length) return `the value written to ${w.qualified} ${w.column} derives from a function the gateway cannot trace`;
     const source = w.from.sources.map((s) => ({ s, mask: masks.find((m) => m.matches(s.table, s.column) || m.matches(s.qualified, s.column)) })).find((x) => x.mask);
     if (!source) continue;
     const target = masks.find((m) => m.matches(w.table, w.column) || m.matches(w.qualified, w.column));
     if (target?.rule === source.mask!.rule) continue;
-    return `the value written to ${w.qualified}.${w.column} derives from masked column ${source.s.qualified}.${source.s.column}`;
+    return `the value written to ${w.qualified}${w.session ? ' ' : '.'}${w.column} derives from masked column ${source.s.qualified}.${source.s.column}`;
+  }
+  for (const body of lineage.functionBodies) {
+    const words = [...body.words];
+    const mask = masks.find((m) => words.some((w) => m.matchesTable(w)) && words.some((w) => m.matchesColumn(w)));
+    if (mask) return `the body of function ${body.name} names a column masked by rule "${mask.rule}"`;
   }
   return undefined;
 }
@@ -734,7 +897,8 @@ export function maskedPredicate(lineage: StatementLineage, masks: readonly Colum
 export function touchesMasked(lineage: StatementLineage, masks: readonly ColumnMask[]): boolean {
   const derived = (c: ColumnLineage) => maskingSource(c, masks) !== undefined;
   return (
-    lineage.results.some((r) => 'columns' in r && r.columns.some(derived)) ||
+    derived(lineage.reads) ||
+    lineage.results.some((r) => ('columns' in r ? r.columns.some(derived) : 'unknown' in r)) ||
     lineage.predicates.some((p) => derived(p.from)) ||
     lineage.writes.some((w) => derived(w.from)) ||
     (lineage.copyOut?.some(derived) ?? false)

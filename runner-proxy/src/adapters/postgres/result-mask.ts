@@ -60,8 +60,19 @@ export function tableOids(fields: readonly Field[]): number[] {
 function columnMaskFor(masks: readonly ColumnMask[], table: TableInfo | undefined, column: string | undefined): ColumnMask | undefined {
   if (!column) return undefined;
   if (!table || table.isView) return masks.find((m) => m.matchesColumn(column));
-  const qualified = `${table.schema}.${table.name}`;
-  return masks.find((m) => m.matches(table.name, column) || m.matches(qualified, column));
+  return masks.find((m) => matchesTableColumn(m, table, column));
+}
+
+/** A mask covers a table's column under its current names or those the gateway first saw it by (a rename keeps it). */
+export function matchesTableColumn(mask: ColumnMask, table: TableInfo, column: string): boolean {
+  const first = table.firstSeen;
+  const firstColumn = first.columns.get(column) ?? column;
+  return (
+    mask.matches(table.name, column) ||
+    mask.matches(`${table.schema}.${table.name}`, column) ||
+    mask.matches(first.name, firstColumn) ||
+    mask.matches(`${first.schema}.${first.name}`, firstColumn)
+  );
 }
 
 /**
@@ -271,8 +282,9 @@ export function maskNotice(fields: NoticeFields, masks: MaskPlan, masker: Masker
   const detail = fields.get('D');
   if (detail && masks.columns.length) {
     const tableMasked = (column: string) => masks.columns.some((m) => (table ? m.matches(table, column) : m.matchesColumn(column)));
-    const key = /^Key \(([^)]*)\)=\((.*)\)( .*)?$/s.exec(detail);
-    if (key && key[1]!.split(',').some((c) => tableMasked(c.trim().replace(/^"|"$/g, '')))) {
+    const key = /^Key \((.*?)\)=\((.*)\)( .*)?$/s.exec(detail);
+    // Every word of the key list: an index on an expression names its columns inside it, `lower(ssn)`.
+    if (key && key[1]!.split(/[^\p{L}\p{N}_$]+/u).some((word) => word !== '' && tableMasked(word))) {
       fields.set('D', `Key (${key[1]})=([masked])${key[3] ?? ''}`);
       count++;
     } else if (/^Failing row contains \(/.test(detail) && (!table || masks.columns.some((m) => m.matchesTable(table)))) {

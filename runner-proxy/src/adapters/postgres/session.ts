@@ -36,6 +36,7 @@ import {
 import { CopyOutMasker, utf8 } from './copy-mask.js';
 import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
+import { namesOf, SessionState, stateEffects, type NamedObject, type StateEffect, type Undo } from './session-state.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type CopyPlan, type WritePlan } from './write-mask.js';
 
@@ -87,13 +88,13 @@ interface Statement {
   sql?: SqlClassification;
   /** Where its result columns come from; set when the connection masks columns. */
   lineage?: StatementLineage;
-  /** Refused at Parse: every Bind of it is refused again with the same words. */
-  refusal?: NoticeFields;
   fields?: Field[];
   write?: WritePlan;
   text: string;
-  /** Held for approval: asked again at each Bind, with that Bind's parameters. */
+  /** Held for approval, or PREPAREd in SQL (decided at its EXECUTE): asked at each Bind, with that Bind's parameters. */
   held?: Operation;
+  /** What it does to the session's named objects when it runs (SAVEPOINT, DECLARE…). */
+  effects?: readonly StateEffect[];
 }
 
 interface Portal {
@@ -107,9 +108,10 @@ interface Portal {
 
 /** What the target's next responses answer, in the order the requests went out. */
 type Pending =
-  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number>; lineage?: StatementLineage; results?: number; copiesOut?: number }
-  | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields }
-  | { kind: 'close' | 'sync' }
+  | { kind: 'query'; ruling: Ruling; sql?: SqlClassification; started: number; rows: number; bytes: number; masked: number; plan: ResultPlan; error?: string; substitution?: NoticeFields; tag?: string; written?: number; maskedBy?: Record<string, number>; lineage?: StatementLineage; results?: number; copiesOut?: number; op?: SqlOperation; effects?: readonly StateEffect[]; completedStatements?: number }
+  | { kind: 'parse' | 'bind' | 'function'; substitution?: NoticeFields; undo?: Undo }
+  | { kind: 'close'; undo: Undo }
+  | { kind: 'sync' }
   | { kind: 'describe'; statement?: Statement; portal?: Portal }
   | { kind: 'execute'; portal: Portal; started: number; rows: number; bytes: number; masked: number; tag?: string; written?: number; maskedBy?: Record<string, number> };
 
@@ -187,8 +189,8 @@ export class PostgresSession {
   readonly #up: Direction;
   readonly #down: Direction;
   readonly #pending: Pending[] = [];
-  readonly #statements = new Map<string, Statement>();
-  readonly #portals = new Map<string, Portal>();
+  /** Prepared statements and portals (cursors too) as the target holds them. */
+  readonly #state = new SessionState<Statement, Portal>();
   readonly #openSeq: number;
   /** After a refusal in an extended-protocol batch, the client's messages up to Sync are dropped, as the target would. */
   #skipUntilSync = false;
@@ -200,9 +202,6 @@ export class PostgresSession {
   #copyOut: CopyOutMasker | undefined;
   #syntaxUnsafe: string | undefined;
   #closed = false;
-  /** Result lineage of the cursors DECLAREd and statements PREPAREd in SQL, for FETCH and EXECUTE. */
-  readonly #cursors = new Map<string, readonly ColumnLineage[]>();
-  readonly #preparedLineage = new Map<string, readonly ColumnLineage[]>();
   /** What lineage found against this connection's masks, by statement shape. */
   readonly #maskFindings = new WeakMap<StatementLineage, MaskFindings>();
   #connectionPlan: MaskPlan | undefined;
@@ -214,6 +213,7 @@ export class PostgresSession {
     this.#client = client;
     this.#server = upstream.socket as Socket;
     this.#openSeq = openSeq;
+    ctx.classifier.prepared = (name) => this.#state.statement(name)?.sql;
     for (const [name, value] of upstream.parameters) this.#trackParameter(name, value);
     this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e), (forward) => ctx.governor.commitThen(forward));
     this.#down = new Direction(this.#server, client, this.#serverSink(), ctx.maxFrame, (e) => this.#fail(e));
@@ -246,10 +246,22 @@ export class PostgresSession {
   /** Returns false to stop reading while a decision is pending. */
   #clientFrame(code: number, frame: Buffer): boolean {
     if (this.#skipUntilSync && code !== Frontend.Sync && code !== Frontend.Flush) return true;
+    const effects = code === Frontend.Query ? stateEffects(readCString(frame), this.#ctx.classifier.parser) : undefined;
+    if (!this.#state.quiet && this.#state.unsettled(effects ? effects.flatMap(namesOf) : this.#names(code, frame))) {
+      // It names what an earlier batch changed: decided once the target has said whether that change stands.
+      void this.#state.settled().then(() => {
+        try {
+          if (this.#clientFrame(code, frame)) this.#up.resume();
+        } catch (e) {
+          this.#protocolViolation(e);
+        }
+      });
+      return false;
+    }
     switch (code) {
       case Frontend.Query: {
         const sql = readCString(frame);
-        return this.#decideThen(this.#traced(this.#statementText(sql)), (ruling, op) => this.#query(frame, ruling, op));
+        return this.#decideThen(this.#traced(this.#statementText(sql)), (ruling, op) => this.#query(frame, ruling, op, effects!));
       }
       case Frontend.Parse: {
         const parse = readParse(frame);
@@ -261,7 +273,7 @@ export class PostgresSession {
         return this.#bind(frame);
       case Frontend.Describe: {
         const target = readTarget(frame);
-        this.#pending.push(target.kind === 'S' ? { kind: 'describe', statement: this.#statements.get(target.name) ?? placeholder(target.name) } : { kind: 'describe', portal: this.#portal(target.name) });
+        this.#pending.push(target.kind === 'S' ? { kind: 'describe', statement: this.#state.statement(target.name) ?? this.#unknownStatement(target.name) } : { kind: 'describe', portal: this.#portal(target.name) });
         this.#up.out.pass(frame);
         return true;
       }
@@ -273,15 +285,15 @@ export class PostgresSession {
       }
       case Frontend.Close: {
         const target = readTarget(frame);
-        if (target.kind === 'S') this.#statements.delete(target.name);
-        else this.#portals.delete(target.name);
-        this.#pending.push({ kind: 'close' });
+        const undo = target.kind === 'S' ? this.#state.closeStatement(target.name) : this.#state.closePortal(target.name);
+        this.#pending.push({ kind: 'close', undo });
         this.#up.out.pass(frame);
         return true;
       }
       case Frontend.Sync:
         this.#skipUntilSync = false;
         this.#pending.push({ kind: 'sync' });
+        this.#state.sent();
         this.#up.out.pass(frame);
         return true;
       case Frontend.FunctionCall:
@@ -290,6 +302,7 @@ export class PostgresSession {
           (ruling) => {
             if (!ruling.allowed) return this.#refuseSimple(ruling);
             this.#pending.push({ kind: 'function' });
+            this.#state.sent();
             this.#up.out.pass(frame);
           },
         );
@@ -313,7 +326,35 @@ export class PostgresSession {
   }
 
   #portal(name: string): Portal {
-    return this.#portals.get(name) ?? { statement: undefined, resultFormats: [] };
+    return this.#state.portal(name) ?? { statement: this.#unknownStatement(name), resultFormats: [] };
+  }
+
+  /** What the target may hold under a name the gateway does not know (a cursor a function opened): masked as untraceable. */
+  #unknownStatement(name: string): Statement {
+    return { ruling: { allowed: true, seq: 0, masks: this.#connectionMasks() }, text: name, lineage: UNTRACED };
+  }
+
+  /** The prepared statements and portals a client message names, to wait on while an earlier batch may still change them. */
+  #names(code: number, frame: Buffer): readonly NamedObject[] {
+    switch (code) {
+      case Frontend.Parse: {
+        const { statement } = readParse(frame);
+        return statement === '' ? [] : [{ namespace: 'statement', name: statement }];
+      }
+      case Frontend.Bind: {
+        const { statement, portal } = readBind(frame);
+        return [{ namespace: 'statement', name: statement }, ...(portal === '' ? [] : [{ namespace: 'portal' as const, name: portal }])];
+      }
+      case Frontend.Describe:
+      case Frontend.Close: {
+        const { kind, name } = readTarget(frame);
+        return [{ namespace: kind === 'S' ? 'statement' : 'portal', name }];
+      }
+      case Frontend.Execute:
+        return [{ namespace: 'portal', name: readExecute(frame).portal }];
+      default:
+        return [];
+    }
   }
 
   #statementText(sql: string): KnownStatement {
@@ -362,8 +403,6 @@ export class PostgresSession {
   }
 
   #withLineage(statement: KnownStatement, lineage: StatementLineage): SqlOperation {
-    for (const [name, columns] of lineage.cursors) this.#cursors.set(name, columns);
-    for (const [name, columns] of lineage.prepared) this.#preparedLineage.set(name, columns);
     // The same text again is traced once for as long as its lineage holds.
     if (statement.traced?.lineage === lineage) return statement.traced;
     const { op } = statement;
@@ -400,56 +439,55 @@ export class PostgresSession {
     return false;
   }
 
-  #query(frame: Buffer, ruling: Ruling, op: SqlOperation): void | Promise<void> {
+  #query(frame: Buffer, ruling: Ruling, op: SqlOperation, effects: readonly StateEffect[]): void | Promise<void> {
     if (!ruling.allowed) return this.#refuseSimple(explained(ruling, op), op.sql.syntaxError);
     const unmaskable = unmaskableCopy(op, ruling.masks);
     if (unmaskable) return this.#refuseSimple({ ...ruling, allowed: false, rule: 'copy-mask', message: unmaskable });
-    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, lineage: op.lineage };
+    const entry: Pending = { kind: 'query', ruling, sql: op.sql, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, lineage: op.lineage, op, effects };
+    const send = (query: Buffer) => {
+      this.#pending.push(entry);
+      this.#state.sending(effects);
+      this.#state.sent();
+      this.#up.out.push(query);
+    };
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, readCString(frame), ruling.masks, this.#ctx).then((plan) => {
         if (plan.refusal) return this.#refuseSimple({ ...ruling, allowed: false, rule: plan.refusal.rule, message: plan.refusal.message });
-        this.#pending.push(entry);
-        this.#up.out.push(plan.sql !== undefined ? writeQuery(plan.sql) : frame);
+        send(plan.sql !== undefined ? writeQuery(plan.sql) : frame);
         this.#copyInPlans = plan.copies ?? [];
       });
     }
-    this.#pending.push(entry);
-    this.#up.out.pass(frame);
+    send(frame);
   }
 
   #parse(frame: Buffer, parse: ReturnType<typeof readParse>, ruling: Ruling, op: SqlOperation): void | Promise<void> {
-    const statement: Statement = { ruling, sql: op.sql, text: op.text, lineage: op.lineage };
-    this.#statements.set(parse.statement, statement);
+    // A refused Parse never reaches the target: what it holds under the name stays, and so does the gateway's view of it.
     const runnable = ruling.allowed || ruling.deferred;
     const unmaskable = runnable ? unmaskableCopy(op, ruling.masks) : undefined;
     if (!runnable || unmaskable) {
-      statement.refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(explained(ruling, op), op.sql.syntaxError);
-      return this.#refuseExtended(statement.refusal, 'parse');
+      const refusal = unmaskable ? errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${unmaskable}`, 'rule: copy-mask') : this.#refusalFields(explained(ruling, op), op.sql.syntaxError);
+      return this.#refuseExtended(refusal, 'parse');
     }
+    const statement: Statement = { ruling, sql: op.sql, text: op.text, lineage: op.lineage, effects: stateEffects(parse.query, this.#ctx.classifier.parser) };
     if (ruling.deferred) statement.held = op;
+    const send = (message: Buffer) => {
+      this.#pending.push({ kind: 'parse', undo: this.#state.defineStatement(parse.statement, statement) });
+      this.#up.out.push(message);
+    };
     if (ruling.masks.writeColumns.length && op.sql.writes) {
       return WriteMasker.forStatement(op.sql, parse.query, ruling.masks, this.#ctx).then((plan) => {
-        if (plan.refusal) {
-          statement.refusal = errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${plan.refusal.message}`, `rule: ${plan.refusal.rule}`);
-          return this.#refuseExtended(statement.refusal, 'parse');
-        }
+        if (plan.refusal) return this.#refuseExtended(errorFields('ERROR', SQLSTATE_REFUSED, `govern: ${plan.refusal.message}`, `rule: ${plan.refusal.rule}`), 'parse');
         statement.write = plan;
         this.#copyInPlans = plan.copies ?? [];
-        this.#pending.push({ kind: 'parse' });
-        this.#up.out.push(plan.sql !== undefined ? writeParse({ ...parse, query: plan.sql }) : frame);
+        send(plan.sql !== undefined ? writeParse({ ...parse, query: plan.sql }) : frame);
       });
     }
-    this.#pending.push({ kind: 'parse' });
-    this.#up.out.pass(frame);
+    send(frame);
   }
 
   #bind(frame: Buffer): boolean {
     const bind = readBind(frame);
-    const statement = this.#statements.get(bind.statement);
-    if (statement?.refusal) {
-      this.#refuseExtended(statement.refusal, 'bind');
-      return true;
-    }
+    const statement = this.#state.statement(bind.statement);
     if (statement?.held) {
       // Approved for this one execution, with the parameters the approver was shown.
       const execution: Operation = { ...statement.held, text: this.#withParameters(statement, bind), approveAtExecution: false };
@@ -475,8 +513,8 @@ export class PostgresSession {
   }
 
   #bound(frame: Buffer, bind: ReturnType<typeof readBind>, statement: Statement | undefined, ruling: Ruling | undefined): void {
-    this.#portals.set(bind.portal, { statement, resultFormats: bind.resultFormats, ...(ruling && { ruling }) });
-    this.#pending.push({ kind: 'bind' });
+    const portal: Portal = { statement: statement ?? this.#unknownStatement(bind.statement), resultFormats: bind.resultFormats, ...(ruling && { ruling }) };
+    this.#pending.push({ kind: 'bind', undo: this.#state.openPortal(bind.portal, portal) });
     const params = statement?.write?.params;
     if (params?.size) {
       for (const [index, strategy] of params) {
@@ -503,6 +541,7 @@ export class PostgresSession {
   #refuseSimple(ruling: Ruling, syntaxError?: string): void {
     const substitution = this.#refusalFields(ruling, syntaxError);
     this.#pending.push({ kind: 'query', ruling, started: performance.now(), rows: 0, bytes: 0, masked: 0, plan: PASS_THROUGH, substitution });
+    this.#state.sent();
     this.#up.out.push(writeQuery(`EXECUTE ${this.#nonce}`));
   }
 
@@ -566,7 +605,10 @@ export class PostgresSession {
       case Backend.CommandComplete:
       case Backend.EmptyQueryResponse:
       case Backend.PortalSuspended:
-        if (code === Backend.CommandComplete && (head?.kind === 'execute' || head?.kind === 'query')) recordCommandTag(head, frame);
+        if (code === Backend.CommandComplete && (head?.kind === 'execute' || head?.kind === 'query')) {
+          recordCommandTag(head, frame);
+          this.#confirmed(head, frame);
+        }
         if (head?.kind === 'execute') {
           this.#pending.shift();
           this.#changedCatalog(head.portal.statement?.sql);
@@ -580,11 +622,11 @@ export class PostgresSession {
         this.#error(frame, head);
         return true;
       case Backend.ReadyForQuery:
-        this.#readyForQuery(head);
+        this.#readyForQuery(head, frame);
         break;
       case Backend.NoticeResponse: {
         const fields = readNotice(frame);
-        if (this.#readsMasked(head)) {
+        if (this.#readsMasked(head, fields.get('C'))) {
           this.#down.out.push(writeNotice(Backend.NoticeResponse, withheldNotice(fields)));
           return true;
         }
@@ -730,15 +772,27 @@ export class PostgresSession {
 
   #resultColumns(result: ResultLineage | undefined): readonly ColumnLineage[] | null {
     if (!result || 'unknown' in result) return null;
-    if ('cursor' in result) return this.#cursors.get(result.cursor) ?? null;
-    if ('prepared' in result) return this.#preparedLineage.get(result.prepared) ?? null;
+    if ('cursor' in result) return this.#resultColumns(this.#state.portal(result.cursor)?.statement?.lineage?.results[0]);
+    if ('prepared' in result) return this.#resultColumns(this.#state.statement(result.prepared)?.lineage?.results[0]);
     return result.columns;
   }
 
-  /** Whether the statement being answered reads a masked column, so its errors and notices could quote a value. */
-  #readsMasked(head: Pending | undefined): boolean {
+  /**
+   * Whether the statement being answered reads a masked column (itself, or what it EXECUTEs or
+   * FETCHes), so its errors and notices could quote a value. Rows it writes are read by constraints,
+   * indexes and triggers: only an integrity violation (class 23, whose values are in its DETAIL, masked
+   * by maskNotice) keeps its words then.
+   */
+  #readsMasked(head: Pending | undefined, sqlstate?: string): boolean {
     const lineage = head?.kind === 'query' ? head.lineage : head?.kind === 'execute' ? head.portal.statement?.lineage : undefined;
-    return lineage !== undefined && touchesMasked(lineage, this.#connectionMasks().columns);
+    if (lineage === undefined) return false;
+    const masks = this.#connectionMasks().columns;
+    if (touchesMasked(lineage, masks)) return true;
+    if (!sqlstate?.startsWith('23') && maskingSource(lineage.checks, masks) !== undefined) return true;
+    return lineage.results.some((r) => {
+      const named = 'cursor' in r ? this.#state.portal(r.cursor)?.statement : 'prepared' in r ? this.#state.statement(r.prepared) : undefined;
+      return ('cursor' in r || 'prepared' in r) && touchesMasked(named?.lineage ?? UNTRACED, masks);
+    });
   }
 
   #copyOutResponse(frame: Buffer, head: Pending | undefined): boolean {
@@ -769,7 +823,7 @@ export class PostgresSession {
     if (substitution && (fields.get('M') ?? '').includes(this.#nonce)) {
       fields = substitution;
       this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
-    } else if (this.#readsMasked(head)) {
+    } else if (this.#readsMasked(head, fields.get('C'))) {
       fields = withheldNotice(fields);
       this.#down.out.push(writeNotice(Backend.ErrorResponse, fields));
     } else if (maskNotice(fields, this.#masksOf(head), this.#ctx.governor.masker)) {
@@ -783,14 +837,49 @@ export class PostgresSession {
       head.error ??= message;
       return;
     }
-    // Extended protocol: the target skips everything up to Sync.
+    this.#state.failed();
+    // Extended protocol: the target skips everything up to Sync; what the failed and skipped messages would have changed is undone, latest first.
+    const undone: { undo: Undo; failed: boolean }[] = [];
     while (this.#pending.length && this.#pending[0]!.kind !== 'sync') {
       const dropped = this.#pending.shift()!;
       if (dropped.kind === 'execute') this.#completed(dropped.portal.ruling, { ...dropped, error: message });
+      if ('undo' in dropped && dropped.undo) undone.push({ undo: dropped.undo, failed: dropped === head });
     }
+    for (const { undo, failed } of undone.reverse()) undo(failed);
   }
 
-  #readyForQuery(head: Pending | undefined): void {
+  /** A statement ran: what it did to the session's named objects is now the target's state. */
+  #confirmed(head: Extract<Pending, { kind: 'query' | 'execute' }>, frame: Buffer): void {
+    const index = head.kind === 'query' ? (head.completedStatements = (head.completedStatements ?? 0) + 1) - 1 : 0;
+    const effect = head.kind === 'query' ? head.effects?.[index] : head.portal.statement?.effects?.[0];
+    const tag = frame.toString('utf8', 5, frame.length - 1);
+    this.#state.tagged(tag, effect);
+    if (!effect || effect.kind === 'none' || effect.kind === 'use') return;
+    const op = head.kind === 'query' ? head.op : undefined;
+    const ruling = head.kind === 'query' ? head.ruling : head.portal.ruling;
+    const defined: Statement = {
+      ruling: ruling ?? { allowed: true, seq: 0, masks: this.#connectionMasks() },
+      text: op?.text ?? '',
+      lineage: op?.lineage ? lineageOf(op.lineage.defines[index], op.lineage.reads) : UNTRACED,
+    };
+    this.#state.confirmed(effect, {
+      statement: (name) => (effect.kind === 'prepare' ? this.#preparedInSql(name, effect.text, defined) : defined),
+      portal: () => ({ statement: defined, resultFormats: [], ...(ruling && { ruling }) }),
+    });
+  }
+
+  /**
+   * A statement PREPAREd in SQL, as the target now holds it: its rows are masked by the lineage traced
+   * at its PREPARE, its classes decided at each EXECUTE (by the classifier) or Bind (as `held`) of it.
+   */
+  #preparedInSql(name: string, text: string, defined: Statement): Statement {
+    const sql = this.#ctx.classifier.classify(text).prepares?.get(name);
+    if (!sql) return defined;
+    return { ...defined, sql, held: { connection: this.#ctx.connection, protocol: 'postgres', text: defined.text, classes: sql.classes, writes: sql.writes, sql } as SqlOperation };
+  }
+
+  #readyForQuery(head: Pending | undefined, frame: Buffer): void {
+    this.#state.answered(String.fromCharCode(frame[5] ?? 0x49));
     if (head?.kind === 'query') {
       this.#changedCatalog(head.sql);
       this.#completed(head.ruling, head);
@@ -798,9 +887,9 @@ export class PostgresSession {
     this.#pending.shift();
   }
 
-  /** After DDL, names may mean other things: lineage and table descriptions are looked up afresh. */
+  /** After DDL, or code that may have run some (DO, CALL), names may mean other things: lineage and table descriptions are looked up afresh. */
   #changedCatalog(sql: SqlClassification | undefined): void {
-    if (sql?.classes.has('ddl')) this.#ctx.catalog.invalidate();
+    if (sql?.classes.has('ddl') || sql?.classes.has('unknown')) this.#ctx.catalog.invalidate();
   }
 
   #completed(
@@ -900,8 +989,13 @@ function explained(ruling: Ruling, op: SqlOperation): Ruling {
   return detail ? { ...ruling, message: `${ruling.message}: ${detail}` } : ruling;
 }
 
-function placeholder(text: string): Statement {
-  return { ruling: { allowed: true, seq: 0, masks: EMPTY_MASK_PLAN }, text };
+/** Lineage for a name the gateway has no trace of: every column and every read untraceable. */
+const NOTHING: ColumnLineage = { sources: [], opaque: false };
+const UNTRACED: StatementLineage = lineageOf(undefined, { sources: [], opaque: true });
+
+/** The lineage of a statement PREPAREd or a cursor DECLAREd earlier: its result columns, and what the text declaring it read. */
+function lineageOf(columns: readonly ColumnLineage[] | undefined, reads: ColumnLineage): StatementLineage {
+  return { results: [columns ? { columns } : { unknown: true }], writes: [], predicates: [], defines: [], reads, checks: NOTHING, functionBodies: [] };
 }
 
 /**
