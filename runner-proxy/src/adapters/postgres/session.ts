@@ -199,6 +199,8 @@ export class PostgresSession {
   /** Why the target could read quoting otherwise than the gateway's parser, by the parameter that makes it so. */
   readonly #syntaxUnsafe = new Map<'standard_conforming_strings' | 'client_encoding', string>();
   #closed = false;
+  /** Aborted when the session ends: what it still holds for approval is withdrawn. */
+  readonly #left = new AbortController();
   /** Result lineage of the cursors DECLAREd and statements PREPAREd in SQL, for FETCH and EXECUTE. */
   readonly #cursors = new Map<string, readonly ColumnLineage[]>();
   readonly #preparedLineage = new Map<string, readonly ColumnLineage[]>();
@@ -389,7 +391,7 @@ export class PostgresSession {
       );
       return false;
     }
-    const decided = this.#ctx.governor.decide(op);
+    const decided = this.#ctx.governor.decide({ ...op, withdrawn: this.#left.signal });
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
     acted.then(
@@ -851,6 +853,7 @@ export class PostgresSession {
   #close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#left.abort();
     if (this.#pending.length && reason.startsWith('client')) void this.#ctx.cancel().catch(() => undefined);
     this.#server.destroy();
     closeWithMessage(this.#client);
