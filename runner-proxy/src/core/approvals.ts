@@ -97,6 +97,8 @@ export class Approvals {
     const result = await new Promise<ApprovalResult>((resolve) => {
       const timer = setTimeout(() => waiting.settle({ id, outcome: 'timeout', by: 'govern', reason: `no decision within ${this.#spec.timeoutMs / 1000} s` }), this.#spec.timeoutMs);
       timer.unref();
+      // Whoever asked has gone: nobody waits for the answer, so it no longer counts as pending.
+      const withdraw = () => waiting.settle({ id, outcome: 'denied', by: 'govern', reason: 'withdrawn: the client left before a decision' });
       const waiting: Waiting = {
         id,
         connection: op.connection,
@@ -105,11 +107,14 @@ export class Approvals {
         requested_at: new Date(this.#now()).toISOString(),
         settle: (r) => {
           clearTimeout(timer);
+          op.withdrawn?.removeEventListener('abort', withdraw);
           this.#waiting.delete(id);
           resolve(r);
         },
       };
       this.#waiting.set(id, waiting);
+      if (op.withdrawn?.aborted) return withdraw();
+      op.withdrawn?.addEventListener('abort', withdraw, { once: true });
       this.#provider?.announce(this.pending().find((p) => p.id === id)!).catch((e: Error) => this.#warn(`cannot ask for approval ${id}: ${e.message}; govern approve ${id} still works`));
     });
     this.#recorder.append('approval.decided', { request_id: id, op: opSeq, outcome: result.outcome, by: result.by, reason: result.reason });

@@ -118,6 +118,49 @@ describe('PostgreSQL statements held for approval', () => {
   });
 });
 
+describe('a held statement whose client has gone', () => {
+  test('is withdrawn: recorded, no longer pending, and not counted against max_pending', async () => {
+    const target = await startTarget();
+    const db = await governDb(target.appUrl, RULES, 'approvals: { via: cli, timeout: 60s, max_pending: 1 }');
+    try {
+      await target.direct("CREATE TABLE jobs (id int, state text); INSERT INTO jobs SELECT g, 'old' FROM generate_series(1, 5) g");
+      const pendingNow = async () => (JSON.parse((await govern(['status', '--out', db.gateway.outDir, '--json'])).stdout) as { pending: unknown[] }).pending.length;
+      for (const [client, sql] of [
+        ['psql', 'DELETE FROM jobs'],
+        ['node-postgres, extended protocol', 'UPDATE jobs SET state = $1'],
+        ['psycopg2', 'DELETE FROM jobs'],
+      ] as const) {
+        const child =
+          client === 'psql'
+            ? spawn(`${target.pg.bin}/psql`, [db.url, '-X', '-c', sql], { stdio: 'ignore' })
+            : client === 'psycopg2'
+              ? spawn('/usr/bin/python3', ['-c', `import psycopg2, sys\nc = psycopg2.connect(sys.argv[1])\nc.cursor().execute("${sql}")`, db.url], { stdio: 'ignore' })
+              : spawn(process.execPath, ['--input-type=module', '-e', `import pg from 'pg'; const c = new pg.Client(process.argv[1]); await c.connect(); await c.query(${JSON.stringify(sql)}, ['gone'])`, db.url], { stdio: 'ignore' });
+        const request = await waitingRequest(db.gateway.outDir);
+        child.kill('SIGKILL');
+        await once(child, 'close');
+        for (let i = 0; i < 100 && (await pendingNow()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(await pendingNow(), 0, `${client}: the request left the pending list`);
+        await db.gateway.governor.recorder.durable();
+        const events = readFileSync(join(db.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+        const decided = events.find((e) => e.type === 'approval.decided' && e.request_id === request.id);
+        assert.equal(decided?.outcome, 'denied', client);
+        assert.equal(decided?.reason, 'withdrawn: the client left before a decision');
+        assert.equal((await target.direct("SELECT count(*)::int AS n FROM jobs WHERE state = 'old'")).rows[0].n, 5, 'nothing ran');
+      }
+      // With max_pending 1, a new hold is asked, not refused as over the limit.
+      const client = await db.client();
+      const held = client.query('DELETE FROM jobs').then(() => undefined, (e: { code?: string; message: string }) => e);
+      const request = await waitingRequest(db.gateway.outDir);
+      await govern(['deny', request.id, '--out', db.gateway.outDir]);
+      assert.doesNotMatch((await held)!.message, /already wait for approval/);
+    } finally {
+      await db.stop();
+      await target.stop();
+    }
+  });
+});
+
 describe('observe mode', () => {
   test('nothing is held or blocked; the record says what would have been', async () => {
     const target = await startTarget();

@@ -135,12 +135,12 @@ describe('PostgreSQL adapter under bad input', () => {
     assert.fail('the query of a client that left is still running');
   });
 
-  test('startup: a bad length, and data sent ahead of the SSL answer', async () => {
+  test('startup: a bad length (closed without a word, as PostgreSQL does), and data sent ahead of the SSL answer', async () => {
     const port = Number(new URL(db.url).port);
     const bad = connect(port, '127.0.0.1');
     bad.write(Buffer.from([0, 0, 0, 3, 1, 2, 3]));
     const frames = await collectFrames(bad, () => false);
-    assert.equal(fatalOf(frames)[0]?.get('C'), '08P01');
+    assert.deepEqual(frames, []);
     const injected = connect(port, '127.0.0.1');
     const ssl = Buffer.alloc(8);
     ssl.writeInt32BE(8, 0);

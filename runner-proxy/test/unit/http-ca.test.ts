@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { RunCertificateAuthority } from '../../src/adapters/http/ca.js';
+import { RunCertificateAuthority } from '../../src/adapters/run-ca.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'govern-ca-'));
 

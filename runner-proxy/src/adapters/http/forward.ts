@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { rootCertificates, TLSSocket } from 'node:tls';
 import { globMatcher } from '../../core/glob.js';
 import type { Listener, ProxyContext } from '../adapter.js';
-import { RunCertificateAuthority } from './ca.js';
+import { RunCertificateAuthority } from '../run-ca.js';
 import type { Head } from './codec.js';
 import { JobConnections, type JobConnection } from './connection.js';
 import { commitOrRefusal, listenerState, rawResponse, type ListenerState } from './exchange.js';

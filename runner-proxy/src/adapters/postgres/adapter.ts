@@ -1,10 +1,15 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocketOptions } from 'node:tls';
 import { ErrorCode, GovernError } from '../../core/errors.js';
 import type { Governor } from '../../core/governor.js';
 import { LruCache } from '../../core/lru.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { closeWithMessage, faultSink, guardConnection, type FaultSink } from '../guard.js';
+import { RunCertificateAuthority } from '../run-ca.js';
 import { Catalog } from './catalog.js';
 import { SqlClassifier, type ClassifierShared } from './classify.js';
 import { FrameQueue } from './codec/frame-queue.js';
@@ -14,23 +19,21 @@ import {
   Backend,
   errorFields,
   Frontend,
-  GSSENC_REQUEST,
-  readStartup,
   Reader,
-  SSL_REQUEST,
   writeAuthentication,
   writeBackendKeyData,
   writeNegotiateProtocolVersion,
   writeNotice,
   writeParameterStatus,
   writeReadyForQuery,
+  type StartupMessage,
 } from './codec/messages.js';
 import { SqlParser } from './parser.js';
 import { makeVerifier, MECHANISM, ScramError, ScramServer, type ScramVerifier } from './scram.js';
 import { PostgresSession, type SessionContext } from './session.js';
+import { readStartupPacket, StartupRefused } from './startup.js';
 import { cancelUpstream, connectUpstream, parseTargetUrl, TargetError, type Target } from './upstream.js';
 
-const MAX_STARTUP = 10_000;
 /** Frames larger than this are not held for inspection (results stream past it when unmasked). */
 const MAX_FRAME = 64 << 20;
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -38,15 +41,8 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 const CLASSIFICATION_CACHE_SIZE = 2000;
 /** Startup parameters the gateway sets itself or that choose the session's kind. */
 const NOT_FORWARDED = new Set(['user', 'database', 'replication', 'options']);
-
-class StartupRefused extends Error {
-  constructor(
-    readonly sqlstate: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** What the job's URL names (an address) and what libpq's defaults name: the CA vouches for these alone. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost'];
 
 interface ListenerState {
   name: string;
@@ -60,6 +56,8 @@ interface ListenerState {
   /** Our BackendKeyData → the target's, for CancelRequest. */
   cancelKeys: Map<string, { pid: number; secret: number }>;
   sessions: Set<PostgresSession>;
+  /** TLS for the job's connections that ask for it, with certificates of the run's CA. */
+  tls: TLSSocketOptions;
   log: AdapterContext['log'];
   fault: FaultSink;
 }
@@ -72,6 +70,8 @@ export class PostgresAdapter implements Adapter {
   readonly protocol = 'postgres' as const;
   /** One parser for every connection: each WebAssembly instance reserves its own heap. */
   #parser: Promise<SqlParser> | undefined;
+  /** One CA for the run's PostgreSQL listeners, vouching for loopback only. */
+  #ca: RunCertificateAuthority | undefined;
 
   async listen({ connection, governor, log }: AdapterContext): Promise<Listener> {
     this.#parser ??= SqlParser.load();
@@ -84,6 +84,11 @@ export class PostgresAdapter implements Adapter {
       throw new TargetError(`connection "${connection.name}": ${(e as Error).message}`);
     }
     await checkTarget(connection.name, target);
+    this.#ca ??= new RunCertificateAuthority('postgres', LOOPBACK_NAMES);
+    const ca = this.#ca;
+    const caDir = mkdtempSync(join(tmpdir(), 'govern-pg-ca-'));
+    const caFile = join(caDir, 'ca.pem');
+    writeFileSync(caFile, ca.certPem, { mode: 0o644 });
     const password = randomBytes(24).toString('base64url');
     const catalog = new Catalog(target);
     const state: ListenerState = {
@@ -97,6 +102,11 @@ export class PostgresAdapter implements Adapter {
       operations: new LruCache(CLASSIFICATION_CACHE_SIZE),
       cancelKeys: new Map(),
       sessions: new Set(),
+      tls: {
+        secureContext: ca.contextFor('127.0.0.1'),
+        // libpq names the host in SNI unless it is an address.
+        SNICallback: (name, answer) => answer(null, ca.contextFor(name === 'localhost' ? name : '127.0.0.1')),
+      },
       log,
       fault: faultSink(governor, log),
     };
@@ -108,10 +118,14 @@ export class PostgresAdapter implements Adapter {
     });
     const url = `postgresql://${encodeURIComponent(target.user)}:${password}@127.0.0.1:${port}/${encodeURIComponent(target.database)}`;
     return {
-      exports: { [connection.export]: url },
+      // libpq's clients (psql, psycopg2) read the CA from PGSSLROOTCERT, so sslmode=verify-full works.
+      exports: { [connection.export]: url, PGSSLROOTCERT: caFile },
       secrets: [password, url],
       target: `${target.host}:${target.port}/${target.database}`,
-      close: (deadlineMs) => closeListener(server, state, deadlineMs),
+      close: async (deadlineMs) => {
+        await closeListener(server, state, deadlineMs);
+        rmSync(caDir, { recursive: true, force: true });
+      },
     };
   }
 }
@@ -125,151 +139,92 @@ async function closeListener(server: Server, state: ListenerState, deadlineMs: n
   await closed;
 }
 
-type StartupPacket =
-  | { startup: NonNullable<ReturnType<typeof readStartup>['startup']>; rest: Buffer }
-  | { cancel: NonNullable<ReturnType<typeof readStartup>['cancel']> };
-
-/** Reads untyped startup packets: SSL and GSS requests are declined; a startup or a cancel is returned. */
-function readStartupPacket(socket: Socket): Promise<StartupPacket> {
-  return new Promise((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
-    const cleanup = () => {
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      socket.pause();
-    };
-    const onError = (e: Error) => {
-      cleanup();
-      reject(e);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error('the client left during startup'));
-    };
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      try {
-        readPackets();
-      } catch (e) {
-        cleanup();
-        reject(new StartupRefused('08P01', `invalid startup packet: ${(e as Error).message}`));
-      }
-    };
-    const readPackets = () => {
-      while (buffered.length >= 4) {
-        const length = buffered.readInt32BE(0);
-        if (length < 8 || length > MAX_STARTUP) {
-          cleanup();
-          return reject(new StartupRefused('08P01', `invalid startup packet length ${length}`));
-        }
-        if (buffered.length < length) return;
-        const packet = readStartup(buffered.subarray(4, length));
-        const rest = buffered.subarray(length);
-        if (packet.code === SSL_REQUEST || packet.code === GSSENC_REQUEST) {
-          // Bytes sent before the answer could only be an injection attempt.
-          if (rest.length) {
-            cleanup();
-            return reject(new StartupRefused('08P01', 'data arrived before the answer to an encryption request'));
-          }
-          socket.write('N');
-          buffered = rest;
-          continue;
-        }
-        cleanup();
-        if (packet.cancel) return resolve({ cancel: packet.cancel });
-        if (!packet.startup) return reject(new StartupRefused('08P01', `unsupported frontend protocol ${packet.code >> 16}.${packet.code & 0xffff}`));
-        return resolve({ startup: packet.startup, rest });
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-  });
-}
-
 async function accept(socket: Socket, state: ListenerState): Promise<void> {
   socket.setNoDelay(true);
-  const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
-  // Watched from the first byte: a client that leaves during the handshake must not leave a target backend behind.
-  let clientGone = false;
-  socket.once('close', () => (clientGone = true));
+  let client = socket;
+  const timer = setTimeout(() => client.destroy(), HANDSHAKE_TIMEOUT_MS);
   try {
-    const packet = await readStartupPacket(socket);
-    if ('cancel' in packet) {
-      clearTimeout(timer);
+    const packet = await readStartupPacket(socket, state.tls);
+    // Without a word, but with a FIN: what the client still sends is read and dropped, not reset.
+    if (packet.kind === 'gone') return closeWithMessage(socket);
+    if (packet.kind === 'cancel') {
       await relayCancel(packet.cancel, state);
-      closeWithMessage(socket);
-      return;
+      return closeWithMessage(socket);
     }
-    const { startup, rest } = packet;
-    const params = startup.parameters;
-    const unsupported = Object.keys(params).filter((k) => k.startsWith('_pq_.'));
-    if ((startup.protocol & 0xffff) > 0 || unsupported.length) socket.write(writeNegotiateProtocolVersion(0, unsupported));
-    const user = params.user;
-    const database = params.database || user;
-    if (user !== state.target.user) throw new StartupRefused('28000', `this connection admits only user "${state.target.user}"`);
-    if (database !== state.target.database) throw new StartupRefused('3D000', `this connection reaches database "${state.target.database}" only`);
-    await checkStartupParameters(params, state);
-    const queue = new FrameQueue(socket, 'the client connection', rest);
-    await authenticate(socket, queue, state);
-    const forwarded = Object.fromEntries(Object.entries(params).filter(([k]) => !NOT_FORWARDED.has(k) && !k.startsWith('_pq_.')));
-    if (params.options) forwarded.options = params.options;
-    if (params.replication) forwarded.replication = params.replication;
-    let upstream;
-    try {
-      // The startup's own operations (options, replication) are in the record before they reach the target.
-      state.governor.commit();
-      upstream = await connectUpstream(state.target, forwarded);
-    } catch (e) {
-      if (e instanceof GovernError) throw new StartupRefused('42501', e.message);
-      state.governor.note('connection.failed', { connection: state.name, message: (e as Error).message });
-      throw new StartupRefused('08006', (e as Error).message);
-    }
-    if (clientGone) {
-      upstream.socket.destroy();
-      return;
-    }
-    const pid = randomInt(1, 2 ** 31 - 1);
-    const secret = randomInt(-(2 ** 31), 2 ** 31 - 1);
-    const key = `${pid}:${secret}`;
-    state.cancelKeys.set(key, { pid: upstream.pid, secret: upstream.secret });
-    const hello = [writeAuthentication(AuthCode.Ok)];
-    for (const [name, value] of upstream.parameters) hello.push(writeParameterStatus(name, value));
-    hello.push(writeBackendKeyData(pid, secret), writeReadyForQuery('I'));
-    socket.write(Buffer.concat(hello));
-    const openSeq = state.governor.connectionOpened(state.name, 'postgres', {
-      peer: `${socket.remoteAddress}:${socket.remotePort}`,
-      ...(params.application_name && { application_name: params.application_name }),
-    });
-    const session = new PostgresSession(
-      {
-        connection: state.name,
-        governor: state.governor,
-        catalog: state.catalog,
-        lineage: state.lineage,
-        classifier: new SqlClassifier(state.classifier),
-        operations: state.operations,
-        maxFrame: MAX_FRAME,
-        log: state.log,
-        cancel: () => cancelUpstream(state.target, upstream.pid, upstream.secret),
-      },
-      socket,
-      upstream,
-      openSeq,
-    );
-    state.sessions.add(session);
-    socket.once('close', () => {
-      state.sessions.delete(session);
-      state.cancelKeys.delete(key);
-    });
-    clearTimeout(timer);
-    session.start(Buffer.concat([queue.detach() ?? Buffer.alloc(0), ...upstream.leftover]));
+    client = packet.socket;
+    await openSession(client, packet.startup, packet.rest, state);
   } catch (e) {
-    clearTimeout(timer);
     const refused = e instanceof StartupRefused ? e : new StartupRefused('08006', (e as Error).message);
-    closeWithMessage(socket, writeNotice(Backend.ErrorResponse, errorFields('FATAL', refused.sqlstate, `govern: ${refused.message}`)));
+    closeWithMessage(client, writeNotice(Backend.ErrorResponse, errorFields('FATAL', refused.sqlstate, `govern: ${refused.message}`)));
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** Authenticates the job, connects to the target with the real credentials, and starts relaying. */
+async function openSession(socket: Socket, startup: StartupMessage, rest: Buffer, state: ListenerState): Promise<void> {
+  // Watched from here: a client that leaves during the handshake must not leave a target backend behind.
+  let clientGone = socket.destroyed;
+  socket.once('close', () => (clientGone = true));
+  const params = startup.parameters;
+  const unsupported = Object.keys(params).filter((k) => k.startsWith('_pq_.'));
+  if ((startup.protocol & 0xffff) > 0 || unsupported.length) socket.write(writeNegotiateProtocolVersion(0, unsupported));
+  const user = params.user;
+  const database = params.database || user;
+  if (user !== state.target.user) throw new StartupRefused('28000', `this connection admits only user "${state.target.user}"`);
+  if (database !== state.target.database) throw new StartupRefused('3D000', `this connection reaches database "${state.target.database}" only`);
+  await checkStartupParameters(params, state);
+  const queue = new FrameQueue(socket, 'the client connection', rest);
+  await authenticate(socket, queue, state);
+  const forwarded = Object.fromEntries(Object.entries(params).filter(([k]) => !NOT_FORWARDED.has(k) && !k.startsWith('_pq_.')));
+  if (params.options) forwarded.options = params.options;
+  if (params.replication) forwarded.replication = params.replication;
+  let upstream;
+  try {
+    // The startup's own operations (options, replication) are in the record before they reach the target.
+    state.governor.commit();
+    upstream = await connectUpstream(state.target, forwarded);
+  } catch (e) {
+    if (e instanceof GovernError) throw new StartupRefused('42501', e.message);
+    state.governor.note('connection.failed', { connection: state.name, message: (e as Error).message });
+    throw new StartupRefused('08006', (e as Error).message);
+  }
+  if (clientGone) return void upstream.socket.destroy();
+  // The target's own process id, which notifications and pg_backend_pid() carry too; the secret is the
+  // gateway's, so a CancelRequest reaches only the backends of this gateway's own sessions.
+  const secret = randomInt(-(2 ** 31), 2 ** 31 - 1);
+  const key = `${upstream.pid}:${secret}`;
+  state.cancelKeys.set(key, { pid: upstream.pid, secret: upstream.secret });
+  const hello = [writeAuthentication(AuthCode.Ok)];
+  for (const [name, value] of upstream.parameters) hello.push(writeParameterStatus(name, value));
+  hello.push(writeBackendKeyData(upstream.pid, secret), writeReadyForQuery('I'));
+  socket.write(Buffer.concat(hello));
+  const openSeq = state.governor.connectionOpened(state.name, 'postgres', {
+    peer: `${socket.remoteAddress}:${socket.remotePort}`,
+    ...(params.application_name && { application_name: params.application_name }),
+  });
+  const session = new PostgresSession(
+    {
+      connection: state.name,
+      governor: state.governor,
+      catalog: state.catalog,
+      lineage: state.lineage,
+      classifier: new SqlClassifier(state.classifier),
+      operations: state.operations,
+      maxFrame: MAX_FRAME,
+      log: state.log,
+      cancel: () => cancelUpstream(state.target, upstream.pid, upstream.secret),
+    },
+    socket,
+    upstream,
+    openSeq,
+  );
+  state.sessions.add(session);
+  socket.once('close', () => {
+    state.sessions.delete(session);
+    state.cancelKeys.delete(key);
+  });
+  session.start(Buffer.concat([queue.detach() ?? Buffer.alloc(0), ...upstream.leftover]));
 }
 
 /**

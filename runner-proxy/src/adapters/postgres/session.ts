@@ -34,14 +34,13 @@ import {
   type NoticeFields,
 } from './codec/messages.js';
 import { CopyOutMasker, utf8 } from './copy-mask.js';
+import { quotesReadAlike } from './encoding.js';
 import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import { namesOf, SessionState, stateEffects, type NamedObject, type StateEffect, type Undo } from './session-state.js';
 import type { UpstreamConnection } from './upstream.js';
 import { WriteMasker, type CopyPlan, type WritePlan } from './write-mask.js';
 
-/** Client encodings whose multi-byte characters never contain ASCII bytes, so quoting reads the same. */
-const SAFE_ENCODINGS = /^(UTF8|SQL_ASCII|LATIN\d+|WIN\d+|ISO_8859_\d+|KOI8[RU]|EUC_\w+|MULE_INTERNAL)$/i;
 const SQLSTATE_REFUSED = '42501';
 /** Longer statements (bulk INSERTs and the like) are not kept by their text. */
 const MAX_REMEMBERED_TEXT = 4096;
@@ -200,8 +199,11 @@ export class PostgresSession {
   /** The COPY FROMs the statement sent last will start, in order, with how to mask each. */
   #copyInPlans: readonly (CopyPlan | undefined)[] = [];
   #copyOut: CopyOutMasker | undefined;
-  #syntaxUnsafe: string | undefined;
+  /** Why the target could read quoting otherwise than the gateway's parser, by the parameter that makes it so. */
+  readonly #syntaxUnsafe = new Map<'standard_conforming_strings' | 'client_encoding', string>();
   #closed = false;
+  /** Aborted when the session ends: what it still holds for approval is withdrawn. */
+  readonly #left = new AbortController();
   /** What lineage found against this connection's masks, by statement shape. */
   readonly #maskFindings = new WeakMap<StatementLineage, MaskFindings>();
   #connectionPlan: MaskPlan | undefined;
@@ -359,11 +361,11 @@ export class PostgresSession {
 
   #statementText(sql: string): KnownStatement {
     // With standard_conforming_strings off or an unsafe encoding the target could read quotes otherwise.
-    const unsafe = this.#syntaxUnsafe !== undefined && sql.includes('\\');
+    const unsafe = this.#syntaxUnsafe.size > 0 && sql.includes('\\');
     const known = unsafe ? undefined : this.#ctx.operations.get(sql);
     if (known) return known;
     let classification = this.#ctx.classifier.classify(sql);
-    if (unsafe) classification = { ...classification, classes: new Set(['unparseable']), syntaxError: this.#syntaxUnsafe };
+    if (unsafe) classification = { ...classification, classes: new Set(['unparseable']), syntaxError: [...this.#syntaxUnsafe.values()].join('; ') };
     const statement: KnownStatement = {
       sql,
       op: {
@@ -429,7 +431,7 @@ export class PostgresSession {
       );
       return false;
     }
-    const decided = this.#ctx.governor.decide(op);
+    const decided = this.#ctx.governor.decide({ ...op, withdrawn: this.#left.signal });
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
     acted.then(
@@ -909,12 +911,12 @@ export class PostgresSession {
   }
 
   #trackParameter(name: string, value: string): void {
-    if (name === 'standard_conforming_strings' || name === 'client_encoding') {
-      const scs = name === 'standard_conforming_strings' ? value : undefined;
-      const encoding = name === 'client_encoding' ? value : undefined;
-      if (scs !== undefined && scs !== 'on') this.#syntaxUnsafe = 'standard_conforming_strings is off, so backslashes in strings could be read differently';
-      else if (encoding !== undefined && !SAFE_ENCODINGS.test(encoding)) this.#syntaxUnsafe = `client_encoding ${encoding} can hide quotes inside characters`;
-      else if (scs === 'on' || (encoding !== undefined && SAFE_ENCODINGS.test(encoding))) this.#syntaxUnsafe = undefined;
+    if (name === 'standard_conforming_strings') {
+      if (value === 'on') this.#syntaxUnsafe.delete(name);
+      else this.#syntaxUnsafe.set(name, 'standard_conforming_strings is off, so backslashes in strings could be read differently');
+    } else if (name === 'client_encoding') {
+      if (quotesReadAlike(value)) this.#syntaxUnsafe.delete(name);
+      else this.#syntaxUnsafe.set(name, `client_encoding ${value} can hide quotes inside characters`);
     }
   }
 
@@ -946,6 +948,7 @@ export class PostgresSession {
   #close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#left.abort();
     if (this.#pending.length && reason.startsWith('client')) void this.#ctx.cancel().catch(() => undefined);
     this.#server.destroy();
     closeWithMessage(this.#client);

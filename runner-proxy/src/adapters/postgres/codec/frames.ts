@@ -39,7 +39,7 @@ export interface FrameSink {
    * stop the reader after this frame (a decision is pending); `resume()` goes on from the next one.
    */
   frame(code: number, frame: Buffer): boolean;
-  /** Whether a frame larger than the inspection limit may pass through unseen, in pieces. */
+  /** Whether a frame may pass through unseen, in pieces: one larger than the inspection limit, or a large one not yet whole. */
   mayStream(code: number, length: number): boolean;
   /** A piece of a streamed frame, in order, header first. */
   streamed(piece: Buffer): void;
@@ -52,6 +52,12 @@ export interface FrameSink {
 
 /** The type byte of a DataRow, the one message read row by row. */
 const DATA_ROW = 0x44;
+/**
+ * A frame at least this large that the sink may stream is streamed as soon as it is known not to be
+ * whole in what arrived (a COPY FROM STDIN sent as one CopyData): it passes at the pace of the pipe,
+ * in constant memory, rather than being held until its last byte.
+ */
+const STREAM_EARLY = 256 * 1024;
 
 export interface FrameReaderOptions {
   /** Frames up to this size are handed over whole; larger ones stream or are refused. */
@@ -63,6 +69,11 @@ export class FrameReader {
   readonly #maxFrame: number;
   #buffer: Buffer = Buffer.alloc(0);
   #offset = 0;
+  /** Chunks that arrived for a frame not yet whole, joined once it is: never one copy per chunk. */
+  #waiting: Buffer[] = [];
+  #waitingBytes = 0;
+  /** Bytes the frame begun at #offset still needs. */
+  #missing = 0;
   /** Bytes of a streamed frame still to come. */
   #streamRemaining = 0;
   #paused = false;
@@ -78,11 +89,20 @@ export class FrameReader {
 
   /** Bytes received but not yet handed out. */
   get buffered(): number {
-    return this.#buffer.length - this.#offset;
+    return this.#buffer.length - this.#offset + this.#waitingBytes;
   }
 
   push(chunk: Buffer): void {
-    if (this.#offset >= this.#buffer.length) {
+    if (this.#missing > 0) {
+      this.#waiting.push(chunk);
+      this.#waitingBytes += chunk.length;
+      if (this.#waitingBytes < this.#missing) return;
+      this.#buffer = Buffer.concat([this.#buffer.subarray(this.#offset), ...this.#waiting]);
+      this.#offset = 0;
+      this.#waiting = [];
+      this.#waitingBytes = 0;
+      this.#missing = 0;
+    } else if (this.#offset >= this.#buffer.length) {
       this.#buffer = chunk;
       this.#offset = 0;
     } else {
@@ -125,7 +145,14 @@ export class FrameReader {
         this.#streamRemaining = total;
         continue;
       }
-      if (buf.length - offset < total) break;
+      if (buf.length - offset < total) {
+        if (total >= STREAM_EARLY && this.#sink.mayStream(code, total)) {
+          this.#streamRemaining = total;
+          continue;
+        }
+        this.#missing = total - (buf.length - offset);
+        break;
+      }
       const start = offset;
       offset += total;
       const more = code === DATA_ROW && this.#sink.dataRow ? this.#sink.dataRow(buf, start, offset) : this.#sink.frame(code, buf.subarray(start, offset));

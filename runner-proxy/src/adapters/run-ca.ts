@@ -104,9 +104,9 @@ function baseCertificate(publicKey: forge.pki.PublicKey, now: number): forge.pki
 }
 
 /**
- * The forward proxy's certificate authority, made for this run alone: its private key exists only in
- * this process's memory and is never written anywhere, and its name constraints let it vouch only for
- * the hosts the run intercepts. Leaf certificates share one key and are made per host on first use,
+ * A certificate authority made for this run alone (the forward proxy's, and the PostgreSQL listeners'):
+ * its private key exists only in this process's memory and is never written anywhere, and its name
+ * constraints let it vouch only for the hosts it is made for (the ones the run intercepts, loopback). Leaf certificates share one key and are made per host on first use,
  * then cached.
  */
 export class RunCertificateAuthority {
