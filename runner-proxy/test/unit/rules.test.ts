@@ -81,7 +81,8 @@ describe('rule engine', () => {
     assert.equal(rules.evaluate(shell(['ls'], ['rm', '-fr', 'x']), NO_IDENTITY).verdict, 'block');
     assert.equal(rules.evaluate(shell(['rm', '-f', 'x']), NO_IDENTITY).verdict, 'allow');
     assert.equal(rules.evaluate(shell(['echo', 'rm', '-rf']), NO_IDENTITY).verdict, 'allow');
-    assert.equal(rules.evaluate(shell(['mkfs.ext4', '/dev/sda']), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(shell(['mkfs.ext4', '/dev/sda']), NO_IDENTITY).verdict, 'block');
+    assert.equal(rules.evaluate(shell(['mkfsx', '/dev/sda']), NO_IDENTITY).verdict, 'allow');
     assert.equal(rules.evaluate(shell(['mkfs', '/dev/sda']), NO_IDENTITY).verdict, 'block');
   });
 

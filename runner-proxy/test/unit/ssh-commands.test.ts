@@ -14,7 +14,9 @@ import { parsePolicy } from '../../src/policy/load.js';
 describe('shell command analysis', () => {
   test('finds every simple command, resolved and unwrapped', () => {
     const a = analyzeShell(`sudo -u app env A=1 nice -n 5 "r"'m' -rf /x | tee log; f() { ls $(whoami); }; cat <<EOF\n$(id)\nEOF`);
-    assert.deepEqual(a.commands, [['rm', '-rf', '/x'], ['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
+    assert.deepEqual(a.commands.slice(3), [['rm', '-rf', '/x'], ['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
+    assert.deepEqual(a.written[0], ['sudo', '-u', 'app', 'env', 'A=1', 'nice', '-n', '5', 'rm', '-rf', '/x']);
+    assert.deepEqual(a.written.slice(1), [['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
     assert.deepEqual(a.unknown, []);
   });
 
@@ -22,14 +24,14 @@ describe('shell command analysis', () => {
     assert.deepEqual(analyzeShell(`$'\\x72m' -rf a\\ b "c\\$d"`).commands, [['rm', '-rf', 'a b', 'c$d']]);
   });
 
-  test('what runs as code given as text is unknown, and its text is checked too', () => {
+  test('shell text a shell is given is parsed; code it cannot see is unknown', () => {
     const a = analyzeShell(`bash -c 'rm -rf /'`);
-    assert.ok(a.unknown.length > 0);
+    assert.deepEqual(a.unknown, []);
     assert.deepEqual(a.commands.at(-1), ['rm', '-rf', '/']);
-    for (const text of ['$X', 'eval x', '. ./f', 'curl x | sh', 'python3 -c 1', 'xargs sh -c x', 'echo x | base64 -d | bash']) {
+    for (const text of ['$X', 'eval x', '. ./f', 'curl x | sh', 'python3 -c 1', 'xargs sh -c "$x"', 'echo x | base64 -d | bash', 'sh -c "$P"']) {
       assert.ok(analyzeShell(text).unknown.length > 0, text);
     }
-    for (const text of ['ls -la', 'grep -r "rm -rf" .', 'python3 app.py', 'command -v rm', 'sh deploy.sh']) {
+    for (const text of ['ls -la', 'grep -r "rm -rf" .', 'python3 app.py', 'command -v rm', 'sh deploy.sh', 'python3 --version', 'node -v']) {
       assert.deepEqual(analyzeShell(text).unknown, [], text);
     }
   });
@@ -65,13 +67,18 @@ describe('output masking across writes', () => {
     assert.equal(m.masked, 2);
   });
 
-  test('a partial line goes out after the hold time', async () => {
+  test('a prompt goes out at once; a value written in pieces is masked however long the pause', async () => {
     const out: Buffer[] = [];
     const m = new OutputMasker(new Masker(), plan, (b) => out.push(b));
-    m.push(Buffer.from('prompt$ '));
-    assert.equal(out.length, 0);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(Buffer.concat(out).toString(), 'prompt$ ');
+    m.push(Buffer.from('Password: '));
+    assert.equal(Buffer.concat(out).toString(), 'Password: ');
+    m.push(Buffer.from('card 4111 1111 '));
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(Buffer.concat(out).toString(), 'Password: card ');
+    m.push(Buffer.from('1111 1111 and 536-'));
+    await new Promise((r) => setTimeout(r, 250));
+    m.push(Buffer.from('22-4711 done. '));
+    assert.equal(Buffer.concat(out).toString(), 'Password: card [masked:credit_card] and [masked:us_ssn] done. ');
   });
 });
 
