@@ -31,22 +31,23 @@ export function catalogueName(base: string): string {
   return interpreterFamily(base) ?? base;
 }
 
+/** Programs that run command text from some of their arguments, by the name they were called as. */
 const RUNNERS: Readonly<Record<string, (args: Word[], ex: Examiner, name: string) => void>> = {
-  awk: (args, ex, name) => examineAwk(name, args, ex),
+  awk: examineAwk,
   sed: examineSed,
   git: examineGit,
   tar: examineTar,
   rsync: examineRsync,
-  ssh: (args, ex) => examineSsh('ssh', args, ex),
-  scp: (args, ex) => examineSsh('scp', args, ex),
-  sftp: (args, ex) => examineSsh('sftp', args, ex),
+  ssh: examineSsh,
+  scp: examineSsh,
+  sftp: examineSsh,
   make: examineMake,
   gmake: examineMake,
   man: examineMan,
   find: examineFind,
-  crontab: (args, ex) => examineScheduler('crontab', args, ex),
-  at: (args, ex) => examineScheduler('at', args, ex),
-  batch: (args, ex) => examineScheduler('batch', args, ex),
+  crontab: examineScheduler,
+  at: examineScheduler,
+  batch: examineScheduler,
 };
 
 /**

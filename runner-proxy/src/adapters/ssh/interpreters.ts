@@ -128,7 +128,7 @@ function examineSqlite(texts: Word[], ex: Examiner): void {
 }
 
 /** awk and its variants: options, then the program (unless -f gave a file). */
-export function examineAwk(name: string, args: Word[], ex: Examiner): void {
+export function examineAwk(args: Word[], ex: Examiner, name: string): void {
   const parsed = parseOptions(name, args, {
     short: 'F:f:v:bcCd::D::e:E:hi:l:L::nNo::Op::MPrSstVYZ:W:',
     long: ['field-separator:', 'file:', 'assign:', 'characters-as-bytes', 'traditional', 'copyright', 'dump-variables::', 'debug::', 'source:', 'exec:', 'gen-pot', 'help', 'include:', 'load:', 'lint::', 'bignum', 'use-lc-numeric', 'non-decimal-data', 'pretty-print::', 'optimize', 'profile::', 'posix', 're-interval', 'no-optimize', 'sandbox', 'lint-old', 'version', 'csv'],

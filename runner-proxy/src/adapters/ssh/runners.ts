@@ -167,7 +167,7 @@ export function examineRsync(args: Word[], ex: Examiner): void {
 const SSH_COMMAND_OPTIONS = /^(proxycommand|localcommand|knownhostscommand|remotecommand|permitlocalcommand|match)$/i;
 
 /** ssh, scp, sftp run on the host: -o settings that run commands; ssh's remote command, checked as shell text. */
-export function examineSsh(name: string, args: Word[], ex: Examiner): void {
+export function examineSsh(args: Word[], ex: Examiner, name: string): void {
   if (name === 'sftp') return ex.unknown('sftp runs local commands (!) from its input');
   const short = name === 'ssh' ? '46AaCfGgKkMNnqsTtVvXxYyB:b:c:D:E:e:F:I:i:J:L:l:m:O:o:p:Q:R:S:W:w:' : '346ABCOpqRrsTvc:D:F:i:J:l:o:P:S:X:';
   const parsed = parseOptions(name, args, { short, permute: name === 'scp' });
@@ -232,7 +232,7 @@ export function examineFind(args: Word[], ex: Examiner): void {
 }
 
 /** crontab, at and batch keep commands to run later, from a file or their stdin. */
-export function examineScheduler(name: string, args: Word[], ex: Examiner): void {
+export function examineScheduler(args: Word[], ex: Examiner, name: string): void {
   const listing = name === 'crontab' ? /^-[lr]$/ : /^-[ldrcV]/;
   if (!args.some((w) => listing.test(w.text))) ex.unknown(`${name} schedules commands that run later`);
 }
