@@ -169,7 +169,7 @@ const SSH_COMMAND_OPTIONS = /^(proxycommand|localcommand|knownhostscommand|remot
 /** ssh, scp, sftp run on the host: -o settings that run commands; ssh's remote command, checked as shell text. */
 export function examineSsh(args: Word[], ex: Examiner, name: string): void {
   if (name === 'sftp') return ex.unknown('sftp runs local commands (!) from its input');
-  const short = name === 'ssh' ? '46AaCfGgKkMNnqsTtVvXxYyB:b:c:D:E:e:F:I:i:J:L:l:m:O:o:p:Q:R:S:W:w:' : '346ABCOpqRrsTvc:D:F:i:J:l:o:P:S:X:';
+  const short = name === 'ssh' ? '46AaCfGgKkMNnqsTtVvXxYyB:b:c:D:E:e:F:I:i:J:L:l:m:O:o:p:Q:R:S:W:w:' : '346ABCOpqRrsTtfdvc:D:F:i:J:l:o:P:S:X:';
   const parsed = parseOptions(name, args, { short, permute: name === 'scp' });
   if (parsed.problem) ex.unknown(parsed.problem);
   for (const setting of valuesOf(parsed, '-o')) {
