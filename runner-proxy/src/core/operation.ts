@@ -14,8 +14,10 @@ export interface Operation {
   classes: ReadonlySet<string>;
   /** Whether it changes the target; refused for identities that may only read. */
   writes: boolean;
-  /** Shell: the argv of every simple command the parser found. */
+  /** Shell: the argv of every command that runs or may run (wrappers taken off, shell text followed): what deny rules see. */
   commands?: readonly (readonly string[])[];
+  /** Shell: each simple command as written, wrappers included: what an allow-list must list. */
+  written?: readonly (readonly string[])[];
   /** HTTP. */
   method?: string;
   path?: string;

@@ -43,47 +43,101 @@ interface CompiledRule {
 const anyOf = (matchers: Matcher[]): Matcher => (op) => matchers.some((m) => m(op));
 
 /**
- * Long and alternative spellings of single-letter flags, per program, so "rm -rf" also matches
- * `rm --recursive --force` and `rm -R -f`.
+ * Long and alternative spellings of single-letter flags, per program (or git subcommand), so "rm -rf"
+ * also matches `rm --recursive --force`, `rm -R -f` and the abbreviation `rm --recu --f`, and "git push
+ * --force" every way of forcing a push (`-f`, `--force-with-lease`, `--mirror`, a `+refspec`).
  */
 const FLAG_SPELLINGS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  rm: { '--recursive': 'r', '-R': 'r', '--force': 'f', '--dir': 'd', '--verbose': 'v' },
-  chmod: { '--recursive': 'R' },
-  chown: { '--recursive': 'R' },
-  chgrp: { '--recursive': 'R' },
-  cp: { '--recursive': 'r', '-R': 'r', '--force': 'f' },
-  mv: { '--force': 'f' },
-  shred: { '--remove': 'u', '--zero': 'z', '--force': 'f' },
+  rm: { '--recursive': 'r', '-R': 'r', '--force': 'f', '--dir': 'd', '--verbose': 'v', '--interactive': 'i', '--one-file-system': 'x', '--no-preserve-root': 'N', '--preserve-root': 'P' },
+  chmod: { '--recursive': 'R', '--changes': 'c', '--silent': 'f', '--quiet': 'f', '--verbose': 'v', '--reference': '-', '--no-preserve-root': 'N', '--preserve-root': 'P' },
+  chown: { '--recursive': 'R', '--changes': 'c', '--silent': 'f', '--quiet': 'f', '--verbose': 'v', '--reference': '-', '--dereference': '-', '--no-dereference': 'h', '--from': '-' },
+  chgrp: { '--recursive': 'R', '--changes': 'c', '--silent': 'f', '--quiet': 'f', '--verbose': 'v', '--reference': '-', '--dereference': '-', '--no-dereference': 'h' },
+  cp: { '--recursive': 'r', '-R': 'r', '--force': 'f', '--archive': 'a', '--target-directory': 't', '--suffix': 'S', '--verbose': 'v' },
+  mv: { '--force': 'f', '--target-directory': 't', '--suffix': 'S', '--verbose': 'v', '--no-clobber': 'n' },
+  shred: { '--remove': 'u', '--zero': 'z', '--force': 'f', '--iterations': 'n', '--size': 's', '--verbose': 'v', '--exact': 'x' },
+  'git push': { '--force': 'f', '--force-with-lease': 'f', '--mirror': 'f', '--delete': 'd', '--all': '-', '--tags': '-', '--set-upstream': 'u', '--verbose': 'v', '--quiet': 'q', '--dry-run': 'n', '--push-option': 'o', '--repo': '-', '--atomic': '-', '--prune': '-', '--no-verify': '-', '--follow-tags': '-' },
 };
+/** Short flags that take a value, attached or the next word, so letters in it are not flags. */
+const FLAG_VALUES: Readonly<Record<string, string>> = { cp: 'tS', mv: 'tS', shred: 'ns', 'git push': 'o' };
+/** Programs whose options are whole words (`find -delete`): a pattern's option matches the same word, not its letters. */
+const WORD_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
+  // find's tests and actions that take a value: `find -name -delete` names a file, it deletes nothing.
+  find: new Set(['-name', '-iname', '-path', '-ipath', '-wholename', '-iwholename', '-regex', '-iregex', '-lname', '-ilname', '-type', '-xtype', '-user', '-group', '-uid', '-gid', '-perm', '-size', '-newer', '-anewer', '-cnewer', '-mtime', '-atime', '-ctime', '-mmin', '-amin', '-cmin', '-used', '-links', '-inum', '-samefile', '-fstype', '-maxdepth', '-mindepth', '-printf', '-fprint', '-fprint0', '-fls', '-context', '-regextype', '-files0-from']),
+};
+/** git's options before its subcommand that take the next word. */
+const GIT_GLOBAL_VALUED = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--super-prefix', '--exec-path', '--attr-source', '--list-cmds']);
 
-/** The single-letter flags an argv carries, in any grouping or spelling, up to `--`. */
+/** The long spelling a word names, abbreviations resolved (GNU and git accept any unambiguous prefix); every letter it could be when ambiguous. */
+function spelledFlags(given: string, spellings: Readonly<Record<string, string>>): string[] {
+  if (spellings[given]) return [spellings[given]!];
+  const matches = Object.keys(spellings).filter((s) => s.startsWith('--') && given.length > 2 && s.startsWith(given));
+  return [...new Set(matches.map((m) => spellings[m]!))];
+}
+
+/** The single-letter flags an argv carries, in any grouping, spelling or abbreviation, up to `--`. */
 function flagsOf(program: string, args: readonly string[]): { flags: Set<string>; words: string[] } {
   const spellings = FLAG_SPELLINGS[program] ?? {};
+  const valued = FLAG_VALUES[program] ?? '';
   const flags = new Set<string>();
   const words: string[] = [];
   let options = true;
-  for (const arg of args) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
     if (options && arg === '--') {
       options = false;
       continue;
     }
-    const spelled = options ? spellings[arg.split('=')[0]!] : undefined;
-    if (spelled) flags.add(spelled);
-    else if (options && /^-[^-]/.test(arg)) for (const f of arg.slice(1)) flags.add(spellings[`-${f}`] ?? f);
-    else words.push(arg);
+    const spelled = options && arg.startsWith('-') ? spelledFlags(arg.split('=')[0]!, spellings) : [];
+    if (spelled.length) spelled.forEach((f) => flags.add(f));
+    else if (options && /^-[^-]/.test(arg)) {
+      for (let j = 1; j < arg.length; j++) {
+        const f = arg[j]!;
+        flags.add(spellings[`-${f}`] ?? f);
+        if (!valued.includes(f)) continue;
+        if (j === arg.length - 1) i++;
+        break;
+      }
+    } else words.push(arg);
   }
+  if (program === 'git push' && words.some((w) => w.startsWith('+'))) flags.add('f');
   return { flags, words };
 }
 
+/** A pattern's program names its family: `mkfs` is also mkfs.ext4, `python3` also python3.11, `rm` never rmdir. */
+function inFamily(program: string, name: string): boolean {
+  return name === program || (name.startsWith(program) && /^(\.[\w.-]+|[\d.]+)$/.test(name.slice(program.length)));
+}
+
+/** For git, the subcommand and what follows it, past git's own options (`git -C dir push -f`). */
+function gitSubcommand(args: readonly string[]): { sub: string | undefined; rest: readonly string[] } {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-')) i += GIT_GLOBAL_VALUED.has(args[i]!) ? 2 : 1;
+  return { sub: args[i], rest: args.slice(i + 1) };
+}
+
+/**
+ * A deny pattern "program flags… words…": a command of the program's family carrying every flag (in
+ * any spelling) and every word. For git the first word is the subcommand. Options of programs that
+ * spell them as words (find) match as words.
+ */
 function shellMatcher(pattern: string): Matcher {
   if (pattern === UNKNOWN) return (op) => op.protocol === 'ssh' && op.classes.has(UNKNOWN);
-  const [program, ...required] = pattern.split(/\s+/);
-  const needed = flagsOf(program!, required);
+  const [program, ...required] = pattern.split(/\s+/) as [string, ...string[]];
+  const sub = program === 'git' && required[0] && !required[0].startsWith('-') ? required.shift() : undefined;
+  const key = sub ? `git ${sub}` : program;
+  const wordOptions = WORD_OPTIONS[program];
+  const needed = wordOptions ? { flags: new Set<string>(), words: required } : flagsOf(key, required);
+  const matchesArgs = (args: readonly string[]): boolean => {
+    if (wordOptions) return required.every((w) => args.some((a, i) => a === w && !wordOptions.has(args[i - 1] ?? '')));
+    const { flags, words } = flagsOf(key, args);
+    return [...needed.flags].every((f) => flags.has(f)) && needed.words.every((w) => words.includes(w) || args.includes(w));
+  };
   return (op) =>
     op.commands?.some((argv) => {
-      if (argv.length === 0 || argv[0]!.split('/').pop() !== program) return false;
-      const { flags, words } = flagsOf(program!, argv.slice(1));
-      return [...needed.flags].every((f) => flags.has(f)) && needed.words.every((w) => words.includes(w) || argv.includes(w));
+      if (argv.length === 0 || !inFamily(program, argv[0]!.split('/').pop()!)) return false;
+      if (!sub) return matchesArgs(argv.slice(1));
+      const git = gitSubcommand(argv.slice(1));
+      return git.sub === sub && matchesArgs(git.rest);
     }) ?? false;
 }
 
@@ -130,7 +184,9 @@ function allowedCommand(pattern: string): (argv: readonly string[]) => boolean {
 
 /**
  * What an allow-list covers and what it lists: a command line is listed when every simple command in it
- * is (and it has nothing the gateway cannot resolve, unless `unknown` is listed); a request when one of
+ * is, as written (`sudo systemctl restart app` needs an entry that starts with sudo; the shell text a
+ * listed `bash -c` runs needs its own), and it has nothing the gateway cannot resolve, unless `unknown`
+ * is listed; a request when one of
  * the http patterns (or the json condition) matches it.
  */
 function allowListOf(condition: RuleCondition, verdict: 'block' | 'approve'): NonNullable<CompiledRule['allowList']> {
@@ -143,7 +199,7 @@ function allowListOf(condition: RuleCondition, verdict: 'block' | 'approve'): No
     lists: (op) =>
       op.protocol === 'http'
         ? http!(op)
-        : (shellUnknown || !op.classes.has(UNKNOWN)) && op.commands!.every((argv) => shell.some((allowed) => allowed(argv))),
+        : (shellUnknown || !op.classes.has(UNKNOWN)) && (op.written ?? op.commands!).every((argv) => shell.some((allowed) => allowed(argv))),
   };
 }
 

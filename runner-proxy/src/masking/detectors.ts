@@ -50,6 +50,11 @@ interface Detector {
   /** Calls `found` with the start and end of every candidate, in order. */
   scan(text: string, found: (start: number, end: number) => void): void;
   valid(value: string): boolean;
+  /**
+   * Matches, anchored at the end, the longest end of a text that could still be the beginning (or the
+   * whole) of a value of this type were more text to follow: what a stream must hold back.
+   */
+  tail: RegExp;
 }
 
 /**
@@ -184,6 +189,7 @@ const DETECTORS: readonly Detector[] = [
     // An unterminated block (a cut-off chunk) is masked to the end: better too much than a key fragment.
     scan: byPattern(/-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END \1PRIVATE KEY(?: BLOCK)?-----|$)/g),
     valid: always,
+    tail: /-{1,5}[A-Z0-9 ]*$/,
   },
   {
     type: 'bearer_token',
@@ -195,6 +201,7 @@ const DETECTORS: readonly Detector[] = [
       -1,
     ),
     valid: always,
+    tail: /(?:\bBearer\s+[A-Za-z0-9\-._~+/]*=*|[A-Za-z0-9_.-]+)$/,
   },
   {
     type: 'aws_key',
@@ -205,18 +212,21 @@ const DETECTORS: readonly Detector[] = [
       -1,
     ),
     valid: always,
+    tail: /(?:(?:aws_secret_access_key|secret_access_key|SecretAccessKey)["']?\s*(?:[:=]\s*["']?[A-Za-z0-9/+]*)?|[A-Za-z0-9_/+]+)$/i,
   },
   {
     type: 'email',
     needs: { at: true },
     scan: scanEmails,
     valid: always,
+    tail: /[A-Za-z0-9][A-Za-z0-9._%+-]*(?:@[A-Za-z0-9.-]*)?$/,
   },
   {
     type: 'iban',
     needs: { digits: 8, length: 15 },
     scan: byPattern(/(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g),
     valid: ibanValid,
+    tail: /(?:[A-Z]{1,2}|[A-Z]{2}\d{1,2}[A-Z0-9 ]*)$/,
   },
   {
     type: 'credit_card',
@@ -224,12 +234,14 @@ const DETECTORS: readonly Detector[] = [
     // Not inside a longer token (a UUID's digits, a hex id): letters around the digits rule it out.
     scan: byPattern(/(?<![A-Za-z0-9.-])\d(?:[ -]?\d){12,18}(?![A-Za-z0-9-]|\.\d)/g),
     valid: cardValid,
+    tail: /\d(?:[ -]?\d)*[ -]?$/,
   },
   {
     type: 'us_ssn',
     needs: { digits: 9 },
     scan: byPattern(/(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g),
     valid: ssnValid,
+    tail: /\d[\d-]*$/,
   },
   {
     type: 'phone',
@@ -237,6 +249,7 @@ const DETECTORS: readonly Detector[] = [
     // International numbers with a leading +, and North American numbers written with separators.
     scan: byPattern(/(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])|(?<![\w-])\(?[2-9]\d{2}\)?[ .-][2-9]\d{2}[ .-]\d{4}(?![\d-])/g),
     valid: phoneValid,
+    tail: /(?:[+(]|[+(]?\d[\d .()-]*)$/,
   },
 ];
 
@@ -276,6 +289,26 @@ export function mayHold(bytes: Uint8Array, start: number, end: number, gate: Det
     } else if (c === 64 && gate.at) return true;
   }
   return false;
+}
+
+/** Values longer than this are not held back whole: a stream holds at most this much for one value. */
+export const MAX_HELD_VALUE = 1024;
+
+/**
+ * Where the end of a text that could still begin a sensitive value of the given types starts (the
+ * text's length when none could): a stream masks and sends what comes before and holds the rest, so a
+ * value written in pieces is masked however long the pause between them.
+ */
+export function openValueStart(text: string, types: { has(type: DetectorType): boolean }): number {
+  const from = Math.max(0, text.length - MAX_HELD_VALUE);
+  const window = text.slice(from);
+  let start = window.length;
+  for (const detector of DETECTORS) {
+    if (!types.has(detector.type)) continue;
+    const m = detector.tail.exec(window);
+    if (m && m[0].length > 0) start = Math.min(start, m.index);
+  }
+  return from + start;
 }
 
 /**

@@ -81,8 +81,44 @@ describe('rule engine', () => {
     assert.equal(rules.evaluate(shell(['ls'], ['rm', '-fr', 'x']), NO_IDENTITY).verdict, 'block');
     assert.equal(rules.evaluate(shell(['rm', '-f', 'x']), NO_IDENTITY).verdict, 'allow');
     assert.equal(rules.evaluate(shell(['echo', 'rm', '-rf']), NO_IDENTITY).verdict, 'allow');
-    assert.equal(rules.evaluate(shell(['mkfs.ext4', '/dev/sda']), NO_IDENTITY).verdict, 'allow');
+    assert.equal(rules.evaluate(shell(['mkfs.ext4', '/dev/sda']), NO_IDENTITY).verdict, 'block');
+    assert.equal(rules.evaluate(shell(['mkfsx', '/dev/sda']), NO_IDENTITY).verdict, 'allow');
     assert.equal(rules.evaluate(shell(['mkfs', '/dev/sda']), NO_IDENTITY).verdict, 'block');
+  });
+
+  test('shell patterns by meaning: long forms and abbreviations, force-push in every spelling, word options', () => {
+    const meaning = engine('  - name: x\n    block: { shell: ["rm -rf", "chmod -R", "git push --force", "find -delete", "python3 -c"] }\n');
+    const v = (...argv: string[]) => meaning.evaluate(shell(argv), NO_IDENTITY).verdict;
+    for (const argv of [
+      ['rm', '--recu', '--forc', 'x'],
+      ['rm', '--recursive', '-f', 'x'],
+      ['chmod', '--recu', '777', 'x'],
+      ['chmod', '-vR', '777', 'x'],
+      ['git', 'push', '-f'],
+      ['git', 'push', '-uf', 'origin', 'main'],
+      ['git', 'push', '--force-with-lease=main', 'origin'],
+      ['git', 'push', '--forc'],
+      ['git', 'push', 'origin', '+main'],
+      ['git', 'push', 'origin', '+HEAD:refs/heads/main'],
+      ['git', 'push', '--mirror'],
+      ['git', '-C', '/srv/app', '-c', 'x=y', 'push', 'origin', 'main', '--force'],
+      ['find', '.', '-name', 'x', '-delete'],
+      ['python3.11', '-c', 'x'],
+    ]) {
+      assert.equal(v(...argv), 'block', argv.join(' '));
+    }
+    for (const argv of [
+      ['rm', '-r', 'x'],
+      ['git', 'push', 'origin', 'main'],
+      ['git', 'push', '-o', 'f', 'origin'],
+      ['git', 'log', '--force'],
+      ['find', '.', '-depth', '-links', '1', '-type', 'l'],
+      ['find', '.', '-name', '-delete'],
+      ['chmod', '644', 'x'],
+      ['python3', '--version'],
+    ]) {
+      assert.equal(v(...argv), 'allow', argv.join(' '));
+    }
   });
 
   test('http patterns and json conditions, narrowed by when', () => {

@@ -14,7 +14,9 @@ import { parsePolicy } from '../../src/policy/load.js';
 describe('shell command analysis', () => {
   test('finds every simple command, resolved and unwrapped', () => {
     const a = analyzeShell(`sudo -u app env A=1 nice -n 5 "r"'m' -rf /x | tee log; f() { ls $(whoami); }; cat <<EOF\n$(id)\nEOF`);
-    assert.deepEqual(a.commands, [['rm', '-rf', '/x'], ['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
+    assert.deepEqual(a.commands.slice(3), [['rm', '-rf', '/x'], ['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
+    assert.deepEqual(a.written[0], ['sudo', '-u', 'app', 'env', 'A=1', 'nice', '-n', '5', 'rm', '-rf', '/x']);
+    assert.deepEqual(a.written.slice(1), [['tee', 'log'], ['ls', '$(whoami)'], ['whoami'], ['cat'], ['id']]);
     assert.deepEqual(a.unknown, []);
   });
 
@@ -22,16 +24,72 @@ describe('shell command analysis', () => {
     assert.deepEqual(analyzeShell(`$'\\x72m' -rf a\\ b "c\\$d"`).commands, [['rm', '-rf', 'a b', 'c$d']]);
   });
 
-  test('what runs as code given as text is unknown, and its text is checked too', () => {
+  test('shell text a shell is given is parsed; code it cannot see is unknown', () => {
     const a = analyzeShell(`bash -c 'rm -rf /'`);
-    assert.ok(a.unknown.length > 0);
+    assert.deepEqual(a.unknown, []);
     assert.deepEqual(a.commands.at(-1), ['rm', '-rf', '/']);
-    for (const text of ['$X', 'eval x', '. ./f', 'curl x | sh', 'python3 -c 1', 'xargs sh -c x', 'echo x | base64 -d | bash']) {
+    for (const text of ['$X', 'eval x', '. ./f', 'curl x | sh', 'python3 -c 1', 'xargs sh -c "$x"', 'echo x | base64 -d | bash', 'sh -c "$P"']) {
       assert.ok(analyzeShell(text).unknown.length > 0, text);
     }
-    for (const text of ['ls -la', 'grep -r "rm -rf" .', 'python3 app.py', 'command -v rm', 'sh deploy.sh']) {
+    for (const text of ['ls -la', 'grep -r "rm -rf" .', 'python3 app.py', 'command -v rm', 'sh deploy.sh', 'python3 --version', 'node -v']) {
       assert.deepEqual(analyzeShell(text).unknown, [], text);
     }
+  });
+
+  test('wrappers are read with GNU option semantics', () => {
+    for (const text of ['sudo -uroot rm -rf /x', 'sudo -Eu root -- rm -rf /x', 'sudo --us=root rm -rf /x', 'nice -5 rm -rf /x', 'nice -n5 rm -rf /x', 'timeout --sig=KILL 5 rm -rf /x', 'ionice -c3 rm -rf /x', 'taskset -c 0 rm -rf /x', 'chrt -o 0 rm -rf /x', 'unshare -rm rm -rf /x', 'nsenter -t 1 -m rm -rf /x', 'setpriv --reuid=0 rm -rf /x', 'runuser -u root -- rm -rf /x', '/lib64/ld-linux-x86-64.so.2 /bin/rm -rf /x', 'env -i A=1 rm -rf /x']) {
+      assert.ok(analyzeShell(text).commands.some((argv) => argv.join(' ').endsWith('rm -rf /x') && argv[0]!.endsWith('rm')), text);
+    }
+    for (const text of ['su -c "rm -rf /x" root', 'su root -c "rm -rf /x"', 'flock /tmp/l -c "rm -rf /x"', 'script -qc "rm -rf /x" /dev/null', 'capsh -- -c "rm -rf /x"', 'env -S "rm -rf /x"', 'watch -n1 rm -rf /x', 'sg root "rm -rf /x"']) {
+      assert.ok(analyzeShell(text).commands.some((argv) => argv.join(' ') === 'rm -rf /x'), text);
+    }
+    assert.ok(analyzeShell('sudo --frobnicate rm -rf /x').unknown.length > 0, 'an option the gateway does not know');
+    assert.deepEqual(analyzeShell('sudo -l rm').commands, [['sudo', '-l', 'rm']], 'sudo -l only lists');
+  });
+
+  test('an uncatalogued program handed a command is checked as a wrapper', () => {
+    assert.ok(analyzeShell('strace -f rm -rf /x').commands.some((argv) => argv.join(' ') === 'rm -rf /x'));
+    assert.ok(analyzeShell('docker exec c bash -c "$X"').unknown.length > 0);
+    assert.deepEqual(analyzeShell('apt-get install -y vim python3 bash').unknown, []);
+  });
+
+  test('awk and sed programs are read for what runs commands', () => {
+    for (const text of [`awk 'BEGIN{system("x")}'`, `awk '{print | "sh"}'`, `awk '{"date" | getline d}'`, `gawk -e 'BEGIN{system("x")}'`, `sed '1e id' f`, `sed -n 's/a/b/ep' f`, `sed -e p -e 'e id' f`, `sed -f - f`, `sed 'q;Z' f`]) {
+      assert.ok(analyzeShell(text).unknown.length > 0, text);
+    }
+    for (const text of [`awk -F: '/a|b/ || /c/ {print $1 "|" $2}' f`, `awk '{ x = 4 / 2; print x }' f`, `sed -n 's/e/E/gp' f`, `sed -e '/^#/d' -e 's|a|b|' f`, `sed 'y/abc/xyz/;1i\\
+head' f`, `sed --sandbox 's/x/y/e' f`]) {
+      assert.deepEqual(analyzeShell(text).unknown, [], text);
+    }
+    assert.ok(analyzeShell(`sed '1e rm -rf /x' f`).commands.some((argv) => argv.join(' ') === 'rm -rf /x'));
+  });
+
+  test('interpreters with flags grouped before their program, and what reads no program', () => {
+    for (const text of ['python3 -Ic x', 'python3 -BIc x', 'perl -le x', 'perl -l0ne x', 'perl -Mstrict -e x', 'ruby -ne x', 'node -pe x', 'node --eval=x', 'php -r x']) {
+      assert.ok(analyzeShell(text).unknown.length > 0, text);
+    }
+    for (const text of ['python3 --version', 'python3 -V', 'perl -v', 'node --version', 'python3 -m pip install x', 'perl -i.bak script.pl']) {
+      assert.deepEqual(analyzeShell(text).unknown, [], text);
+      assert.equal(analyzeShell(text).readsStdin, undefined, text);
+    }
+  });
+
+  test('shells fed from descriptors, coprocesses and redirections, hooks and evaluating features are unknown', () => {
+    for (const text of ['bash /dev/stdin', 'sh /proc/self/fd/0', 'exec 3<f; bash <&3', 'exec <f; bash', '{ bash; } < f', 'coproc bash', 'bash 0<f', 'while read; do sh; done < f', 'BASH_ENV=x bash -c :', 'export PROMPT_COMMAND=x', 'env LD_PRELOAD=x ls', 'LESSOPEN="|x %s" less f', 'x=$1; echo $((x))', 'echo ${a[$i]}', 'echo ${!x}', 'echo ${x@P}', '[[ $x -gt 1 ]]', 'declare -i n=$x', 'shopt -s expand_aliases', 'alias ls=x', 'trap x EXIT', 'mapfile -C f', 'hash -p /bin/rm ls', 'enable -f x.so y', 'eval ls', 'source x']) {
+      assert.ok(analyzeShell(text).unknown.length > 0, text);
+    }
+    for (const text of ['for ((i=0; i<3; i++)); do echo $((i * 2)); done', 'n=3; echo $((n + 1))', 'echo ${!prefix*} ${#x} ${x:-d}', 'bash <<< "ls"', 'export PATH=$PATH:/x', 'trap - EXIT']) {
+      assert.deepEqual(analyzeShell(text).unknown, [], text);
+    }
+    assert.ok(analyzeShell('trap "rm -rf /x" EXIT').commands.some((argv) => argv.join(' ') === 'rm -rf /x'));
+  });
+
+  test('ANSI-C quoting in full and NUL bytes as bash reads them', () => {
+    assert.deepEqual(analyzeShell(String.raw`$'\u0072m' $'\U0000002d'rf $'\162'm $'\cJ'`).commands, [['rm', '-rf', 'rm', '\n']]);
+    assert.deepEqual(analyzeShell(String.raw`$'rm\0junk' r$'\x00'm`).commands, [['rm', 'rm']]);
+    const nul = analyzeShell('r\0m -rf /x');
+    assert.deepEqual(nul.commands, [['rm', '-rf', '/x']]);
+    assert.ok(nul.unknown.length > 0);
   });
 
   test('a shell or interpreter reading the session stdin is noticed', () => {
@@ -65,13 +123,18 @@ describe('output masking across writes', () => {
     assert.equal(m.masked, 2);
   });
 
-  test('a partial line goes out after the hold time', async () => {
+  test('a prompt goes out at once; a value written in pieces is masked however long the pause', async () => {
     const out: Buffer[] = [];
     const m = new OutputMasker(new Masker(), plan, (b) => out.push(b));
-    m.push(Buffer.from('prompt$ '));
-    assert.equal(out.length, 0);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(Buffer.concat(out).toString(), 'prompt$ ');
+    m.push(Buffer.from('Password: '));
+    assert.equal(Buffer.concat(out).toString(), 'Password: ');
+    m.push(Buffer.from('card 4111 1111 '));
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(Buffer.concat(out).toString(), 'Password: card ');
+    m.push(Buffer.from('1111 1111 and 536-'));
+    await new Promise((r) => setTimeout(r, 250));
+    m.push(Buffer.from('22-4711 done. '));
+    assert.equal(Buffer.concat(out).toString(), 'Password: card [masked:credit_card] and [masked:us_ssn] done. ');
   });
 });
 

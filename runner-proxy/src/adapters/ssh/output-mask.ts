@@ -1,27 +1,23 @@
+import { openValueStart } from '../../masking/detectors.js';
 import type { Masker } from '../../masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../policy/types.js';
 
-/** How long a partial line may wait for the rest of a value before it is masked and sent as it is. */
-export const HOLD_MS = 100;
-/** A line longer than this is masked in pieces, keeping this many bytes back for a value cut in two. */
-const MAX_LINE = 16 * 1024;
-const KEEP_BACK = 256;
 /** A private key spans lines; its block is held whole, up to this size. */
 const MAX_KEY_BLOCK = 64 * 1024;
-const NEWLINE = 0x0a;
 
 /**
- * Masks a byte stream (a command's stdout or stderr, a terminal) with the shared detectors. Values
- * split across writes or packets are caught because text is masked by whole lines: a partial line is
- * held until its newline, or for at most HOLD_MS. Bytes are read as latin1, so whatever is not a
- * finding, binary or UTF-8, goes out unchanged.
+ * Masks a byte stream (a command's stdout or stderr, a terminal) with the shared detectors. Each write
+ * is masked and sent at once except its end that could still begin a sensitive value (a run of digits,
+ * a word that could be an email's local part, an unterminated private key block): that is held until
+ * what follows settles it or the stream ends, however long the pause, so a value written in pieces is
+ * masked whatever its timing, and a prompt goes out as soon as it is written. Bytes are read as latin1,
+ * so whatever is not a finding, binary or UTF-8, goes out unchanged.
  */
 export class OutputMasker {
   readonly #masker: Masker;
   readonly #plan: ReadonlyMap<DetectorType, MaskStrategy>;
   readonly #emit: (chunk: Buffer) => void;
   #held: Buffer = Buffer.alloc(0);
-  #timer: NodeJS.Timeout | undefined;
   /** How many values were masked, for the record. */
   masked = 0;
 
@@ -36,27 +32,22 @@ export class OutputMasker {
     const cut = this.#safeCut(data);
     if (cut > 0) this.#emit(this.#mask(data.subarray(0, cut)));
     this.#held = Buffer.from(data.subarray(cut));
-    clearTimeout(this.#timer);
-    this.#timer = this.#held.length ? setTimeout(() => this.flush(), HOLD_MS).unref() : undefined;
   }
 
-  /** Masks and sends whatever is held: at the end of the stream, or when the hold time is up. */
+  /** Masks and sends whatever is held: at the end of the stream. */
   flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     if (this.#held.length === 0) return;
     const held = this.#held;
     this.#held = Buffer.alloc(0);
     this.#emit(this.#mask(held));
   }
 
-  /** Where the bytes before can be masked on their own: after the last complete line. */
+  /** Where the bytes before can be masked on their own: before any value that may still be growing. */
   #safeCut(data: Buffer): number {
     const begin = data.lastIndexOf('-----BEGIN ');
     if (begin >= 0 && data.indexOf('-----END ', begin) < 0 && data.length - begin < MAX_KEY_BLOCK) return begin;
-    const newline = data.lastIndexOf(NEWLINE);
-    if (newline >= 0 && data.length - newline - 1 <= MAX_LINE) return newline + 1;
-    return data.length > MAX_LINE ? data.length - KEEP_BACK : 0;
+    const from = Math.max(0, data.length - 4 * 1024);
+    return from + openValueStart(data.toString('latin1', from), this.#plan);
   }
 
   #mask(bytes: Buffer): Buffer {

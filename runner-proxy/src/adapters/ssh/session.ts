@@ -114,7 +114,7 @@ export class SessionChannel {
       text: redact(text),
       classes,
       writes: true,
-      ...(analysis && { commands: analysis.commands.map((argv) => argv.map(redact)) }),
+      ...(analysis && { commands: analysis.commands.map((argv) => argv.map(redact)), written: analysis.written.map((argv) => argv.map(redact)) }),
       fingerprint: createHash('sha256').update(`${this.#ctx.name}\u0000${text}`).digest('hex'),
     };
   }
@@ -154,6 +154,7 @@ export class SessionChannel {
     const head = command ? analyzeShell(command) : undefined;
     if (head) {
       analysis.commands.unshift(...head.commands);
+      analysis.written.unshift(...head.written);
       analysis.unknown.push(...head.unknown);
     }
     const ruling = await this.#decide(command ? `${command} <<'script'\n${text}` : text, analysis, 'script');
