@@ -74,3 +74,12 @@ describe('the GitLab templates', () => {
     assert.ok(read(join('gitlab-template', pipeline.include[0]!.inputs.policy)).includes('SELF_TEST_DATABASE_URL'));
   });
 });
+
+test('the README and the other-CI examples run the npm package of this version', () => {
+  const { version } = JSON.parse(read('package.json')) as { version: string };
+  for (const file of ['README.md', 'examples/other-ci/Jenkinsfile', 'examples/other-ci/circleci-config.yml', 'examples/other-ci/buildkite-pipeline.yml']) {
+    const named = [...read(file).matchAll(/npx --yes govern@(\d[^\s]*)/g)].map((m) => m[1]);
+    assert.ok(named.length > 0, `${file} runs npx govern@VERSION`);
+    assert.deepEqual([...new Set(named)], [version], file);
+  }
+});
