@@ -16,8 +16,8 @@ const GITLAB_CI_LOCAL = join(REPO_ROOT, 'node_modules', '.bin', 'gitlab-ci-local
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const ARCH = process.arch === 'arm64' ? 'arm64' : 'x64';
 const ARCHIVE = `govern-cli-${VERSION}-linux-${ARCH}.tar.gz`;
-/** What a job needs on PATH to fetch, check and unpack the archive, and to run its script: no node. */
-const JOB_TOOLS = ['sh', 'bash', 'env', 'curl', 'tar', 'gzip', 'sha256sum', 'cut', 'tr', 'uname', 'mkdir', 'rm', 'ls', 'chmod', 'cat', 'grep', 'git'];
+/** What a job needs on PATH to check and unpack the archive and to run its script, besides a downloader: no node. */
+const JOB_TOOLS = ['sh', 'bash', 'env', 'tar', 'gzip', 'sha256sum', 'cut', 'tr', 'uname', 'mkdir', 'rm', 'ls', 'chmod', 'cat', 'grep', 'git'];
 
 /** Finds the session bundle gitlab-ci-local kept as the job's artifact. */
 function artifactBundle(repo: string, job: string): string | undefined {
@@ -25,11 +25,12 @@ function artifactBundle(repo: string, job: string): string | undefined {
   return roots.find((r) => existsSync(join(r, 'events.jsonl')));
 }
 
-/** A directory of links to the job's tools, the PATH of a job whose image has no node. */
-async function pathWithoutNode(): Promise<string> {
+/** A directory of links to the job's tools and the downloader given, the PATH of a job whose image has no node. */
+async function pathWithoutNode(downloader: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'govern-no-node-'));
-  for (const tool of JOB_TOOLS) {
-    const found = await runClient('sh', ['-c', `command -v ${tool}`]);
+  for (const tool of [...JOB_TOOLS, downloader]) {
+    // python3 may be a version manager's shim, which needs more than PATH gives: link the interpreter.
+    const found = await runClient('sh', ['-c', tool === 'python3' ? `python3 -c 'import sys; print(sys.executable)'` : `command -v ${tool}`]);
     assert.equal(found.status, 0, `${tool} is installed`);
     symlinkSync(found.stdout.trim(), join(dir, tool));
   }
@@ -42,6 +43,7 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
   let releases: Server;
   let releasesUrl: string;
   let noNodePath: string;
+  let onlyPythonPath: string;
   const scratch: string[] = [];
 
   /** A project whose .gitlab-ci.yml includes govern as `include` says and runs two jobs with it. */
@@ -84,8 +86,8 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
   before(async () => {
     [target, issuer] = await Promise.all([startTarget(), startIssuer()]);
     await target.direct("CREATE TABLE people (id int, ssn text); INSERT INTO people VALUES (1, '536-22-4711')");
-    noNodePath = await pathWithoutNode();
-    scratch.push(noNodePath);
+    [noNodePath, onlyPythonPath] = await Promise.all([pathWithoutNode('curl'), pathWithoutNode('python3')]);
+    scratch.push(noNodePath, onlyPythonPath);
     // The release as scripts/release-archive.sh packs it from this tree, served as the GitHub release
     // serves its files, beside the raw template `include: remote:` reads, and a tampered copy.
     const packed = mkdtempSync(join(tmpdir(), 'govern-release-'));
@@ -181,6 +183,12 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     test('on an image with node 20.12 or newer, the gateway runs on the job’s node', async () => {
       const r = await runJob(repo, 'migrate', { GOVERN_RELEASES_URL: `${releasesUrl}/releases`, PATH: `${dirname(process.execPath)}${delimiter}${noNodePath}` });
       assert.match(r.stdout, new RegExp(`govern ${VERSION} runs on the job's Node ${process.version.replace(/\./g, '\\.')} \\(${process.execPath}\\)`), `${r.stdout}\n${r.stderr}`);
+      assertGoverned(r, repo);
+    });
+
+    test('on an image with python3 but neither curl nor wget (python:3.12-slim), python3 downloads the archive', async () => {
+      const r = await runJob(repo, 'migrate', { GOVERN_RELEASES_URL: `${releasesUrl}/releases`, PATH: onlyPythonPath });
+      assert.match(r.stdout, /runs on the archive's Node/, `${r.stdout}\n${r.stderr}`);
       assertGoverned(r, repo);
     });
 
