@@ -186,6 +186,19 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
       assertGoverned(r, repo);
     });
 
+    test('on an image whose node is older than 20.12, the gateway runs on the archive’s Node runtime', async () => {
+      // This node reports itself as 18.19.1 to the scripts it runs, as an image's old node would.
+      const oldNode = join(noNodePath, '..', `${noNodePath.split('/').pop()}-old-node`);
+      mkdirSync(oldNode);
+      scratch.push(oldNode);
+      const reports = 'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"18.19.1"}})';
+      writeFileSync(join(oldNode, 'node'), `#!/bin/sh\nexec ${process.execPath} --import '${reports}' "$@"\n`, { mode: 0o755 });
+      assert.equal((await runClient(join(oldNode, 'node'), ['-p', 'process.versions.node'])).stdout.trim(), '18.19.1');
+      const r = await runJob(repo, 'migrate', { GOVERN_RELEASES_URL: `${releasesUrl}/releases`, PATH: `${oldNode}${delimiter}${noNodePath}` });
+      assert.match(r.stdout, /runs on the archive's Node v\d+\.\d+\.\d+: the job has no node 20\.12 or newer/, `${r.stdout}\n${r.stderr}`);
+      assertGoverned(r, repo);
+    });
+
     test('on an image with python3 but neither curl nor wget (python:3.12-slim), python3 downloads the archive', async () => {
       const r = await runJob(repo, 'migrate', { GOVERN_RELEASES_URL: `${releasesUrl}/releases`, PATH: onlyPythonPath });
       assert.match(r.stdout, /runs on the archive's Node/, `${r.stdout}\n${r.stderr}`);
