@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,6 +19,14 @@ const ARCH = process.arch === 'arm64' ? 'arm64' : 'x64';
 const ARCHIVE = `govern-cli-${VERSION}-linux-${ARCH}.tar.gz`;
 /** What a job needs on PATH to check and unpack the archive and to run its script, besides a downloader: no node. */
 const JOB_TOOLS = ['sh', 'bash', 'env', 'tar', 'gzip', 'sha256sum', 'cut', 'tr', 'uname', 'mkdir', 'rm', 'ls', 'chmod', 'cat', 'grep', 'git'];
+
+/** Why the musl test cannot run here: it needs a private mount namespace (root, unshare, overlayfs). */
+const MUSL_SKIP = (() => {
+  const empty = mkdtempSync(join(tmpdir(), 'govern-musl-probe-'));
+  const probe = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t overlay overlay -o lowerdir=${empty}:/lib /lib`], { stdio: 'ignore' });
+  rmSync(empty, { recursive: true });
+  return probe.status === 0 ? false : 'needs unshare -m and overlayfs (root) to give a job a musl /lib';
+})();
 
 /** Finds the session bundle gitlab-ci-local kept as the job's artifact. */
 function artifactBundle(repo: string, job: string): string | undefined {
@@ -42,6 +51,7 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
   let issuer: TestIssuer;
   let releases: Server;
   let releasesUrl: string;
+  const requested: string[] = [];
   let noNodePath: string;
   let onlyPythonPath: string;
   const scratch: string[] = [];
@@ -103,6 +113,7 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
       ['/raw/govern.gitlab-ci.yml', readFileSync(join(REPO_ROOT, 'gitlab-template', 'govern.gitlab-ci.yml'))],
     ]);
     releases = createServer((req, res) => {
+      requested.push(req.url ?? '');
       const body = files.get(req.url ?? '');
       if (body) res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
       else res.writeHead(404).end();
@@ -115,12 +126,14 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function runJob(repo: string, job: string, variables: Record<string, string>) {
+  /** Runs a job; `prefix` is a command line gitlab-ci-local runs under (a mount namespace). */
+  async function runJob(repo: string, job: string, variables: Record<string, string>, prefix: string[] = []) {
     const token = await issuer.sign({ aud: 'govern', sub: 'project_path:acme/payments:ref_type:branch:ref:main', project_path: 'acme/payments', project_id: '815', ref: 'main', ref_protected: 'true', pipeline_source: 'push' });
     // The shell executor runs every job in the same checkout: a session of an earlier job is still there.
     rmSync(join(repo, '.govern-session'), { recursive: true, force: true });
     const all = { GOVERN_ID_TOKEN: token, PROD_DATABASE_URL: target.appUrl, ...variables };
-    return runClient(GITLAB_CI_LOCAL, ['--shell-executor-no-image', ...Object.entries(all).flatMap(([k, v]) => ['--variable', `${k}=${v}`]), job], {
+    const args = ['--shell-executor-no-image', ...Object.entries(all).flatMap(([k, v]) => ['--variable', `${k}=${v}`]), job];
+    return runClient(prefix[0] ?? GITLAB_CI_LOCAL, prefix.length ? [...prefix.slice(1), GITLAB_CI_LOCAL, ...args] : args, {
       cwd: repo,
       timeoutMs: 180_000,
       env: { ...process.env, FORCE_COLOR: '0' },
@@ -197,6 +210,21 @@ describe('the GitLab template, run by gitlab-ci-local', () => {
       const r = await runJob(repo, 'migrate', { GOVERN_RELEASES_URL: `${releasesUrl}/releases`, PATH: `${oldNode}${delimiter}${noNodePath}` });
       assert.match(r.stdout, /runs on the archive's Node v\d+\.\d+\.\d+: the job has no node 20\.12 or newer/, `${r.stdout}\n${r.stderr}`);
       assertGoverned(r, repo);
+    });
+
+    test('on a musl image without node, the job says what to install, before it downloads anything', { skip: MUSL_SKIP }, async () => {
+      // A private mount namespace where /lib also holds musl's loader, which is how the template knows
+      // an Alpine image; the machine's own /lib is untouched.
+      const musl = mkdtempSync(join(tmpdir(), 'govern-musl-'));
+      scratch.push(musl);
+      writeFileSync(join(musl, `ld-musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`), '');
+      const asMusl = ['unshare', '-m', 'sh', '-c', `mount -t overlay overlay -o lowerdir=${musl}:/lib /lib && exec "$@"`, 'sh'];
+      const before = requested.length;
+      const r = await runJob(repo, 'migrate', { GOVERN_RELEASES_URL: `${releasesUrl}/releases`, PATH: noNodePath }, asMusl);
+      assert.notEqual(r.status, 0);
+      assert.match(`${r.stdout}${r.stderr}`, /govern: this image uses musl libc \(Alpine\), where the archive's Node runtime \(built for glibc\) cannot run; install Node 20\.12 or newer in the image \(apk add nodejs\) and govern runs on it/);
+      assert.deepEqual(requested.slice(before).filter((url) => url.endsWith('.tar.gz')), [], 'no archive was downloaded');
+      assert.doesNotMatch(r.stdout, /migrate > \[masked\]/, 'no step ran');
     });
 
     test('on an image with python3 but neither curl nor wget (python:3.12-slim), python3 downloads the archive', async () => {
