@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import pkg from '../../../package.json' with { type: 'json' };
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { streamLogger } from '../gateway/logger.js';
 import type { CommandContext, Env, Io } from './context.js';
@@ -100,6 +101,10 @@ export async function main(argv: string[], env: Env, io: Io): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(help());
     return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout.write(`govern ${pkg.version}\n`);
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
