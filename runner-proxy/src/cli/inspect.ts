@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInAdapters } from '../adapters/index.js';
 import { ErrorCode, formatProblem, GovernError, PolicyError } from '../core/errors.js';
@@ -6,7 +6,8 @@ import { cannotServe } from '../gateway/gateway.js';
 import { loadPolicy } from '../policy/load.js';
 import { EVENTS_FILE } from '../recording/recorder.js';
 import { playCast, terminalCasts } from '../recording/cast-player.js';
-import { formatTimeline } from '../recording/replay.js';
+import { POLICY_FILE } from '../recording/bundle.js';
+import { formatPolicy, formatTimeline } from '../recording/replay.js';
 import { verifyBundle } from '../recording/verify.js';
 import { usage, type CommandContext } from './context.js';
 
@@ -47,6 +48,11 @@ export async function replayCommand({ values, positionals, io }: CommandContext)
   const dir = oneBundle(positionals, 'replay');
   const result = verifyBundle(dir);
   if (!result.ok) io.stderr.write(`warning: ${dir} does not verify: ${result.problem}\n`);
+  const policy = result.manifest?.policy ?? (result.events[0]?.policy as Parameters<typeof formatPolicy>[0] | undefined);
+  if (policy && !values.connection) {
+    const copy = join(dir, POLICY_FILE);
+    io.stdout.write(formatPolicy(policy, existsSync(copy) ? readFileSync(copy, 'utf8') : undefined));
+  }
   io.stdout.write(formatTimeline(result.events, values.connection ? { connection: values.connection as string } : {}));
   if (!values.connection) return 0;
   const speed = values.speed === undefined ? 1 : Number(values.speed);

@@ -8,7 +8,7 @@ import { Governor } from '../core/governor.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
 import type { Policy, ProxySpec } from '../policy/types.js';
-import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
+import { POLICY_FILE, SessionSigner, writeManifest, writePolicyCopy, type Manifest } from '../recording/bundle.js';
 import { GENESIS } from '../recording/canonical.js';
 import { EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
 import { writeReport } from '../recording/report.js';
@@ -107,10 +107,11 @@ export class Gateway {
     const recorder = await Recorder.create(options.outDir, options.now ? { now: options.now } : {});
     const gateway = new Gateway(options, recorder);
     const { policy, principal } = options;
+    writePolicyCopy(options.outDir, policy.source);
     recorder.append('session.start', {
       session_id: gateway.sessionId,
       identity: principalRecord(principal),
-      policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+      policy: policyRecord(policy),
       public_key: gateway.signer.publicKey,
       pid: process.pid,
     });
@@ -234,7 +235,7 @@ export class Gateway {
       ended_at: new Date((this.#options.now ?? Date.now)()).toISOString(),
       end_reason: reason,
       identity: principalRecord(principal),
-      policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+      policy: policyRecord(policy),
       connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
       counts,
       events,
@@ -253,6 +254,11 @@ export class Gateway {
     }
     return writeManifest(outDir, body, this.signer);
   }
+}
+
+/** The policy as the record and the manifest name it: where it was read, its digest, and its copy in the bundle. */
+function policyRecord(policy: Policy): Manifest['policy'] {
+  return { file: policy.file, sha256: policy.sha256, mode: policy.mode, bundled: POLICY_FILE };
 }
 
 /**
