@@ -5,6 +5,7 @@ import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { Governor } from '../core/governor.js';
+import type { JobBinding } from '../identity/binding.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
 import type { Policy, ProxySpec } from '../policy/types.js';
@@ -28,7 +29,11 @@ export interface GatewayOptions {
   now?: () => number;
   /** How long open sessions may take to finish when the gateway stops. */
   drainMs?: number;
+  /** Asks the forge to bind the run's signing key to the job; without it the bundle says it is unbound. */
+  bindKey?: (publicKey: string) => Promise<JobBinding>;
 }
+
+const UNBOUND: JobBinding = { kind: 'absent', reason: 'the gateway was started without a forge to ask' };
 
 /** Why a connection cannot start: `policy check` says the same, from the same registry. */
 export function cannotServe(connection: Pick<Policy['connections'][number], 'name' | 'protocol'>, adapters: AdapterRegistry): string {
@@ -73,6 +78,7 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #connections: OpenConnection[] = [];
   readonly #startedAt: string;
+  #jobBinding: JobBinding = UNBOUND;
   #stopping: Promise<Manifest> | undefined;
   #view: SessionView | undefined;
   #markStopped!: (manifest: Manifest) => void;
@@ -108,11 +114,13 @@ export class Gateway {
     const gateway = new Gateway(options, recorder);
     const { policy, principal } = options;
     writePolicyCopy(options.outDir, policy.source);
+    if (options.bindKey) gateway.#jobBinding = await options.bindKey(gateway.signer.publicKey);
     recorder.append('session.start', {
       session_id: gateway.sessionId,
       identity: principalRecord(principal),
       policy: policyRecord(policy),
       public_key: gateway.signer.publicKey,
+      job_binding: gateway.#jobBinding,
       pid: process.pid,
     });
     await recorder.durable();
@@ -239,6 +247,7 @@ export class Gateway {
       connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
       counts,
       events,
+      job_binding: this.#jobBinding,
     };
     // The report is written before the manifest, so the signature covers it too; events.jsonl is read
     // one line at a time, however long the session (a line cut off by a full disk is left out).

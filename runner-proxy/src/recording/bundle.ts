@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign, verify as verifySignature, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { JobBinding } from '../identity/binding.js';
 import { canonical, sha256Hex } from './canonical.js';
 import { EVENTS_FILE, MANIFEST_FILE, RESERVE_FILE } from './recorder.js';
 
@@ -40,6 +41,8 @@ export interface ManifestBody {
   /** sha256 of every other file of the bundle, so a removed or altered recording is noticed. */
   files: Readonly<Record<string, string>>;
   public_key: string;
+  /** The forge's token binding public_key to the job, or why there is none (absent in older bundles). */
+  job_binding?: JobBinding;
 }
 
 export interface Manifest extends ManifestBody {
