@@ -247,13 +247,12 @@ export class Governor {
       return { allowed: true, seq, masks: decision.masks, requestId: result.id };
     }
     this.counts.denied++;
-    const why = result.outcome === 'timeout' ? 'approval timed out' : `denied by ${result.by}${result.reason ? `: ${result.reason}` : ''}`;
     return {
       allowed: false,
       seq,
       masks: EMPTY_MASK_PLAN,
       rule: decision.rule!,
-      message: `${why} (rule "${decision.rule}", request ${result.id})`,
+      message: deniedMessage(result.outcome, result.by, result.reason, decision.rule!, result.id),
       requestId: result.id,
       ...(result.outcome === 'timeout' && { timedOut: true }),
     };
@@ -277,6 +276,12 @@ export class Governor {
  * statement, and the recorder keeps its keys' order by the order they come in.
  */
 
+/** What the job is told when its operation's approval is refused or runs out; the report repeats it. */
+export function deniedMessage(outcome: string, by: string | undefined, reason: string | undefined, rule: string, id: string): string {
+  const why = outcome === 'timeout' ? 'approval timed out' : `denied by ${by}${reason ? `: ${reason}` : ''}`;
+  return `${why} (rule "${rule}", request ${id})`;
+}
+
 function operationEvent(op: Operation, decision: Decision): Record<string, unknown> {
   const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };
   if (op.commands) event.argv = op.commands;
@@ -284,6 +289,8 @@ function operationEvent(op: Operation, decision: Decision): Record<string, unkno
   if (decision.verdict !== decision.policyVerdict) event.enforced = decision.verdict;
   if (decision.rule) event.rule = decision.rule;
   if (decision.masks.rules.length) event.masks = decision.masks.rules;
+  // What a refused job is told (in observe mode, would have been), so the record shows it.
+  if (decision.policyVerdict === 'block') event.told = decision.reason;
   if (decision.verdict === 'approve' && op.approveAtExecution) event.approval = 'asked at each execution';
   return event;
 }

@@ -82,7 +82,7 @@ export function jobSummaryHtml(view: SessionView, facts: JobSummaryFacts): strin
     }
     parts.push('<table><tr><th>verdict</th><th>event</th><th>connection</th><th>operation</th><th>rule</th><th>approval</th></tr>', ...rows, '</table>');
     if (listed < exceptions.length) {
-      const rest = groupStatements({ ...view, ops: exceptions.slice(listed).map((i) => view.ops[i]!) });
+      const rest = groupStatements(view, exceptions.slice(listed));
       parts.push(`<p>${n(exceptions.length - listed)} more exceptions, by statement:</p><table><tr><th>count</th><th>connection</th><th>statement</th><th>verdicts</th></tr>`);
       let restSize = 0;
       for (const g of rest) {
