@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
@@ -255,7 +255,9 @@ export class Gateway {
     try {
       // Terminal recordings play inside the page (their own module, so the page's layout can change freely).
       const terminals = terminalSectionsHtml(recordedCasts(outDir));
-      await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view, terminals);
+      // The artifact unzips into a directory of the bundle's name: the page's verify command names that.
+      const facts = { ...body, public_key: this.signer.publicKey, bundle_dir: basename(outDir), policy_text: policy.source.toString('utf8') };
+      await writeReport(join(outDir, REPORT_FILE), facts, view, terminals);
     } catch (e) {
       // A full disk: the manifest matters more than the page, which `govern replay` can stand in for.
       rmSync(join(outDir, REPORT_FILE), { force: true });

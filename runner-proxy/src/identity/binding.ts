@@ -111,8 +111,7 @@ export async function checkJobBinding(binding: unknown, publicKey: string, optio
     if (e instanceof errors.JWSSignatureVerificationFailed) return failed(`the job binding token's signature does not verify against the keys of ${issuer}`);
     return failed(`cannot check the job binding token against the keys of ${issuer}: ${(e as Error).message}; --jwks FILE checks it offline`);
   }
-  const run: BoundRun = { issuer, issued_at: new Date(payload.iat * 1000).toISOString() };
-  for (const claim of RUN_CLAIMS) if (payload[claim] !== undefined) run[claim] = String(payload[claim]);
+  const run = recordedRun({ kind: 'oidc', issuer, audience, token })!;
   for (const claim of RUN_CLAIMS) {
     const recorded = options.identityClaims?.[claim];
     if (recorded !== undefined && run[claim] !== undefined && String(recorded) !== run[claim]) {
@@ -137,6 +136,23 @@ function workflowMatches(run: BoundRun, wanted: string): boolean {
 
 function describeRepository(run: BoundRun): string {
   return `${tokenText(run.repository ?? 'unnamed')}${run.repository_id ? ` (id ${tokenText(run.repository_id)})` : ''}`;
+}
+
+/**
+ * The run a recorded binding names, read without checking it (the gateway checked it when it was
+ * recorded; `govern verify` checks it again): for the report, which cannot reach the issuer.
+ */
+export function recordedRun(binding: JobBinding | undefined): BoundRun | undefined {
+  if (binding?.kind !== 'oidc') return undefined;
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(binding.token);
+  } catch {
+    return undefined;
+  }
+  const run: BoundRun = { issuer: binding.issuer, issued_at: typeof payload.iat === 'number' ? new Date(payload.iat * 1000).toISOString() : 'an unknown time' };
+  for (const claim of RUN_CLAIMS) if (payload[claim] !== undefined) run[claim] = String(payload[claim]);
+  return run;
 }
 
 /** The run a checked binding names, in one line: repository, workflow, ref, sha, run and attempt. */

@@ -78,6 +78,12 @@ describe('the signing key bound to the job by the forge', () => {
     assert.equal(claims.aud, binding.audience);
   });
 
+  test('the report shows the binding and a verify command that expects the repository', () => {
+    const report = readFileSync(join(bound, 'report.html'), 'utf8');
+    assert.match(report, /<dd id="job-binding"><span class="bound">bound to the job by the forge<\/span>: repository acme\/payments \(id 4711\), workflow deploy, ref refs\/heads\/main, sha c0ffee0{34}, run 99 attempt 2;/);
+    assert.match(report, /<code>govern verify bound --key ed25519:[A-Za-z0-9_-]{43} --issuer http:\/\/127\.0\.0\.1:\d+ --expect-repository 4711<\/code>/);
+  });
+
   test('a bound bundle verifies against the issuer’s keys and names the run', async () => {
     const r = await govern(['verify', bound, '--issuer', issuer.url, '--expect-repository', 'acme/payments', '--expect-workflow', '.github/workflows/deploy.yml'], { env: env() });
     assert.equal(r.status, 0, r.stderr);
