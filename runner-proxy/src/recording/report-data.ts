@@ -35,10 +35,11 @@ export interface EncodedOps {
   strings: string[];
   cols: Record<(typeof OP_COLUMNS)[number], string>;
   literals: string[];
-  details: Record<number, OpDetail>;
+  /** Distinct details (most operations share one, such as one masked email): the `detail` column indexes them. */
+  details: OpDetail[];
 }
 
-export const OP_COLUMNS = ['seq', 'at', 'conn', 'verdict', 'rule', 'classes', 'dur', 'rows', 'tag', 'masked', 'masks', 'group', 'template'] as const;
+export const OP_COLUMNS = ['seq', 'at', 'conn', 'verdict', 'rule', 'classes', 'dur', 'rows', 'tag', 'masked', 'masks', 'group', 'template', 'detail'] as const;
 /** Quoted strings and numbers: what varies between executions of one statement. */
 const LITERAL = /'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b/g;
 
@@ -103,10 +104,11 @@ function encodeOps(view: SessionView, rows: readonly number[], groupRank: Readon
   };
   const columns = Object.fromEntries(OP_COLUMNS.map((c) => [c, new VarintColumn()])) as Record<(typeof OP_COLUMNS)[number], VarintColumn>;
   const literals: string[] = [];
-  const details: Record<number, OpDetail> = {};
+  const details: OpDetail[] = [];
+  const detailIndex = new Map<string, number>();
   let seq = 0;
   let at = 0;
-  rows.forEach((row, n) => {
+  rows.forEach((row) => {
     const op = view.ops[row]!;
     columns.seq.push(op[Col.Seq]! - seq);
     columns.at.push(op[Col.At]! - at);
@@ -130,7 +132,13 @@ function encodeOps(view: SessionView, rows: readonly number[], groupRank: Readon
     }
     literals.push(literal);
     const detail = view.details[row];
-    if (detail) details[n] = detail;
+    if (!detail) columns.detail.push(-1);
+    else {
+      const key = JSON.stringify(detail);
+      let j = detailIndex.get(key);
+      if (j === undefined) detailIndex.set(key, (j = details.push(detail) - 1));
+      columns.detail.push(j);
+    }
   });
   return { n: rows.length, strings, cols: Object.fromEntries(OP_COLUMNS.map((c) => [c, columns[c].base64()])) as EncodedOps['cols'], literals, details };
 }

@@ -66,7 +66,7 @@ export const VIEWER_SCRIPT = String.raw`(function () {
         for (var j = 1; j < parts.length; j++) text += lits[j - 1] + parts[j];
       }
       ops[i] = { seq: c.seq[i], at: c.at[i], conn: str(c.conn[i]), text: text, verdict: c.verdict[i], rule: str(c.rule[i]), classes: str(c.classes[i]),
-        dur: c.dur[i] < 0 ? -1 : c.dur[i] / 1000, rows: c.rows[i], tag: str(c.tag[i]), masked: c.masked[i], masks: str(c.masks[i]), group: c.group[i], d: E.details[i] || {} };
+        dur: c.dur[i] < 0 ? -1 : c.dur[i] / 1000, rows: c.rows[i], tag: str(c.tag[i]), masked: c.masked[i], masks: str(c.masks[i]), group: c.group[i], d: c.detail[i] < 0 ? {} : E.details[c.detail[i]] };
     }
     return ops;
   }
