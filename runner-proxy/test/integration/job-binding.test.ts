@@ -184,6 +184,13 @@ describe('the signing key bound to the job by the forge', () => {
     assert.match(r.stdout, /run 99 attempt 2/);
   });
 
+  test('replay prints the policy in force above the timeline', async () => {
+    const r = await govern(['replay', bound], { env: env() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^policy in force: \S+govern\.yml \(enforce\), sha256 [0-9a-f]{64}, as kept in the bundle:\n {2}\| version: 1\n {2}\| identity:\n/);
+    assert.match(r.stdout, /\n\n00:00\.000 +#1 +- +session start: acme\/payments/);
+  });
+
   test('on GitLab the bundle says why it is not bound', async () => {
     const policy = join(root, 'gitlab.yml');
     writeFileSync(policy, 'version: 1\n');
