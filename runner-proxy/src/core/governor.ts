@@ -109,14 +109,15 @@ export class Governor {
   /**
    * Decides one operation. An allowed operation gets its ruling at once, so the hot path never waits;
    * a block (durable before the refusal) or a hold (until someone decides) comes as a promise.
+   * `client` is the sequence number of the client connection's `connection.open`, where the adapter keeps one.
    */
-  decide(op: Operation): Ruling | Promise<Ruling> {
+  decide(op: Operation, client?: number): Ruling | Promise<Ruling> {
     this.counts.operations++;
     let decision: Decision;
     let seq: number;
     try {
       decision = this.#rules.evaluate(op, this.principal);
-      seq = this.recorder.append('operation', this.#withResults(operationEvent(op, decision)));
+      seq = this.recorder.append('operation', this.#withResults(operationEvent(op, decision, client)));
     } catch (e) {
       this.counts.blocked++;
       return this.#refuse(0, 'recording-failed', recordingMessage(e));
@@ -282,8 +283,9 @@ export function deniedMessage(outcome: string, by: string | undefined, reason: s
   return `${why} (rule "${rule}", request ${id})`;
 }
 
-function operationEvent(op: Operation, decision: Decision): Record<string, unknown> {
+function operationEvent(op: Operation, decision: Decision, client: number | undefined): Record<string, unknown> {
   const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };
+  if (client !== undefined) event.client = client;
   if (op.commands) event.argv = op.commands;
   event.verdict = decision.policyVerdict;
   if (decision.verdict !== decision.policyVerdict) event.enforced = decision.verdict;

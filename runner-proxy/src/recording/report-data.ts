@@ -20,6 +20,8 @@ export interface ReportSummary {
   total: number;
   omitted: number;
   incidents: SessionView['incidents'];
+  /** The listed client connections by the seq of their `connection.open`, in one line each. */
+  clients: Record<number, string>;
   filters: { verdicts: string[]; connections: string[]; rules: string[]; classes: string[] };
   /** [connection, shape, count, rows, masked, exceptions, then a count per verdict], exceptions first, then by count. */
   groups: (string | number)[][];
@@ -39,7 +41,7 @@ export interface EncodedOps {
   details: OpDetail[];
 }
 
-export const OP_COLUMNS = ['seq', 'at', 'conn', 'verdict', 'rule', 'classes', 'dur', 'rows', 'tag', 'masked', 'masks', 'group', 'template', 'detail'] as const;
+export const OP_COLUMNS = ['seq', 'at', 'conn', 'verdict', 'rule', 'classes', 'dur', 'rows', 'tag', 'masked', 'masks', 'group', 'template', 'detail', 'client'] as const;
 /** Quoted strings and numbers: what varies between executions of one statement. */
 const LITERAL = /'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b/g;
 
@@ -59,6 +61,9 @@ export function reportData(view: SessionView): ReportData {
     total: view.groups.reduce((n, g) => n + g[GroupCol.Count]!, 0),
     omitted: view.omitted,
     incidents: view.incidents,
+    clients: Object.fromEntries(
+      view.clients.map((c) => [c.seq, [`#${c.seq}`, c.peer && `from ${c.peer}`, c.application_name && `as ${c.application_name}`, `connected at ${c.ts}`].filter(Boolean).join(' ')]),
+    ),
     filters: filters(view),
     groups: order.map((g) => {
       const row = view.groups[g]!;
@@ -123,6 +128,7 @@ function encodeOps(view: SessionView, rows: readonly number[], groupRank: Readon
     columns.masked.push(op[Col.Masked]!);
     columns.masks.push(local(op[Col.Masks]!));
     columns.group.push(groupRank.get(op[Col.Group]!)!);
+    columns.client.push(op[Col.Client]!);
     const { template, literal } = splitLiterals(view.strings[op[Col.Text]!]!);
     if (template === undefined) columns.template.push(-1);
     else {

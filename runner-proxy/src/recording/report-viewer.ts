@@ -66,7 +66,7 @@ export const VIEWER_SCRIPT = String.raw`(function () {
         for (var j = 1; j < parts.length; j++) text += lits[j - 1] + parts[j];
       }
       ops[i] = { seq: c.seq[i], at: c.at[i], conn: str(c.conn[i]), text: text, verdict: c.verdict[i], rule: str(c.rule[i]), classes: str(c.classes[i]),
-        dur: c.dur[i] < 0 ? -1 : c.dur[i] / 1000, rows: c.rows[i], tag: str(c.tag[i]), masked: c.masked[i], masks: str(c.masks[i]), group: c.group[i], d: c.detail[i] < 0 ? {} : E.details[c.detail[i]] };
+        dur: c.dur[i] < 0 ? -1 : c.dur[i] / 1000, rows: c.rows[i], tag: str(c.tag[i]), masked: c.masked[i], masks: str(c.masks[i]), group: c.group[i], client: c.client[i], d: c.detail[i] < 0 ? {} : E.details[c.detail[i]] };
     }
     return ops;
   }
@@ -136,6 +136,7 @@ export const VIEWER_SCRIPT = String.raw`(function () {
     if (d.told) row(op.verdict >= 5 ? 'the job would have been told' : 'the job was told', d.told);
     row('event', '#' + op.seq + ' at ' + absolute(op.at) + ' (+' + clock(op.at) + ')');
     row('connection', op.conn);
+    if (op.client >= 0) row('client', D.clients[op.client] || '#' + op.client);
     row('classes', op.classes || 'none');
     if (op.rule) row('rule', op.rule);
     if (op.masks) row('masking rules', op.masks);

@@ -37,6 +37,8 @@ export const Col = {
   Masks: 12,
   /** Its statement group: an index into `groups`. */
   Group: 13,
+  /** The seq of its client connection's `connection.open` (-1 where the protocol's adapter keeps none). */
+  Client: 14,
 } as const;
 export type OpRow = number[];
 
@@ -263,6 +265,7 @@ export class SessionViewBuilder {
       0,
       masks?.length ? this.#str(masks.join(' ')) : -1,
       group,
+      typeof e.client === 'number' ? e.client : -1,
     ];
     const index = view.ops.push(row) - 1;
     this.#bySeq.set(e.seq, index);

@@ -212,9 +212,17 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     const execution = page.locator('#operations tr.executions tr.op').first();
     assert.match((await execution.textContent())!, /masked by pii/);
     await execution.click();
-    assert.match((await page.locator('#operations tr.detail-row').first().textContent())!, /masking rulespii.*masked values1 \(people\.email 1\)/);
+    const opened = (await page.locator('#operations tr.detail-row').first().textContent())!;
+    assert.match(opened, /masking rulespii.*masked values1 \(people\.email 1\)/);
+    assert.match(opened, /client#\d+ from 127\.0\.0\.1:\d+ connected at \d{4}-/, 'each operation names its client connection');
     await page.selectOption('#filter-rule', '');
-    assert.match((await page.locator('#operations').textContent())!, /× 3db.*SELECT email FROM people WHERE id = \$1/);
+    const placeholders = page.locator('#operations tr.group', { hasText: 'SELECT email FROM people WHERE id = $1' });
+    assert.match((await placeholders.textContent())!, /× 3db/);
+    await placeholders.click();
+    const named = page.locator('#operations tr.executions tr.op').first();
+    await named.click();
+    assert.match((await named.locator('xpath=following-sibling::tr[1]').textContent())!, /client#\d+ from 127\.0\.0\.1:\d+ as nightly-migrate connected at/);
+    await placeholders.click();
   });
 
   test('nothing that decides meaning is cut off, and the CSP allows no inline code but the page’s own', async () => {

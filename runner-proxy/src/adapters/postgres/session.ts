@@ -389,7 +389,7 @@ export class PostgresSession {
       );
       return false;
     }
-    const decided = this.#ctx.governor.decide(op);
+    const decided = this.#ctx.governor.decide(op, this.#openSeq);
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
     acted.then(
