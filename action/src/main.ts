@@ -22,6 +22,9 @@ async function run(): Promise<void> {
       throw new Error('the job cannot request an OIDC token: add `permissions: id-token: write` to the job');
     }
     env[GOVERN_ID_TOKEN] = await core.getIDToken(core.getInput('audience') || policy.identity.audience);
+  } else if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+    // The gateway asks the same service for the token that binds the bundle's signing key to this job.
+    core.warning('govern: without `permissions: id-token: write` the session bundle cannot be bound to this job; its signing key will vouch only for itself');
   }
   // PR-comment approvals: the gateway posts and reads comments with the job's token.
   if (core.getInput('github-token')) env.GOVERN_GITHUB_TOKEN = core.getInput('github-token');

@@ -83,6 +83,7 @@ async function run(): Promise<void> {
         bundle_dir: state.outDir,
         ...(!result.ok && { problem: result.problem! }),
         ...(artifact && { artifact }),
+        ...(manifest?.job_binding && { job_binding: manifest.job_binding }),
       }),
     )
     .write();

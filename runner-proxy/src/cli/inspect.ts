@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInAdapters } from '../adapters/index.js';
 import { ErrorCode, formatProblem, GovernError, PolicyError } from '../core/errors.js';
@@ -6,7 +6,11 @@ import { cannotServe } from '../gateway/gateway.js';
 import { loadPolicy } from '../policy/load.js';
 import { EVENTS_FILE } from '../recording/recorder.js';
 import { playCast, terminalCasts } from '../recording/cast-player.js';
-import { formatTimeline } from '../recording/replay.js';
+import type { JSONWebKeySet } from 'jose';
+import { checkJobBinding, describeRun, type BindingCheckOptions } from '../identity/binding.js';
+import { GITHUB_ISSUER } from '../identity/verify.js';
+import { POLICY_FILE, type Manifest } from '../recording/bundle.js';
+import { formatPolicy, formatTimeline } from '../recording/replay.js';
 import { verifyBundle } from '../recording/verify.js';
 import { usage, type CommandContext } from './context.js';
 
@@ -28,25 +32,64 @@ export async function verifyCommand({ values, positionals, io }: CommandContext)
     throw usage(`--key must be the signing key printed by govern start, "ed25519:" and 43 base64url characters, not "${key.length > 60 ? `${key.slice(0, 60)}…` : key}"`);
   }
   const dir = oneBundle(positionals, 'verify');
+  const bindingOptions = bindingCheckOptions(values);
   const result = verifyBundle(dir, values.key ? { expectedKey: values.key as string } : {});
+  const binding = result.ok ? await checkJobBinding(result.manifest!.job_binding, result.manifest!.public_key, { ...bindingOptions, identityClaims: identityClaims(result.manifest!) }) : undefined;
+  // An expectation that cannot be checked is not met: a bundle without a binding could belong to any job.
+  const expected = bindingOptions.expectRepository !== undefined || bindingOptions.expectWorkflow !== undefined;
+  const ok = result.ok && (binding!.status === 'bound' || (binding!.status === 'absent' && !expected));
   if (values.json) {
     const { events, manifest, ...rest } = result;
-    io.stdout.write(`${JSON.stringify({ ...rest, events: events.length, public_key: manifest?.public_key }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ...rest, ok, events: events.length, public_key: manifest?.public_key, ...(binding && { job_binding: binding }) }, null, 2)}\n`);
   } else if (result.ok) {
     const m = result.manifest!;
-    io.stdout.write(`${dir}: ok — ${m.events.count} events, chain head ${m.events.head.slice(0, 16)}, signed by ${m.public_key}\n`);
-    if (result.failure) io.stdout.write(`${dir}: the recording failed, as the signed manifest says: ${result.failure}\n`);
+    const out = ok ? io.stdout : io.stderr;
+    out.write(`${dir}: ${ok ? 'ok' : 'FAILED'} — ${m.events.count} events, chain head ${m.events.head.slice(0, 16)}, signed by ${m.public_key}\n`);
+    if (binding?.status === 'bound') out.write(`${dir}: bound to the job by the forge: ${describeRun(binding.run)}\n`);
+    else out.write(`${dir}: ${ok ? 'warning' : 'FAILED'} — ${binding!.problem}\n`);
+    if (result.failure) out.write(`${dir}: the recording failed, as the signed manifest says: ${result.failure}\n`);
   } else {
     const broken = result.brokenSeq !== undefined ? ` (first broken event: #${result.brokenSeq})` : '';
     io.stderr.write(`${dir}: FAILED — ${result.problem}${broken}\n`);
   }
-  return result.ok ? 0 : 1;
+  return ok ? 0 : 1;
+}
+
+/** --issuer, --jwks and the expectations, checked before any bundle is read. */
+function bindingCheckOptions(values: CommandContext['values']): BindingCheckOptions {
+  const issuer = values.issuer as string | undefined;
+  if (issuer !== undefined && !/^https?:\/\/[^\s]+$/.test(issuer)) throw usage(`--issuer must be the issuer's URL, such as ${GITHUB_ISSUER}, not "${issuer}"`);
+  const jwksFile = values.jwks as string | undefined;
+  let jwks: JSONWebKeySet | undefined;
+  if (jwksFile !== undefined) {
+    try {
+      jwks = JSON.parse(readFileSync(jwksFile, 'utf8')) as JSONWebKeySet;
+    } catch (e) {
+      throw usage(`--jwks must name a JSON Web Key Set file (the issuer's /.well-known/jwks), and ${jwksFile} is not one: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(jwks?.keys)) throw usage(`--jwks must name a JSON Web Key Set file, and ${jwksFile} has no "keys" list`);
+  }
+  return {
+    ...(issuer !== undefined && { issuer }),
+    ...(jwks && { jwks }),
+    ...(values['expect-repository'] !== undefined && { expectRepository: values['expect-repository'] as string }),
+    ...(values['expect-workflow'] !== undefined && { expectWorkflow: values['expect-workflow'] as string }),
+  };
+}
+
+function identityClaims(manifest: Manifest): Readonly<Record<string, unknown>> | undefined {
+  return (manifest.identity as { claims?: Readonly<Record<string, unknown>> }).claims;
 }
 
 export async function replayCommand({ values, positionals, io }: CommandContext): Promise<number> {
   const dir = oneBundle(positionals, 'replay');
   const result = verifyBundle(dir);
   if (!result.ok) io.stderr.write(`warning: ${dir} does not verify: ${result.problem}\n`);
+  const policy = result.manifest?.policy ?? (result.events[0]?.policy as Parameters<typeof formatPolicy>[0] | undefined);
+  if (policy && !values.connection) {
+    const copy = join(dir, POLICY_FILE);
+    io.stdout.write(formatPolicy(policy, existsSync(copy) ? readFileSync(copy, 'utf8') : undefined));
+  }
   io.stdout.write(formatTimeline(result.events, values.connection ? { connection: values.connection as string } : {}));
   if (!values.connection) return 0;
   const speed = values.speed === undefined ? 1 : Number(values.speed);

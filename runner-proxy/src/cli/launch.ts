@@ -8,6 +8,7 @@ import { controlSocketPath, removeRuntimeInfo, serveControl, writeRuntimeInfo, t
 import { Gateway } from '../gateway/gateway.js';
 import type { Logger } from '../gateway/logger.js';
 import { formatSummary } from '../gateway/summary.js';
+import { bindJob } from '../identity/binding.js';
 import { NO_IDENTITY, type Principal } from '../identity/principal.js';
 import { NO_TOKEN_HELP, obtainToken } from '../identity/token-source.js';
 import { tokenText } from '../identity/token-text.js';
@@ -62,7 +63,14 @@ export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: L
   const { principal, tokenVariable } = await identify(policy, env, tokenEnv, log);
   const out = resolve(outDir);
   const provider = approvalProvider(policy.approvals, principal, env, (m) => log.warn(m));
-  const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log, ...(provider && { approvalProvider: provider }) });
+  const bindKey = async (publicKey: string) => {
+    const binding = await bindJob(env, publicKey, principal.issuer);
+    if (binding.kind === 'oidc') log.info(`signing key bound to the job by ${binding.issuer}`);
+    // Outside GitHub an unbound key is expected; on GitHub it means the job lacks id-token: write.
+    else (env.ACTIONS_ID_TOKEN_REQUEST_URL ? log.warn : log.info)(`the signing key is not bound to the job: ${binding.reason}`);
+    return binding;
+  };
+  const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log, bindKey, ...(provider && { approvalProvider: provider }) });
   const unguard = gateway.guardProcess();
   const approver = `cli:${userInfo().username}`;
   const socket = controlSocketPath(out);

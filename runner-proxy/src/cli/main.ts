@@ -67,9 +67,18 @@ const COMMANDS: Record<string, Command> = {
     run: (ctx) => approveCommand(ctx, 'deny'),
   },
   verify: {
-    summary: 'check a bundle: signature, hash chain, completeness',
-    usage: 'govern verify DIR [--key ed25519:…] [--json]',
-    options: { key: { type: 'string' }, json: { type: 'boolean' } },
+    summary: 'check a bundle: signature, hash chain, completeness, and the job it is bound to',
+    usage:
+      'govern verify DIR [--key ed25519:…] [--issuer URL] [--jwks FILE] [--expect-repository NAME|ID] [--expect-workflow NAME|FILE] [--json]' +
+      '  (the job binding is checked against the issuer\'s keys, GitHub\'s unless --issuer names another; --jwks checks offline)',
+    options: {
+      key: { type: 'string' },
+      issuer: { type: 'string' },
+      jwks: { type: 'string' },
+      'expect-repository': { type: 'string' },
+      'expect-workflow': { type: 'string' },
+      json: { type: 'boolean' },
+    },
     run: verifyCommand,
   },
   replay: {

@@ -109,14 +109,15 @@ export class Governor {
   /**
    * Decides one operation. An allowed operation gets its ruling at once, so the hot path never waits;
    * a block (durable before the refusal) or a hold (until someone decides) comes as a promise.
+   * `client` is the sequence number of the client connection's `connection.open`, where the adapter keeps one.
    */
-  decide(op: Operation): Ruling | Promise<Ruling> {
+  decide(op: Operation, client?: number): Ruling | Promise<Ruling> {
     this.counts.operations++;
     let decision: Decision;
     let seq: number;
     try {
       decision = this.#rules.evaluate(op, this.principal);
-      seq = this.recorder.append('operation', this.#withResults(operationEvent(op, decision)));
+      seq = this.recorder.append('operation', this.#withResults(operationEvent(op, decision, client)));
     } catch (e) {
       this.counts.blocked++;
       return this.#refuse(0, 'recording-failed', recordingMessage(e));
@@ -247,13 +248,12 @@ export class Governor {
       return { allowed: true, seq, masks: decision.masks, requestId: result.id };
     }
     this.counts.denied++;
-    const why = result.outcome === 'timeout' ? 'approval timed out' : `denied by ${result.by}${result.reason ? `: ${result.reason}` : ''}`;
     return {
       allowed: false,
       seq,
       masks: EMPTY_MASK_PLAN,
       rule: decision.rule!,
-      message: `${why} (rule "${decision.rule}", request ${result.id})`,
+      message: deniedMessage(result.outcome, result.by, result.reason, decision.rule!, result.id),
       requestId: result.id,
       ...(result.outcome === 'timeout' && { timedOut: true }),
     };
@@ -277,13 +277,22 @@ export class Governor {
  * statement, and the recorder keeps its keys' order by the order they come in.
  */
 
-function operationEvent(op: Operation, decision: Decision): Record<string, unknown> {
+/** What the job is told when its operation's approval is refused or runs out; the report repeats it. */
+export function deniedMessage(outcome: string, by: string | undefined, reason: string | undefined, rule: string, id: string): string {
+  const why = outcome === 'timeout' ? 'approval timed out' : `denied by ${by}${reason ? `: ${reason}` : ''}`;
+  return `${why} (rule "${rule}", request ${id})`;
+}
+
+function operationEvent(op: Operation, decision: Decision, client: number | undefined): Record<string, unknown> {
   const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };
+  if (client !== undefined) event.client = client;
   if (op.commands) event.argv = op.commands;
   event.verdict = decision.policyVerdict;
   if (decision.verdict !== decision.policyVerdict) event.enforced = decision.verdict;
   if (decision.rule) event.rule = decision.rule;
   if (decision.masks.rules.length) event.masks = decision.masks.rules;
+  // What a refused job is told (in observe mode, would have been), so the record shows it.
+  if (decision.policyVerdict === 'block') event.told = decision.reason;
   if (decision.verdict === 'approve' && op.approveAtExecution) event.approval = 'asked at each execution';
   return event;
 }

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { Governor } from '../core/governor.js';
+import type { JobBinding } from '../identity/binding.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
 import { Masker } from '../masking/masker.js';
 import type { Policy, ProxySpec } from '../policy/types.js';
-import { SessionSigner, writeManifest, type Manifest } from '../recording/bundle.js';
+import { POLICY_FILE, SessionSigner, writeManifest, writePolicyCopy, type Manifest } from '../recording/bundle.js';
 import { GENESIS } from '../recording/canonical.js';
 import { EVENTS_FILE, recordedTail, Recorder } from '../recording/recorder.js';
 import { writeReport } from '../recording/report.js';
@@ -28,7 +29,11 @@ export interface GatewayOptions {
   now?: () => number;
   /** How long open sessions may take to finish when the gateway stops. */
   drainMs?: number;
+  /** Asks the forge to bind the run's signing key to the job; without it the bundle says it is unbound. */
+  bindKey?: (publicKey: string) => Promise<JobBinding>;
 }
+
+const UNBOUND: JobBinding = { kind: 'absent', reason: 'the gateway was started without a forge to ask' };
 
 /** Why a connection cannot start: `policy check` says the same, from the same registry. */
 export function cannotServe(connection: Pick<Policy['connections'][number], 'name' | 'protocol'>, adapters: AdapterRegistry): string {
@@ -73,6 +78,7 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #connections: OpenConnection[] = [];
   readonly #startedAt: string;
+  #jobBinding: JobBinding = UNBOUND;
   #stopping: Promise<Manifest> | undefined;
   #view: SessionView | undefined;
   #markStopped!: (manifest: Manifest) => void;
@@ -107,11 +113,14 @@ export class Gateway {
     const recorder = await Recorder.create(options.outDir, options.now ? { now: options.now } : {});
     const gateway = new Gateway(options, recorder);
     const { policy, principal } = options;
+    writePolicyCopy(options.outDir, policy.source);
+    if (options.bindKey) gateway.#jobBinding = await options.bindKey(gateway.signer.publicKey);
     recorder.append('session.start', {
       session_id: gateway.sessionId,
       identity: principalRecord(principal),
-      policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+      policy: policyRecord(policy),
       public_key: gateway.signer.publicKey,
+      job_binding: gateway.#jobBinding,
       pid: process.pid,
     });
     await recorder.durable();
@@ -234,10 +243,11 @@ export class Gateway {
       ended_at: new Date((this.#options.now ?? Date.now)()).toISOString(),
       end_reason: reason,
       identity: principalRecord(principal),
-      policy: { file: policy.file, sha256: policy.sha256, mode: policy.mode },
+      policy: policyRecord(policy),
       connections: this.#connections.map(({ name, protocol, export: exp, target }) => ({ name, protocol, export: exp, target })),
       counts,
       events,
+      job_binding: this.#jobBinding,
     };
     // The report is written before the manifest, so the signature covers it too; events.jsonl is read
     // one line at a time, however long the session (a line cut off by a full disk is left out).
@@ -245,7 +255,9 @@ export class Gateway {
     try {
       // Terminal recordings play inside the page (their own module, so the page's layout can change freely).
       const terminals = terminalSectionsHtml(recordedCasts(outDir));
-      await writeReport(join(outDir, REPORT_FILE), { ...body, public_key: this.signer.publicKey, bundle_dir: outDir }, view, terminals);
+      // The artifact unzips into a directory of the bundle's name: the page's verify command names that.
+      const facts = { ...body, public_key: this.signer.publicKey, bundle_dir: basename(outDir), policy_text: policy.source.toString('utf8') };
+      await writeReport(join(outDir, REPORT_FILE), facts, view, terminals);
     } catch (e) {
       // A full disk: the manifest matters more than the page, which `govern replay` can stand in for.
       rmSync(join(outDir, REPORT_FILE), { force: true });
@@ -253,6 +265,11 @@ export class Gateway {
     }
     return writeManifest(outDir, body, this.signer);
   }
+}
+
+/** The policy as the record and the manifest name it: where it was read, its digest, and its copy in the bundle. */
+function policyRecord(policy: Policy): Manifest['policy'] {
+  return { file: policy.file, sha256: policy.sha256, mode: policy.mode, bundled: POLICY_FILE };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { describeRun, recordedRun } from '../identity/binding.js';
 import type { Manifest } from '../recording/bundle.js';
 import { exceptionLines, summaryHeadline } from '../recording/job-summary.js';
 import { describeIdentity, verifyCommand } from '../recording/report.js';
@@ -22,8 +23,15 @@ export function formatSummary(manifest: Manifest, outDir: string, view?: Session
     `  bundle       ${outDir} (${manifest.events.count} events, head ${manifest.events.head.slice(0, 12)})`,
     `  report       ${outDir}/report.html`,
     `  signed by    ${manifest.public_key}`,
-    `  verify with  ${verifyCommand({ bundle_dir: outDir, public_key: manifest.public_key })}`,
+    `  job binding  ${jobBinding(manifest)}`,
+    `  verify with  ${verifyCommand({ bundle_dir: outDir, public_key: manifest.public_key, ...(manifest.job_binding && { job_binding: manifest.job_binding }) })}`,
     ...(manifest.events.failure ? [`  recording    FAILED: ${manifest.events.failure}`] : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function jobBinding(manifest: Manifest): string {
+  const run = recordedRun(manifest.job_binding);
+  if (run) return `bound by the forge: ${describeRun(run)}`;
+  return `absent (${manifest.job_binding?.kind === 'absent' ? manifest.job_binding.reason : 'none recorded'}): the key vouches only for itself`;
 }

@@ -39,7 +39,7 @@ export async function obtainToken({ env, tokenEnv, audience }: TokenSourceOption
 }
 
 /** The same request @actions/core's getIDToken makes. */
-async function requestGitHubToken(requestUrl: string, requestToken: string, audience: string): Promise<string> {
+export async function requestGitHubToken(requestUrl: string, requestToken: string, audience: string): Promise<string> {
   const url = `${requestUrl}&audience=${encodeURIComponent(audience)}`;
   let response: Response;
   try {

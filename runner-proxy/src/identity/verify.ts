@@ -6,9 +6,9 @@ import { forgeOfToken, isPinned, unpinnedReason } from './pinning.js';
 import { RECORDED_CLAIMS, type Principal } from './principal.js';
 import { quotedTokenText, segmentProblem, tokenText } from './token-text.js';
 
-const ALGORITHMS = ['RS256', 'ES256'];
+export const ALGORITHMS = ['RS256', 'ES256'];
 const CLOCK_TOLERANCE_S = 60;
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 /** Events whose code comes from someone who may not be trusted to write: read-only unless named. */
 const UNTRUSTED_EVENTS: Readonly<Record<string, string>> = {
   pull_request: 'event_name',
@@ -131,33 +131,38 @@ export class TokenVerifier {
   #keySet(iss: string): Promise<ReturnType<typeof createRemoteJWKSet>> {
     let keys = this.#keySets.get(iss);
     if (!keys) {
-      keys = this.#discoverJwks(iss).then((url) => createRemoteJWKSet(url, { timeoutDuration: this.#timeoutMs }));
+      keys = issuerKeys(iss, this.#timeoutMs);
       keys.catch(() => this.#keySets.delete(iss));
       this.#keySets.set(iss, keys);
     }
     return keys;
   }
-
-  /** GitHub's JWKS address is fixed; every other issuer is asked through OIDC discovery. */
-  async #discoverJwks(iss: string): Promise<URL> {
-    if (iss === GITHUB_ISSUER) return new URL(`${GITHUB_ISSUER}/.well-known/jwks`);
-    const url = `${iss.replace(/\/$/, '')}/.well-known/openid-configuration`;
-    let config: { issuer?: string; jwks_uri?: string };
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      config = (await response.json()) as typeof config;
-    } catch (cause) {
-      throw new GovernError(ErrorCode.IssuerUnreachable, `cannot read the issuer's discovery document ${url}: ${(cause as Error).message}`, { cause });
-    }
-    if (config.issuer !== iss || typeof config.jwks_uri !== 'string') {
-      throw new GovernError(ErrorCode.IssuerUnreachable, `the discovery document at ${url} names another issuer or no jwks_uri`);
-    }
-    return new URL(config.jwks_uri);
-  }
 }
 
-function readHeader(token: string): { kid?: string } {
+/** An issuer's signing keys: GitHub's JWKS address is fixed; every other issuer is asked through OIDC discovery. */
+export async function issuerKeys(iss: string, timeoutMs: number): Promise<ReturnType<typeof createRemoteJWKSet>> {
+  return createRemoteJWKSet(await discoverJwks(iss, timeoutMs), { timeoutDuration: timeoutMs });
+}
+
+async function discoverJwks(iss: string, timeoutMs: number): Promise<URL> {
+  if (iss === GITHUB_ISSUER) return new URL(`${GITHUB_ISSUER}/.well-known/jwks`);
+  const url = `${iss.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  let config: { issuer?: string; jwks_uri?: string };
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    config = (await response.json()) as typeof config;
+  } catch (cause) {
+    throw new GovernError(ErrorCode.IssuerUnreachable, `cannot read the issuer's discovery document ${url}: ${(cause as Error).message}`, { cause });
+  }
+  if (config.issuer !== iss || typeof config.jwks_uri !== 'string') {
+    throw new GovernError(ErrorCode.IssuerUnreachable, `the discovery document at ${url} names another issuer or no jwks_uri`);
+  }
+  return new URL(config.jwks_uri);
+}
+
+/** The token's protected header, refused when unsigned, of another algorithm, or carrying its own keys. */
+export function readHeader(token: string): { kid?: string } {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(token);

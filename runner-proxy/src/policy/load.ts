@@ -96,6 +96,7 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
   const policy: Policy = {
     file,
     sha256: createHash('sha256').update(bytes).digest('hex'),
+    source: bytes,
     identity: raw.identity && {
       audience: raw.identity.audience,
       trust: raw.identity.trust.map((t, i) => checkTrust(t, ['identity', 'trust', i], located)),

@@ -117,6 +117,8 @@ export interface Policy {
   file: string;
   /** sha256 of the file's bytes, for the manifest. */
   sha256: string;
+  /** The file's bytes as read, no variable expanded: the bundle keeps them as policy.yml. */
+  source: Buffer;
   identity?: IdentityPolicy;
   connections: readonly ConnectionSpec[];
   rules: readonly RuleSpec[];

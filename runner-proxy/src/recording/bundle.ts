@@ -1,10 +1,13 @@
 import { generateKeyPairSync, sign, verify as verifySignature, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { JobBinding } from '../identity/binding.js';
 import { canonical, sha256Hex } from './canonical.js';
 import { EVENTS_FILE, MANIFEST_FILE, RESERVE_FILE } from './recorder.js';
 
 export const BUNDLE_FORMAT = 'govern-session/1';
+/** The policy in force, byte for byte as the gateway read it (no `${VAR}` expanded): its sha256 is `policy.sha256`. */
+export const POLICY_FILE = 'policy.yml';
 
 export interface Counts {
   operations: number;
@@ -26,7 +29,8 @@ export interface ManifestBody {
   /** Why the session ended: stop, signal, or the command's exit. */
   end_reason: string;
   identity: Readonly<Record<string, unknown>>;
-  policy: { file: string; sha256: string; mode: string };
+  /** `bundled` names the copy of the policy inside the bundle (absent in bundles made before it was kept). */
+  policy: { file: string; sha256: string; mode: string; bundled?: typeof POLICY_FILE };
   connections: readonly { name: string; protocol: string; export: string; target: string }[];
   counts: Counts;
   /**
@@ -37,6 +41,8 @@ export interface ManifestBody {
   /** sha256 of every other file of the bundle, so a removed or altered recording is noticed. */
   files: Readonly<Record<string, string>>;
   public_key: string;
+  /** The forge's token binding public_key to the job, or why there is none (absent in older bundles). */
+  job_binding?: JobBinding;
 }
 
 export interface Manifest extends ManifestBody {
@@ -91,6 +97,11 @@ export function bundleFiles(dir: string): string[] {
 /** Files the running gateway keeps beside the bundle, which are not part of it. */
 export function isRuntimeFile(name: string): boolean {
   return name === 'gateway.json' || name === 'gateway.log' || name.endsWith('.sock') || name === RESERVE_FILE;
+}
+
+/** Keeps the policy in the bundle at the start, so the signature covers the rules that were in force. */
+export function writePolicyCopy(dir: string, source: Buffer): void {
+  writeFileSync(join(dir, POLICY_FILE), source, { mode: 0o644, flag: 'wx' });
 }
 
 export function writeManifest(dir: string, body: Omit<ManifestBody, 'files' | 'public_key' | 'format'>, signer: SessionSigner): Manifest {

@@ -1,3 +1,4 @@
+import { describeRun, recordedRun, type JobBinding } from '../identity/binding.js';
 import { describeIdentity, escapeHtml, formatDuration, verifyCommand } from './report.js';
 import { Col, countVerdicts, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, type SessionView } from './session-view.js';
 
@@ -22,6 +23,8 @@ export interface JobSummaryFacts {
   /** Why the bundle does not verify, when it does not. */
   problem?: string;
   artifact?: { name: string; url?: string };
+  /** The manifest's job binding: the verify command then expects the repository it names. */
+  job_binding?: JobBinding;
 }
 
 const cut = (text: string, max: number) => {
@@ -82,7 +85,7 @@ export function jobSummaryHtml(view: SessionView, facts: JobSummaryFacts): strin
     }
     parts.push('<table><tr><th>verdict</th><th>event</th><th>connection</th><th>operation</th><th>rule</th><th>approval</th></tr>', ...rows, '</table>');
     if (listed < exceptions.length) {
-      const rest = groupStatements({ ...view, ops: exceptions.slice(listed).map((i) => view.ops[i]!) });
+      const rest = groupStatements(view, exceptions.slice(listed));
       parts.push(`<p>${n(exceptions.length - listed)} more exceptions, by statement:</p><table><tr><th>count</th><th>connection</th><th>statement</th><th>verdicts</th></tr>`);
       let restSize = 0;
       for (const g of rest) {
@@ -122,6 +125,12 @@ export function jobSummaryHtml(view: SessionView, facts: JobSummaryFacts): strin
   // The artifact unzips into a directory of its name; without one, the bundle is where the gateway wrote it.
   const verify = verifyCommand({ ...facts, ...(artifact && { bundle_dir: artifact.name }) });
   parts.push(`<p>Signed by <code>${escapeHtml(facts.public_key)}</code>. Check it${artifact ? ' once downloaded and unzipped' : ''} with <code>${escapeHtml(verify)}</code>.</p>`);
+  const run = recordedRun(facts.job_binding);
+  parts.push(
+    run
+      ? `<p>The signing key is bound to this job by the forge: ${escapeHtml(describeRun(run))}.</p>`
+      : `<p>The signing key is not bound to the job${facts.job_binding?.kind === 'absent' ? ` (${escapeHtml(facts.job_binding.reason)})` : ''}: it vouches only for itself.</p>`,
+  );
   return `${parts.join('\n')}\n`;
 }
 

@@ -27,6 +27,13 @@ export function formatTimeline(events: readonly RecordedEvent[], options: Replay
   return `${lines.join('\n')}\n`;
 }
 
+/** The policy in force, as kept in the bundle, indented under a line naming its digest. */
+export function formatPolicy(policy: { file: string; sha256: string; mode: string }, text: string | undefined): string {
+  const head = `policy in force: ${policy.file} (${policy.mode}), sha256 ${policy.sha256}`;
+  if (text === undefined) return `${head}; its text is not in this bundle\n\n`;
+  return `${head}, as kept in the bundle:\n${text.replace(/\n$/, '').split('\n').map((l) => `  | ${l}`).join('\n')}\n\n`;
+}
+
 function clock(ms: number): string {
   const m = Math.floor(ms / 60_000);
   const s = ((ms % 60_000) / 1000).toFixed(3).padStart(6, '0');

@@ -1,7 +1,9 @@
 /**
  * The inline viewer of report.html. Plain browser JavaScript, no dependency, no network. Every value
  * from the session reaches the page through textContent, never as HTML. Tables show one page at a
- * time so the number of operations does not slow the page down.
+ * time; the first screen (exceptions, statement groups) is drawn from the small summary and the
+ * exceptions alone, and every operation is decoded (report-data.ts's encoding) only when a click,
+ * a filter or the search needs it.
  */
 
 export const VIEWER_STYLE = [
@@ -20,22 +22,61 @@ export const VIEWER_STYLE = [
   '.filters{display:flex;flex-wrap:wrap;gap:.5em;align-items:center;position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #d0d7de;z-index:1}',
   '.filters input[type=search]{min-width:18em}.pager{margin:.4em 0;color:#57606a}.pager button{margin:0 .3em}',
   '.empty{color:#57606a;font-style:italic}.incidents{color:#bc4c00}',
-  'col.c-v{width:9em}col.c-n{width:5.5em}col.c-t{width:7em}col.c-c{width:8em}col.c-r{width:10em}col.c-x{width:5.5em}',
+  'col.c-v{width:9em}col.c-n{width:5.5em}col.c-t{width:12.5em}col.c-c{width:8em}col.c-r{width:10em}col.c-x{width:5.5em}',
+  // What decides an operation's meaning (its verdicts, its rules) wraps rather than being cut off.
+  'td.verdicts,td.wrap{white-space:normal;overflow:visible;text-overflow:clip}td.verdicts .verdict{display:inline-block;margin:0 .2em .1em 0}',
+  '.bound{color:#1a7f37;font-weight:600}.unbound{color:#bc4c00;font-weight:600}details pre{max-height:30em;overflow:auto}table.clients td{white-space:normal}',
 ].join('');
 
 export const VIEWER_SCRIPT = String.raw`(function () {
   'use strict';
   var D = JSON.parse(document.getElementById('govern-data').textContent);
-  var S = D.strings, OPS = D.ops, DET = D.details;
   var VERDICTS = ['allow', 'block', 'approved', 'denied', 'timed out', 'would block', 'would hold', 'held'];
   var ICONS = ['\u2713', '\u2298', '\u2714', '\u2716', '\u29d6', '\u25b2', '\u2016', '\u2026'];
-  var SEQ = 0, AT = 1, CONN = 2, TEXT = 3, FP = 4, VERDICT = 5, RULE = 6, CLASSES = 7, DUR = 8, ROWS = 9, TAG = 10, MASKED = 11;
+  var G_CONN = 0, G_FP = 1, G_COUNT = 2, G_ROWS = 3, G_MASKED = 4, G_EXC = 5, G_VERDICTS = 6;
   var PAGE = 100;
-  var identity = (D.session && D.session.identity) || {};
-  var claims = identity.claims || {};
-  var requester = claims.actor || claims.user_login || identity.subject || (identity.kind === 'none' ? 'the job (no identity)' : 'the job');
   var state = { verdict: '', connection: '', rule: '', cls: '', q: '', view: 'groups' };
-  var lower = [];
+  var EXC = decodeOps('govern-exceptions');
+  var ALL = null;
+
+  /** Zigzag LEB128 varints from base64; "delta" columns are running sums. */
+  function column(b64, n, delta) {
+    var bin = atob(b64), out = new Array(n), v = 0, scale = 1, k = 0, sum = 0;
+    for (var i = 0; i < bin.length; i++) {
+      var b = bin.charCodeAt(i);
+      v += (b & 127) * scale;
+      if (b < 128) {
+        var x = v % 2 ? -(v + 1) / 2 : v / 2;
+        out[k++] = delta ? (sum += x) : x;
+        v = 0; scale = 1;
+      } else scale *= 128;
+    }
+    return out;
+  }
+  function decodeOps(id) {
+    var E = JSON.parse(document.getElementById(id).textContent), n = E.n, S = E.strings, c = {};
+    Object.keys(E.cols).forEach(function (k) { c[k] = column(E.cols[k], n, k === 'seq' || k === 'at'); });
+    var str = function (i) { return i < 0 ? '' : S[i]; };
+    var ops = new Array(n);
+    for (var i = 0; i < n; i++) {
+      var t = c.template[i], text = E.literals[i];
+      if (t >= 0) {
+        var parts = S[t].split('\u0000'), lits = text.split('\u0001');
+        text = parts[0];
+        for (var j = 1; j < parts.length; j++) text += lits[j - 1] + parts[j];
+      }
+      ops[i] = { seq: c.seq[i], at: c.at[i], conn: str(c.conn[i]), text: text, verdict: c.verdict[i], rule: str(c.rule[i]), classes: str(c.classes[i]),
+        dur: c.dur[i] < 0 ? -1 : c.dur[i] / 1000, rows: c.rows[i], tag: str(c.tag[i]), masked: c.masked[i], masks: str(c.masks[i]), group: c.group[i], client: c.client[i], d: c.detail[i] < 0 ? {} : E.details[c.detail[i]] };
+    }
+    return ops;
+  }
+  /** Every listed operation in order: the exceptions merged back among the others. */
+  function allOps() {
+    if (ALL) return ALL;
+    var rest = decodeOps('govern-allowed'), out = [], a = 0, b = 0;
+    while (a < EXC.length || b < rest.length) out.push(b >= rest.length || (a < EXC.length && EXC[a].seq < rest[b].seq) ? EXC[a++] : rest[b++]);
+    return (ALL = out);
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -49,23 +90,14 @@ export const VIEWER_SCRIPT = String.raw`(function () {
     var m = Math.floor(ms / 60000), s = ((ms % 60000) / 1000).toFixed(3);
     return (m < 10 ? '0' : '') + m + ':' + (s.length < 6 ? '0' : '') + s;
   }
-  function isException(op) { return op[VERDICT] !== 0; }
+  function absolute(ms) { return new Date(D.start_ms + ms).toISOString(); }
+  function isException(op) { return op.verdict !== 0; }
   function verdictBadge(v, count) {
     var b = el('span', 'verdict v-' + VERDICTS[v].replace(' ', '-'), ICONS[v] + ' ' + VERDICTS[v] + (count !== undefined ? ' \u00d7 ' + num(count) : ''));
     b.title = VERDICTS[v];
     return b;
   }
-  function distinct(col, split) {
-    var seen = {}, out = [];
-    for (var i = 0; i < OPS.length; i++) {
-      var idx = OPS[i][col];
-      if (idx < 0 || seen[idx]) continue;
-      seen[idx] = 1;
-      var values = split ? S[idx].split(' ') : [S[idx]];
-      for (var j = 0; j < values.length; j++) if (values[j] && out.indexOf(values[j]) < 0) out.push(values[j]);
-    }
-    return out.sort();
-  }
+  function rules(op) { return [op.rule, op.masks && 'masked by ' + op.masks].filter(Boolean).join('; '); }
   function select(name, label, values, labels) {
     var s = el('select');
     s.id = 'filter-' + name;
@@ -75,23 +107,23 @@ export const VIEWER_SCRIPT = String.raw`(function () {
     s.addEventListener('change', function () { state[name] = s.value; render(); });
     return s;
   }
+  function filtering() { return state.verdict || state.connection || state.rule || state.cls || state.q; }
   function matches(op) {
     if (state.verdict !== '') {
-      if (state.verdict === 'exceptions' ? !isException(op) : VERDICTS[op[VERDICT]] !== state.verdict) return false;
+      if (state.verdict === 'exceptions' ? !isException(op) : VERDICTS[op.verdict] !== state.verdict) return false;
     }
-    if (state.connection && S[op[CONN]] !== state.connection) return false;
-    if (state.rule && (op[RULE] < 0 || S[op[RULE]] !== state.rule)) return false;
-    if (state.cls && (' ' + S[op[CLASSES]] + ' ').indexOf(' ' + state.cls + ' ') < 0) return false;
+    if (state.connection && op.conn !== state.connection) return false;
+    if (state.rule && op.rule !== state.rule && (' ' + op.masks + ' ').indexOf(' ' + state.rule + ' ') < 0) return false;
+    if (state.cls && (' ' + op.classes + ' ').indexOf(' ' + state.cls + ' ') < 0) return false;
     if (state.q) {
-      var t = op[TEXT];
-      var l = lower[t] || (lower[t] = S[t].toLowerCase());
-      if (l.indexOf(state.q) < 0 && (op[RULE] < 0 || S[op[RULE]].toLowerCase().indexOf(state.q) < 0)) return false;
+      var l = op.lower || (op.lower = op.text.toLowerCase());
+      if (l.indexOf(state.q) < 0 && rules(op).toLowerCase().indexOf(state.q) < 0) return false;
     }
     return true;
   }
 
-  function detail(op, index) {
-    var d = DET[index] || {};
+  function detail(op) {
+    var d = op.d;
     var dl = el('dl');
     function row(name, value) {
       if (value === undefined || value === null || value === '') return;
@@ -99,25 +131,28 @@ export const VIEWER_SCRIPT = String.raw`(function () {
       var dd = dl.appendChild(el('dd'));
       if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
     }
-    row('operation', el('pre', 'full-text', S[op[TEXT]]));
-    row('verdict', verdictBadge(op[VERDICT]));
-    row('event', '#' + op[SEQ] + ' at +' + clock(op[AT]));
-    row('connection', S[op[CONN]]);
-    row('classes', S[op[CLASSES]] || 'none');
-    if (op[RULE] >= 0) row('rule', S[op[RULE]]);
-    if (op[DUR] >= 0) row('duration', op[DUR] + ' ms');
-    if (op[TAG] >= 0) row('command tag', S[op[TAG]]);
-    if (op[ROWS] >= 0) row('rows', num(op[ROWS]) + (op[TAG] >= 0 && /^(INSERT|UPDATE|DELETE|MERGE|COPY)/.test(S[op[TAG]]) ? ' affected' : ' returned'));
+    row('operation', el('pre', 'full-text', op.text));
+    row('verdict', verdictBadge(op.verdict));
+    if (d.told) row(op.verdict >= 5 ? 'the job would have been told' : 'the job was told', d.told);
+    row('event', '#' + op.seq + ' at ' + absolute(op.at) + ' (+' + clock(op.at) + ')');
+    row('connection', op.conn);
+    if (op.client >= 0) row('client', D.clients[op.client] || '#' + op.client);
+    row('classes', op.classes || 'none');
+    if (op.rule) row('rule', op.rule);
+    if (op.masks) row('masking rules', op.masks);
+    if (op.dur >= 0) row('duration', op.dur + ' ms');
+    if (op.tag) row('command tag', op.tag);
+    if (op.rows >= 0) row('rows', num(op.rows) + (op.tag && /^(INSERT|UPDATE|DELETE|MERGE|COPY)/.test(op.tag) ? ' affected' : ' returned'));
     if (d.bytes !== undefined) row('bytes', num(d.bytes));
-    if (op[MASKED] > 0 || d.masked_by) {
+    if (op.masked > 0 || d.masked_by) {
       var by = d.masked_by ? Object.keys(d.masked_by).map(function (k) { return k + ' ' + d.masked_by[k]; }).join(', ') : '';
-      row('masked values', num(op[MASKED]) + (by ? ' (' + by + ')' : ''));
+      row('masked values', num(op.masked) + (by ? ' (' + by + ')' : ''));
     }
     if (d.error) row('error', d.error);
     if (d.approval) {
       var a = d.approval;
       row('approval', a.id + (a.via ? ' via ' + a.via : ''));
-      row('requested by', requester);
+      row('requested by', D.requester);
       if (a.outcome) row('decision', a.outcome + (a.by ? ' by ' + a.by : ''));
       if (a.reason) row('reason', a.reason);
       if (a.wait_ms !== undefined) row('waited', (a.wait_ms / 1000).toFixed(1) + ' s');
@@ -125,42 +160,42 @@ export const VIEWER_SCRIPT = String.raw`(function () {
     return dl;
   }
 
-  function opTable(indexes, page, onPage) {
+  function opTable(ops, page, onPage) {
     var wrap = el('div');
     var table = wrap.appendChild(el('table', 'ops'));
     var cols = table.appendChild(el('colgroup'));
     ['c-v', 'c-n', 'c-t', 'c-c', '', 'c-r', 'c-x', 'c-x'].forEach(function (c) { cols.appendChild(el('col', c)); });
     var head = table.appendChild(el('thead')).appendChild(el('tr'));
-    ['verdict', 'event', 'time', 'connection', 'operation', 'rule', 'rows', 'ms'].forEach(function (h) { head.appendChild(el('th', '', h)); });
+    ['verdict', 'event', 'time (UTC)', 'connection', 'operation', 'rule', 'rows', 'ms'].forEach(function (h) { head.appendChild(el('th', '', h)); });
     var body = table.appendChild(el('tbody'));
-    var start = page * PAGE, end = Math.min(indexes.length, start + PAGE);
+    var start = page * PAGE, end = Math.min(ops.length, start + PAGE);
     for (var i = start; i < end; i++) {
-      (function (index) {
-        var op = OPS[index];
+      (function (op) {
         var tr = body.appendChild(el('tr', 'op'));
-        tr.dataset.seq = op[SEQ];
-        tr.appendChild(el('td')).appendChild(verdictBadge(op[VERDICT]));
-        tr.appendChild(el('td', '', '#' + op[SEQ]));
-        tr.appendChild(el('td', '', '+' + clock(op[AT])));
-        tr.appendChild(el('td', '', S[op[CONN]]));
-        var text = tr.appendChild(el('td', 'text', short(S[op[TEXT]], 300)));
-        text.title = short(S[op[TEXT]], 2000);
-        tr.appendChild(el('td', '', op[RULE] >= 0 ? S[op[RULE]] : ''));
-        tr.appendChild(el('td', '', num(op[ROWS])));
-        tr.appendChild(el('td', '', op[DUR] >= 0 ? op[DUR] : ''));
+        tr.dataset.seq = op.seq;
+        tr.appendChild(el('td', 'verdicts')).appendChild(verdictBadge(op.verdict));
+        tr.appendChild(el('td', '', '#' + op.seq));
+        var time = tr.appendChild(el('td', 'wrap', absolute(op.at).slice(11, 23) + ' +' + clock(op.at)));
+        time.title = absolute(op.at);
+        tr.appendChild(el('td', '', op.conn));
+        var text = tr.appendChild(el('td', 'text', short(op.text, 300)));
+        text.title = short(op.text, 2000);
+        tr.appendChild(el('td', 'wrap', rules(op)));
+        tr.appendChild(el('td', '', num(op.rows)));
+        tr.appendChild(el('td', '', op.dur >= 0 ? op.dur : ''));
         var open = null;
         tr.addEventListener('click', function () {
           if (open) { open.remove(); open = null; return; }
           open = el('tr', 'detail-row');
           var td = open.appendChild(el('td', 'detail'));
           td.colSpan = 8;
-          td.appendChild(detail(op, index));
+          td.appendChild(detail(op));
           tr.after(open);
         });
-      })(indexes[i]);
+      })(ops[i]);
     }
-    if (indexes.length === 0) body.appendChild(el('tr')).appendChild(el('td', 'empty', 'none')).colSpan = 8;
-    if (indexes.length > PAGE) wrap.appendChild(pager(page, indexes.length, onPage));
+    if (ops.length === 0) body.appendChild(el('tr')).appendChild(el('td', 'empty', 'none')).colSpan = 8;
+    if (ops.length > PAGE) wrap.appendChild(pager(page, ops.length, onPage));
     return wrap;
   }
 
@@ -182,20 +217,35 @@ export const VIEWER_SCRIPT = String.raw`(function () {
     show(0);
   }
 
-  function groupTable(indexes, page, onPage) {
-    var groups = {}, list = [];
-    for (var i = 0; i < indexes.length; i++) {
-      var op = OPS[indexes[i]];
-      var key = op[FP] + ':' + op[CONN];
-      var g = groups[key];
-      if (!g) { g = groups[key] = { fp: op[FP], conn: op[CONN], ops: [], verdicts: {}, rows: 0, masked: 0, exceptions: 0 }; list.push(g); }
-      g.ops.push(indexes[i]);
-      g.verdicts[op[VERDICT]] = (g.verdicts[op[VERDICT]] || 0) + 1;
-      if (op[ROWS] > 0) g.rows += op[ROWS];
-      g.masked += op[MASKED];
+  /** The summary's groups, as rows of the group table. */
+  function summaryGroups() {
+    return D.groups.map(function (g, i) {
+      var verdicts = {};
+      for (var v = 0; v < VERDICTS.length; v++) if (g[G_VERDICTS + v]) verdicts[v] = g[G_VERDICTS + v];
+      return { index: i, conn: g[G_CONN], fp: g[G_FP], count: g[G_COUNT], rows: g[G_ROWS], masked: g[G_MASKED], exceptions: g[G_EXC], verdicts: verdicts };
+    });
+  }
+  /** Groups of the operations a filter let through (listed ones only). */
+  function regroup(ops) {
+    var byGroup = {}, list = [];
+    for (var i = 0; i < ops.length; i++) {
+      var op = ops[i], g = byGroup[op.group];
+      if (!g) {
+        var s = D.groups[op.group];
+        g = byGroup[op.group] = { index: op.group, conn: s[G_CONN], fp: s[G_FP], count: 0, rows: 0, masked: 0, exceptions: 0, verdicts: {}, ops: [] };
+        list.push(g);
+      }
+      g.ops.push(op);
+      g.count++;
+      g.verdicts[op.verdict] = (g.verdicts[op.verdict] || 0) + 1;
+      if (op.rows > 0) g.rows += op.rows;
+      g.masked += op.masked;
       if (isException(op)) g.exceptions++;
     }
-    list.sort(function (a, b) { return (b.exceptions > 0) - (a.exceptions > 0) || b.ops.length - a.ops.length; });
+    return list.sort(function (a, b) { return (b.exceptions > 0) - (a.exceptions > 0) || b.count - a.count; });
+  }
+
+  function groupTable(list, page, onPage) {
     var wrap = el('div');
     var table = wrap.appendChild(el('table', 'groups'));
     var cols = table.appendChild(el('colgroup'));
@@ -207,21 +257,24 @@ export const VIEWER_SCRIPT = String.raw`(function () {
     for (var k = start; k < end; k++) {
       (function (g) {
         var tr = body.appendChild(el('tr', 'group'));
-        var vs = tr.appendChild(el('td'));
+        var vs = tr.appendChild(el('td', 'verdicts'));
         Object.keys(g.verdicts).forEach(function (v) { vs.appendChild(verdictBadge(+v, g.verdicts[v])); });
-        tr.appendChild(el('td', 'count', '\u00d7 ' + num(g.ops.length)));
-        tr.appendChild(el('td', '', S[g.conn]));
-        var text = tr.appendChild(el('td', 'text', short(S[g.fp], 300)));
-        text.title = short(S[g.fp], 2000);
+        tr.appendChild(el('td', 'count', '\u00d7 ' + num(g.count)));
+        tr.appendChild(el('td', '', g.conn));
+        var text = tr.appendChild(el('td', 'text', short(g.fp, 300)));
+        text.title = short(g.fp, 2000);
         tr.appendChild(el('td', '', num(g.rows)));
         tr.appendChild(el('td', '', num(g.masked)));
         var open = null;
         tr.addEventListener('click', function () {
           if (open) { open.remove(); open = null; return; }
+          var ops = g.ops || allOps().filter(function (op) { return op.group === g.index; });
           open = el('tr', 'executions');
           var td = open.appendChild(el('td', 'detail'));
           td.colSpan = 6;
-          paged(td, function (p, show) { return opTable(g.ops, p, show); });
+          if (ops.length < g.count) td.appendChild(el('p', 'unlisted', num(ops.length) + ' of ' + num(g.count) + ' executions are listed; govern replay shows every one.'));
+          var list = td.appendChild(el('div'));
+          paged(list, function (p, show) { return opTable(ops, p, show); });
           tr.after(open);
         });
       })(list[k]);
@@ -234,11 +287,11 @@ export const VIEWER_SCRIPT = String.raw`(function () {
   var main = document.getElementById('viewer');
   main.textContent = '';
   var filters = main.appendChild(el('div', 'filters'));
-  var present = VERDICTS.filter(function (v, i) { return OPS.some(function (op) { return op[VERDICT] === i; }); });
-  filters.appendChild(select('verdict', 'verdict', ['exceptions'].concat(present), ['exceptions only'].concat(present)));
-  filters.appendChild(select('connection', 'connection', distinct(CONN)));
-  filters.appendChild(select('rule', 'rule', distinct(RULE)));
-  filters.appendChild(select('cls', 'class', distinct(CLASSES, true)));
+  var F = D.filters;
+  filters.appendChild(select('verdict', 'verdict', ['exceptions'].concat(F.verdicts), ['exceptions only'].concat(F.verdicts)));
+  filters.appendChild(select('connection', 'connection', F.connections));
+  filters.appendChild(select('rule', 'rule', F.rules));
+  filters.appendChild(select('cls', 'class', F.classes));
   var search = filters.appendChild(el('input'));
   search.type = 'search';
   search.id = 'search';
@@ -273,17 +326,20 @@ export const VIEWER_SCRIPT = String.raw`(function () {
   operations.id = 'operations';
 
   function render() {
-    var all = [], exc = [];
-    for (var i = 0; i < OPS.length; i++) {
-      if (!matches(OPS[i])) continue;
-      all.push(i);
-      if (isException(OPS[i])) exc.push(i);
+    var all = null, exc = EXC, count = D.total;
+    if (filtering()) {
+      all = allOps().filter(matches);
+      exc = all.filter(isException);
+      count = all.length;
     }
-    shown.textContent = num(all.length) + ' of ' + num(OPS.length) + ' operations';
+    shown.textContent = num(count) + ' of ' + num(D.total) + ' operations';
     exceptionsTitle.textContent = 'Exceptions (' + num(exc.length) + ')';
     paged(exceptions, function (p, show) { return opTable(exc, p, show); });
     operationsTitle.textContent = state.view === 'groups' ? 'Statements, grouped' : 'Every operation';
-    paged(operations, function (p, show) { return state.view === 'groups' ? groupTable(all, p, show) : opTable(all, p, show); });
+    paged(operations, function (p, show) {
+      if (state.view !== 'groups') return opTable(all || allOps(), p, show);
+      return groupTable(all ? regroup(all) : summaryGroups(), p, show);
+    });
   }
   render();
   document.documentElement.setAttribute('data-ready', '1');

@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { deniedMessage } from '../core/governor.js';
+import type { JobBinding } from '../identity/binding.js';
 import type { RecordedEvent } from './recorder.js';
 
 /**
@@ -31,10 +33,18 @@ export const Col = {
   Rows: 9,
   Tag: 10,
   Masked: 11,
+  /** The masking rules applied to the operation's results, space-separated. */
+  Masks: 12,
+  /** Its statement group: an index into `groups`. */
+  Group: 13,
+  /** The seq of its client connection's `connection.open` (-1 where the protocol's adapter keeps none). */
+  Client: 14,
 } as const;
 export type OpRow = number[];
 
 export interface OpDetail {
+  /** What the job was told when the operation was refused (or, in observe mode, would have been). */
+  told?: string;
   bytes?: number;
   error?: string;
   /** Masked values by detector type or column. */
@@ -42,11 +52,28 @@ export interface OpDetail {
   approval?: { id: string; via?: string; outcome?: string; by?: string; reason?: string; wait_ms?: number; requested_at?: string };
 }
 
+/** A group of operations of one shape on one connection: [connection, fingerprint (string indexes), count, rows, masked, then a count per verdict]. */
+export type GroupRow = number[];
+export const GroupCol = { Connection: 0, Fingerprint: 1, Count: 2, Rows: 3, Masked: 4, Verdicts: 5 } as const;
+
+/** A client connection as the gateway accepted it: who connected, from where, when. */
+export interface ClientConnection {
+  seq: number;
+  ts: string;
+  connection: string;
+  protocol: string;
+  peer?: string;
+  application_name?: string;
+}
+
 export interface SessionView {
-  format: 1;
+  format: 2;
   start_ms: number;
-  session?: { id?: string; identity?: Record<string, unknown>; policy?: { file: string; sha256: string; mode: string }; public_key?: string };
+  session?: { id?: string; identity?: Record<string, unknown>; policy?: { file: string; sha256: string; mode: string }; public_key?: string; job_binding?: JobBinding };
   connections: { name: string; protocol: string; target: string }[];
+  clients: ClientConnection[];
+  /** Every operation by statement group, the unlisted ones too. */
+  groups: GroupRow[];
   command?: { text: string; status?: number | null; signal?: string | null; duration_ms?: number; error?: string };
   end?: { ts: string; reason: string };
   strings: string[];
@@ -59,8 +86,13 @@ export interface SessionView {
   omitted: number;
 }
 
-/** Past this many operations only the exceptions are listed (the rest are counted): a page must still open. */
-const MAX_LISTED_OPS = 500_000;
+/**
+ * Past this many operations only the exceptions are listed; the rest are counted in their statement
+ * groups. This bounds the report's size (and the gateway's memory) however long the session.
+ */
+export const MAX_LISTED_OPS = 200_000;
+/** Client connections listed one by one; more are counted. */
+const MAX_LISTED_CLIENTS = 10_000;
 /** A statement longer than this is cut in the report; events.jsonl keeps it whole. */
 const MAX_TEXT = 16 * 1024;
 
@@ -68,8 +100,8 @@ const MAX_TEXT = 16 * 1024;
 export function fingerprint(text: string): string {
   return text
     .replace(/'(?:[^']|'')*'/g, '?')
-    .replace(/\b\d+(?:\.\d+)?\b/g, '?')
-    .replace(/\$\d+/g, '?')
+    // Placeholders ($1) stay as written: they are the statement's shape, not its values.
+    .replace(/(?<!\$)\b\d+(?:\.\d+)?\b/g, '?')
     .replace(/\(\s*\?(?:\s*,\s*\?)+\s*\)/g, '(?)')
     .replace(/\s+/g, ' ')
     .trim();
@@ -79,10 +111,14 @@ const INCIDENTS = new Set(['connection.failed', 'auth.failed', 'protocol.violati
 
 /** Builds the view event by event; `read` streams a file through it. */
 export class SessionViewBuilder {
-  readonly #view: SessionView = { format: 1, start_ms: 0, connections: [], strings: [], ops: [], details: {}, incidents: [], omitted: 0 };
+  readonly #view: SessionView = { format: 2, start_ms: 0, connections: [], clients: [], groups: [], strings: [], ops: [], details: {}, incidents: [], omitted: 0 };
   readonly #stringIndex = new Map<string, number>();
+  readonly #tally = new GroupTally(this.#view.groups);
   /** Op rows by event seq, so results and approvals find their operation. */
   readonly #bySeq = new Map<number, number>();
+  /** Groups of unlisted operations whose result has not come yet (a result comes once, soon after). */
+  readonly #unlisted = new Map<number, number>();
+  #clientsOmitted = 0;
 
   #str(s: string): number {
     let i = this.#stringIndex.get(s);
@@ -109,7 +145,19 @@ export class SessionViewBuilder {
           identity: e.identity as Record<string, unknown>,
           policy: e.policy as { file: string; sha256: string; mode: string },
           public_key: e.public_key as string,
+          ...(e.job_binding !== undefined && { job_binding: e.job_binding as JobBinding }),
         };
+        return;
+      case 'connection.open':
+        if (view.clients.length >= MAX_LISTED_CLIENTS) return void this.#clientsOmitted++;
+        view.clients.push({
+          seq: e.seq,
+          ts: e.ts,
+          connection: String(e.connection),
+          protocol: String(e.protocol),
+          ...(e.peer !== undefined && { peer: String(e.peer) }),
+          ...(e.application_name !== undefined && { application_name: String(e.application_name) }),
+        });
         return;
       case 'listener.ready':
         view.connections.push({ name: String(e.connection), protocol: String(e.protocol), target: String(e.target) });
@@ -135,7 +183,7 @@ export class SessionViewBuilder {
         const row = this.#bySeq.get(e.op as number);
         if (row === undefined) return;
         this.#detail(row).approval = { id: String(e.request_id), via: String(e.via), requested_at: e.ts };
-        view.ops[row]![Col.Verdict] = V.held;
+        this.#reverdict(row, V.held);
         return;
       }
       case 'approval.decided': {
@@ -148,7 +196,8 @@ export class SessionViewBuilder {
           ...(e.reason !== undefined && e.reason !== null && { reason: String(e.reason) }),
           ...(approval.requested_at && { wait_ms: Date.parse(e.ts) - Date.parse(approval.requested_at) }),
         });
-        view.ops[row]![Col.Verdict] = e.outcome === 'approved' ? V.approved : e.outcome === 'timeout' ? V['timed out'] : V.denied;
+        this.#reverdict(row, e.outcome === 'approved' ? V.approved : e.outcome === 'timeout' ? V['timed out'] : V.denied);
+        if (e.outcome !== 'approved') this.#detail(row).told = deniedMessage(String(e.outcome), String(e.by), e.reason as string | undefined, String(e.rule ?? this.#view.strings[view.ops[row]![Col.Rule]!]), String(e.request_id));
         return;
       }
       default:
@@ -158,14 +207,29 @@ export class SessionViewBuilder {
     }
   }
 
+  #reverdict(row: number, verdict: number): void {
+    const op = this.#view.ops[row]!;
+    this.#tally.reverdict(op[Col.Group]!, op[Col.Verdict]!, verdict);
+    op[Col.Verdict] = verdict;
+  }
+
   #result(e: Record<string, unknown>): void {
-    const row = this.#bySeq.get(e.op as number);
+    const seq = e.op as number;
+    const rows = (e.rows as number | undefined) ?? -1;
+    const masked = (e.masked as number | undefined) ?? 0;
+    const unlisted = this.#unlisted.get(seq);
+    if (unlisted !== undefined) {
+      this.#unlisted.delete(seq);
+      return this.#tally.result(unlisted, rows, masked);
+    }
+    const row = this.#bySeq.get(seq);
     if (row === undefined) return;
     const op = this.#view.ops[row]!;
     op[Col.DurationMs] = (e.duration_ms as number | undefined) ?? -1;
-    op[Col.Rows] = (e.rows as number | undefined) ?? -1;
+    op[Col.Rows] = rows;
     if (e.tag !== undefined) op[Col.Tag] = this.#str(String(e.tag));
-    op[Col.Masked] = (e.masked as number | undefined) ?? 0;
+    op[Col.Masked] = masked;
+    this.#tally.result(op[Col.Group]!, rows, masked);
     if (e.bytes !== undefined) this.#detail(row).bytes = e.bytes as number;
     if (e.error !== undefined) this.#detail(row).error = String(e.error);
     if (e.masked_by !== undefined) this.#detail(row).masked_by = e.masked_by as Record<string, number>;
@@ -174,18 +238,24 @@ export class SessionViewBuilder {
   #operation(e: RecordedEvent): void {
     const view = this.#view;
     const verdict = reportVerdict(e);
-    if (view.ops.length >= MAX_LISTED_OPS && verdict === 'allow') {
-      view.omitted++;
-      return;
-    }
     const full = String(e.text ?? '');
     const text = full.length > MAX_TEXT ? `${full.slice(0, MAX_TEXT)}… (${full.length} characters; the whole text is in events.jsonl)` : full;
+    const shape = fingerprint(text.length > 2048 ? text.slice(0, 2048) : text);
+    const connection = this.#str(String(e.connection));
+    const shapeIndex = this.#str(shape);
+    const group = this.#tally.add(connection, shapeIndex, V[verdict]);
+    if (view.ops.length >= MAX_LISTED_OPS && verdict === 'allow') {
+      view.omitted++;
+      this.#unlisted.set(e.seq, group);
+      return;
+    }
+    const masks = e.masks as string[] | undefined;
     const row: OpRow = [
       e.seq,
       Date.parse(e.ts) - view.start_ms,
-      this.#str(String(e.connection)),
+      connection,
       this.#str(text),
-      this.#str(fingerprint(text.length > 2048 ? text.slice(0, 2048) : text)),
+      shapeIndex,
       V[verdict],
       e.rule !== undefined ? this.#str(String(e.rule)) : -1,
       this.#str(((e.classes as string[] | undefined) ?? []).join(' ')),
@@ -193,8 +263,18 @@ export class SessionViewBuilder {
       -1,
       -1,
       0,
+      masks?.length ? this.#str(masks.join(' ')) : -1,
+      group,
+      typeof e.client === 'number' ? e.client : -1,
     ];
-    this.#bySeq.set(e.seq, view.ops.push(row) - 1);
+    const index = view.ops.push(row) - 1;
+    this.#bySeq.set(e.seq, index);
+    if (e.told !== undefined) this.#detail(index).told = String(e.told);
+  }
+
+  /** Client connections past the listed ones, counted. */
+  get clientsOmitted(): number {
+    return this.#clientsOmitted;
   }
 
   get view(): SessionView {
@@ -234,15 +314,17 @@ export interface VerdictCounts {
   masked: number;
 }
 
+/** The verdicts of every operation, the unlisted ones too, from the statement groups. */
 export function countVerdicts(view: SessionView): VerdictCounts {
   const byVerdict = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<ReportVerdict, number>;
   let masked = 0;
-  for (const op of view.ops) {
-    byVerdict[VERDICTS[op[Col.Verdict]!]!]++;
-    masked += op[Col.Masked]!;
+  let operations = 0;
+  for (const g of view.groups) {
+    VERDICTS.forEach((v, i) => (byVerdict[v] += g[GroupCol.Verdicts + i]!));
+    masked += g[GroupCol.Masked]!;
+    operations += g[GroupCol.Count]!;
   }
-  byVerdict.allow += view.omitted;
-  return { operations: view.ops.length + view.omitted, byVerdict, masked };
+  return { operations, byVerdict, masked };
 }
 
 /** The run as one word: blocked when anything was blocked, denied when an approval was refused or ran out. */
@@ -257,24 +339,72 @@ export interface StatementGroup {
   fingerprint: string;
   connection: string;
   count: number;
-  /** The worst verdict among the executions. */
   verdicts: Partial<Record<ReportVerdict, number>>;
   rows: number;
   masked: number;
 }
 
-/** Operations grouped by connection and fingerprint, most frequent first. */
-export function groupStatements(view: SessionView): StatementGroup[] {
-  const groups = new Map<string, StatementGroup>();
-  for (const op of view.ops) {
-    const key = `${op[Col.Connection]}:${op[Col.Fingerprint]}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { fingerprint: view.strings[op[Col.Fingerprint]!]!, connection: view.strings[op[Col.Connection]!]!, count: 0, verdicts: {}, rows: 0, masked: 0 }));
-    g.count++;
-    const verdict = VERDICTS[op[Col.Verdict]!]!;
-    g.verdicts[verdict] = (g.verdicts[verdict] ?? 0) + 1;
-    if (op[Col.Rows]! > 0) g.rows += op[Col.Rows]!;
-    g.masked += op[Col.Masked]!;
+/**
+ * Operations grouped by connection and fingerprint, most frequent first: every operation of the
+ * session, or only the listed operations at `rows` (by row index).
+ */
+export function groupStatements(view: SessionView, rows?: readonly number[]): StatementGroup[] {
+  let groups = view.groups;
+  if (rows) {
+    groups = [];
+    const tally = new GroupTally(groups);
+    for (const row of rows) {
+      const op = view.ops[row]!;
+      const g = tally.add(op[Col.Connection]!, op[Col.Fingerprint]!, op[Col.Verdict]!);
+      tally.result(g, op[Col.Rows]!, op[Col.Masked]!);
+    }
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count);
+  return groups
+    .map((g) => ({
+      fingerprint: view.strings[g[GroupCol.Fingerprint]!]!,
+      connection: view.strings[g[GroupCol.Connection]!]!,
+      count: g[GroupCol.Count]!,
+      verdicts: Object.fromEntries(VERDICTS.map((v, i) => [v, g[GroupCol.Verdicts + i]!]).filter(([, n]) => n)) as StatementGroup['verdicts'],
+      rows: g[GroupCol.Rows]!,
+      masked: g[GroupCol.Masked]!,
+    }))
+    .sort((a, b) => b.count - a.count);
+}
+
+/** Keeps the statement groups: one row per connection and shape, counted as operations come and finish. */
+class GroupTally {
+  readonly #groups: GroupRow[];
+  readonly #index = new Map<number, number>();
+
+  constructor(groups: GroupRow[]) {
+    this.#groups = groups;
+  }
+
+  /** Counts an operation in its group (by the string indexes of its connection and shape) and returns the group. */
+  add(connection: number, shape: number, verdict: number): number {
+    // Both indexes stay far below 2^26, so one number keys the pair.
+    const key = shape * 67_108_864 + connection;
+    let g = this.#index.get(key);
+    if (g === undefined) {
+      const row: GroupRow = [connection, shape, 0, 0, 0, ...VERDICTS.map(() => 0)];
+      g = this.#groups.push(row) - 1;
+      this.#index.set(key, g);
+    }
+    const row = this.#groups[g]!;
+    row[GroupCol.Count]!++;
+    row[GroupCol.Verdicts + verdict]!++;
+    return g;
+  }
+
+  result(g: number, rows: number, masked: number): void {
+    const row = this.#groups[g]!;
+    if (rows > 0) row[GroupCol.Rows]! += rows;
+    row[GroupCol.Masked]! += masked;
+  }
+
+  reverdict(g: number, from: number, to: number): void {
+    const row = this.#groups[g]!;
+    row[GroupCol.Verdicts + from]!--;
+    row[GroupCol.Verdicts + to]!++;
+  }
 }

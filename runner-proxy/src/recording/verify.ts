@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleFiles, signatureValid, type Manifest } from './bundle.js';
+import { bundleFiles, POLICY_FILE, signatureValid, type Manifest } from './bundle.js';
 import { canonical, chainHash, GENESIS, sha256Hex } from './canonical.js';
 import { EVENTS_FILE, MANIFEST_FILE, type RecordedEvent } from './recorder.js';
 
@@ -68,7 +68,19 @@ export function verifyBundle(dir: string, options: VerifyOptions = {}): VerifyRe
   }
   const unlisted = bundleFiles(dir).find((f) => !(f in manifest.files));
   if (unlisted) return fail(`${unlisted} is in the bundle but not in the signed manifest`, chain.events, { manifest });
+  const policyProblem = checkPolicyCopy(manifest, chain.events[0]);
+  if (policyProblem) return fail(policyProblem, chain.events, { manifest });
   return { ok: true, manifest, events: chain.events, ...(manifest.events.failure !== undefined && { failure: manifest.events.failure }) };
+}
+
+/** The bundled policy must be the one whose digest the session recorded when it started. */
+function checkPolicyCopy(manifest: Manifest, start: RecordedEvent | undefined): string | undefined {
+  const { bundled, sha256 } = manifest.policy;
+  if (bundled === undefined) return undefined;
+  if (bundled !== POLICY_FILE || manifest.files[POLICY_FILE] !== sha256) return `${POLICY_FILE} is not the policy whose digest the manifest names`;
+  const recorded = (start?.policy as { sha256?: unknown } | undefined)?.sha256;
+  if (start?.type !== 'session.start' || recorded !== sha256) return `the manifest's policy digest is not the one recorded when the session started`;
+  return undefined;
 }
 
 function checkChain(text: string): { events: RecordedEvent[]; problem?: string; brokenSeq?: number; truncated?: boolean } {

@@ -173,8 +173,13 @@ describe('the GitHub Action, run as the runner runs it', () => {
       writeFileSync(join(work, 'bundle.zip'), uploaded.zip);
       const unzip = await runClient('python3', ['-m', 'zipfile', '-e', join(work, 'bundle.zip'), unpacked]);
       assert.equal(unzip.status, 0, unzip.stderr);
-      const byName = await step(`govern verify ${unpacked}`);
+      // The forge bound the run's key to the job: the downloaded bundle names the run, and it must be this repository's.
+      const byName = await step(`govern verify ${unpacked} --issuer ${issuer.url} --expect-repository 4711`);
       assert.equal(byName.status, 0, byName.stderr);
+      assert.match(byName.stdout, /bound to the job by the forge: repository acme\/payments \(id 4711\), ref refs\/heads\/main, run 77;/);
+      const stranger = await step(`govern verify ${unpacked} --issuer ${issuer.url} --expect-repository 666`);
+      assert.equal(stranger.status, 1);
+      assert.match(stranger.stderr, /FAILED — the bundle belongs to repository acme\/payments \(id 4711\), not 666/);
       const verified = verifyBundle(unpacked, { expectedKey: outputs['public-key']! });
       assert.equal(verified.ok, true, verified.problem);
       assert.equal((verified.manifest!.identity as { claims: Record<string, unknown> }).claims.repository, 'acme/payments');
@@ -183,7 +188,8 @@ describe('the GitHub Action, run as the runner runs it', () => {
       assert.match(summary, /^<h2>govern BLOCKED \(enforce mode\): \d+ operations, \d+ allowed, 1 blocked, \d+ values masked<\/h2>/);
       assert.match(summary, /<h3>Exceptions \(1\)<\/h3>\n<table>.*\n<tr><td>block<\/td><td>#\d+<\/td><td>app_db<\/td><td><code>DROP TABLE people<\/code><\/td><td>no-destruction/);
       assert.match(summary, new RegExp(`<a href="https://github\\.com/acme/payments/actions/runs/4242/artifacts/\\d+">govern-session-${job}-1</a>`));
-      assert.match(summary, /govern verify \S+ --key ed25519:/);
+      assert.match(summary, /govern verify \S+ --key ed25519:\S+ --issuer http:\/\/127\.0\.0\.1:\d+ --expect-repository 4711/);
+      assert.match(summary, /The signing key is bound to this job by the forge: repository acme\/payments \(id 4711\)/);
       assert.match(summary, /&lt;script&gt;alert\(x\)&lt;\/script&gt;/);
       assert.ok(!summary.includes('<script>'), 'every value in the summary is escaped');
       assert.match(summary, /Signed by <code>ed25519:/);

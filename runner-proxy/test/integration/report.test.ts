@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import type { Page } from 'playwright-core';
 import { openBrowser, type Browser } from '../fixtures/browser.js';
 import { governDb, startTarget, type Target } from '../fixtures/pg-gateway.js';
@@ -23,6 +24,8 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
   let sessionId: string;
   let page: Page;
   const dialogs: string[] = [];
+  /** What the browser says on its console: a CSP violation would show here. */
+  const consoleMessages: string[] = [];
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -37,6 +40,10 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     await client.query('CREATE TABLE people (id int PRIMARY KEY, email text)');
     await client.query("INSERT INTO people SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 40) g");
     for (let id = 1; id <= 30; id++) await client.query(`SELECT id, email FROM people WHERE id = ${id}`);
+    const named = new pg.Client({ connectionString: `${db.url}?application_name=nightly-migrate` });
+    await named.connect();
+    for (let id = 1; id <= 3; id++) await named.query('SELECT email FROM people WHERE id = $1', [id]);
+    await named.end();
     await client.query(`SELECT '${HOSTILE.replaceAll("'", "''")}' AS note`);
     await client.query("UPDATE people SET email = 'x@example.com' WHERE id <= 7");
     await client.query("SELECT 'ssn 536-22-4711 and 536-22-4712' AS found_in_text");
@@ -53,6 +60,7 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     await db.stop();
     browser = await openBrowser();
     page = await browser.context.newPage();
+    page.on('console', (m) => consoleMessages.push(m.text()));
     page.on('dialog', (d) => {
       dialogs.push(d.message());
       void d.dismiss();
@@ -156,10 +164,76 @@ describe('report.html of a real PostgreSQL session, in headless Chromium', () =>
     await row.click();
     assert.ok((await page.locator('#operations pre.full-text').first().textContent())!.includes(HOSTILE));
     assert.equal(await page.locator('img').count(), 0);
-    assert.equal(await page.locator('script').count(), 2);
+    assert.equal(await page.locator('script').count(), 4, 'the viewer and its three data blocks, nothing else');
     assert.deepEqual(dialogs, []);
     await page.screenshot({ path: join(SHOTS, 'report-escaped.png'), fullPage: false });
     const html = readFileSync(reportPath, 'utf8');
     assert.ok(!html.includes('<img'), 'no markup from the session in the file');
+  });
+
+  test('the policy in force, the job binding, and a verify command for the downloaded artifact', async () => {
+    assert.match((await page.textContent('#policy-text summary'))!, /the policy in force/);
+    const policy = (await page.textContent('#policy-text pre'))!;
+    assert.match(policy, /name: no-destruction\n\s+block: \{ sql: \[drop, truncate\] \}/);
+    assert.match(policy, /url: "\$\{TARGET_URL\}"/, 'variables stay unexpanded');
+    assert.match((await page.textContent('#job-binding'))!, /^absent: the runner offers no OIDC token service .*The signing key vouches only for itself\.$/);
+    const verify = (await page.textContent('#signature code:last-of-type'))!;
+    assert.match(verify, /^govern verify session --key ed25519:[A-Za-z0-9_-]{43}$/, 'a relative path: the artifact’s directory, not the runner’s');
+  });
+
+  test('who connected, from where, with which application_name', async () => {
+    const clients = (await page.textContent('#clients'))!;
+    assert.match(clients, /2 client connections: who connected, from where/);
+    assert.match(clients, /db\s*postgres\s*127\.0\.0\.1:\d+\s*nightly-migrate/);
+    assert.match(clients, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/, 'absolute times');
+  });
+
+  test('a refused operation says what the job was told, and when, in absolute and relative time', async () => {
+    // The tests before leave a search and the flat view behind.
+    await page.fill('#search', '');
+    await page.check('#group-toggle');
+    await textMatches(page, '#shown', /^(\d+) of \1 /);
+    const blocked = page.locator('#exceptions tr.op').first();
+    assert.match((await blocked.textContent())!, /\d\d:\d\d:\d\d\.\d{3} \+\d\d:\d\d\.\d{3}/);
+    await blocked.click();
+    const detail = (await blocked.locator('xpath=following-sibling::tr[1]').textContent())!;
+    assert.match(detail, /the job was toldblocked by rule "no-destruction" \(class (ddl, )?drop/);
+    assert.match(detail, /event#\d+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(\+\d\d:\d\d\.\d{3}\)/);
+    await blocked.click();
+  });
+
+  test('masking rules show per operation and in the rule filter; placeholders stay as written', async () => {
+    const options = await page.locator('#filter-rule option').allTextContents();
+    assert.ok(options.includes('pii'), `the rule filter offers the masking rule: ${options.join(', ')}`);
+    await page.selectOption('#filter-rule', 'pii');
+    const group = page.locator('#operations tr.group', { hasText: 'SELECT id, email FROM people WHERE id = ?' });
+    assert.match((await group.textContent())!, /× 30/);
+    await group.click();
+    const execution = page.locator('#operations tr.executions tr.op').first();
+    assert.match((await execution.textContent())!, /masked by pii/);
+    await execution.click();
+    const opened = (await page.locator('#operations tr.detail-row').first().textContent())!;
+    assert.match(opened, /masking rulespii.*masked values1 \(people\.email 1\)/);
+    assert.match(opened, /client#\d+ from 127\.0\.0\.1:\d+ connected at \d{4}-/, 'each operation names its client connection');
+    await page.selectOption('#filter-rule', '');
+    const placeholders = page.locator('#operations tr.group', { hasText: 'SELECT email FROM people WHERE id = $1' });
+    assert.match((await placeholders.textContent())!, /× 3db/);
+    await placeholders.click();
+    const named = page.locator('#operations tr.executions tr.op').first();
+    await named.click();
+    assert.match((await named.locator('xpath=following-sibling::tr[1]').textContent())!, /client#\d+ from 127\.0\.0\.1:\d+ as nightly-migrate connected at/);
+    await placeholders.click();
+  });
+
+  test('nothing that decides meaning is cut off, and the CSP allows no inline code but the page’s own', async () => {
+    await page.uncheck('#group-toggle');
+    const cut = await page.evaluate("[...document.querySelectorAll('td.verdicts, td.wrap')].filter((td) => td.scrollWidth > td.clientWidth + 1).length");
+    assert.equal(cut, 0, 'verdict and rule cells show their whole text');
+    assert.match((await page.locator('#exceptions tr.op').nth(1).textContent())!, /\u2714 approved/);
+    await page.check('#group-toggle');
+    const csp = readFileSync(reportPath, 'utf8').match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)![1]!;
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]{43}='; /);
+    assert.deepEqual(consoleMessages.filter((m) => /Content Security Policy|Refused to/.test(m)), []);
   });
 });

@@ -66,6 +66,30 @@ describe('session bundle', () => {
     assert.match(report, /"DROP TABLE users"/, 'the operations travel in the page itself');
   });
 
+  test('the policy in force is kept in the bundle as read, its digest the one recorded at start', async () => {
+    const dir = await recordSession(root, 'policy');
+    const copy = readFileSync(join(dir, 'policy.yml'));
+    assert.deepEqual(copy, POLICY.source);
+    const { manifest, events } = verifyBundle(dir);
+    assert.deepEqual(manifest!.policy, { file: 'p.yml', sha256: POLICY.sha256, mode: 'enforce', bundled: 'policy.yml' });
+    assert.equal(manifest!.files['policy.yml'], POLICY.sha256);
+    assert.equal((events[0]!.policy as { sha256: string }).sha256, POLICY.sha256);
+    writeFileSync(join(dir, 'policy.yml'), 'version: 1\n');
+    assert.match(verifyBundle(dir).problem!, /policy\.yml does not match its digest in the manifest/);
+  });
+
+  test('a policy with variables is kept with the variables unexpanded', async () => {
+    const source = Buffer.from('version: 1\nconnections:\n  db:\n    export: DATABASE_URL\n    postgres: { url: "postgres://app:${DB_PASSWORD}@127.0.0.1:5432/app" }\n');
+    const policy = parsePolicy('v.yml', source, { env: { DB_PASSWORD: 'hunter2-secret' }, resolveVariables: true });
+    const dir = join(root, 'variables');
+    const gateway = await Gateway.start({ policy: { ...policy, connections: [] }, principal: NO_IDENTITY, outDir: dir, adapters: builtInAdapters(), log: quiet });
+    await gateway.stop('test');
+    const copy = readFileSync(join(dir, 'policy.yml'), 'utf8');
+    assert.match(copy, /app:\$\{DB_PASSWORD\}@/);
+    for (const file of ['policy.yml', 'manifest.json', 'events.jsonl', 'report.html']) assert.doesNotMatch(readFileSync(join(dir, file), 'utf8'), /hunter2-secret/, file);
+    assert.equal(verifyBundle(dir).ok, true);
+  });
+
   test('an edited report fails verification', async () => {
     const dir = await recordSession(root, 'report');
     writeFileSync(join(dir, 'report.html'), '<p>all fine</p>');
@@ -223,7 +247,8 @@ describe('failing closed when the disk is full', () => {
     if (!mount) return t.skip('needs root to mount a small tmpfs');
     const gateway = await Gateway.start({ policy: POLICY, principal: NO_IDENTITY, outDir: join(mount, 's'), adapters: builtInAdapters(), log: quiet });
     const { governor } = gateway;
-    writeFileSync(join(mount, 'filler'), Buffer.alloc(60 * 1024));
+    // The tmpfs's 16 pages less the two the bundle holds already (events.jsonl and policy.yml).
+    writeFileSync(join(mount, 'filler'), Buffer.alloc(56 * 1024));
     const big = 'x'.repeat(8 * 1024);
     let refused;
     for (let i = 0; i < 50 && !refused; i++) {

@@ -11,7 +11,7 @@ import { parsePolicy } from '../../src/policy/load.js';
 import { jobSummaryHtml, summaryHeadline } from '../../src/recording/job-summary.js';
 import { formatTimeline } from '../../src/recording/replay.js';
 import { reportPage, scriptSafeJson } from '../../src/recording/report.js';
-import { fingerprint, groupStatements, SessionViewBuilder, type SessionView } from '../../src/recording/session-view.js';
+import { Col, fingerprint, groupStatements, SessionViewBuilder, type SessionView } from '../../src/recording/session-view.js';
 import { verifyBundle } from '../../src/recording/verify.js';
 import { syntheticView } from '../fixtures/sessions.js';
 
@@ -31,6 +31,7 @@ describe('session view', () => {
     assert.equal(fingerprint("SELECT * FROM t WHERE id = 14 AND name = 'o''brien'"), 'SELECT * FROM t WHERE id = ? AND name = ?');
     assert.equal(fingerprint('SELECT * FROM t1 WHERE id IN (1, 2,3)'), 'SELECT * FROM t1 WHERE id IN (?)');
     assert.equal(fingerprint('GET /users/42/orders'), 'GET /users/?/orders');
+    assert.equal(fingerprint('SELECT * FROM t WHERE id = $1 AND n > 20 LIMIT $2'), 'SELECT * FROM t WHERE id = $1 AND n > ? LIMIT $2', 'placeholders stay as written');
     const groups = groupStatements(syntheticView({ operations: 500, blocked: [7] }));
     assert.deepEqual(
       groups.map((g) => [g.fingerprint, g.count]),
@@ -114,8 +115,10 @@ describe('report.html', () => {
     assert.ok(!/[<>]/.test(json));
     assert.deepEqual(JSON.parse(json), { text: '</script><img src=x onerror=alert(1)><!--' });
     const view = syntheticView({ operations: 3 });
-    view.strings.push('</script><script>alert(1)</script>');
+    view.strings[view.ops[0]![Col.Text]!] = "SELECT '</script><script>alert(1)</script>' AS x";
+    view.strings[view.ops[1]![Col.Text]!] = '</script><script>alert(2)</script>';
     const page = reportPage({ ...facts(view), end_reason: 'stop', policy: view.session!.policy!, connections: [], counts: undefined as never }, view);
-    assert.equal(page.match(/<script/g)!.length, 2, 'only the data and the viewer');
+    assert.equal(page.match(/<script/g)!.length, 4, 'only the three data blocks and the viewer');
+    assert.ok(page.includes('\\u003c/script\\u003e\\u003cscript\\u003ealert('), 'the texts are in the page, escaped');
   });
 });
