@@ -1,0 +1,159 @@
+import type { DetectorType } from '../policy/types.js';
+import { observe, type ObservedConnection, type Observed } from './observed.js';
+import { sessionLabel, type RecordedSession } from './sessions.js';
+
+/** Destructive statement classes: blocked on a connection whose sessions never ran one. */
+const DESTRUCTIVE_SQL = ['drop', 'truncate', 'alter', 'delete_without_where', 'update_without_where', 'alter_system', 'grant', 'set_role', 'copy_program', 'dangerous_function', 'replication'];
+/** HTTP methods that change things: blocked on a connection whose sessions never sent one. */
+const CHANGING_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'];
+/** Commands that destroy: blocked on an SSH connection whose sessions never ran the program. */
+const DESTRUCTIVE_SHELL = ['rm -rf', 'dd', 'mkfs', 'shred', 'shutdown', 'reboot'];
+/** A column is suggested for masking when at least this share of its values matched a detector. */
+const MIN_SHARE = 0.05;
+
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+
+const q = (value: unknown) => JSON.stringify(String(value));
+const list = (values: readonly unknown[]) => `[${values.map(q).join(', ')}]`;
+const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)}%`;
+
+/**
+ * A commented policy that lets the recorded sessions run unchanged and little else, made from bundles
+ * that verified: the trust entry from the recorded identities, each connection with `${VAR}`
+ * placeholders, what each connection was seen doing allowed and the destructive rest blocked, and
+ * masks for the columns whose values matched a detector (or that the policy in force masked).
+ */
+export function suggestPolicy(sessions: readonly RecordedSession[]): string {
+  const observed = observe(sessions);
+  const operations = sessions.reduce((n, s) => n + s.events.filter((e) => e.type === 'operation').length, 0);
+  const out: string[] = [
+    `# Suggested by govern policy suggest from ${sessions.length} session${sessions.length === 1 ? '' : 's'} (${sessions.map(sessionLabel).join(', ')}), ${operations} operations.`,
+    '# It lets those sessions run unchanged and little else. Review it, fill in the ${VAR}s in the gateway\'s',
+    '# environment, run govern policy test on it against the same bundles, then enforce.',
+    'version: 1',
+  ];
+  out.push(...identitySection(observed));
+  out.push(...connectionsSection(observed));
+  out.push('rules:', ...maskRule(observed));
+  for (const connection of observed.connections.values()) out.push(...connectionRules(connection));
+  out.push(...proxySection(observed));
+  out.push('mode: enforce');
+  return `${out.join('\n')}\n`;
+}
+
+function identitySection({ identities }: Observed): string[] {
+  if (identities.length === 0) return ['# No session had a verified identity: add identity.trust before enforcing.'];
+  const audiences = new Set(identities.flatMap(({ claims }) => [claims.aud].flat().filter((a) => a !== undefined).map(String)));
+  const out = ['identity:', `  audience: ${q([...audiences][0] ?? 'govern')}`, '  trust:'];
+  const byIssuer = new Map<string, typeof identities>();
+  for (const identity of identities) byIssuer.set(identity.issuer, [...(byIssuer.get(identity.issuer) ?? []), identity]);
+  for (const [issuer, runs] of byIssuer) {
+    out.push(`    # from ${runs.map((r) => r.label).join(', ')}`);
+    out.push(`    - issuer: ${issuerName(issuer, runs[0]!.claims)}`, '      claims:');
+    const pin = ['repository_id', 'project_id'].find((c) => runs.every((r) => r.claims[c] !== undefined)) ?? ['repository', 'project_path'].find((c) => runs.every((r) => r.claims[c] !== undefined));
+    if (pin) {
+      const values = [...new Set(runs.map((r) => String(r.claims[pin])))];
+      out.push(`        ${pin}: ${values.length === 1 ? q(values[0]) : list(values)}${pin.endsWith('_id') ? '   # an id survives renames, a name can be registered again' : ''}`);
+    } else {
+      out.push('        # no repository or project claim was recorded: pin one before enforcing');
+    }
+    for (const claim of ['ref', 'event_name']) {
+      const values = [...new Set(runs.map((r) => r.claims[claim]).filter((v) => v !== undefined).map(String))].sort();
+      if (values.length) out.push(`        ${claim}: ${list(values)}`);
+    }
+  }
+  return out;
+}
+
+function issuerName(issuer: string, claims: Readonly<Record<string, unknown>>): string {
+  if (issuer === GITHUB_ISSUER) return 'github';
+  if (claims.project_id !== undefined && claims.pipeline_id !== undefined) return `${q(issuer)}   # GitLab: write gitlab for gitlab.com`;
+  return q(issuer);
+}
+
+/** A `${VAR}` name for one of a connection's settings. */
+const variable = (connection: string, what: string) => `\${${connection.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${what}}`;
+
+function connectionsSection({ connections }: Observed): string[] {
+  const out = ['connections:'];
+  for (const c of connections.values()) {
+    if (c.name.startsWith('proxy:') || c.name === '(proxy)' || !c.export) continue;
+    out.push(`  ${c.name}:`, `    # ${c.seen.size ? c.seen.provenance() : 'connected, no operation recorded'}`);
+    if (c.protocol === 'postgres') out.push(`    postgres: { url: ${q(variable(c.name, 'TARGET_URL'))} }`);
+    else if (c.protocol === 'http') out.push(`    http: { url: ${q(variable(c.name, 'TARGET_URL'))} }   # add the headers that carry its credential, as \${VAR}s`);
+    else if (c.protocol === 'ssh') {
+      out.push(`    ssh: { host: ${q(variable(c.name, 'HOST'))}, user: ${q(variable(c.name, 'USER'))}, private_key: ${q(variable(c.name, 'PRIVATE_KEY'))}, known_hosts: ${q(variable(c.name, 'KNOWN_HOSTS'))} }`);
+    }
+    out.push(`    export: ${c.export}`);
+  }
+  return out;
+}
+
+function maskRule(observed: Observed): string[] {
+  const columns = new Map<string, string>();
+  for (const session of observed.sessions) {
+    for (const [source, counts] of Object.entries(session.discovery.sources)) {
+      if (source.includes(' ')) continue;
+      const total = mergedCounts(observed.sessions, source);
+      const matched = Object.entries(total.matched).filter(([, n]) => n! > 0) as [DetectorType, number][];
+      const best = Math.max(0, ...matched.map(([, n]) => n));
+      if (counts.seen === 0 || best / total.seen < MIN_SHARE || columns.has(source)) continue;
+      columns.set(source, `${matched.map(([type, n]) => `${type} ${n} of ${total.seen} values (${percent(n, total.seen)})`).join(', ')}`);
+    }
+  }
+  for (const column of observed.maskedColumns.keys) {
+    if (![...columns.keys()].some((c) => c === column || c.endsWith(`.${column}`))) columns.set(column, `masked by the policy in force, ${observed.maskedColumns.provenance([column])}`);
+  }
+  if (columns.size === 0) return ['  # No column carried values that a detector recognised.'];
+  return [
+    '  - name: pii',
+    '    # Columns whose values matched a detector in the recorded results:',
+    ...[...columns].map(([column, why]) => `    #   ${column}: ${why}`),
+    `    mask: { columns: ${list([...columns.keys()])} }`,
+  ];
+}
+
+function mergedCounts(sessions: readonly RecordedSession[], source: string): { seen: number; matched: Partial<Record<DetectorType, number>> } {
+  const total = { seen: 0, matched: {} as Partial<Record<DetectorType, number>> };
+  for (const s of sessions) {
+    const counts = s.discovery.sources[source];
+    if (!counts) continue;
+    total.seen += counts.seen;
+    for (const [type, n] of Object.entries(counts.matched)) total.matched[type as DetectorType] = (total.matched[type as DetectorType] ?? 0) + n!;
+  }
+  return total;
+}
+
+function connectionRules(c: ObservedConnection): string[] {
+  const seen = c.seen.keys;
+  const name = c.name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]/, 'c');
+  const when = c.name.startsWith('proxy:') ? `{ host: ${q(c.name.slice('proxy:'.length))} }` : `{ connection: ${q(c.name)} }`;
+  const out: string[] = [];
+  const rule = (suffix: string, comment: string, action: string, condition: string) =>
+    out.push(`  - name: ${name}-${suffix}`, `    # ${comment}`, `    when: ${when}`, `    ${action}: ${condition}`);
+  if (c.protocol === 'postgres') {
+    if (seen.length) rule('seen', `statement classes seen: ${c.seen.provenance()}`, 'allow', `{ sql: ${list(seen)} }`);
+    const unseen = DESTRUCTIVE_SQL.filter((k) => !seen.includes(k));
+    if (unseen.length) rule('never-seen', 'destructive classes no recorded session ran', 'block', `{ sql: ${list(unseen)} }`);
+  } else if (c.protocol === 'http') {
+    if (seen.length) rule('seen', `requests seen (ids generalised): ${c.seen.provenance()}`, 'allow', `{ http: ${list(seen)} }`);
+    const methods = new Set(seen.map((k) => k.split(' ')[0]));
+    const unseen = CHANGING_METHODS.filter((m) => !methods.has(m));
+    if (unseen.length) rule('never-seen', 'methods no recorded session sent (paths beyond those seen under a seen method stay allowed)', 'block', `{ http: ${list(unseen)} }`);
+  } else if (c.protocol === 'ssh') {
+    if (seen.length) rule('seen', `programs seen: ${c.seen.provenance()}`, 'allow', `{ shell: ${list(seen)} }`);
+    const unseen = DESTRUCTIVE_SHELL.filter((p) => !seen.includes(p.split(' ')[0]!));
+    if (unseen.length) rule('never-seen', 'destructive commands no recorded session ran', 'block', `{ shell: ${list(unseen)} }`);
+  }
+  return out;
+}
+
+/** The forward proxy's hosts as an egress allow-list: what was opened stays opened, what was tunnelled stays tunnelled. */
+function proxySection({ proxyHosts, tunnelledHosts }: Observed): string[] {
+  if (proxyHosts.size + tunnelledHosts.size === 0) return [];
+  const out = ['proxy:'];
+  if (proxyHosts.size) out.push(`  # inspected: ${proxyHosts.provenance()}`, `  intercept: ${list(proxyHosts.keys)}`);
+  if (tunnelledHosts.size) out.push(`  # tunnelled: ${tunnelledHosts.provenance()}`, `  tunnel: ${list(tunnelledHosts.keys)}`);
+  out.push('  others: refuse');
+  return out;
+}
