@@ -98,7 +98,7 @@ function markdown(result: PolicyTestResult, failOn: readonly FailOnItem[]): stri
   if (rejected.length) out.push('', '**Identity rejected:**', ...rejected.map((s) => `- ${s.label}: ${cell(s.identity!)}`));
   out.push('', '| change | operations | of them ran |', '|---|---:|---:|');
   for (const kind of CHANGE_KINDS) out.push(`| ${TITLES[kind]} | ${result.changes[kind].count} | ${kind === 'newly_allowed' ? '' : result.changes[kind].ran} |`);
-  out.push(`| Masks added | ${result.masks.added.length} columns | |`, `| Masks removed | ${result.masks.removed.length} columns | |`, `| Unchanged | ${result.unchanged} | |`);
+  out.push(`| Masks added | ${result.masks.added.length} column${plural(result.masks.added.length)} | |`, `| Masks removed | ${result.masks.removed.length} column${plural(result.masks.removed.length)} | |`, `| Unchanged | ${result.unchanged} | |`);
   for (const kind of CHANGE_KINDS) {
     const group = result.changes[kind];
     if (!group.examples.length) continue;
@@ -107,7 +107,7 @@ function markdown(result: PolicyTestResult, failOn: readonly FailOnItem[]): stri
     out.push('', '</details>');
   }
   for (const [title, list] of [['Masks added', result.masks.added], ['Masks removed', result.masks.removed]] as const) {
-    if (list.length) out.push('', `**${title}:**`, ...list.map((m) => `- \`${cell(m.column)}\` (${m.operations} operations)`));
+    if (list.length) out.push('', `**${title}:**`, ...list.map((m) => `- \`${cell(m.column)}\` (${m.operations} operation${plural(m.operations)})`));
   }
   if (result.undecided.count) out.push('', `${result.undecided.count} operations were not re-decided: the policy reads request bodies, headers or query values, which the bundle does not keep.`);
   return `${out.join('\n')}\n`;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ describe('from observe to enforce', { skip: !postgresBin() && 'no PostgreSQL ser
   let billingApi: Awaited<ReturnType<typeof startBillingApi>>;
   let root: string;
   let targetUrl: string;
+  /** Bundles and policies the first test makes, which the policy test cases read. */
+  const made: Record<string, string> = {};
 
   before(async () => {
     issuer = await startIssuer();
@@ -100,10 +102,69 @@ describe('from observe to enforce', { skip: !postgresBin() && 'no PostgreSQL ser
     assert.equal(enforced.customer.status, 200);
     assert.equal(enforced.payment.status, 201);
 
+    Object.assign(made, { observed, suggested: enforcePolicy, enforced: join(root, 'enforced'), destructive: join(root, 'destructive') });
     const destructive = await runJob(enforcePolicy, join(root, 'destructive'), enforceEnv, 'destructive');
     assert.match(destructive.drop, /^42501: govern: blocked by rule "payments_db-never-seen" \(class drop\)/);
     assert.equal(destructive.delete.status, 403);
     assert.match(destructive.delete.body, /billing-never-seen/);
     assert.ok(!billingApi.served.includes('DELETE /v1/customers/1'), 'the DELETE never reached the API');
+  });
+
+  const policyFile = (name: string, text: string) => {
+    const file = join(root, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  test('policy test of a stricter policy lists exactly the newly refused operations, and fails', async () => {
+    const base = readFileSync(made.suggested!, 'utf8');
+    const stricter = policyFile('stricter.yml', base.replace('rules:\n', 'rules:\n  - name: no-inserts\n    block: { sql: [insert], http: ["POST /v1/payments"] }\n'));
+    const r = await govern(['policy', 'test', stricter, made.observed!]);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /re-decided \d+ recorded operations of 1 session \(run 1001\)/);
+    assert.match(r.stdout, /^Newly blocked: 3, 3 of them ran$/m);
+    assert.match(r.stdout, /^  payments_db: INSERT INTO customers \(name, email, ssn, card_number\) VALUES \(\$1, \$2, \$3, \$4\) — allow → block \(rule no-inserts\) ×2 \[run 1001 #\d+\]$/m);
+    assert.match(r.stdout, /^  billing: POST \/v1\/payments — allow → block \(rule no-inserts\) \[run 1001 #\d+\]$/m);
+    assert.match(r.stdout, /^Newly held for approval: 0$/m);
+    assert.match(r.stdout, /^Newly allowed: 0$/m);
+    assert.match(r.stdout, /^FAILED: 3 operations that ran would now be blocked$/m);
+    // The same policy, told to fail on nothing, passes.
+    assert.equal((await govern(['policy', 'test', stricter, made.observed!, '--fail-on', 'never'])).status, 0);
+  });
+
+  test('policy test of a looser policy lists the newly allowed operations and the unmasked columns (markdown, json)', async () => {
+    const base = readFileSync(made.suggested!, 'utf8');
+    const looser = policyFile('looser.yml', base.replace(/, "public\.customers\.ssn"/, '').replace(/  - name: (payments_db|billing)-never-seen\n(    .*\n){3}/g, ''));
+    const md = await govern(['policy', 'test', looser, made.destructive!, '--format', 'markdown']);
+    assert.equal(md.status, 0, md.stdout + md.stderr);
+    assert.match(md.stdout, /^<!-- govern-policy-test -->\n### govern policy test: ✅ nothing that ran would be refused$/m);
+    assert.match(md.stdout, /^\| Newly allowed \| 2 \| +\|$/m);
+    assert.match(md.stdout, /^\| payments_db \| `DROP TABLE customers` \| block \| allow \| {2}\| 1 \| run 1001 #\d+ \|$/m);
+    assert.match(md.stdout, /^\| billing \| `DELETE \/v1\/customers\/1` \| block \| allow \|/m);
+    assert.match(md.stdout, /^\*\*Masks removed:\*\*\n- `public\.customers\.ssn` \(1 operation\)$/m);
+
+    const json = await govern(['policy', 'test', looser, made.destructive!, '--format', 'json', '--fail-on', 'unmasked,allowed']);
+    assert.equal(json.status, 1);
+    const result = JSON.parse(json.stdout);
+    assert.equal(result.changes.newly_allowed.count, 2);
+    assert.equal(result.changes.newly_blocked.count, 0);
+    assert.deepEqual(result.masks.removed.map((m: { column: string }) => m.column), ['public.customers.ssn']);
+    assert.deepEqual(result.masks.added, []);
+    assert.equal(result.failure, '2 operations would now be allowed; 1 column would no longer be masked');
+  });
+
+  test('policy test names a session whose identity the policy would reject, and a bundle that does not verify', async () => {
+    const base = readFileSync(made.suggested!, 'utf8');
+    const otherRepo = policyFile('other-repo.yml', base.replace('repository_id: "4242"', 'repository_id: "9999"'));
+    const tampered = join(root, 'tampered');
+    rmSync(tampered, { recursive: true, force: true });
+    cpSync(made.enforced!, tampered, { recursive: true });
+    const events = join(tampered, 'events.jsonl');
+    writeFileSync(events, readFileSync(events, 'utf8').replace('"verdict":"allow"', '"verdict":"block"'));
+    const r = await govern(['policy', 'test', otherRepo, made.observed!, tampered]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /skipped \S+tampered, it does not verify: event \d+ \(operation\) was altered/);
+    assert.match(r.stdout, /run 1001: its identity would be rejected: OIDC token rejected: no trust entry matched: repository_id was 4242, wanted 9999/);
+    assert.match(r.stdout, /FAILED: .*1 session' identity would no longer be trusted/);
   });
 });
