@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { zipDirectory } from '../fixtures/artifact-service.js';
+import { govern } from '../fixtures/cli.js';
+import { startFakeGitHub, type FakeGitHub } from '../fixtures/forges.js';
+import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
+
+const { startBillingApi } = (await import(new URL('../../../../examples/demo/billing.js', import.meta.url).href)) as {
+  startBillingApi(): Promise<{ url: string; token: string; served: string[]; close(): Promise<void> }>;
+};
+const JOB = fileURLToPath(new URL('../fixtures/rollout-job.js', import.meta.url));
+const CLAIMS = { aud: 'govern', sub: 'repo:acme/payments:ref:refs/heads/main', repository: 'acme/payments', repository_id: '4242', ref: 'refs/heads/main', event_name: 'push', actor: 'octo-dev' };
+
+// The pull-request flow: session artifacts of the default branch's last runs found through the GitHub
+// REST API, downloaded with @actions/artifact, verified, tested, and the result posted as one comment.
+describe('policy test on a pull request', () => {
+  let issuer: TestIssuer;
+  let billingApi: Awaited<ReturnType<typeof startBillingApi>>;
+  let github: FakeGitHub;
+  let root: string;
+  let policy: string;
+
+  before(async () => {
+    [issuer, billingApi, github] = await Promise.all([startIssuer(), startBillingApi(), startFakeGitHub()]);
+    root = mkdtempSync(join(tmpdir(), 'govern-rollout-pr-'));
+    policy = join(root, 'govern.yml');
+    writeFileSync(
+      policy,
+      [
+        'version: 1',
+        'identity:',
+        '  audience: govern',
+        `  trust: [{ issuer: "${issuer.url}", claims: { repository_id: "4242", ref: refs/heads/main } }]`,
+        'connections:',
+        '  billing: { http: { url: "${BILLING_API_URL}", headers: { Authorization: "Bearer ${BILLING_TOKEN}" } }, export: BILLING_URL }',
+        'rules:',
+        '  - name: no-deletes',
+        '    block: { http: ["DELETE /**"] }',
+        '',
+      ].join('\n'),
+    );
+    // Three runs of main recorded a session each; one of them is altered after the fact.
+    const bundles: string[] = [];
+    for (const runId of ['3001', '3002', '3003']) {
+      const out = join(root, `session-${runId}`);
+      const r = await govern(['run', '--policy', policy, '--out', out, '--', process.execPath, JOB], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, BILLING_API_URL: billingApi.url, BILLING_TOKEN: billingApi.token, GOVERN_ID_TOKEN: await issuer.sign({ ...CLAIMS, run_id: runId }) },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      bundles.push(out);
+    }
+    const tampered = join(root, 'tampered');
+    cpSync(bundles[1]!, tampered, { recursive: true });
+    const events = join(tampered, 'events.jsonl');
+    writeFileSync(events, readFileSync(events, 'utf8').replace('"verdict":"allow"', '"verdict":"block"'));
+    const artifact = (id: number, dir: string) => ({ id, name: `govern-session-deploy-1`, zip: zipDirectory(dir) });
+    github.runs.push(
+      { id: 903, head_branch: 'main', event: 'push', artifacts: [artifact(13, bundles[2]!)] },
+      { id: 902, head_branch: 'main', event: 'push', artifacts: [artifact(12, tampered), { id: 99, name: 'coverage', zip: Buffer.alloc(0) }] },
+      { id: 880, head_branch: 'feature', event: 'push', artifacts: [{ id: 80, name: 'govern-session-deploy-1', zip: Buffer.alloc(0) }] },
+      { id: 901, head_branch: 'main', event: 'push', artifacts: [] },
+      { id: 900, head_branch: 'main', event: 'push', artifacts: [artifact(10, bundles[0]!)] },
+    );
+  });
+  after(async () => {
+    await Promise.all([issuer?.close(), billingApi?.close(), github?.close()]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const onPullRequest = async (policyFile: string, extra: string[] = []) => {
+    const event = join(root, 'event.json');
+    writeFileSync(event, JSON.stringify({ pull_request: { number: 7 } }));
+    const summary = join(root, 'summary.md');
+    writeFileSync(summary, '');
+    const r = await govern(['policy', 'test', policyFile, '--github-runs', '3', '--comment', ...extra], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        RUNNER_TEMP: root,
+        GITHUB_API_URL: github.url,
+        GITHUB_REPOSITORY: 'acme/payments',
+        GOVERN_GITHUB_TOKEN: github.token,
+        GITHUB_EVENT_PATH: event,
+        GITHUB_STEP_SUMMARY: summary,
+      },
+      timeoutMs: 60_000,
+    });
+    return { ...r, summary: readFileSync(summary, 'utf8') };
+  };
+
+  test('artifacts of the last runs are found and verified, a tampered one is named and skipped, and one comment is created', async () => {
+    const stricter = join(root, 'stricter.yml');
+    writeFileSync(stricter, readFileSync(policy, 'utf8').replace('["DELETE /**"]', '["DELETE /**", "POST /v1/payments"]'));
+    const r = await onPullRequest(stricter);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /3 session artifacts in the last 3 runs of main/);
+    assert.deepEqual(github.downloads.sort(), [10, 12, 13], 'only session artifacts of main are downloaded');
+    assert.match(r.stderr, /skipped \S+run-902\S+, it does not verify: event \d+ \(operation\) was altered/);
+    assert.match(r.stdout, /of 2 sessions \(run 3003, run 3001\)/);
+    assert.match(r.stdout, /^Newly blocked: 2, 2 of them ran$/m);
+    assert.match(r.stdout, /^FAILED: 2 operations that ran would now be blocked$/m);
+    const posted = github.posted('issue:7');
+    assert.equal(posted.length, 1);
+    assert.match(posted[0]!.body, /^<!-- govern-policy-test -->\n### govern policy test: ❌ would refuse what ran/);
+    assert.match(posted[0]!.body, /Skipped \(did not verify\)/);
+    assert.match(posted[0]!.body, /\| billing \| `POST \/v1\/payments` \| allow \| block \| no-deletes \| 2 \|/);
+    assert.match(r.stderr, /posted the comment on pull request #7/);
+    assert.equal(r.summary, `${posted[0]!.body}\n`, 'the job summary has the same report');
+  });
+
+  test('the next push updates the same comment in place, and a policy that refuses nothing passes', async () => {
+    const first = github.posted('issue:7')[0]!;
+    const r = await onPullRequest(policy);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const posted = github.posted('issue:7');
+    assert.equal(posted.length, 1, 'no second comment');
+    assert.equal(posted[0]!.id, first.id);
+    assert.match(posted[0]!.body, /✅ nothing that ran would be refused/);
+    assert.match(r.stderr, /updated the comment on pull request #7/);
+  });
+});
