@@ -6,7 +6,7 @@ import * as core from '@actions/core';
 import { spawn } from 'node:child_process';
 
 export async function testPolicyOnPullRequest(cli: string, policy: string): Promise<void> {
-  const args = ['policy', 'test', policy, '--github-runs', core.getInput('policy-test-runs') || '5', '--comment', '--fail-on', core.getInput('policy-test-fail-on') || 'blocked,held,identity'];
+  const args = ['policy', 'test', policy, '--runs', core.getInput('policy-test-runs') || '5', '--comment', '--fail-on', core.getInput('policy-test-fail-on') || 'blocked,held,identity'];
   const token = core.getInput('github-token');
   const status = await new Promise<number>((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...(token && { GOVERN_GITHUB_TOKEN: token }) }, stdio: ['ignore', 'inherit', 'inherit'] });

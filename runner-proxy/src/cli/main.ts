@@ -81,14 +81,15 @@ const COMMANDS: Record<string, Command> = {
   policy: {
     summary: 'check a policy file, suggest one from recorded sessions, or test one against them',
     usage:
-      'govern policy check F [--no-env]\n       govern policy suggest DIR… [--out FILE]\n       govern policy test F [DIR…] [--github-runs N [--artifact-prefix P]] [--comment] [--format text|markdown|json] [--fail-on blocked,held,allowed,unmasked,masked,identity|never] [--out FILE]',
+      'govern policy check F [--no-env]\n       govern policy suggest DIR… [--out FILE]\n       govern policy test F [DIR…] [--runs N [--artifact-prefix P | --artifact-path P]] [--comment] [--format text|markdown|json] [--fail-on blocked,held,allowed,unmasked,masked,identity|never] [--out FILE]',
     options: {
       'no-env': { type: 'boolean' },
       out: { type: 'string' },
       format: { type: 'string' },
       'fail-on': { type: 'string' },
-      'github-runs': { type: 'string' },
+      runs: { type: 'string' },
       'artifact-prefix': { type: 'string' },
+      'artifact-path': { type: 'string' },
       comment: { type: 'boolean' },
     },
     run: (ctx) => (ctx.positionals[0] === 'suggest' ? policySuggestCommand(ctx) : ctx.positionals[0] === 'test' ? policyTestCommand(ctx) : policyCheckCommand(ctx)),

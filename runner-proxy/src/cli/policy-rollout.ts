@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { SqlParser } from '../adapters/postgres/parser.js';
 import { loadPolicy, parsePolicy } from '../policy/load.js';
 import { appendJobSummary, downloadSessionArtifacts, postStickyComment, pullRequestNumber } from '../rollout/github.js';
-import { testPolicy, type PolicyTestResult } from '../rollout/policy-test.js';
+import { downloadPipelineSessions, postStickyNote } from '../rollout/gitlab.js';
+import { testPolicy } from '../rollout/policy-test.js';
 import { loadSessions, type SkippedBundle } from '../rollout/sessions.js';
 import { suggestPolicy } from '../rollout/suggest.js';
 import { failure, formatResult, parseReportFormat, parseTestFailOn } from '../rollout/test-report.js';
@@ -32,19 +33,19 @@ export async function policySuggestCommand(ctx: CommandContext): Promise<number>
   return 0;
 }
 
-/** govern policy test POLICY [DIR…] [--github-runs N] [--comment] [--format text|markdown|json] [--fail-on …] [--out FILE]. */
+/** govern policy test POLICY [DIR…] [--runs N] [--comment] [--format text|markdown|json] [--fail-on …] [--out FILE]. */
 export async function policyTestCommand(ctx: CommandContext): Promise<number> {
   const [, file, ...dirs] = ctx.positionals;
-  const runs = ctx.values['github-runs'] === undefined ? undefined : Number(ctx.values['github-runs']);
-  if (!file || (dirs.length === 0 && runs === undefined)) throw usage('use govern policy test POLICY DIR… [--format text|markdown|json] [--fail-on LIST|never], or POLICY --github-runs N [--comment]');
-  if (runs !== undefined && !(Number.isInteger(runs) && runs > 0 && runs <= 100)) throw usage('--github-runs takes a number of runs from 1 to 100');
+  const runs = ctx.values.runs === undefined ? undefined : Number(ctx.values.runs);
+  if (!file || (dirs.length === 0 && runs === undefined)) throw usage('use govern policy test POLICY DIR… [--format text|markdown|json] [--fail-on LIST|never], or POLICY --runs N [--comment] in a pipeline');
+  if (runs !== undefined && !(Number.isInteger(runs) && runs > 0 && runs <= 100)) throw usage('--runs takes a number of runs from 1 to 100');
   const format = parseReportFormat(ctx.values.format);
   const failOn = parseTestFailOn(ctx.values['fail-on']);
   const policy = loadPolicy(file, { env: ctx.env, resolveVariables: false });
-  const github = runs !== undefined || ctx.values.comment ? gitHubOf(ctx) : undefined;
-  if (github && runs !== undefined) {
-    const into = mkdtempSync(join(ctx.env.RUNNER_TEMP ?? tmpdir(), 'govern-sessions-'));
-    dirs.push(...(await downloadSessionArtifacts({ ...github, runs, artifactPrefix: String(ctx.values['artifact-prefix'] ?? 'govern-session-'), into, log: (line) => ctx.io.stderr.write(`${line}\n`) })));
+  const forge = runs !== undefined || ctx.values.comment ? forgeOf(ctx) : undefined;
+  if (forge && runs !== undefined) {
+    const into = mkdtempSync(join(ctx.env.RUNNER_TEMP ?? ctx.env.CI_BUILDS_DIR ?? tmpdir(), 'govern-sessions-'));
+    dirs.push(...(await forge.download(runs, into)));
   }
   const { sessions, skipped } = loadSessions(dirs);
   warnSkipped(ctx, skipped);
@@ -52,25 +53,51 @@ export async function policyTestCommand(ctx: CommandContext): Promise<number> {
   const report = formatResult(result, format, failOn);
   if (typeof ctx.values.out === 'string') writeFileSync(ctx.values.out, report);
   ctx.io.stdout.write(report);
-  if (github) await publish(ctx, github, result, failOn);
+  if (forge) {
+    const markdown = formatResult(result, 'markdown', failOn);
+    appendJobSummary(ctx.env.GITHUB_STEP_SUMMARY, markdown);
+    if (ctx.values.comment) ctx.io.stderr.write(`govern policy test: ${await forge.comment(markdown)}\n`);
+  }
   return failure(result, failOn) ? 1 : 0;
 }
 
-/** The repository and token a GitHub job gives: GOVERN_GITHUB_TOKEN (the action's github-token) or GITHUB_TOKEN. */
-function gitHubOf({ env }: CommandContext): { token: string; repository: string; apiUrl: string } {
-  const token = env.GOVERN_GITHUB_TOKEN ?? env.GITHUB_TOKEN;
-  if (!token || !env.GITHUB_REPOSITORY) throw usage('--github-runs and --comment need GITHUB_REPOSITORY and a token in GOVERN_GITHUB_TOKEN or GITHUB_TOKEN (with actions: read and pull-requests: write)');
-  return { token, repository: env.GITHUB_REPOSITORY, apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com' };
+/** Where the runs' bundles come from and the report goes: the pipeline's own forge, from its environment. */
+interface Forge {
+  download(runs: number, into: string): Promise<string[]>;
+  /** Posts or updates the one comment; says which. */
+  comment(markdown: string): Promise<string>;
 }
 
-/** The markdown report in the job summary and, with --comment, as the pull request's one govern comment. */
-async function publish(ctx: CommandContext, github: ReturnType<typeof gitHubOf>, result: PolicyTestResult, failOn: ReturnType<typeof parseTestFailOn>): Promise<void> {
-  const markdown = formatResult(result, 'markdown', failOn);
-  appendJobSummary(ctx.env.GITHUB_STEP_SUMMARY, markdown);
-  if (!ctx.values.comment) return;
-  const event = ctx.env.GITHUB_EVENT_PATH ? (JSON.parse(readFileSync(ctx.env.GITHUB_EVENT_PATH, 'utf8')) as Parameters<typeof pullRequestNumber>[0]) : undefined;
-  const pullRequest = pullRequestNumber(event);
-  if (pullRequest === undefined) return void ctx.io.stderr.write('govern policy test: not a pull request event, so no comment is posted\n');
-  const posted = await postStickyComment({ ...github, pullRequest, body: markdown });
-  ctx.io.stderr.write(`govern policy test: ${posted.updated ? 'updated' : 'posted'} the comment on pull request #${pullRequest} (comment ${posted.id})\n`);
+function forgeOf(ctx: CommandContext): Forge {
+  const { env } = ctx;
+  const log = (line: string) => ctx.io.stderr.write(`${line}\n`);
+  if (env.GITLAB_CI || env.CI_API_V4_URL) {
+    if (!env.GOVERN_GITLAB_TOKEN || !env.CI_API_V4_URL || !env.CI_PROJECT_ID || !env.CI_DEFAULT_BRANCH) {
+      throw usage('--runs and --comment in GitLab need GOVERN_GITLAB_TOKEN (a project access token with api scope), CI_API_V4_URL, CI_PROJECT_ID and CI_DEFAULT_BRANCH');
+    }
+    const project = { apiUrl: env.CI_API_V4_URL, projectId: env.CI_PROJECT_ID, token: env.GOVERN_GITLAB_TOKEN };
+    const artifactPath = String(ctx.values['artifact-path'] ?? '.govern-session');
+    return {
+      download: (pipelines, into) => downloadPipelineSessions({ ...project, branch: env.CI_DEFAULT_BRANCH!, pipelines, artifactPath, into, log }),
+      comment: async (markdown) => {
+        const iid = env.CI_MERGE_REQUEST_IID;
+        if (!iid) return 'not a merge request pipeline, so no note is posted';
+        const posted = await postStickyNote(project, iid, markdown);
+        return `${posted.updated ? 'updated' : 'posted'} the note on merge request !${iid} (note ${posted.id})`;
+      },
+    };
+  }
+  const token = env.GOVERN_GITHUB_TOKEN ?? env.GITHUB_TOKEN;
+  if (!token || !env.GITHUB_REPOSITORY) throw usage('--runs and --comment need GITHUB_REPOSITORY and a token in GOVERN_GITHUB_TOKEN or GITHUB_TOKEN (with actions: read and pull-requests: write)');
+  const github = { token, repository: env.GITHUB_REPOSITORY, apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com' };
+  return {
+    download: (runs, into) => downloadSessionArtifacts({ ...github, runs, artifactPrefix: String(ctx.values['artifact-prefix'] ?? 'govern-session-'), into, log }),
+    comment: async (markdown) => {
+      const event = env.GITHUB_EVENT_PATH ? (JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as Parameters<typeof pullRequestNumber>[0]) : undefined;
+      const pullRequest = pullRequestNumber(event);
+      if (pullRequest === undefined) return 'not a pull request event, so no comment is posted';
+      const posted = await postStickyComment({ ...github, pullRequest, body: markdown });
+      return `${posted.updated ? 'updated' : 'posted'} the comment on pull request #${pullRequest} (comment ${posted.id})`;
+    },
+  };
 }

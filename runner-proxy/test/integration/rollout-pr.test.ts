@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { zipDirectory } from '../fixtures/artifact-service.js';
 import { govern } from '../fixtures/cli.js';
-import { startFakeGitHub, type FakeGitHub } from '../fixtures/forges.js';
+import { startFakeGitHub, startFakeGitLab, type FakeGitHub, type FakeGitLab } from '../fixtures/forges.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 
 const { startBillingApi } = (await import(new URL('../../../../examples/demo/billing.js', import.meta.url).href)) as {
@@ -23,9 +23,13 @@ describe('policy test on a pull request', () => {
   let github: FakeGitHub;
   let root: string;
   let policy: string;
+  let gitlab: FakeGitLab;
+  /** The recorded bundles of runs 3001, 3002, 3003, and 3002's altered copy. */
+  const bundles: string[] = [];
+  let tampered: string;
 
   before(async () => {
-    [issuer, billingApi, github] = await Promise.all([startIssuer(), startBillingApi(), startFakeGitHub()]);
+    [issuer, billingApi, github, gitlab] = await Promise.all([startIssuer(), startBillingApi(), startFakeGitHub(), startFakeGitLab()]);
     root = mkdtempSync(join(tmpdir(), 'govern-rollout-pr-'));
     policy = join(root, 'govern.yml');
     writeFileSync(
@@ -44,7 +48,6 @@ describe('policy test on a pull request', () => {
       ].join('\n'),
     );
     // Three runs of main recorded a session each; one of them is altered after the fact.
-    const bundles: string[] = [];
     for (const runId of ['3001', '3002', '3003']) {
       const out = join(root, `session-${runId}`);
       const r = await govern(['run', '--policy', policy, '--out', out, '--', process.execPath, JOB], {
@@ -53,7 +56,7 @@ describe('policy test on a pull request', () => {
       assert.equal(r.status, 0, r.stderr);
       bundles.push(out);
     }
-    const tampered = join(root, 'tampered');
+    tampered = join(root, 'tampered');
     cpSync(bundles[1]!, tampered, { recursive: true });
     const events = join(tampered, 'events.jsonl');
     writeFileSync(events, readFileSync(events, 'utf8').replace('"verdict":"allow"', '"verdict":"block"'));
@@ -67,7 +70,7 @@ describe('policy test on a pull request', () => {
     );
   });
   after(async () => {
-    await Promise.all([issuer?.close(), billingApi?.close(), github?.close()]);
+    await Promise.all([issuer?.close(), billingApi?.close(), github?.close(), gitlab?.close()]);
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -76,7 +79,7 @@ describe('policy test on a pull request', () => {
     writeFileSync(event, JSON.stringify({ pull_request: { number: 7 } }));
     const summary = join(root, 'summary.md');
     writeFileSync(summary, '');
-    const r = await govern(['policy', 'test', policyFile, '--github-runs', '3', '--comment', ...extra], {
+    const r = await govern(['policy', 'test', policyFile, '--runs', '3', '--comment', ...extra], {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -121,5 +124,39 @@ describe('policy test on a pull request', () => {
     assert.equal(posted[0]!.id, first.id);
     assert.match(posted[0]!.body, /✅ nothing that ran would be refused/);
     assert.match(r.stderr, /updated the comment on pull request #7/);
+  });
+
+  test('on a GitLab merge request: the bundles of the default branch\'s last pipelines, one note created then updated', async () => {
+    const files = (dir: string) =>
+      new Map((readdirSync(dir, { recursive: true }) as string[]).filter((f) => statSync(join(dir, f)).isFile()).map((f) => [`.govern-session/${f}`, readFileSync(join(dir, f))]));
+    gitlab.pipelines.push(
+      { id: 71, ref: 'main', status: 'success', jobs: [{ id: 711, name: 'deploy', files: files(bundles[2]!) }, { id: 712, name: 'lint', files: new Map() }] },
+      { id: 70, ref: 'main', status: 'success', jobs: [{ id: 701, name: 'deploy', files: files(tampered) }] },
+      { id: 69, ref: 'main', status: 'failed', jobs: [{ id: 691, name: 'deploy', files: files(bundles[1]!) }] },
+      { id: 68, ref: 'main', status: 'success', jobs: [{ id: 681, name: 'deploy', files: files(bundles[0]!) }] },
+    );
+    const inMergeRequest = (policyFile: string) =>
+      govern(['policy', 'test', policyFile, '--runs', '3', '--comment'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, GITLAB_CI: 'true', CI_API_V4_URL: gitlab.url, CI_PROJECT_ID: gitlab.projectId, CI_DEFAULT_BRANCH: 'main', CI_MERGE_REQUEST_IID: '7', GOVERN_GITLAB_TOKEN: gitlab.token, CI_BUILDS_DIR: root },
+        timeoutMs: 60_000,
+      });
+    const stricter = join(root, 'stricter-gitlab.yml');
+    writeFileSync(stricter, readFileSync(policy, 'utf8').replace('["DELETE /**"]', '["DELETE /**", "GET /v1/customers/*"]'));
+    const r = await inMergeRequest(stricter);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /3 session bundles in the last 3 pipelines of main/);
+    assert.match(r.stderr, /skipped \S+pipeline-70\S+, it does not verify/);
+    assert.match(r.stdout, /of 2 sessions \(run 3003, run 3001\)/);
+    assert.match(r.stdout, /^  billing: GET \/v1\/customers\/1 — allow → block \(rule no-deletes\) ×2/m);
+    const notes = () => gitlab.notes.filter((n) => n.author.bot);
+    assert.equal(notes().length, 1);
+    assert.match(notes()[0]!.body, /❌ would refuse what ran/);
+    assert.match(r.stderr, /posted the note on merge request !7/);
+
+    const again = await inMergeRequest(policy);
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+    assert.equal(notes().length, 1, 'the same note, updated');
+    assert.match(notes()[0]!.body, /✅ nothing that ran would be refused/);
+    assert.match(again.stderr, /updated the note on merge request !7/);
   });
 });
