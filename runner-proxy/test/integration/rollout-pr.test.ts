@@ -32,21 +32,9 @@ describe('policy test on a pull request', () => {
     [issuer, billingApi, github, gitlab] = await Promise.all([startIssuer(), startBillingApi(), startFakeGitHub(), startFakeGitLab()]);
     root = mkdtempSync(join(tmpdir(), 'govern-rollout-pr-'));
     policy = join(root, 'govern.yml');
-    writeFileSync(
-      policy,
-      [
-        'version: 1',
-        'identity:',
-        '  audience: govern',
-        `  trust: [{ issuer: "${issuer.url}", claims: { repository_id: "4242", ref: refs/heads/main } }]`,
-        'connections:',
-        '  billing: { http: { url: "${BILLING_API_URL}", headers: { Authorization: "Bearer ${BILLING_TOKEN}" } }, export: BILLING_URL }',
-        'rules:',
-        '  - name: no-deletes',
-        '    block: { http: ["DELETE /**"] }',
-        '',
-      ].join('\n'),
-    );
+    const trust = `  trust: [{ issuer: "${issuer.url}", claims: { repository_id: "4242", ref: refs/heads/main } }]`;
+    const billing = '  billing: { http: { url: "${BILLING_API_URL}", headers: { Authorization: "Bearer ${BILLING_TOKEN}" } }, export: BILLING_URL }';
+    writeFileSync(policy, `version: 1\nidentity:\n  audience: govern\n${trust}\nconnections:\n${billing}\nrules:\n  - name: no-deletes\n    block: { http: ["DELETE /**"] }\n`);
     // Three runs of main recorded a session each; one of them is altered after the fact.
     for (const runId of ['3001', '3002', '3003']) {
       const out = join(root, `session-${runId}`);
