@@ -19,6 +19,9 @@ const ALL_TYPES: ReadonlySet<DetectorType> = new Set(DETECTOR_TYPES);
 /** Bounds on what one session keeps, so a job with endless distinct shapes cannot grow the record without end. */
 const MAX_SOURCES = 10_000;
 const MAX_STATEMENTS = 10_000;
+/** Values of one JSON document counted at most: a huge array of records teaches nothing more after this. */
+const MAX_JSON_VALUES = 10_000;
+const PLAIN_KEY = /^[A-Za-z_][\w-]*$/;
 
 /**
  * Discovery: which sources carry sensitive values, learnt from the values that pass, for `govern policy
@@ -54,6 +57,32 @@ export class Discovery {
     counts.seen++;
     const found = new Set(detect(text, ALL_TYPES).map((f) => f.type));
     for (const type of found) counts.matched[type] = (counts.matched[type] ?? 0) + 1;
+  }
+
+  /**
+   * Counts the strings and numbers of a JSON document, each under `prefix` and its path with array
+   * indices generalised (`billing $.items[*].email`). Text that is not JSON is not counted.
+   */
+  json(prefix: string, text: string): void {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return;
+    }
+    let budget = MAX_JSON_VALUES;
+    const walk = (value: unknown, path: string): void => {
+      if (budget <= 0 || value === null) return;
+      if (Array.isArray(value)) return value.forEach((item) => walk(item, `${path}[*]`));
+      if (typeof value === 'object') {
+        for (const [key, child] of Object.entries(value as Record<string, unknown>)) walk(child, PLAIN_KEY.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+        return;
+      }
+      if (typeof value !== 'string' && typeof value !== 'number') return;
+      budget--;
+      this.value(`${prefix} ${path}`, String(value));
+    };
+    walk(doc, '$');
   }
 
   /** The counts so far, for the record; undefined when nothing was learnt. */

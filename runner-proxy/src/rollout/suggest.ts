@@ -89,29 +89,43 @@ function connectionsSection({ connections }: Observed): string[] {
   return out;
 }
 
+/**
+ * Masks for what carried values a detector recognised: one rule for PostgreSQL source columns (and the
+ * columns the policy in force masked), one per HTTP connection for its JSON paths.
+ */
 function maskRule(observed: Observed): string[] {
-  const columns = new Map<string, string>();
-  for (const session of observed.sessions) {
-    for (const [source, counts] of Object.entries(session.discovery.sources)) {
-      if (source.includes(' ')) continue;
-      const total = mergedCounts(observed.sessions, source);
-      const matched = Object.entries(total.matched).filter(([, n]) => n! > 0) as [DetectorType, number][];
-      const best = Math.max(0, ...matched.map(([, n]) => n));
-      if (counts.seen === 0 || best / total.seen < MIN_SHARE || columns.has(source)) continue;
-      columns.set(source, `${matched.map(([type, n]) => `${type} ${n} of ${total.seen} values (${percent(n, total.seen)})`).join(', ')}`);
-    }
+  const matching = new Map<string, string>();
+  for (const source of new Set(observed.sessions.flatMap((s) => Object.keys(s.discovery.sources)))) {
+    const total = mergedCounts(observed.sessions, source);
+    const matched = Object.entries(total.matched).filter(([, n]) => n! > 0) as [DetectorType, number][];
+    if (total.seen === 0 || Math.max(0, ...matched.map(([, n]) => n)) / total.seen < MIN_SHARE) continue;
+    matching.set(source, matched.map(([type, n]) => `${type} ${n} of ${total.seen} values (${percent(n, total.seen)})`).join(', '));
   }
+  const columns = new Map([...matching].filter(([source]) => !source.includes(' ')));
   for (const column of observed.maskedColumns.keys) {
     if (![...columns.keys()].some((c) => c === column || c.endsWith(`.${column}`))) columns.set(column, `masked by the policy in force, ${observed.maskedColumns.provenance([column])}`);
   }
-  if (columns.size === 0) return ['  # No column carried values that a detector recognised.'];
-  return [
-    '  - name: pii',
-    '    # Columns whose values matched a detector in the recorded results:',
-    ...[...columns].map(([column, why]) => `    #   ${column}: ${why}`),
-    `    mask: { columns: ${list([...columns.keys()])} }`,
-  ];
+  const out: string[] = [];
+  if (columns.size) {
+    out.push('  - name: pii', '    # Columns whose values matched a detector in the recorded results:', ...[...columns].map(([column, why]) => `    #   ${column}: ${why}`), `    mask: { columns: ${list([...columns.keys()])} }`);
+  }
+  const byConnection = new Map<string, [string, string][]>();
+  for (const [source, why] of matching) {
+    const space = source.indexOf(' ');
+    if (space < 0) continue;
+    const connection = source.slice(0, space);
+    byConnection.set(connection, [...(byConnection.get(connection) ?? []), [source.slice(space + 1), why]]);
+  }
+  for (const [connection, paths] of byConnection) {
+    out.push(`  - name: ${ruleName(connection)}-pii`, '    # JSON fields whose values matched a detector in the recorded responses:', ...paths.map(([path, why]) => `    #   ${path}: ${why}`), `    when: ${whenOf(connection)}`, `    mask: { json: ${list(paths.map(([path]) => path))} }`);
+  }
+  return out.length ? out : ['  # No column or JSON field carried values that a detector recognised.'];
 }
+
+/** A rule name made from a connection's (proxy:HOST for a host the forward proxy opened). */
+const ruleName = (connection: string) => connection.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]/, 'c');
+/** The `when` that narrows a rule to a connection, or to the host the forward proxy opened. */
+const whenOf = (connection: string) => (connection.startsWith('proxy:') ? `{ host: ${q(connection.slice('proxy:'.length))} }` : `{ connection: ${q(connection)} }`);
 
 function mergedCounts(sessions: readonly RecordedSession[], source: string): { seen: number; matched: Partial<Record<DetectorType, number>> } {
   const total = { seen: 0, matched: {} as Partial<Record<DetectorType, number>> };
@@ -126,8 +140,8 @@ function mergedCounts(sessions: readonly RecordedSession[], source: string): { s
 
 function connectionRules(c: ObservedConnection): string[] {
   const seen = c.seen.keys;
-  const name = c.name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]/, 'c');
-  const when = c.name.startsWith('proxy:') ? `{ host: ${q(c.name.slice('proxy:'.length))} }` : `{ connection: ${q(c.name)} }`;
+  const name = ruleName(c.name);
+  const when = whenOf(c.name);
   const out: string[] = [];
   const rule = (suffix: string, comment: string, action: string, condition: string) =>
     out.push(`  - name: ${name}-${suffix}`, `    # ${comment}`, `    when: ${when}`, `    ${action}: ${condition}`);

@@ -80,6 +80,7 @@ describe('from observe to enforce', { skip: !postgresBin() && 'no PostgreSQL ser
     const masks = policy.rules.flatMap((r) => r.mask?.columns ?? []);
     assert.deepEqual(masks.sort(), ['public.customers.card_number', 'public.customers.email', 'public.customers.ssn']);
     assert.match(text, /public\.customers\.ssn: us_ssn 2 of 2 values \(100%\)/);
+    assert.deepEqual(policy.rules.find((r) => r.name === 'billing-pii')?.mask?.json, ['$.email', '$.ssn'], 'the JSON fields of the API that carried PII, not its name or plan');
     assert.deepEqual(policy.identity?.trust[0]?.claims, { repository_id: '4242', ref: ['refs/heads/main'], event_name: ['push'] });
     assert.match(text, /url: "\$\{PAYMENTS_DB_TARGET_URL\}"/);
     assert.ok(!text.includes('prod-db-password-do-not-leak') && !text.includes(billingApi.token), 'no secret in the suggestion');
@@ -100,6 +101,7 @@ describe('from observe to enforce', { skip: !postgresBin() && 'no PostgreSQL ser
     assert.equal(enforced.customers[0].email, '[masked]');
     assert.equal(enforced.customers[0].card_number, '[masked]');
     assert.equal(enforced.customer.status, 200);
+    assert.deepEqual(JSON.parse(enforced.customer.body), { id: 1, name: 'Ada Lovelace', email: '[masked]', ssn: '[masked]', plan: 'enterprise' });
     assert.equal(enforced.payment.status, 201);
 
     Object.assign(made, { observed, suggested: enforcePolicy, enforced: join(root, 'enforced'), destructive: join(root, 'destructive') });
