@@ -116,8 +116,18 @@ function maskRule(observed: Observed): string[] {
     const connection = source.slice(0, space);
     byConnection.set(connection, [...(byConnection.get(connection) ?? []), [source.slice(space + 1), why]]);
   }
-  for (const [connection, paths] of byConnection) {
-    out.push(`  - name: ${ruleName(connection)}-pii`, '    # JSON fields whose values matched a detector in the recorded responses:', ...paths.map(([path, why]) => `    #   ${path}: ${why}`), `    when: ${whenOf(connection)}`, `    mask: { json: ${list(paths.map(([path]) => path))} }`);
+  for (const [connection, found] of byConnection) {
+    const paths = found.filter(([path]) => path.startsWith('$'));
+    const output = found.find(([what]) => what === 'output');
+    const types = output ? Object.keys(mergedCounts(observed.sessions, `${connection} output`).matched).sort() : [];
+    const mask = [paths.length && `json: ${list(paths.map(([path]) => path))}`, types.length && `types: ${list(types)}`].filter(Boolean).join(', ');
+    out.push(
+      `  - name: ${ruleName(connection)}-pii`,
+      '    # Values that matched a detector in the recorded responses or output:',
+      ...found.map(([what, why]) => `    #   ${what}: ${why}`),
+      `    when: ${whenOf(connection)}`,
+      `    mask: { ${mask} }`,
+    );
   }
   return out.length ? out : ['  # No column or JSON field carried values that a detector recognised.'];
 }
