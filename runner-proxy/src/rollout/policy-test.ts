@@ -56,7 +56,8 @@ const EXAMPLES = 5;
  * Re-decides every recorded operation of the sessions under a policy and says what would change:
  * verdicts (newly blocked, held, allowed), masks by source column, and whether each session's
  * identity would still be trusted. Masks are judged from the source columns discovery recorded per
- * statement shape, against the columns the policy in force masked in that session.
+ * statement shape, against the masks of the policy in force (its copy in the bundle, else the columns
+ * the session's results counted as masked).
  */
 export function testPolicy(policy: Policy, sessions: readonly RecordedSession[], skipped: readonly SkippedBundle[], parser: SqlParser): PolicyTestResult {
   const rules = new RuleEngine({ rules: policy.rules, mode: 'enforce' });
@@ -77,12 +78,12 @@ export function testPolicy(policy: Policy, sessions: readonly RecordedSession[],
     const principal = principalOf(session);
     const identity = policy.identity && principal.issuer ? trustProblem(policy.identity, principal.issuer, principal.claims) : undefined;
     let operations = 0;
-    const maskedBefore = maskedColumns(session);
+    const maskedBefore = maskedBeforeIn(session);
     for (const recorded of rebuilder.operations(session)) {
       operations++;
       const decision = rules.evaluate(recorded.op, principal);
       const verdict = identity ? 'block' : decision.policyVerdict;
-      if (recorded.shape !== undefined) masks.compare(recorded, session.discovery.statements[recorded.shape], decision.masks.columns, maskedBefore);
+      if (recorded.shape !== undefined) masks.compare(recorded, session.discovery.statements[recorded.shape], decision.masks.columns, maskedBefore(recorded));
       if (verdict === recorded.verdict) {
         result.unchanged++;
         continue;
@@ -120,15 +121,29 @@ function principalOf(session: RecordedSession): Principal {
   return { kind: 'oidc', ...(identity.issuer && { issuer: identity.issuer }), claims: identity.claims ?? {}, readOnly: identity.read_only === true };
 }
 
-/** `table.column` of every column the policy in force masked in the session, from its results' counts. */
-function maskedColumns(session: RecordedSession): Set<string> {
+/** Whether a source column was masked, by table (bare and schema-qualified) and column name. */
+type MaskedBefore = (table: string, qualified: string, column: string) => boolean;
+
+/**
+ * What the policy in force masked for an operation: its own column masks when the bundle carries it,
+ * else every column the session's results counted as masked (`masked_by`, by `table.column`).
+ */
+function maskedBeforeIn(session: RecordedSession): (recorded: RecordedOperation) => MaskedBefore {
+  if (session.policyInForce) {
+    const rules = new RuleEngine({ rules: session.policyInForce.rules, mode: 'enforce' });
+    return (recorded) => {
+      const columns = rules.maskPlan(recorded.op).columns;
+      return (table, qualified, column) => columns.some((m) => m.matches(table, column) || m.matches(qualified, column));
+    };
+  }
   const masked = new Set<string>();
   for (const e of session.events) {
     for (const r of (e.results as { masked_by?: Record<string, number> }[] | undefined) ?? []) {
       for (const key of Object.keys(r.masked_by ?? {})) if (key.includes('.')) masked.add(key);
     }
   }
-  return masked;
+  const before: MaskedBefore = (table, _qualified, column) => masked.has(`${table}.${column}`);
+  return () => before;
 }
 
 /** Tells, per connection, whether some rule of the policy reads request facts the bundle does not keep. */
@@ -143,13 +158,13 @@ class MaskComparison {
   readonly #added = new Map<string, MaskChange>();
   readonly #removed = new Map<string, MaskChange>();
 
-  compare(recorded: RecordedOperation, sources: readonly (string | null)[] | undefined, masks: readonly ColumnMask[], maskedBefore: ReadonlySet<string>): void {
+  compare(recorded: RecordedOperation, sources: readonly (string | null)[] | undefined, masks: readonly ColumnMask[], maskedBefore: MaskedBefore): void {
     for (const source of sources ?? []) {
       if (!source) continue;
       const dot = source.lastIndexOf('.');
       const [qualified, column] = [source.slice(0, dot), source.slice(dot + 1)];
       const table = qualified.slice(qualified.indexOf('.') + 1);
-      const before = maskedBefore.has(`${table}.${column}`);
+      const before = maskedBefore(table, qualified, column);
       const after = masks.some((m) => m.matches(table, column) || m.matches(qualified, column));
       if (before === after) continue;
       const into = after ? this.#added : this.#removed;

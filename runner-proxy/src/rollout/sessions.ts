@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import type { DiscoveryRecord } from '../masking/discovery.js';
+import { parsePolicy } from '../policy/load.js';
+import type { Policy } from '../policy/types.js';
 import type { Manifest } from '../recording/bundle.js';
 import { EVENTS_FILE, type RecordedEvent } from '../recording/recorder.js';
 import { verifyBundle } from '../recording/verify.js';
@@ -12,6 +14,8 @@ export interface RecordedSession {
   manifest: Manifest;
   events: RecordedEvent[];
   discovery: DiscoveryRecord;
+  /** The policy in force, when the bundle carries it (manifest `policy.bundled`), with its `${VAR}`s as written. */
+  policyInForce?: Policy;
 }
 
 /** A bundle that did not verify: named and left out, never read. */
@@ -52,12 +56,25 @@ export function loadSessions(dirs: readonly string[]): { sessions: RecordedSessi
       skipped.push({ dir, problem: result.problem ?? 'the bundle does not verify' });
       continue;
     }
-    sessions.push({ dir, manifest: result.manifest, events: result.events, discovery: mergedDiscovery(result.events) });
+    const policyInForce = bundledPolicy(dir, result.manifest);
+    sessions.push({ dir, manifest: result.manifest, events: result.events, discovery: mergedDiscovery(result.events), ...(policyInForce && { policyInForce }) });
   }
   if (sessions.length === 0) {
     throw new GovernError(ErrorCode.Usage, `no session bundle verified: ${skipped.map((s) => `${s.dir}: ${s.problem}`).join('; ')}`);
   }
   return { sessions, skipped };
+}
+
+/** The policy a bundle says was in force, read from the copy it carries (signed with it); none when it has no copy. */
+function bundledPolicy(dir: string, manifest: Manifest): Policy | undefined {
+  const bundled = (manifest.policy as { bundled?: unknown }).bundled;
+  if (typeof bundled !== 'string') return undefined;
+  try {
+    return parsePolicy(manifest.policy.file, readFileSync(join(dir, bundled)), { env: {}, resolveVariables: false });
+  } catch {
+    // A copy this version cannot read (a newer policy format): the recorded verdicts and masks still serve.
+    return undefined;
+  }
 }
 
 /** The session's discovery events (one per gateway run), as one record. */

@@ -72,14 +72,34 @@ function issuerName(issuer: string, claims: Readonly<Record<string, unknown>>): 
 }
 
 /** A `${VAR}` name for one of a connection's settings. */
-const variable = (connection: string, what: string) => `\${${connection.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${what}}`;
+const variable = (connection: string, what: string) => `\${${connection.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${what.toUpperCase().replace(/[^A-Z0-9]/g, '_')}}`;
+/** Settings that never hold a secret: a literal value of these is kept; any other literal becomes a `${VAR}`. */
+const PLAIN_SETTINGS = new Set(['host', 'port', 'user', 'keepalive', 'user_ssh_config', 'env', 'max_script', 'ca', 'known_hosts']);
 
-function connectionsSection({ connections }: Observed): string[] {
+/**
+ * A connection's settings as the policy in force wrote them, for the suggestion: `${VAR}`s kept as
+ * written, literals kept only where they cannot be secret, every other literal made a `${VAR}`.
+ */
+function placeholders(connection: string, settings: Readonly<Record<string, unknown>>, path: readonly string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    const here = [...path, key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) out[key] = placeholders(connection, value as Record<string, unknown>, here);
+    else if (typeof value !== 'string' || value.includes('${') || (path.length === 0 && PLAIN_SETTINGS.has(key))) out[key] = value;
+    else out[key] = variable(connection, here.join('_'));
+  }
+  return out;
+}
+
+function connectionsSection({ connections, sessions }: Observed): string[] {
+  const inForce = new Map(sessions.flatMap((s) => s.policyInForce?.connections ?? []).map((c) => [c.name, c]));
   const out = ['connections:'];
   for (const c of connections.values()) {
     if (c.name.startsWith('proxy:') || c.name === '(proxy)' || !c.export) continue;
     out.push(`  ${c.name}:`, `    # ${c.seen.size ? c.seen.provenance() : 'connected, no operation recorded'}`);
-    if (c.protocol === 'postgres') out.push(`    postgres: { url: ${q(variable(c.name, 'TARGET_URL'))} }`);
+    const written = inForce.get(c.name);
+    if (written) out.push(`    ${written.protocol}: ${JSON.stringify(placeholders(c.name, written.settings))}   # as the policy in force has it`);
+    else if (c.protocol === 'postgres') out.push(`    postgres: { url: ${q(variable(c.name, 'TARGET_URL'))} }`);
     else if (c.protocol === 'http') out.push(`    http: { url: ${q(variable(c.name, 'TARGET_URL'))} }   # add the headers that carry its credential, as \${VAR}s`);
     else if (c.protocol === 'ssh') {
       out.push(`    ssh: { host: ${q(variable(c.name, 'HOST'))}, user: ${q(variable(c.name, 'USER'))}, private_key: ${q(variable(c.name, 'PRIVATE_KEY'))}, known_hosts: ${q(variable(c.name, 'KNOWN_HOSTS'))} }`);

@@ -82,15 +82,16 @@ describe('from observe to enforce', { skip: !postgresBin() && 'no PostgreSQL ser
     assert.match(text, /public\.customers\.ssn: us_ssn 2 of 2 values \(100%\)/);
     assert.deepEqual(policy.rules.find((r) => r.name === 'billing-pii')?.mask?.json, ['$.email', '$.ssn'], 'the JSON fields of the API that carried PII, not its name or plan');
     assert.deepEqual(policy.identity?.trust[0]?.claims, { repository_id: '4242', ref: ['refs/heads/main'], event_name: ['push'] });
-    assert.match(text, /url: "\$\{PAYMENTS_DB_TARGET_URL\}"/);
+    // Connections as the policy in force wrote them when the bundle carries it, else with placeholders of their own.
+    assert.match(text, /"?url"?: ?"\$\{(PAYMENTS_DB_TARGET_URL|PROD_DATABASE_URL)\}"/);
     assert.ok(!text.includes('prod-db-password-do-not-leak') && !text.includes(billingApi.token), 'no secret in the suggestion');
     assert.match(text, /allow: \{ http: \["GET \/v1\/customers\/\*", "POST \/v1\/payments"\] \}/);
     assert.match(text, /# .*operations in run 1001/);
 
-    // The suggestion names no credential header (the bundle never has one): the team adds it, as its comment says.
+    // Without the policy in force in the bundle the suggestion names no credential header: the team adds it, as its comment says.
     const enforcePolicy = join(root, 'enforce.yml');
     writeFileSync(enforcePolicy, text.replace(/http: \{ url: ("[^"]+") \}.*/, 'http: { url: $1, headers: { Authorization: "Bearer ${BILLING_TOKEN}" } }'));
-    const enforceEnv = { PAYMENTS_DB_TARGET_URL: targetUrl, BILLING_TARGET_URL: billingApi.url, BILLING_TOKEN: billingApi.token };
+    const enforceEnv = { PAYMENTS_DB_TARGET_URL: targetUrl, BILLING_TARGET_URL: billingApi.url, BILLING_TOKEN: billingApi.token, PROD_DATABASE_URL: targetUrl, BILLING_API_URL: billingApi.url };
     const enforced = await runJob(enforcePolicy, join(root, 'enforced'), enforceEnv);
     const manifest = JSON.parse(readFileSync(join(root, 'enforced', 'manifest.json'), 'utf8'));
     assert.equal(manifest.counts.blocked, 0, 'nothing the observed job did is blocked');

@@ -101,6 +101,35 @@ describe('suggest and test over signed bundles', () => {
     assert.match(formatResult(result, 'markdown', failOn), /^\| Newly blocked \| 4 \| 4 \|$/m);
   });
 
+  test('with the policy in force in the bundle, suggest keeps its connections as written (never a literal secret) and test compares masks with it', async () => {
+    const inForce = [
+      'version: 1',
+      'connections:',
+      '  db:',
+      '    postgres: { url: "postgres://app:${DB_PASSWORD}@db.internal:5432/app", ca: "PEM" }',
+      '    export: DATABASE_URL',
+      'rules:',
+      '  - name: pii',
+      '    mask: { columns: ["orders.total"] }',
+      '',
+    ].join('\n');
+    await writeSyntheticBundle(join(root, 'bundled'), { operations: 50, runId: '43', policy: inForce });
+    const { sessions, skipped } = loadSessions([join(root, 'bundled')]);
+    assert.equal(sessions[0]!.policyInForce?.rules[0]?.name, 'pii');
+    const text = suggestPolicy(sessions);
+    assert.match(text, /^ {4}postgres: \{"url":"postgres:\/\/app:\$\{DB_PASSWORD\}@db\.internal:5432\/app","ca":"PEM"\} {3}# as the policy in force has it$/m);
+    const literal = inForce.replace('${DB_PASSWORD}', 'hunter2');
+    await writeSyntheticBundle(join(root, 'literal'), { operations: 10, runId: '44', policy: literal });
+    const leaked = suggestPolicy(loadSessions([join(root, 'literal')]).sessions);
+    assert.ok(!leaked.includes('hunter2'), 'a secret written inline is never copied');
+    assert.match(leaked, /"url":"\$\{DB_URL\}"/);
+
+    const tested = parsePolicy('p.yml', Buffer.from('version: 1\nrules:\n  - name: pii\n    mask: { columns: ["orders.email"] }\n'), { env: {}, resolveVariables: false });
+    const result = testPolicy(tested, sessions, skipped, parser);
+    assert.deepEqual(result.masks.added.map((m) => m.column), ['public.orders.email']);
+    assert.deepEqual(result.masks.removed.map((m) => m.column), ['public.orders.total']);
+  });
+
   test('bad --format and --fail-on values are one clear sentence', () => {
     assert.throws(() => parseReportFormat('html'), /--format must be text, markdown or json, not "html"/);
     assert.throws(() => parseTestFailOn('blocked,nope'), /--fail-on takes never or a comma-separated list of blocked, held, allowed, unmasked, masked, identity; "nope" is none of them/);
