@@ -32,6 +32,9 @@ async function printRollout(): Promise<void> {
 rollout: govern policy test and suggest over signed bundles, ${r.testMs.length} runs`);
   console.log(`  policy test, ${r.operations.toLocaleString('en-US')}-operation bundle   ${ms(r.testMs)}, of which verifying and reading ${ms(r.loadMs)}; ${r.changed.toLocaleString('en-US')} operations change (target under 5000 ms)`);
   console.log(`  policy suggest, ${r.suggestBundles} bundles of ${(r.suggestOperations / r.suggestBundles).toLocaleString('en-US')}   ${ms(r.suggestMs)}`);
+  const d = r.discovery;
+  const rate = (xs: number[]) => `${(d.bytes / 1024 / 1024 / (median(xs) / 1000)).toFixed(0)} MB/s, ${((median(xs) * 1000) / d.rows).toFixed(2)} µs a row`;
+  console.log(`  observe-mode discovery, ${d.rows.toLocaleString('en-US')} rows × 5 text columns: walking the cells ${rate(d.baselineMs)}; counting them with every detector ${rate(d.discoveryMs)}`);
 }
 
 async function printReport(): Promise<void> {
