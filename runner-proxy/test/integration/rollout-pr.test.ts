@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { zipDirectory } from '../fixtures/artifact-service.js';
-import { govern } from '../fixtures/cli.js';
+import { GOVERN_BIN, govern, REPO_ROOT } from '../fixtures/cli.js';
+import { runClient } from '../fixtures/postgres.js';
 import { startFakeGitHub, startFakeGitLab, type FakeGitHub, type FakeGitLab } from '../fixtures/forges.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 
@@ -101,6 +102,36 @@ describe('policy test on a pull request', () => {
     assert.match(posted[0]!.body, /\| billing \| `POST \/v1\/payments` \| allow \| block \| no-deletes \| 2 \|/);
     assert.match(r.stderr, /posted the comment on pull request #7/);
     assert.equal(r.summary, `${posted[0]!.body}\n`, 'the job summary has the same report');
+  });
+
+  // The action's policy-test input, as the runner passes inputs (INPUT_*): the same flow through the CLI it bundles.
+  test('the action with policy-test fails the check and updates the comment', async () => {
+    const stricter = join(root, 'stricter-action.yml');
+    writeFileSync(stricter, readFileSync(policy, 'utf8').replace('["DELETE /**"]', '["DELETE /**", "GET /v1/customers/*"]'));
+    const event = join(root, 'event.json');
+    writeFileSync(event, JSON.stringify({ pull_request: { number: 7 } }));
+    const entry = `${REPO_ROOT}build/action/src/policy-test.js`;
+    const script = `const { testPolicyOnPullRequest } = await import(${JSON.stringify(entry)}); await testPolicyOnPullRequest(${JSON.stringify(GOVERN_BIN)}, ${JSON.stringify(stricter)});`;
+    const r = await runClient(process.execPath, ['--input-type=module', '-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        RUNNER_TEMP: root,
+        'INPUT_POLICY-TEST-RUNS': '2',
+        'INPUT_POLICY-TEST-FAIL-ON': 'blocked',
+        'INPUT_GITHUB-TOKEN': github.token,
+        GITHUB_API_URL: github.url,
+        GITHUB_REPOSITORY: 'acme/payments',
+        GITHUB_EVENT_PATH: event,
+      },
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /::error::govern: the policy test of \S+stricter-action\.yml found operations that ran and would now be refused/);
+    assert.match(r.stderr, /session artifacts in the last 2 runs of main/);
+    const posted = github.posted('issue:7');
+    assert.equal(posted.length, 1);
+    assert.match(posted[0]!.body, /`GET \/v1\/customers\/1` \| allow \| block \| no-deletes/);
   });
 
   test('the next push updates the same comment in place, and a policy that refuses nothing passes', async () => {
