@@ -4,6 +4,7 @@ import { benchActionStart } from './action.js';
 import { benchPostgres, LOADS, type PathName, type PgbenchRun } from './postgres.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
+import { benchRollout } from './rollout.js';
 import { benchHttp } from './http.js';
 import { benchSsh, CIPHER } from './ssh.js';
 
@@ -12,7 +13,7 @@ const only = process.argv[2];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
-/** `npm run bench [detectors|postgres|recording|action|report|http|ssh]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|recording|action|report|http|ssh|rollout]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
@@ -22,6 +23,19 @@ async function main(): Promise<void> {
   if (!only || only === 'report') await printReport();
   if (!only || only === 'http') await printHttp();
   if (!only || only === 'ssh') await printSsh();
+  if (!only || only === 'rollout') await printRollout();
+}
+
+async function printRollout(): Promise<void> {
+  const r = await benchRollout();
+  const ms = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (${spread(xs, 0)})`;
+  console.log(`
+rollout: govern policy test and suggest over signed bundles, ${r.testMs.length} runs`);
+  console.log(`  policy test, ${r.operations.toLocaleString('en-US')}-operation bundle   ${ms(r.testMs)}, of which verifying and reading ${ms(r.loadMs)}; ${r.changed.toLocaleString('en-US')} operations change (target under 5000 ms)`);
+  console.log(`  policy suggest, ${r.suggestBundles} bundles of ${(r.suggestOperations / r.suggestBundles).toLocaleString('en-US')}   ${ms(r.suggestMs)}`);
+  const d = r.discovery;
+  const rate = (xs: number[]) => `${(d.bytes / 1024 / 1024 / (median(xs) / 1000)).toFixed(0)} MB/s, ${((median(xs) * 1000) / d.rows).toFixed(2)} µs a row`;
+  console.log(`  observe-mode discovery, ${d.rows.toLocaleString('en-US')} rows × 5 text columns: walking the cells ${rate(d.baselineMs)}; counting them with every detector ${rate(d.discoveryMs)}`);
 }
 
 async function printReport(): Promise<void> {

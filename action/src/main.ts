@@ -7,12 +7,15 @@ import { startDetached } from '../../runner-proxy/src/cli/detach.js';
 import { findPolicy, loadPolicy } from '../../runner-proxy/src/policy/load.js';
 import { GOVERN_ID_TOKEN } from '../../runner-proxy/src/identity/token-source.js';
 import { putCliOnPath } from './cli-cache.js';
+import { testPolicyOnPullRequest } from './policy-test.js';
 import { State } from './state.js';
 
 /** The bundled gateway sits beside this step's bundle: dist/main/index.js → dist/govern/index.js. */
 const GATEWAY = join(dirname(fileURLToPath(import.meta.url)), '..', 'govern', 'index.js');
 
 async function run(): Promise<void> {
+  const policyTest = core.getInput('policy-test');
+  if (policyTest) return testPolicyOnPullRequest(GATEWAY, policyTest);
   const policyPath = findPolicy(core.getInput('policy') || undefined);
   const policy = loadPolicy(policyPath, { env: process.env, resolveVariables: false });
   const outDir = join(process.env.RUNNER_TEMP ?? '.', `govern-session-${process.env.GITHUB_JOB ?? 'job'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`);

@@ -104,7 +104,7 @@ export async function replayCommand({ values, positionals, io }: CommandContext)
 
 export async function policyCheckCommand({ values, positionals, env, io }: CommandContext): Promise<number> {
   const [sub, file, extra] = positionals;
-  if (sub !== 'check' || !file || extra) throw usage('use govern policy check FILE');
+  if (sub !== 'check' || !file || extra) throw usage('use govern policy check FILE, govern policy suggest DIR… or govern policy test FILE DIR…');
   try {
     const policy = loadPolicy(file, { env, resolveVariables: !values['no-env'] });
     const adapters = builtInAdapters();

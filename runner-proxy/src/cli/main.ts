@@ -6,6 +6,7 @@ import type { CommandContext, Env, Io } from './context.js';
 import { DEFAULT_OUT } from './launch.js';
 import { approveCommand, serveCommand, startCommand, statusCommand, stopCommand } from './daemon.js';
 import { policyCheckCommand, replayCommand, verifyCommand } from './inspect.js';
+import { policySuggestCommand, policyTestCommand } from './policy-rollout.js';
 import { runCommand } from './run.js';
 
 type Command = {
@@ -88,10 +89,20 @@ const COMMANDS: Record<string, Command> = {
     run: replayCommand,
   },
   policy: {
-    summary: 'validate a policy file (govern policy check F)',
-    usage: 'govern policy check F [--no-env]',
-    options: { 'no-env': { type: 'boolean' } },
-    run: policyCheckCommand,
+    summary: 'check a policy file, suggest one from recorded sessions, or test one against them',
+    usage:
+      'govern policy check F [--no-env]\n       govern policy suggest DIR… [--out FILE]\n       govern policy test F [DIR…] [--runs N [--artifact-prefix P | --artifact-path P]] [--comment] [--format text|markdown|json] [--fail-on blocked,held,allowed,unmasked,masked,identity|never] [--out FILE]',
+    options: {
+      'no-env': { type: 'boolean' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      'fail-on': { type: 'string' },
+      runs: { type: 'string' },
+      'artifact-prefix': { type: 'string' },
+      'artifact-path': { type: 'string' },
+      comment: { type: 'boolean' },
+    },
+    run: (ctx) => (ctx.positionals[0] === 'suggest' ? policySuggestCommand(ctx) : ctx.positionals[0] === 'test' ? policyTestCommand(ctx) : policyCheckCommand(ctx)),
   },
 };
 

@@ -1,4 +1,5 @@
 import type { Principal } from '../identity/principal.js';
+import { Discovery } from '../masking/discovery.js';
 import { REDACT_ALL, type Masker } from '../masking/masker.js';
 import type { Counts } from '../recording/bundle.js';
 import type { Recorder } from '../recording/recorder.js';
@@ -72,6 +73,8 @@ export class Governor {
   readonly recorder: Recorder;
   readonly approvals: Approvals;
   readonly principal: Principal;
+  /** What results reveal for `govern policy suggest` and `policy test`: recorded when the session settles. */
+  readonly discovery: Discovery;
   /** Errors that escaped a connection's own handling and reached the last-resort guard; none is expected. */
   faults = 0;
   readonly #rules: RuleEngine;
@@ -96,6 +99,7 @@ export class Governor {
     this.recorder = recorder;
     this.masker = masker;
     this.approvals = approvals;
+    this.discovery = new Discovery({ countsValues: policy.mode === 'observe' });
   }
 
   connectionOpened(connection: string, protocol: Protocol | 'process', detail: Readonly<Record<string, unknown>> = {}): number {
@@ -193,6 +197,8 @@ export class Governor {
   settle(): void {
     clearTimeout(this.#resultsTimer);
     this.#recordResultsAlone();
+    const discovered = this.discovery.record();
+    if (discovered) this.#tryAppend('discovery', { ...discovered });
   }
 
   readonly #recordResultsAlone = (): void => {

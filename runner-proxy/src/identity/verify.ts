@@ -240,3 +240,19 @@ function principalOf(payload: JWTPayload, iss: string, index: number, entry: Tru
     ...(readOnlyReason && { readOnlyReason }),
   };
 }
+
+/**
+ * Whether a recorded identity (issuer and claims) would still be let in by a trust policy, for
+ * `govern policy test`: the failed check in one sentence, or undefined when an entry matches.
+ */
+export function trustProblem(policy: IdentityPolicy, iss: string, claims: Readonly<Record<string, unknown>>): string | undefined {
+  const verifier = new TokenVerifier(policy);
+  const candidates = policy.trust.map((entry, index) => ({ entry, index })).filter(({ entry }) => verifier.issuerUrl(entry) === iss);
+  if (candidates.length === 0) return `no trust entry names the issuer ${iss}`;
+  try {
+    matchTrust(candidates, claims as JWTPayload);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

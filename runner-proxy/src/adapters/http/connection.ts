@@ -11,6 +11,7 @@ import type { ResultStats, Ruling } from '../../core/governor.js';
 import type { Operation, RequestMasks } from '../../core/operation.js';
 import { guardConnection } from '../guard.js';
 import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, MessageReader, type Head, type ReadEvent } from './codec.js';
+import { BodyDiscovery } from './discover.js';
 import type { JsonStreamMasker } from './json-mask.js';
 import {
   decoderFor,
@@ -257,6 +258,7 @@ class Exchange {
   #stages: Transform[] | undefined;
   #stageCount: (() => number) | undefined;
   #recorded: RecordedBody | undefined;
+  #discovered: BodyDiscovery | undefined;
   #outHeaders: string[] = [];
   #reason = '';
   /** Whether the target's connection may carry another request once this answer is read. */
@@ -646,6 +648,7 @@ class Exchange {
     if (answer.links && this.#job.secretPath) this.#job.secretPath.rewriteHeaders(headers);
     this.#maskedHeaders = maskHeaders(headers, ruling.masks, state.governor.masker);
     if (RecordedBody.wanted(state.governor, contentType, !!stage, coding)) this.#recorded = new RecordedBody();
+    this.#discovered = BodyDiscovery.for(state.governor, this.#op!.connection, contentType, !!stage || !coding);
     const bodyless = this.#head.method === 'HEAD' || answer.statusCode === 204 || answer.statusCode === 304;
     const length = answer.chunked || answer.contentLength < 0 ? Infinity : answer.contentLength;
     const decoder = stage && decoderFor(coding);
@@ -718,6 +721,7 @@ class Exchange {
   #out(piece: Buffer): void {
     if (piece.length === 0) return;
     this.#recorded?.add(piece);
+    this.#discovered?.add(piece);
     if (this.#collect) return void this.#collect.push(piece);
     const socket = this.#job.socket;
     let more: boolean;
@@ -739,6 +743,7 @@ class Exchange {
       for (const piece of body) length += piece.length;
       this.#writeHead(this.#status, this.#reason, this.#outHeaders, `Content-Length: ${length}\r\n`, body, length);
     } else if (this.#chunked) socket.write(LAST_CHUNK);
+    this.#discovered?.done();
     this.#complete(undefined, this.#maskedHeaders + (this.#stageCount?.() ?? 0), this.#recorded?.text(this.#state.governor));
     const target = this.target!;
     target[EXCHANGE] = undefined;

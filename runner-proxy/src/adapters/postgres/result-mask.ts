@@ -10,9 +10,9 @@ import type { Field, NoticeFields } from './codec/messages.js';
 
 /** Types whose binary form is their text (jsonb with a version byte first). */
 const TEXT = 25, VARCHAR = 1043, BPCHAR = 1042, NAME = 19, UNKNOWN = 705, CHAR = 18, JSON_T = 114, JSONB = 3802, XML = 142;
-const TEXTUAL = new Set([TEXT, VARCHAR, BPCHAR, NAME, UNKNOWN, CHAR, JSON_T, JSONB, XML]);
+export const TEXTUAL: ReadonlySet<number> = new Set([TEXT, VARCHAR, BPCHAR, NAME, UNKNOWN, CHAR, JSON_T, JSONB, XML]);
 /** Built-in types that never hold free text: detectors skip them (numbers would be false card hits). */
-const NOT_TEXT = new Set([
+export const NOT_TEXT: ReadonlySet<number> = new Set([
   16, 17, 20, 21, 23, 26, 27, 28, 29, 700, 701, 790, 650, 869, 829, 774, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562, 1700, 2950,
   3220, 2202, 2203, 2204, 2205, 2206, 3734, 3769, 4089, 4096, 1005, 1007, 1016, 1021, 1022, 1231, 1182, 1183, 1115, 1185, 2951,
 ]);

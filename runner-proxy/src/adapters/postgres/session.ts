@@ -36,6 +36,7 @@ import {
 import { CopyOutMasker, utf8 } from './copy-mask.js';
 import { quotesReadAlike } from './encoding.js';
 import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
+import { ResultDiscovery } from './discover.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import { namesOf, SessionState, stateEffects, type NamedObject, type StateEffect, type Undo } from './session-state.js';
 import type { UpstreamConnection } from './upstream.js';
@@ -209,6 +210,7 @@ export class PostgresSession {
   #connectionPlan: MaskPlan | undefined;
   #refusesPredicatesCached: boolean | undefined;
   #lastDescription: Description | undefined;
+  readonly #discovery: ResultDiscovery;
 
   constructor(ctx: SessionContext, client: Socket, upstream: UpstreamConnection, openSeq: number) {
     this.#ctx = ctx;
@@ -216,6 +218,7 @@ export class PostgresSession {
     this.#server = upstream.socket as Socket;
     this.#openSeq = openSeq;
     ctx.classifier.prepared = (name) => this.#state.statement(name)?.sql;
+    this.#discovery = new ResultDiscovery(ctx.governor.discovery, ctx.catalog);
     for (const [name, value] of upstream.parameters) this.#trackParameter(name, value);
     this.#up = new Direction(client, this.#server, this.#clientSink(), ctx.maxFrame, (e) => this.#protocolViolation(e), (forward) => ctx.governor.commitThen(forward));
     this.#down = new Direction(this.#server, client, this.#serverSink(), ctx.maxFrame, (e) => this.#fail(e));
@@ -596,8 +599,15 @@ export class PostgresSession {
   #serverFrame(code: number, frame: Buffer): boolean {
     const head = this.#pending[0];
     switch (code) {
-      case Backend.RowDescription:
-        return this.#rowDescription(frame, head);
+      case Backend.RowDescription: {
+        const discovering = this.#discovery.described(frame, shapeOf(head));
+        if (!discovering) return this.#rowDescription(frame, head);
+        void discovering.then(
+          () => this.#rowDescription(frame, head) && this.#down.resume(),
+          (e: unknown) => this.#fail(new Error(`cannot resolve result columns through the catalog: ${(e as Error).message}`)),
+        );
+        return false;
+      }
       case Backend.ParseComplete:
       case Backend.BindComplete:
       case Backend.CloseComplete:
@@ -611,6 +621,7 @@ export class PostgresSession {
           recordCommandTag(head, frame);
           this.#confirmed(head, frame);
         }
+        if (code !== Backend.PortalSuspended) this.#discovery.ended();
         if (head?.kind === 'execute') {
           this.#pending.shift();
           this.#changedCatalog(head.portal.statement?.sql);
@@ -687,6 +698,7 @@ export class PostgresSession {
 
   #dataRow(chunk: Buffer, start: number, end: number): boolean {
     const head = this.#pending[0];
+    this.#discovery.row(chunk, start, end);
     const plan = this.#currentPlan();
     if (!plan.active) {
       this.#count(head, end - start, 0, 1);
@@ -1036,4 +1048,12 @@ function recordCommandTag(head: { tag?: string; written?: number }, frame: Buffe
   head.tag = head.tag === undefined ? tag : `${head.tag}; ${tag}`;
   const changed = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(tag);
   if (changed) head.written = (head.written ?? 0) + Number(changed[1]);
+}
+
+/** The statement shape a response belongs to, for discovery to record its result columns once. */
+function shapeOf(head: Pending | undefined): string | undefined {
+  if (head?.kind === 'query') return head.sql?.shape;
+  if (head?.kind === 'execute') return head.portal.statement?.sql?.shape;
+  if (head?.kind === 'describe') return (head.portal?.statement ?? head.statement)?.sql?.shape;
+  return undefined;
 }

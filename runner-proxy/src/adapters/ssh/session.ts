@@ -6,6 +6,7 @@ import { REDACT_ALL } from '../../masking/masker.js';
 import { guarded } from '../guard.js';
 import { analyzeShell, type ShellAnalysis } from './commands.js';
 import { CastRecorder } from './cast.js';
+import { OutputDiscovery } from './discover.js';
 import { OutputMasker } from './output-mask.js';
 import type { SshTarget } from './settings.js';
 import { relaySftp } from './sftp.js';
@@ -214,9 +215,11 @@ export class SessionChannel {
     const governor = this.#ctx.governor;
     let bytes = 0;
     const cast = this.#cast;
+    const discovered = OutputDiscovery.for(governor, this.#ctx.name);
     const out = sink(channel, stream, (chunk) => {
       bytes += chunk.length;
       cast?.output(chunk);
+      discovered?.add(chunk);
     });
     const err = sink(channel.stderr, stream.stderr, (chunk) => (bytes += chunk.length));
     const maskOut = detectors?.size ? new OutputMasker(governor.masker, detectors, out) : undefined;
@@ -239,6 +242,7 @@ export class SessionChannel {
     stream.on('close', () => {
       maskOut?.flush();
       maskErr?.flush();
+      discovered?.done();
       cast?.close();
       try {
         if (exit.code !== undefined) channel.exit(exit.code);
