@@ -4,6 +4,9 @@
 # tmux (the SSH adapter's tests), and the HTTP clients and benchmark peers below.
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+python3 -c "import MySQLdb" >/dev/null 2>&1 || need+=(python3-mysqldb)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1 || need+=(python3-psycopg2)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)

@@ -5,6 +5,7 @@ import type { Adapter, AdapterRegistry } from './adapter.js';
 export function builtInAdapters(): AdapterRegistry {
   return new Map<Protocol, () => Promise<Adapter>>([
     ['postgres', once(async () => new (await import('./postgres/adapter.js')).PostgresAdapter())],
+    ['mysql', once(async () => new (await import('./mysql/adapter.js')).MysqlAdapter())],
     ['ssh', once(async () => new (await import('./ssh/adapter.js')).SshAdapter())],
     ['http', once(async () => new (await import('./http/adapter.js')).HttpAdapter())],
   ]);

@@ -12,10 +12,14 @@ import type { Principal } from '../identity/principal.js';
  */
 const REFUSED_UNLESS_ALLOWED: ReadonlySet<string> = new Set([
   'function_call', 'startup_options', 'replication', 'dangerous_function', 'integrity_setting', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable',
+  // MySQL: the target asks the job's client for one of its files.
+  'load_local',
   // SSH channels that reach beyond one command: a terminal, tunnels, the job's agent, X11.
   'interactive', 'port_forwarding', 'agent_forwarding', 'x11_forwarding',
 ]);
 const UNKNOWN = 'unknown';
+/** The protocols whose operations are SQL statements, which `sql:` conditions match. */
+const SQL_PROTOCOLS: ReadonlySet<Operation['protocol']> = new Set(['postgres', 'mysql']);
 
 type Matcher = (op: Operation) => boolean;
 
@@ -207,7 +211,7 @@ function conditionMatcher(condition: RuleCondition, allows: boolean): Matcher {
   const matchers: Matcher[] = [];
   if (condition.sql) {
     const classes = new Set(condition.sql);
-    matchers.push((op) => op.protocol === 'postgres' && [...op.classes].some((c) => classes.has(c)));
+    matchers.push((op) => SQL_PROTOCOLS.has(op.protocol) && [...op.classes].some((c) => classes.has(c)));
   }
   condition.shell?.forEach((p) => matchers.push(shellMatcher(p)));
   condition.http?.forEach((p) => matchers.push(httpMatcher(p, allows)));

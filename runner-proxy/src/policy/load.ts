@@ -30,7 +30,7 @@ export interface LoadOptions {
   resolveVariables: boolean;
 }
 
-const PROTOCOLS: readonly Protocol[] = ['postgres', 'ssh', 'http'];
+const PROTOCOLS: readonly Protocol[] = ['postgres', 'mysql', 'ssh', 'http'];
 const ACTIONS: readonly RuleAction[] = ['mask', 'block', 'approve', 'allow'];
 /** What an allow-list (`others:`) can list: operations that are one thing each, a command line or a request. */
 const ALLOW_LIST_KEYS: ReadonlySet<string> = new Set(['shell', 'http']);
@@ -366,7 +366,7 @@ function checkConnection(
     located.problem(
       path,
       protocols.length === 0
-        ? `connection "${name}" needs one of postgres, ssh or http`
+        ? `connection "${name}" needs one of postgres, mysql, ssh or http`
         : `connection "${name}" has ${protocols.join(' and ')}; a connection reaches exactly one target`,
     );
   }

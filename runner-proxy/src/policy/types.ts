@@ -2,7 +2,7 @@ import type { PolicyProblem } from '../core/errors.js';
 
 /** The policy after validation and `${VAR}` resolution: what the rest of govern works from. */
 
-export type Protocol = 'postgres' | 'ssh' | 'http';
+export type Protocol = 'postgres' | 'mysql' | 'ssh' | 'http';
 export type RuleAction = 'mask' | 'block' | 'approve' | 'allow';
 export type MaskStrategy = 'redact' | 'partial' | 'hash';
 export type DetectorType =

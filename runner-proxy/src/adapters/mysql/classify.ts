@@ -1,0 +1,216 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Classifies MySQL/MariaDB statements with node-sql-parser's MariaDB grammar. The text is first split
+ * into statements by a lexer of the server's own quoting rules, and executable comments
+ * (`/*! … *\/`, `/*M! … *\/`), which the server runs, are opened so that the parser reads what the
+ * server will run. Each statement takes the classes of its worst effect; a statement the grammar
+ * rejects is `unparseable` (refused), except a closed list of statements that can only read or set
+ * the session (SHOW, SET NAMES, SAVEPOINT…), recognised by their leading words.
+ */
+export interface MysqlClassification {
+  classes: ReadonlySet<string>;
+  writes: boolean;
+  commands: readonly string[];
+  syntaxError?: string;
+}
+
+const WRITE_CLASSES = new Set([
+  'write', 'insert', 'update', 'delete', 'delete_without_where', 'update_without_where', 'ddl', 'create', 'alter', 'drop',
+  'truncate', 'grant', 'set_role', 'alter_system', 'dangerous_function', 'unknown', 'lock', 'maintenance', 'load_local', 'outfile',
+]);
+
+/** Functions that reach the server's files or stall it. */
+const DANGEROUS_FUNCTIONS = new Set(['load_file', 'sys_exec', 'sys_eval', 'benchmark', 'sleep', 'get_lock', 'release_all_locks', 'master_pos_wait']);
+
+/** Statements the grammar does not know that only read or set the session: by their leading words. */
+const KNOWN_BY_WORDS: readonly [RegExp, string][] = [
+  [/^(SHOW|DESCRIBE|DESC|EXPLAIN|HELP)\b/i, 'read'],
+  [/^SET\s+(NAMES|CHARACTER\s+SET|CHARSET)\b/i, 'session'],
+  [/^(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+(WORK\s+)?TO)\b/i, 'transaction'],
+  [/^(FLUSH|ANALYZE|OPTIMIZE|REPAIR|CHECK|CHECKSUM)\b/i, 'maintenance'],
+  [/^(PREPARE|EXECUTE|DEALLOCATE|DO|HANDLER|XA)\b/i, 'unknown'],
+];
+
+/**
+ * Character sets with multi-byte characters whose later bytes can be a quote or a backslash (big5, sjis,
+ * gbk, cp932, gb18030): the server could read a text's quoting otherwise than the gateway does.
+ */
+const UNSAFE_CHARSETS = /\b(big5|sjis|gbk|cp932|gb18030)/i;
+/** Their collation ids, as a client's handshake names them. */
+export const UNSAFE_CHARSET_IDS: ReadonlySet<number> = new Set([1, 13, 28, 84, 87, 88, 95, 96, 248, 249, 250]);
+
+type Node = Record<string, unknown>;
+interface SqlParser {
+  astify(sql: string, options: { database: string }): Node | Node[];
+}
+
+let parser: SqlParser | undefined;
+function loadParser(): SqlParser {
+  // The MariaDB-only build: the full package holds every dialect's grammar.
+  const { Parser } = createRequire(import.meta.url)('node-sql-parser/build/mariadb.js') as { Parser: new () => SqlParser };
+  return (parser ??= new Parser());
+}
+
+export class MysqlClassifier {
+  readonly #parser = loadParser();
+
+  classify(text: string): MysqlClassification {
+    const classes = new Set<string>();
+    const commands: string[] = [];
+    let syntaxError: string | undefined;
+    let statements: string[];
+    try {
+      statements = splitStatements(text);
+    } catch (e) {
+      return { classes: new Set(['unparseable']), writes: true, commands: [], syntaxError: (e as Error).message };
+    }
+    for (const statement of statements) {
+      const found = this.#statement(statement);
+      found.classes.forEach((c) => classes.add(c));
+      commands.push(found.command);
+      syntaxError ??= found.syntaxError;
+    }
+    if (classes.size === 0) classes.add('read');
+    return { classes, writes: [...classes].some((c) => WRITE_CLASSES.has(c)), commands, ...(syntaxError && { syntaxError }) };
+  }
+
+  #statement(sql: string): { classes: string[]; command: string; syntaxError?: string } {
+    const extra: string[] = [];
+    const bare = withoutLiterals(sql);
+    if (/\bINTO\s+(OUTFILE|DUMPFILE)\b/i.test(bare)) extra.push('outfile');
+    for (const m of bare.matchAll(/([A-Za-z_][\w$]*)\s*\(/g)) if (DANGEROUS_FUNCTIONS.has(m[1]!.toLowerCase())) extra.push('dangerous_function');
+    let ast: Node[];
+    try {
+      ast = [this.#parser.astify(sql, { database: 'MariaDB' })].flat();
+    } catch (e) {
+      const known = KNOWN_BY_WORDS.find(([words]) => words.test(sql.trim()));
+      if (known?.[1] === 'session' && UNSAFE_CHARSETS.test(sql)) return { classes: ['unparseable'], command: 'SET', syntaxError: 'a character set whose bytes can read as quotes' };
+      if (known) return { classes: [known[1], ...extra], command: sql.trim().split(/\s+/)[0]!.toUpperCase() };
+      return { classes: ['unparseable'], command: 'UNPARSEABLE', syntaxError: (e as Error).message.split('\n')[0] };
+    }
+    const classes = [...extra];
+    let command = '';
+    for (const node of ast) {
+      const type = String(node.type ?? '');
+      command ||= type.toUpperCase();
+      classes.push(...classesOf(node, type, sql));
+    }
+    return { classes, command };
+  }
+}
+
+function classesOf(node: Node, type: string, sql: string): string[] {
+  switch (type) {
+    case 'select':
+    case 'show':
+    case 'desc':
+    case 'explain':
+      return ['read'];
+    case 'insert':
+    case 'replace':
+      return ['insert'];
+    case 'update':
+      return node.where ? ['update'] : ['update', 'update_without_where'];
+    case 'delete':
+      return node.where ? ['delete'] : ['delete', 'delete_without_where'];
+    case 'drop':
+      return ['ddl', 'drop'];
+    case 'truncate':
+      return ['ddl', 'truncate'];
+    case 'create':
+      return ['ddl', 'create'];
+    case 'alter':
+    case 'rename':
+      return ['ddl', 'alter'];
+    case 'grant':
+    case 'revoke':
+      return ['grant'];
+    case 'transaction':
+      return ['transaction'];
+    case 'use':
+      return ['session'];
+    case 'lock':
+    case 'unlock':
+      return ['lock'];
+    case 'set':
+      return setClasses(sql);
+    case 'load_data':
+      return /^\s*LOAD\s+(DATA|XML)\s+((LOW_PRIORITY|CONCURRENT)\s+)?LOCAL\b/i.test(sql) ? ['insert', 'load_local'] : ['insert', 'dangerous_function'];
+    default:
+      // CALL and anything else whose effect the statement does not show.
+      return ['unknown'];
+  }
+}
+
+function setClasses(sql: string): string[] {
+  const bare = withoutLiterals(sql);
+  if (/\b(NAMES|CHARSET|CHARACTER\s+SET|character_set_\w+)\b/i.test(bare) && UNSAFE_CHARSETS.test(sql)) return ['unparseable'];
+  if (/\b(GLOBAL|PERSIST|PERSIST_ONLY)\b|@@global\./i.test(bare)) return ['alter_system'];
+  if (/^\s*SET\s+(DEFAULT\s+)?ROLE\b/i.test(bare)) return ['set_role'];
+  if (/^\s*SET\s+PASSWORD\b/i.test(bare)) return ['grant'];
+  return ['session'];
+}
+
+/** The statement with its string literals and quoted identifiers emptied: for word tests that must not read data. */
+function withoutLiterals(sql: string): string {
+  return sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`/g, "''");
+}
+
+/**
+ * Splits a text into statements at top-level semicolons, as the server's lexer does: quotes ('…', "…",
+ * `…`, with backslash escapes in strings), comments (-- , #, /* *\/) removed, and executable comments
+ * opened: their content is kept and their markers dropped. Throws on an unterminated quote or comment.
+ */
+export function splitStatements(text: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let executable = false;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      for (;;) {
+        if (j >= n) throw new Error('an unterminated quote');
+        if (text[j] === '\\' && c !== '`') j += 2;
+        else if (text[j] === c && text[j + 1] === c) j += 2;
+        else if (text[j] === c) break;
+        else j++;
+      }
+      current += text.slice(i, j + 1);
+      i = j + 1;
+    } else if ((c === '-' && text[i + 1] === '-' && /[\s]/.test(text[i + 2] ?? ' ')) || c === '#') {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? n : end + 1;
+      current += ' ';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const opened = /^\/\*M?!(\d{5,6})?/.exec(text.slice(i, i + 10));
+      if (opened && !executable) {
+        executable = true;
+        i += opened[0].length;
+        current += ' ';
+        continue;
+      }
+      const end = text.indexOf('*/', i + 2);
+      if (end < 0) throw new Error('an unterminated comment');
+      i = end + 2;
+      current += ' ';
+    } else if (executable && c === '*' && text[i + 1] === '/') {
+      executable = false;
+      i += 2;
+      current += ' ';
+    } else if (c === ';') {
+      if (current.trim()) statements.push(current.trim());
+      current = '';
+      i++;
+    } else {
+      current += c;
+      i++;
+    }
+  }
+  if (executable) throw new Error('an unterminated executable comment');
+  if (current.trim()) statements.push(current.trim());
+  return statements;
+}
