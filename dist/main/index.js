@@ -51464,29 +51464,68 @@ function compileCondition(source) {
         fail(`unexpected "${String(tokens[i].value)}"`);
     return { source, expr };
 }
+/**
+ * Every value a path reaches: an array on the way (a top-level batch, a list of items) is entered, so
+ * `amount` reaches the amount of each object in `[{"amount": 1}, {"amount": 5000}]`.
+ */
 function resolve(operand, body) {
     if (operand.kind === 'literal')
-        return operand.value;
-    let v = body;
+        return [operand.value];
+    let values = [body];
     for (const k of operand.keys) {
-        if (!isContainer(v))
-            return undefined;
-        v = v[k];
+        const next = [];
+        const step = (v) => {
+            if (!isContainer(v))
+                return;
+            if (Array.isArray(v) && typeof k === 'string')
+                return v.forEach(step);
+            if (Object.prototype.hasOwnProperty.call(v, k))
+                next.push(v[k]);
+        };
+        values.forEach(step);
+        values = next;
     }
-    return v;
+    // A path that ends on an array compares each of its elements too.
+    return values.flatMap((v) => (Array.isArray(v) ? [v, ...v] : [v]));
 }
+/** A number, or a string a lenient reader takes for one ("5000", " 5e3 "), as a number; anything else undefined. */
+function numeric(v) {
+    if (typeof v === 'number')
+        return v;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/** Numbers and numeric strings compare as numbers (targets read "5000" as 5000); other values by type. */
 function compare(op, a, b) {
+    const x = numeric(a);
+    const y = numeric(b);
+    if (x !== undefined && y !== undefined && (typeof a === 'number' || typeof b === 'number'))
+        return ordered(op, x, y);
     if (op === '==')
         return a === b;
     if (op === '!=')
         return a !== b;
-    const bothNumbers = typeof a === 'number' && typeof b === 'number';
-    const bothStrings = typeof a === 'string' && typeof b === 'string';
-    if (!bothNumbers && !bothStrings)
-        return false;
-    const x = a;
-    const y = b;
-    return op === '>' ? x > y : op === '>=' ? x >= y : op === '<' ? x < y : x <= y;
+    if (typeof a === 'string' && typeof b === 'string')
+        return ordered(op, a, b);
+    return false;
+}
+function ordered(op, x, y) {
+    switch (op) {
+        case '==':
+            return x === y;
+        case '!=':
+            return x !== y;
+        case '>':
+            return x > y;
+        case '>=':
+            return x >= y;
+        case '<':
+            return x < y;
+        case '<=':
+            return x <= y;
+    }
 }
 function evaluateCondition(condition, body) {
     const run = (e) => {
@@ -51497,10 +51536,13 @@ function evaluateCondition(condition, body) {
                 return run(e.left) && run(e.right);
             case 'not':
                 return !run(e.operand);
-            case 'cmp':
-                return compare(e.op, resolve(e.left, body), resolve(e.right, body));
+            case 'cmp': {
+                // True when it holds for some value each side reaches.
+                const rights = resolve(e.right, body);
+                return resolve(e.left, body).some((l) => rights.some((r) => compare(e.op, l, r)));
+            }
             case 'truthy':
-                return Boolean(resolve(e.operand, body));
+                return resolve(e.operand, body).some(Boolean);
         }
     };
     return run(condition.expr);
@@ -51548,7 +51590,7 @@ function weakPinning(entry, forge) {
 }
 
 ;// CONCATENATED MODULE: ./runner-proxy/src/policy/policy.schema.json
-const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/hoop/govern/policy.schema.json","title":"govern policy","description":"The policy file of govern (.github/govern.yml or .govern.yml). See SPEC §3.","type":"object","additionalProperties":false,"required":["version"],"properties":{"version":{"const":1,"description":"The policy format version; only 1 exists."},"identity":{"type":"object","additionalProperties":false,"required":["audience","trust"],"description":"Who may run this pipeline. Absent: the run is recorded as identity \\"none\\", with a warning.","properties":{"audience":{"type":"string","minLength":1,"description":"The token\'s aud must contain it."},"trust":{"type":"array","minItems":1,"description":"The token must match at least one entry; every claim listed in an entry must match.","items":{"type":"object","additionalProperties":false,"required":["issuer"],"properties":{"issuer":{"type":"string","description":"github, gitlab, or an https issuer URL (OIDC discovery). Plain http only for a loopback issuer."},"claims":{"type":"object","description":"Claim name to an exact value, a glob (* never crosses \'/\', ** does) or a list meaning any of. Pin the repository by id: repository_id (GitHub), project_id (GitLab).","additionalProperties":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","minItems":1,"items":{"type":["string","number","boolean"]}}]}},"any_repository":{"type":"boolean","description":"Dangerous: let in every repository on the forge. Without it, a github or gitlab entry must name repository_id / repository_owner_id (project_id / namespace_id) or an exact sub."}}}}}},"connections":{"type":"object","description":"The targets the job reaches through the gateway, by name.","propertyNames":{"pattern":"^[A-Za-z][A-Za-z0-9_-]*$"},"additionalProperties":{"$ref":"#/definitions/connection"}},"rules":{"type":"array","description":"Every operation is checked against every rule. Precedence: block beats approve beats allow; masks accumulate.","items":{"$ref":"#/definitions/rule"}},"approvals":{"type":"object","additionalProperties":false,"properties":{"via":{"enum":["github","gitlab","cli"],"description":"Where approvers answer."},"approvers":{"type":"array","items":{"type":"string","minLength":1},"description":"User names, or @org/team."},"timeout":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How long an operation waits before it is denied, e.g. 15m."},"allow_self_approval":{"type":"boolean","description":"Whether the run\'s own actor may approve."},"max_pending":{"type":"integer","minimum":1,"description":"How many operations may wait at once."}}},"recording":{"type":"object","additionalProperties":false,"properties":{"results":{"enum":["none","summary","masked"],"description":"none, summary (counts, sizes) or masked (masked values too)."}}},"mode":{"enum":["enforce","observe"],"description":"observe: decide and record, but let everything through."},"proxy":{"type":"object","additionalProperties":false,"description":"A forward proxy for the job (HTTPS_PROXY, HTTP_PROXY and a CA made for this run). The hosts of the http connections are always intercepted.","properties":{"intercept":{"type":"array","items":{"type":"string","minLength":1},"description":"More host globs to open and inspect (*.example.com)."},"tunnel":{"type":"array","items":{"type":"string","minLength":1},"description":"Host globs passed through unopened, recorded as host, port and bytes."},"others":{"enum":["tunnel","refuse"],"description":"Every other host: tunnel (default) or refuse, which makes intercept and tunnel an egress allow-list."}}}},"definitions":{"exportName":{"type":"string","pattern":"^[A-Z_][A-Z0-9_]*$"},"connection":{"type":"object","additionalProperties":false,"required":["export"],"properties":{"export":{"$ref":"#/definitions/exportName","description":"The variable the job gets for this connection."},"postgres":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"postgres://user:password@host:port/db?sslmode=…, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."}}},"ssh":{"type":"object","additionalProperties":false,"required":["host","user"],"properties":{"host":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535},"user":{"type":"string"},"private_key":{"type":"string"},"password":{"type":"string"},"known_hosts":{"type":"string","description":"The target\'s host key line(s); the gateway pins it."},"keepalive":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How often the gateway checks the target is alive (default 15s); three unanswered checks end the connection."},"user_ssh_config":{"type":"boolean","description":"Whether ~/.ssh/config includes the gateway\'s ssh config for the job\'s lifetime (default true); false leaves it untouched and the job uses GIT_SSH_COMMAND or ssh -F."},"env":{"type":"array","items":{"type":"string","minLength":1},"description":"Names (globs) of the variables the job may send with SendEnv/SetEnv; any other is refused."},"max_script":{"type":"integer","minimum":1,"description":"The largest script, in bytes, a shell may receive on stdin (default 1048576); it is checked whole before it runs."}}},"http":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string"},"headers":{"type":"object","additionalProperties":{"type":"string"}},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate (https targets)."}}}}},"stringOrList":{"oneOf":[{"type":"string"},{"type":"array","minItems":1,"items":{"type":"string"}}]},"sqlClasses":{"type":"array","minItems":1,"items":{"enum":["read","write","insert","update","delete","merge","delete_without_where","update_without_where","ddl","create","alter","drop","truncate","grant","set_role","alter_system","copy_from","copy_to","copy_program","dangerous_function","function_call","startup_options","replication","maintenance","lock","notify","transaction","session","unknown","masked_copy","masked_predicate"]},"description":"PostgreSQL statement classes; a statement has every class of its worst effect."},"shellPatterns":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Commands, as a program name and the arguments it must carry (\\"rm -rf\\"), or unknown."},"httpPatterns":{"type":"array","minItems":1,"items":{"type":["string","object"],"minLength":1,"minProperties":1,"additionalProperties":false,"properties":{"host":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"description":"\\"METHOD /path/glob\\", \\"METHOD\\", \\"/path/glob\\", unknown, or a request pattern { host, method, path, headers, query } whose every key must match."},"httpValues":{"type":"object","minProperties":1,"additionalProperties":{"$ref":"#/definitions/stringOrList"},"description":"HTTP header names (any case) or query parameter names to value globs; a list means any of. A repeated header or parameter matches when any of its values does."},"sshClasses":{"type":"array","minItems":1,"items":{"enum":["interactive","port_forwarding","agent_forwarding","x11_forwarding"]},"description":"SSH channels beyond one command, each refused unless a rule allows it: a terminal (pty shell), tunnels (-L, -R, -D, -W), agent forwarding (-A), X11 (-X)."},"sftpPatterns":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(read|write|remove|rename|mkdir|rmdir|setstat|symlink|list|unknown)(\\\\s+\\\\S+)?$"},"description":"sftp (and scp) operations as \\"CLASS\\" or \\"CLASS /path/glob\\": read, write, remove, rename, mkdir, rmdir, setstat, symlink, list, unknown."},"condition":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"sql":{"$ref":"#/definitions/sqlClasses"},"shell":{"$ref":"#/definitions/shellPatterns"},"http":{"$ref":"#/definitions/httpPatterns"},"json":{"type":"string","minLength":1,"description":"A condition on the JSON body, e.g. payment_amount > 1000."},"ssh":{"$ref":"#/definitions/sshClasses"},"sftp":{"$ref":"#/definitions/sftpPatterns"}}},"rule":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},"when":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Narrows the rule to some operations.","properties":{"connection":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"host":{"$ref":"#/definitions/stringOrList","description":"HTTP: globs of the target\'s host name (a connection\'s, or one the forward proxy intercepts: name those by host, not connection)."},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"mask":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"columns":{"type":"array","items":{"type":"string","minLength":1},"description":"table.column globs."},"types":{"type":"array","items":{"enum":["credit_card","us_ssn","email","iban","phone","aws_key","bearer_token","private_key"]}},"json":{"type":"array","items":{"type":"string","pattern":"^\\\\$"},"description":"JSONPath-like selectors: $.a.b, $..ssn, $.items[*].card."},"headers":{"type":"array","items":{"type":"string","pattern":"^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"},"description":"HTTP headers whose values are masked (response headers; request headers with on: write): by types, or whole when the rule lists none."},"on":{"enum":["read","write"],"description":"read (default) masks what comes back; write masks what goes to the target: PostgreSQL values bound for columns, HTTP request bodies, query values and headers."},"strategy":{"enum":["redact","partial","hash"]},"predicates":{"description":"PostgreSQL: refuse statements that filter, join, group, order, window-partition on or compare a masked column (an oracle for its values). allow (default) lets them run; allow_param_equality still lets `column = $1` through.","oneOf":[{"enum":["refuse","allow"]},{"type":"object","additionalProperties":false,"properties":{"refuse":{"type":"boolean"},"allow_param_equality":{"type":"boolean"}}}]}}},"block":{"$ref":"#/definitions/condition"},"approve":{"$ref":"#/definitions/condition"},"allow":{"$ref":"#/definitions/condition"}}}}}');
+const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/hoop/govern/policy.schema.json","title":"govern policy","description":"The policy file of govern (.github/govern.yml or .govern.yml). See SPEC §3.","type":"object","additionalProperties":false,"required":["version"],"properties":{"version":{"const":1,"description":"The policy format version; only 1 exists."},"identity":{"type":"object","additionalProperties":false,"required":["audience","trust"],"description":"Who may run this pipeline. Absent: the run is recorded as identity \\"none\\", with a warning.","properties":{"audience":{"type":"string","minLength":1,"description":"The token\'s aud must contain it."},"trust":{"type":"array","minItems":1,"description":"The token must match at least one entry; every claim listed in an entry must match.","items":{"type":"object","additionalProperties":false,"required":["issuer"],"properties":{"issuer":{"type":"string","description":"github, gitlab, or an https issuer URL (OIDC discovery). Plain http only for a loopback issuer."},"claims":{"type":"object","description":"Claim name to an exact value, a glob (* never crosses \'/\', ** does) or a list meaning any of. Pin the repository by id: repository_id (GitHub), project_id (GitLab).","additionalProperties":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","minItems":1,"items":{"type":["string","number","boolean"]}}]}},"any_repository":{"type":"boolean","description":"Dangerous: let in every repository on the forge. Without it, a github or gitlab entry must name repository_id / repository_owner_id (project_id / namespace_id) or an exact sub."}}}}}},"connections":{"type":"object","description":"The targets the job reaches through the gateway, by name.","propertyNames":{"pattern":"^[A-Za-z][A-Za-z0-9_-]*$"},"additionalProperties":{"$ref":"#/definitions/connection"}},"rules":{"type":"array","description":"Every operation is checked against every rule. Precedence: block beats approve beats allow; masks accumulate.","items":{"$ref":"#/definitions/rule"}},"approvals":{"type":"object","additionalProperties":false,"properties":{"via":{"enum":["github","gitlab","cli"],"description":"Where approvers answer."},"approvers":{"type":"array","items":{"type":"string","minLength":1},"description":"User names, or @org/team."},"timeout":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How long an operation waits before it is denied, e.g. 15m."},"allow_self_approval":{"type":"boolean","description":"Whether the run\'s own actor may approve."},"max_pending":{"type":"integer","minimum":1,"description":"How many operations may wait at once."}}},"recording":{"type":"object","additionalProperties":false,"properties":{"results":{"enum":["none","summary","masked"],"description":"none, summary (counts, sizes) or masked (masked values too)."}}},"mode":{"enum":["enforce","observe"],"description":"observe: decide and record, but let everything through."},"proxy":{"type":"object","additionalProperties":false,"description":"A forward proxy for the job (HTTPS_PROXY, HTTP_PROXY and a CA made for this run). The hosts of the http connections are always intercepted.","properties":{"intercept":{"type":"array","items":{"type":"string","minLength":1},"description":"More host globs to open and inspect (*.example.com)."},"tunnel":{"type":"array","items":{"type":"string","minLength":1},"description":"Host globs passed through unopened, recorded as host, port and bytes."},"others":{"enum":["tunnel","refuse"],"description":"Every other host: tunnel (default) or refuse, which makes intercept and tunnel an egress allow-list."}}}},"definitions":{"exportName":{"type":"string","pattern":"^[A-Z_][A-Z0-9_]*$"},"connection":{"type":"object","additionalProperties":false,"required":["export"],"properties":{"export":{"$ref":"#/definitions/exportName","description":"The variable the job gets for this connection."},"postgres":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"postgres://user:password@host:port/db?sslmode=…, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."}}},"mysql":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"mysql://user:password@host:port/db?ssl-mode=DISABLED|VERIFY_CA|VERIFY_IDENTITY, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."},"auth":{"enum":["caching_sha2_password","mysql_native_password"],"description":"The plugin the job is asked to log in with first (default caching_sha2_password); either is accepted."}}},"ssh":{"type":"object","additionalProperties":false,"required":["host","user"],"properties":{"host":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535},"user":{"type":"string"},"private_key":{"type":"string"},"password":{"type":"string"},"known_hosts":{"type":"string","description":"The target\'s host key line(s); the gateway pins it."},"keepalive":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How often the gateway checks the target is alive (default 15s); three unanswered checks end the connection."},"user_ssh_config":{"type":"boolean","description":"Whether ~/.ssh/config includes the gateway\'s ssh config for the job\'s lifetime (default true); false leaves it untouched and the job uses GIT_SSH_COMMAND or ssh -F."},"env":{"type":"array","items":{"type":"string","minLength":1},"description":"Names (globs) of the variables the job may send with SendEnv/SetEnv; any other is refused."},"max_script":{"type":"integer","minimum":1,"description":"The largest script, in bytes, a shell may receive on stdin (default 1048576); it is checked whole before it runs."}}},"http":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string"},"headers":{"type":"object","additionalProperties":{"type":"string"}},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate (https targets)."},"reads":{"type":"object","additionalProperties":false,"description":"How the target reads what servers read differently. Unset, a request that depends on it is refused with 400; declared, rules see the request as the target reads it.","properties":{"empty_segments":{"enum":["refuse","merge","keep"],"description":"// in a path (default refuse)."},"encoded_slashes":{"enum":["refuse","decode","keep"],"description":"%2F, %5C and \\\\ in a path: read as / (decode) or as data (keep); default refuse."},"path_parameters":{"enum":["refuse","strip","keep"],"description":";parameters in a segment: cut off (strip) or part of it (keep); default refuse."},"path_case":{"enum":["unknown","sensitive","insensitive"],"description":"Whether the target routes paths with case (default unknown: rules that refuse or hold match without case, allow lists with it)."},"method_case":{"enum":["refuse","insensitive"],"description":"A method not in upper case (default refuse)."},"method_override":{"enum":["refuse","honour","ignore"],"description":"X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, _method in the query or a POST form: refused (default), the method rules see (honour), or passed as data (ignore)."}}}}}}},"stringOrList":{"oneOf":[{"type":"string"},{"type":"array","minItems":1,"items":{"type":"string"}}]},"sqlClasses":{"type":"array","minItems":1,"items":{"enum":["read","write","insert","update","delete","merge","delete_without_where","update_without_where","ddl","create","alter","drop","truncate","grant","set_role","integrity_setting","alter_system","copy_from","copy_to","copy_program","dangerous_function","function_call","startup_options","replication","maintenance","lock","notify","transaction","session","unknown","masked_copy","masked_predicate","load_local","outfile"]},"description":"PostgreSQL and MySQL statement classes; a statement has every class of its worst effect."},"shellPatterns":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Commands, as a program name and the arguments it must carry (\\"rm -rf\\"), or unknown."},"httpPatterns":{"type":"array","minItems":1,"items":{"type":["string","object"],"minLength":1,"minProperties":1,"additionalProperties":false,"properties":{"host":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"description":"\\"METHOD /path/glob\\", \\"METHOD\\", \\"/path/glob\\", unknown, or a request pattern { host, method, path, headers, query } whose every key must match."},"httpValues":{"type":"object","minProperties":1,"additionalProperties":{"$ref":"#/definitions/stringOrList"},"description":"HTTP header names (any case) or query parameter names to value globs; a list means any of. A repeated header or parameter matches when any of its values does."},"sshClasses":{"type":"array","minItems":1,"items":{"enum":["interactive","port_forwarding","agent_forwarding","x11_forwarding"]},"description":"SSH channels beyond one command, each refused unless a rule allows it: a terminal (pty shell), tunnels (-L, -R, -D, -W), agent forwarding (-A), X11 (-X)."},"sftpPatterns":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(read|write|remove|rename|mkdir|rmdir|setstat|symlink|list|unknown)(\\\\s+\\\\S+)?$"},"description":"sftp (and scp) operations as \\"CLASS\\" or \\"CLASS /path/glob\\": read, write, remove, rename, mkdir, rmdir, setstat, symlink, list, unknown."},"condition":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"sql":{"$ref":"#/definitions/sqlClasses"},"shell":{"$ref":"#/definitions/shellPatterns"},"http":{"$ref":"#/definitions/httpPatterns"},"json":{"type":"string","minLength":1,"description":"A condition on the JSON body, e.g. payment_amount > 1000."},"ssh":{"$ref":"#/definitions/sshClasses"},"sftp":{"$ref":"#/definitions/sftpPatterns"}}},"rule":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},"when":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Narrows the rule to some operations.","properties":{"connection":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"host":{"$ref":"#/definitions/stringOrList","description":"HTTP: globs of the target\'s host name (a connection\'s, or one the forward proxy intercepts: name those by host, not connection)."},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"mask":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"columns":{"type":"array","items":{"type":"string","minLength":1},"description":"table.column globs."},"types":{"type":"array","items":{"enum":["credit_card","us_ssn","email","iban","phone","aws_key","bearer_token","private_key"]}},"json":{"type":"array","items":{"type":"string","pattern":"^\\\\$"},"description":"JSONPath-like selectors: $.a.b, $..ssn, $.items[*].card."},"headers":{"type":"array","items":{"type":"string","pattern":"^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"},"description":"HTTP headers whose values are masked (response headers; request headers with on: write): by types, or whole when the rule lists none."},"on":{"enum":["read","write"],"description":"read (default) masks what comes back; write masks what goes to the target: PostgreSQL values bound for columns, HTTP request bodies, query values and headers."},"strategy":{"enum":["redact","partial","hash"]},"predicates":{"description":"PostgreSQL: refuse statements that filter, join, group, order, window-partition on or compare a masked column (an oracle for its values). allow (default) lets them run; allow_param_equality still lets `column = $1` through.","oneOf":[{"enum":["refuse","allow"]},{"type":"object","additionalProperties":false,"properties":{"refuse":{"type":"boolean"},"allow_param_equality":{"type":"boolean"}}}]}}},"block":{"$ref":"#/definitions/condition"},"approve":{"$ref":"#/definitions/condition"},"allow":{"$ref":"#/definitions/condition"},"others":{"enum":["refuse","approve"],"description":"Makes an allow rule with shell or http lists an allow-list: every command line or request on the connections its when names that the lists do not cover is refused (or held for approval)."}}}}}');
 ;// CONCATENATED MODULE: ./runner-proxy/src/policy/load.ts
 
 
@@ -51560,8 +51602,10 @@ const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http:
 
 
 
-const PROTOCOLS = ['postgres', 'ssh', 'http'];
+const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'http'];
 const ACTIONS = ['mask', 'block', 'approve', 'allow'];
+/** What an allow-list (`others:`) can list: operations that are one thing each, a command line or a request. */
+const ALLOW_LIST_KEYS = new Set(['shell', 'http']);
 const VARIABLE = /\$\{([^}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_TIMEOUT = '15m';
@@ -51622,6 +51666,7 @@ function parsePolicy(file, bytes, options) {
     const policy = {
         file,
         sha256: (0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex'),
+        source: bytes,
         identity: raw.identity && {
             audience: raw.identity.audience,
             trust: raw.identity.trust.map((t, i) => checkTrust(t, ['identity', 'trust', i], located)),
@@ -51832,7 +51877,7 @@ function checkConnection(name, raw, located, options, variables) {
     const protocols = PROTOCOLS.filter((p) => raw[p] !== undefined);
     if (protocols.length !== 1) {
         located.problem(path, protocols.length === 0
-            ? `connection "${name}" needs one of postgres, ssh or http`
+            ? `connection "${name}" needs one of postgres, mysql, ssh or http`
             : `connection "${name}" has ${protocols.join(' and ')}; a connection reaches exactly one target`);
     }
     const protocol = protocols[0] ?? 'http';
@@ -51921,6 +51966,14 @@ function checkRule(raw, path, located) {
         });
         const { http: _raw, ...rest } = condition;
         rule.condition = { ...rest, ...(http && { http }) };
+    }
+    if (raw.others !== undefined) {
+        const listed = raw.allow && Object.keys(raw.allow).filter((k) => k !== 'json');
+        if (!listed || listed.length === 0 || listed.some((k) => !ALLOW_LIST_KEYS.has(k))) {
+            located.problem([...path, 'others'], `rule "${raw.name}" has others: ${raw.others}, which only an allow rule listing shell commands or http requests (and nothing else) can have`);
+        }
+        else
+            rule.others = raw.others;
     }
     return rule;
 }
@@ -52945,6 +52998,25 @@ async function cacheAndAddPath(bundleDir) {
     addPath(dir);
 }
 
+;// CONCATENATED MODULE: ./action/src/policy-test.ts
+// The action with `policy-test: FILE`, on a pull request that changes the policy: instead of starting
+// the gateway, the bundled CLI tests FILE against the session artifacts of the default branch's last
+// runs, posts the result as one pull-request comment and the job summary, and fails the check per
+// `policy-test-fail-on`.
+
+
+async function testPolicyOnPullRequest(cli, policy) {
+    const args = ['policy', 'test', policy, '--runs', getInput('policy-test-runs') || '5', '--comment', '--fail-on', getInput('policy-test-fail-on') || 'blocked,held,identity'];
+    const token = getInput('github-token');
+    const status = await new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(process.execPath, [cli, ...args], { env: { ...process.env, ...(token && { GOVERN_GITHUB_TOKEN: token }) }, stdio: ['ignore', 'inherit', 'inherit'] });
+        child.on('error', reject);
+        child.on('close', (code) => resolve(code ?? 1));
+    });
+    if (status !== 0)
+        setFailed(`govern: the policy test of ${policy} ${status === 1 ? 'found operations that ran and would now be refused (see the comment and the job summary)' : `failed with status ${status}`}`);
+}
+
 ;// CONCATENATED MODULE: ./action/src/state.ts
 
 const State = {
@@ -52969,9 +53041,13 @@ const State = {
 
 
 
+
 /** The bundled gateway sits beside this step's bundle: dist/main/index.js → dist/govern/index.js. */
 const GATEWAY = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', 'govern', 'index.js');
 async function run() {
+    const policyTest = getInput('policy-test');
+    if (policyTest)
+        return testPolicyOnPullRequest(GATEWAY, policyTest);
     const policyPath = findPolicy(getInput('policy') || undefined);
     const policy = loadPolicy(policyPath, { env: process.env, resolveVariables: false });
     const outDir = (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP ?? '.', `govern-session-${process.env.GITHUB_JOB ?? 'job'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`);
@@ -52981,6 +53057,10 @@ async function run() {
             throw new Error('the job cannot request an OIDC token: add `permissions: id-token: write` to the job');
         }
         env[GOVERN_ID_TOKEN] = await getIDToken(getInput('audience') || policy.identity.audience);
+    }
+    else if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+        // The gateway asks the same service for the token that binds the bundle's signing key to this job.
+        warning('govern: without `permissions: id-token: write` the session bundle cannot be bound to this job; its signing key will vouch only for itself');
     }
     // PR-comment approvals: the gateway posts and reads comments with the job's token.
     if (getInput('github-token'))
