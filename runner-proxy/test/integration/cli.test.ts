@@ -62,7 +62,7 @@ describe('govern CLI', () => {
         return assert.match(r.stderr, new RegExp(`${unserved.length} problems? in examples/policy.yml\n$`));
       }
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /examples\/policy\.yml: ok — 3 connections, 5 rules, mode enforce/);
+      assert.match(r.stdout, /examples\/policy\.yml: ok — 3 connections, 6 rules, mode enforce/);
       assert.ok(!r.stdout.includes('s3cret') && !r.stderr.includes('s3cret'));
     });
 

@@ -35,6 +35,7 @@ describe('from observe to enforce over SSH', () => {
     assert.match(text, /# {3}output: us_ssn 1 of 4 values \(25%\)/);
     assert.deepEqual(rule('deploy-seen')?.condition?.shell, ['echo', 'printf', 'sort']);
     assert.ok(rule('deploy-never-seen')?.condition?.shell?.includes('rm -rf'));
-    assert.match(text, /ssh: \{ host: "\$\{DEPLOY_HOST\}"/);
+    // The bundle carries the policy in force: its connection comes back as written, its ${VAR}s unexpanded.
+    assert.match(text, /ssh: \{"host":"127\.0\.0\.1",.*"private_key":"\$\{KEY_0\}".*# as the policy in force has it/);
   });
 });
