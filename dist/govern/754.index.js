@@ -2,6 +2,29 @@ export const id = 754;
 export const ids = [754];
 export const modules = {
 
+/***/ 56316:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ drainListener)
+/* harmony export */ });
+/**
+ * Stops a listener as `Listener.close` promises: no new connections, the open sessions given until the
+ * deadline to finish, then ended; resolves once the server has closed.
+ */
+async function drainListener(server, sessions, deadlineMs) {
+    const closed = new Promise((resolve) => server.close(() => resolve()));
+    const deadline = Date.now() + deadlineMs;
+    while (sessions.size > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    for (const session of sessions)
+        session.end();
+    await closed;
+}
+
+
+/***/ }),
+
 /***/ 20923:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -1442,7 +1465,10 @@ function emptyOutcome() {
     return { rows: 0, affected: 0, bytes: 0, counts: { masked: 0, by: {} } };
 }
 
+// EXTERNAL MODULE: ./runner-proxy/src/adapters/drain.ts
+var drain = __webpack_require__(56316);
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/mysql/adapter.ts
+
 
 
 
@@ -1516,14 +1542,8 @@ class MysqlAdapter {
     }
 }
 async function closeListener(server, state, deadlineMs) {
-    const closed = new Promise((resolve) => server.close(() => resolve()));
-    const deadline = Date.now() + deadlineMs;
-    while (state.sessions.size > 0 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
-    for (const session of state.sessions)
-        session.end();
+    await (0,drain/* drainListener */.p)(server, state.sessions, deadlineMs);
     state.catalog.close();
-    await closed;
 }
 /** Logs in once when the gateway starts: wrong credentials are a start error naming the connection. */
 async function checkTarget(name, target) {

@@ -2,6 +2,29 @@ export const id = 805;
 export const ids = [805];
 export const modules = {
 
+/***/ 56316:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ drainListener)
+/* harmony export */ });
+/**
+ * Stops a listener as `Listener.close` promises: no new connections, the open sessions given until the
+ * deadline to finish, then ended; resolves once the server has closed.
+ */
+async function drainListener(server, sessions, deadlineMs) {
+    const closed = new Promise((resolve) => server.close(() => resolve()));
+    const deadline = Date.now() + deadlineMs;
+    while (sessions.size > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    for (const session of sessions)
+        session.end();
+    await closed;
+}
+
+
+/***/ }),
+
 /***/ 20923:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -4294,7 +4317,10 @@ class PacketReader {
     }
 }
 
+// EXTERNAL MODULE: ./runner-proxy/src/adapters/drain.ts
+var drain = __webpack_require__(56316);
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/postgres/adapter.ts
+
 
 
 
@@ -4391,14 +4417,8 @@ class PostgresAdapter {
     }
 }
 async function closeListener(server, state, deadlineMs) {
-    const closed = new Promise((resolve) => server.close(() => resolve()));
-    const deadline = Date.now() + deadlineMs;
-    while (state.sessions.size > 0 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
-    for (const session of state.sessions)
-        session.end();
+    await (0,drain/* drainListener */.p)(server, state.sessions, deadlineMs);
     state.catalog.close();
-    await closed;
 }
 async function accept(socket, state) {
     socket.setNoDelay(true);

@@ -11,6 +11,7 @@ import { MysqlClassifier, UNSAFE_CHARSET_IDS } from './classify.js';
 import { Capability, errPacket, framePacket, okPacket, Reader } from './packets.js';
 import { MysqlSession } from './session.js';
 import { connectUpstream, MAX_PACKET, parseTargetUrl, TargetError, type ServerHello, type Target } from './upstream.js';
+import { drainListener } from '../drain.js';
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** What the gateway relays and understands; compression, TLS on the loopback and query attributes are not offered. */
@@ -98,12 +99,8 @@ export class MysqlAdapter implements Adapter {
 }
 
 async function closeListener(server: Server, state: ListenerState, deadlineMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  const deadline = Date.now() + deadlineMs;
-  while (state.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const session of state.sessions) session.end();
+  await drainListener(server, state.sessions, deadlineMs);
   state.catalog.close();
-  await closed;
 }
 
 /** Logs in once when the gateway starts: wrong credentials are a start error naming the connection. */

@@ -33,6 +33,7 @@ import { makeVerifier, MECHANISM, ScramError, ScramServer, type ScramVerifier } 
 import { PostgresSession, type SessionContext } from './session.js';
 import { readStartupPacket, StartupRefused } from './startup.js';
 import { cancelUpstream, connectUpstream, parseTargetUrl, TargetError, type Target } from './upstream.js';
+import { drainListener } from '../drain.js';
 
 /** Frames larger than this are not held for inspection (results stream past it when unmasked). */
 const MAX_FRAME = 64 << 20;
@@ -131,12 +132,8 @@ export class PostgresAdapter implements Adapter {
 }
 
 async function closeListener(server: Server, state: ListenerState, deadlineMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  const deadline = Date.now() + deadlineMs;
-  while (state.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const session of state.sessions) session.end();
+  await drainListener(server, state.sessions, deadlineMs);
   state.catalog.close();
-  await closed;
 }
 
 async function accept(socket: Socket, state: ListenerState): Promise<void> {
