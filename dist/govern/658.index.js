@@ -599,7 +599,6 @@ class Collector {
     ctes = new Map();
     copies = [];
     prepares = new Map();
-    deallocates = [];
     constructor(prepared, parser) {
         this.prepared = prepared;
         this.parser = parser;
@@ -914,7 +913,6 @@ function visit(type, node, c) {
             return 'descend';
         }
         case 'DeallocateStmt':
-            c.deallocates.push(node.isall || !node.name ? '*' : String(node.name));
             c.add('session');
             c.cacheable = false;
             return 'skip';
@@ -1042,7 +1040,6 @@ function finish(c, commands) {
         writes,
         commands,
         ...(c.prepares.size && { prepares: c.prepares }),
-        ...(c.deallocates.length && { deallocates: c.deallocates }),
         ...(c.copies.length && { copies: c.copies }),
         ...(!c.cacheable && { perSession: true }),
     };

@@ -25,8 +25,6 @@ export interface SqlClassification {
   syntaxError?: string;
   /** Statements PREPAREd by this text, by name, for a later EXECUTE. */
   prepares?: ReadonlyMap<string, SqlClassification>;
-  /** Statements DEALLOCATEd by this text (`*` for ALL). */
-  deallocates?: readonly string[];
   /** Every COPY of the text, in order: what its data rows hold and how they are written. */
   copies?: readonly CopySpec[];
   /**
@@ -114,7 +112,6 @@ class Collector {
   ctes: ReadonlyMap<string, readonly unknown[]> = new Map();
   readonly copies: CopySpec[] = [];
   readonly prepares = new Map<string, SqlClassification>();
-  readonly deallocates: string[] = [];
   constructor(
     readonly prepared: PreparedStatements,
     readonly parser: SqlParser,
@@ -407,7 +404,6 @@ function visit(type: string, node: Node, c: Collector): 'descend' | 'skip' {
       return 'descend';
     }
     case 'DeallocateStmt':
-      c.deallocates.push(node.isall || !node.name ? '*' : String(node.name));
       c.add('session');
       c.cacheable = false;
       return 'skip';
@@ -523,7 +519,6 @@ function finish(c: Collector, commands: string[]): SqlClassification {
     writes,
     commands,
     ...(c.prepares.size && { prepares: c.prepares }),
-    ...(c.deallocates.length && { deallocates: c.deallocates }),
     ...(c.copies.length && { copies: c.copies }),
     ...(!c.cacheable && { perSession: true as const }),
   };
