@@ -2,6 +2,7 @@ import type { Principal } from '../identity/principal.js';
 import { Discovery } from '../masking/discovery.js';
 import { REDACT_ALL, type Masker } from '../masking/masker.js';
 import type { Counts } from '../recording/bundle.js';
+import type { EventType } from '../recording/events.js';
 import type { Recorder } from '../recording/recorder.js';
 import type { Policy, Protocol } from '../policy/types.js';
 import type { Approvals } from './approvals.js';
@@ -220,7 +221,7 @@ export class Governor {
   }
 
   /** Something worth keeping that is not an operation, such as a refused malformed message. */
-  note(type: string, fields: Readonly<Record<string, unknown>>): void {
+  note(type: EventType, fields: Readonly<Record<string, unknown>>): void {
     this.#tryAppend(type, { ...fields });
   }
 
@@ -269,7 +270,7 @@ export class Governor {
     return { allowed: false, seq, masks: EMPTY_MASK_PLAN, rule, message };
   }
 
-  #tryAppend(type: string, fields: Record<string, unknown>): void {
+  #tryAppend(type: EventType, fields: Record<string, unknown>): void {
     try {
       this.recorder.append(type, this.#withResults(fields));
     } catch {

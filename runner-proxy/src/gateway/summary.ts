@@ -1,8 +1,8 @@
 import { describeRun, recordedRun } from '../identity/binding.js';
 import type { Manifest } from '../recording/bundle.js';
-import { exceptionLines, summaryHeadline } from '../recording/job-summary.js';
+import { exceptionLines, incidentLines, summaryHeadline } from '../recording/job-summary.js';
 import { describeIdentity, verifyCommand } from '../recording/report.js';
-import type { SessionView } from '../recording/session-view.js';
+import { describeIncidents, type SessionView } from '../recording/session-view.js';
 
 /**
  * The end-of-run summary for the job log (GitLab shows no step summary, so this is where its auditors
@@ -20,6 +20,7 @@ export function formatSummary(manifest: Manifest, outDir: string, view?: Session
     `  operations   ${c.operations}: ${c.allowed} allowed, ${c.blocked} blocked, ${c.approved} approved, ${c.denied} denied${observed}`,
     `  masked       ${c.masked_values} values`,
     ...(exceptions.length ? ['  exceptions', ...exceptions.map((line) => `  ${line}`)] : []),
+    ...(view?.incidents.length ? [`  incidents    ${describeIncidents(view)}`, ...incidentLines(view).map((line) => `  ${line}`)] : []),
     `  bundle       ${outDir} (${manifest.events.count} events, head ${manifest.events.head.slice(0, 12)})`,
     `  report       ${outDir}/report.html`,
     `  signed by    ${manifest.public_key}`,

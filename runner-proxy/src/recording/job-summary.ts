@@ -1,6 +1,7 @@
 import { describeRun, recordedRun, type JobBinding } from '../identity/binding.js';
+import { eventKind } from './events.js';
 import { describeIdentity, escapeHtml, formatDuration, verifyCommand } from './report.js';
-import { Col, countVerdicts, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, type SessionView } from './session-view.js';
+import { Col, countVerdicts, describeIncidents, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, type SessionView } from './session-view.js';
 
 /**
  * The job summary: the run in one headline, then every exception (however many allowed operations
@@ -11,6 +12,8 @@ import { Col, countVerdicts, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, 
 /** GitHub's limit for one step's summary is 1 MiB; leave room for what other steps add. */
 export const SUMMARY_BUDGET = 900 * 1024;
 const TOP_STATEMENTS = 15;
+/** Incidents listed one by one in the summary and the job log; report.html lists every one. */
+const MAX_INCIDENTS = 20;
 
 export interface JobSummaryFacts {
   mode: string;
@@ -101,6 +104,15 @@ export function jobSummaryHtml(view: SessionView, facts: JobSummaryFacts): strin
     }
   }
 
+  if (view.incidents.length) {
+    parts.push(`<h3>${escapeHtml(describeIncidents(view))}</h3><table><tr><th>time</th><th>connection</th><th>incident</th><th>detail</th></tr>`);
+    for (const x of view.incidents.slice(0, MAX_INCIDENTS)) {
+      parts.push(`<tr><td>${escapeHtml(x.ts)}</td><td>${escapeHtml(x.connection ?? '')}</td><td>${escapeHtml(eventKind(x.type)?.label ?? x.type)}</td><td><code>${escapeHtml(cut(x.message, 200))}</code></td></tr>`);
+    }
+    if (view.incidents.length > MAX_INCIDENTS) parts.push(`<tr><td colspan="4">and ${n(view.incidents.length - MAX_INCIDENTS)} more: report.html lists every one</td></tr>`);
+    parts.push('</table>');
+  }
+
   const groups = groupStatements(view);
   if (groups.length) {
     parts.push(`<h3>Top statements (${n(groups.length)} distinct)</h3><table><tr><th>count</th><th>connection</th><th>statement</th><th>verdicts</th><th>rows</th><th>masked</th></tr>`);
@@ -164,5 +176,12 @@ export function exceptionLines(view: SessionView, max = 200): string[] {
     return `  ${VERDICTS[op[Col.Verdict]!]!.toUpperCase().padEnd(11)} #${op[Col.Seq]} ${view.strings[op[Col.Connection]!]}: ${cut(view.strings[op[Col.Text]!]!, 160)}${rule}`;
   });
   if (exceptions.length > max) lines.push(`  … and ${exceptions.length - max} more: report.html lists every one`);
+  return lines;
+}
+
+/** The incidents as plain text lines for a job log: the first MAX_INCIDENTS, by catalogue label. */
+export function incidentLines(view: SessionView): string[] {
+  const lines = view.incidents.slice(0, MAX_INCIDENTS).map((x) => `  ${x.ts} ${x.connection ?? '-'}: ${eventKind(x.type)?.label ?? x.type}${x.message ? `: ${cut(x.message, 160)}` : ''}`);
+  if (view.incidents.length > MAX_INCIDENTS) lines.push(`  … and ${view.incidents.length - MAX_INCIDENTS} more: report.html lists every one`);
   return lines;
 }

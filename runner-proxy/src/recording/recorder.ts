@@ -2,6 +2,7 @@ import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, rmSync, w
 import { join } from 'node:path';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { canonical, chainHash, GENESIS } from './canonical.js';
+import type { EventType } from './events.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const MANIFEST_FILE = 'manifest.json';
@@ -16,7 +17,8 @@ export interface RecordedEvent {
   seq: number;
   ts: string;
   prev: string;
-  type: string;
+  /** One of the catalogue's (events.ts); a bundle from another version of govern may hold others, which readers pass over. */
+  type: EventType;
   hash: string;
   [field: string]: unknown;
 }
@@ -116,7 +118,7 @@ export class Recorder {
    * Adds an event to the chain and returns its sequence number; throws when recording has failed,
    * which must refuse the operation.
    */
-  append(type: string, fields: Readonly<Record<string, unknown>> = {}): number {
+  append(type: EventType, fields: Readonly<Record<string, unknown>> = {}): number {
     if (this.#failure) throw this.#failure;
     if (this.#closed) throw new GovernError(ErrorCode.RecordingFailed, 'the session recording is already closed');
     const seq = this.#seq + 1;

@@ -1,4 +1,5 @@
 import type { Counts } from './bundle.js';
+import { describeEvent } from './events.js';
 import type { RecordedEvent } from './recorder.js';
 
 export interface ReplayOptions {
@@ -81,8 +82,12 @@ function describe(e: RecordedEvent): string | undefined {
     }
     case 'results':
       return undefined;
-    default:
-      return `${e.type}${e.message ? `: ${oneLine(e.message)}` : ''}`;
+    default: {
+      // The catalogue names the rest; warnings and errors say so first.
+      const { kind, label, detail } = describeEvent(e);
+      const severity = kind && kind.severity !== 'info' ? `${kind.severity.toUpperCase()} ` : '';
+      return `${severity}${label}${detail ? `: ${oneLine(detail)}` : ''}`;
+    }
   }
 }
 

@@ -316,7 +316,7 @@ export const VIEWER_SCRIPT = String.raw`(function () {
   var exceptions = main.appendChild(el('section'));
   exceptions.id = 'exceptions';
   if (D.incidents.length) {
-    main.appendChild(el('h2', '', 'Connection problems'));
+    main.appendChild(el('h2', '', 'Incidents'));
     var list = main.appendChild(el('ul'));
     list.id = 'incident-list';
     D.incidents.forEach(function (x) { list.appendChild(el('li', 'incidents', x.ts + ' ' + (x.connection || '') + ' ' + x.type + ': ' + x.message)); });

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { deniedMessage } from '../core/governor.js';
 import type { JobBinding } from '../identity/binding.js';
+import { describeEvent, eventKind } from './events.js';
 import type { RecordedEvent } from './recorder.js';
 
 /**
@@ -80,7 +81,7 @@ export interface SessionView {
   ops: OpRow[];
   /** By op row index: what only some operations have. */
   details: Record<number, OpDetail>;
-  /** Failed target connections, authentication failures and protocol violations. */
+  /** The events the catalogue (events.ts) calls incidents: refusals and failures no listed operation shows. */
   incidents: { ts: string; type: string; connection?: string; message: string }[];
   /** Allowed operations past the limit, counted but not listed. */
   omitted: number;
@@ -106,8 +107,6 @@ export function fingerprint(text: string): string {
     .replace(/\s+/g, ' ')
     .trim();
 }
-
-const INCIDENTS = new Set(['connection.failed', 'auth.failed', 'protocol.violation', 'target.unreachable']);
 
 /** Builds the view event by event; `read` streams a file through it. */
 export class SessionViewBuilder {
@@ -200,10 +199,10 @@ export class SessionViewBuilder {
         if (e.outcome !== 'approved') this.#detail(row).told = deniedMessage(String(e.outcome), String(e.by), e.reason as string | undefined, String(e.rule ?? this.#view.strings[view.ops[row]![Col.Rule]!]), String(e.request_id));
         return;
       }
-      default:
-        if (INCIDENTS.has(e.type)) {
-          view.incidents.push({ ts: e.ts, type: e.type, ...(e.connection !== undefined && { connection: String(e.connection) }), message: String(e.message ?? e.reason ?? e.error ?? '') });
-        }
+      default: {
+        const { kind, detail } = describeEvent(e);
+        if (kind?.incident) view.incidents.push({ ts: e.ts, type: e.type, ...(e.connection !== undefined && { connection: String(e.connection) }), message: detail });
+      }
     }
   }
 
@@ -325,6 +324,19 @@ export function countVerdicts(view: SessionView): VerdictCounts {
     operations += g[GroupCol.Count]!;
   }
   return { operations, byVerdict, masked };
+}
+
+/** The incidents in a few words, by their catalogue label, most frequent first: "3 incidents (2 authentication refused, 1 egress refused)"; empty when there are none. */
+export function describeIncidents(view: SessionView): string {
+  const incidents = view.incidents;
+  if (incidents.length === 0) return '';
+  const byLabel = new Map<string, number>();
+  for (const { type } of incidents) {
+    const label = eventKind(type)?.label ?? type;
+    byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
+  }
+  const labels = [...byLabel].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count.toLocaleString('en-US')} ${label}`);
+  return `${incidents.length.toLocaleString('en-US')} incident${incidents.length === 1 ? '' : 's'} (${labels.join(', ')})`;
 }
 
 /** The run as one word: blocked when anything was blocked, denied when an approval was refused or ran out. */

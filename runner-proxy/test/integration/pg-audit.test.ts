@@ -53,7 +53,7 @@ describe('what auditors ask of a PostgreSQL session', () => {
     assert.match(String(recorded.find((e) => e.type === 'connection.failed')?.message), /refused the connection: password authentication failed/);
     const everything = readFileSync(join(dir, 'events.jsonl'), 'utf8') + readFileSync(join(dir, 'report.html'), 'utf8');
     assert.ok(!everything.includes(target.appPassword) && !everything.includes('rotated-elsewhere'), 'no password in the record');
-    assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /2 connection problems/);
+    assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /2 incidents \(1 authentication refused, 1 target connection failed\)/);
   });
 
   test('one event per statement: each result rides on a later event, and the last ones on their own at the end', async () => {

@@ -211,9 +211,9 @@ describe('canonical form', () => {
     const dir = mkdtempSync(join(tmpdir(), 'govern-canonical-'));
     try {
       const recorder = await Recorder.create(join(dir, 'b'));
-      recorder.append('result', { op: 1, rows: 2 });
-      recorder.append('result', { rows: 3, op: 1, tag: 'SELECT 3' });
-      recorder.append('result', { op: 1, rows: undefined, error: 'x' });
+      recorder.append('results', { op: 1, rows: 2 });
+      recorder.append('results', { rows: 3, op: 1, tag: 'SELECT 3' });
+      recorder.append('results', { op: 1, rows: undefined, error: 'x' });
       await recorder.close();
       const { canonical } = await import('../../src/recording/canonical.js');
       for (const line of readFileSync(join(dir, 'b', 'events.jsonl'), 'utf8').trim().split('\n')) {
