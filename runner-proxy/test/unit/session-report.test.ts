@@ -8,12 +8,13 @@ import type { Operation } from '../../src/core/operation.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { jobSummaryHtml, summaryHeadline } from '../../src/recording/job-summary.js';
+import { incidentLines, jobSummaryHtml, summaryHeadline } from '../../src/recording/job-summary.js';
 import { formatTimeline } from '../../src/recording/replay.js';
 import { reportPage, scriptSafeJson } from '../../src/recording/report.js';
-import { Col, fingerprint, groupStatements, SessionViewBuilder, type SessionView } from '../../src/recording/session-view.js';
+import type { RecordedEvent } from '../../src/recording/recorder.js';
+import { Col, describeIncidents, fingerprint, groupStatements, SessionViewBuilder, type SessionView } from '../../src/recording/session-view.js';
 import { verifyBundle } from '../../src/recording/verify.js';
-import { syntheticView } from '../fixtures/sessions.js';
+import { syntheticEvents, syntheticView } from '../fixtures/sessions.js';
 
 const facts = (view: SessionView) => ({
   mode: view.session!.policy!.mode,
@@ -41,6 +42,41 @@ describe('session view', () => {
         ['DROP TABLE audit_7', 1],
       ],
     );
+  });
+});
+
+describe('incidents', () => {
+  test('the report, the job summary, the job log and replay name them by the catalogue', () => {
+    const ts = '2026-12-01T10:01:00.000Z';
+    const incident = (seq: number, type: RecordedEvent['type'], fields: Record<string, unknown>): RecordedEvent => ({ seq, ts, prev: '', hash: '', type, ...fields });
+    const events = [
+      ...syntheticEvents({ operations: 3 }),
+      incident(101, 'auth.failed', { connection: 'db', message: "the job's password for user \"app\" was wrong" }),
+      incident(102, 'proxy.refused', { host: 'evil.example', port: 443 }),
+      incident(103, 'auth.failed', { connection: 'api', message: 'a request without the secret path segment was refused' }),
+      // Routine, and not an incident: SSH clients send LANG with every connection.
+      incident(104, 'ssh.env.refused', { connection: 'deploy', name: 'LANG' }),
+    ];
+    const builder = new SessionViewBuilder();
+    for (const e of events) builder.add(e);
+    const view = builder.view;
+    assert.deepEqual(view.incidents.map((x) => [x.type, x.message]), [
+      ['auth.failed', `the job's password for user "app" was wrong`],
+      ['proxy.refused', 'evil.example'],
+      ['auth.failed', 'a request without the secret path segment was refused'],
+    ]);
+    assert.equal(describeIncidents(view), '3 incidents (2 authentication refused, 1 egress refused)');
+    const page = reportPage({ ...facts(view), end_reason: 'stop', policy: view.session!.policy!, connections: [], counts: undefined as never }, view);
+    assert.match(page, /<p class="incidents" id="incidents">3 incidents \(2 authentication refused, 1 egress refused\): refusals and failures/);
+    assert.match(jobSummaryHtml(view, facts(view)), /<h3>3 incidents \(2 authentication refused, 1 egress refused\)<\/h3>.*<td>db<\/td><td>authentication refused<\/td>/s);
+    assert.deepEqual(incidentLines(view), [
+      `  ${ts} db: authentication refused: the job's password for user "app" was wrong`,
+      `  ${ts} -: egress refused: evil.example`,
+      `  ${ts} api: authentication refused: a request without the secret path segment was refused`,
+    ]);
+    const timeline = formatTimeline(events);
+    assert.match(timeline, /#102 +- +WARNING egress refused: evil\.example/);
+    assert.match(timeline, /#104 +deploy +WARNING environment variable refused: LANG/);
   });
 });
 
