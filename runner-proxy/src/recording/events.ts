@@ -59,9 +59,14 @@ export function eventKind(type: string): EventKind | undefined {
   return Object.hasOwn(EVENTS, type) ? EVENTS[type as EventType] : undefined;
 }
 
+/** What the report, the summary and replay call a type: its label, or the type itself when the catalogue lacks it. */
+export function eventLabel(type: string): string {
+  return eventKind(type)?.label ?? type;
+}
+
 /** The event's label and, when its detail field is set, that detail: how the report and replay name it. */
 export function describeEvent(event: { readonly type: string; readonly [field: string]: unknown }): { kind?: EventKind; label: string; detail: string } {
   const kind = eventKind(event.type);
   const value = kind?.detail === undefined ? undefined : event[kind.detail];
-  return { ...(kind && { kind }), label: kind?.label ?? event.type, detail: value === undefined || value === null ? '' : String(value) };
+  return { ...(kind && { kind }), label: eventLabel(event.type), detail: value === undefined || value === null ? '' : String(value) };
 }

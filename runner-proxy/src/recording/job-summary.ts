@@ -1,5 +1,5 @@
 import { describeRun, recordedRun, type JobBinding } from '../identity/binding.js';
-import { eventKind } from './events.js';
+import { eventLabel } from './events.js';
 import { describeIdentity, escapeHtml, formatDuration, verifyCommand } from './report.js';
 import { Col, countVerdicts, describeIncidents, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, type SessionView } from './session-view.js';
 
@@ -107,7 +107,7 @@ export function jobSummaryHtml(view: SessionView, facts: JobSummaryFacts): strin
   if (view.incidents.length) {
     parts.push(`<h3>${escapeHtml(describeIncidents(view))}</h3><table><tr><th>time</th><th>connection</th><th>incident</th><th>detail</th></tr>`);
     for (const x of view.incidents.slice(0, MAX_INCIDENTS)) {
-      parts.push(`<tr><td>${escapeHtml(x.ts)}</td><td>${escapeHtml(x.connection ?? '')}</td><td>${escapeHtml(eventKind(x.type)?.label ?? x.type)}</td><td><code>${escapeHtml(cut(x.message, 200))}</code></td></tr>`);
+      parts.push(`<tr><td>${escapeHtml(x.ts)}</td><td>${escapeHtml(x.connection ?? '')}</td><td>${escapeHtml(eventLabel(x.type))}</td><td><code>${escapeHtml(cut(x.message, 200))}</code></td></tr>`);
     }
     if (view.incidents.length > MAX_INCIDENTS) parts.push(`<tr><td colspan="4">and ${n(view.incidents.length - MAX_INCIDENTS)} more: report.html lists every one</td></tr>`);
     parts.push('</table>');
@@ -181,7 +181,7 @@ export function exceptionLines(view: SessionView, max = 200): string[] {
 
 /** The incidents as plain text lines for a job log: the first MAX_INCIDENTS, by catalogue label. */
 export function incidentLines(view: SessionView): string[] {
-  const lines = view.incidents.slice(0, MAX_INCIDENTS).map((x) => `  ${x.ts} ${x.connection ?? '-'}: ${eventKind(x.type)?.label ?? x.type}${x.message ? `: ${cut(x.message, 160)}` : ''}`);
+  const lines = view.incidents.slice(0, MAX_INCIDENTS).map((x) => `  ${x.ts} ${x.connection ?? '-'}: ${eventLabel(x.type)}${x.message ? `: ${cut(x.message, 160)}` : ''}`);
   if (view.incidents.length > MAX_INCIDENTS) lines.push(`  … and ${view.incidents.length - MAX_INCIDENTS} more: report.html lists every one`);
   return lines;
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { deniedMessage } from '../core/governor.js';
 import type { JobBinding } from '../identity/binding.js';
-import { describeEvent, eventKind } from './events.js';
+import { describeEvent, eventLabel } from './events.js';
 import type { RecordedEvent } from './recorder.js';
 
 /**
@@ -331,10 +331,7 @@ export function describeIncidents(view: SessionView): string {
   const incidents = view.incidents;
   if (incidents.length === 0) return '';
   const byLabel = new Map<string, number>();
-  for (const { type } of incidents) {
-    const label = eventKind(type)?.label ?? type;
-    byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
-  }
+  for (const { type } of incidents) byLabel.set(eventLabel(type), (byLabel.get(eventLabel(type)) ?? 0) + 1);
   const labels = [...byLabel].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count.toLocaleString('en-US')} ${label}`);
   return `${incidents.length.toLocaleString('en-US')} incident${incidents.length === 1 ? '' : 's'} (${labels.join(', ')})`;
 }
