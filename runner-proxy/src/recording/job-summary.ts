@@ -1,7 +1,7 @@
 import { describeRun, recordedRun, type JobBinding } from '../identity/binding.js';
 import { eventLabel } from './events.js';
 import { describeIdentity, escapeHtml, formatDuration, verifyCommand } from './report.js';
-import { Col, countVerdicts, describeIncidents, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, type SessionView } from './session-view.js';
+import { Col, countIncidents, countVerdicts, describeIncidents, EXCEPTIONS, groupStatements, runVerdict, VERDICTS, type SessionView } from './session-view.js';
 
 /**
  * The job summary: the run in one headline, then every exception (however many allowed operations
@@ -109,7 +109,8 @@ export function jobSummaryHtml(view: SessionView, facts: JobSummaryFacts): strin
     for (const x of view.incidents.slice(0, MAX_INCIDENTS)) {
       parts.push(`<tr><td>${escapeHtml(x.ts)}</td><td>${escapeHtml(x.connection ?? '')}</td><td>${escapeHtml(eventLabel(x.type))}</td><td><code>${escapeHtml(cut(x.message, 200))}</code></td></tr>`);
     }
-    if (view.incidents.length > MAX_INCIDENTS) parts.push(`<tr><td colspan="4">and ${n(view.incidents.length - MAX_INCIDENTS)} more: report.html lists every one</td></tr>`);
+    const more = countIncidents(view) - Math.min(view.incidents.length, MAX_INCIDENTS);
+    if (more > 0) parts.push(`<tr><td colspan="4">and ${n(more)} more: govern replay lists every one</td></tr>`);
     parts.push('</table>');
   }
 
@@ -182,6 +183,7 @@ export function exceptionLines(view: SessionView, max = 200): string[] {
 /** The incidents as plain text lines for a job log: the first MAX_INCIDENTS, by catalogue label. */
 export function incidentLines(view: SessionView): string[] {
   const lines = view.incidents.slice(0, MAX_INCIDENTS).map((x) => `  ${x.ts} ${x.connection ?? '-'}: ${eventLabel(x.type)}${x.message ? `: ${cut(x.message, 160)}` : ''}`);
-  if (view.incidents.length > MAX_INCIDENTS) lines.push(`  … and ${view.incidents.length - MAX_INCIDENTS} more: report.html lists every one`);
+  const more = countIncidents(view) - lines.length;
+  if (more > 0) lines.push(`  … and ${more} more: govern replay lists every one`);
   return lines;
 }

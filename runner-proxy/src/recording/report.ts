@@ -5,7 +5,7 @@ import { GITHUB_ISSUER } from '../identity/verify.js';
 import type { ManifestBody } from './bundle.js';
 import { reportData } from './report-data.js';
 import { VIEWER_SCRIPT, VIEWER_STYLE } from './report-viewer.js';
-import { countVerdicts, describeIncidents, runVerdict, VERDICTS, type SessionView } from './session-view.js';
+import { countIncidents, countVerdicts, describeIncidents, runVerdict, VERDICTS, type SessionView } from './session-view.js';
 
 /**
  * report.html: one self-contained page (no network) that opens from the artifact zip. The facts an
@@ -116,7 +116,7 @@ function header(facts: SessionFacts, view: SessionView): string {
     fact('job binding', bindingHtml(facts), 'job-binding'),
     '</dl>',
     clientsHtml(view),
-    ...(view.incidents.length ? [`<p class="incidents" id="incidents">${escapeHtml(describeIncidents(view))}: refusals and failures that no listed operation shows, listed below.</p>`] : []),
+    ...(view.incidents.length ? [`<p class="incidents" id="incidents">${escapeHtml(describeIncidents(view))}: refusals and failures that no listed operation shows, ${countIncidents(view) > view.incidents.length ? `the first ${view.incidents.length.toLocaleString('en-US')} listed below (<code>govern replay</code> shows every one)` : 'listed below'}.</p>`] : []),
     ...(view.omitted ? [`<p id="omitted">${view.omitted.toLocaleString('en-US')} allowed operations past the first ${view.ops.length.toLocaleString('en-US')} are counted in their statement groups but not listed one by one: <code>govern replay</code> shows them.</p>`] : []),
     '</header>',
   ].join('\n');

@@ -83,6 +83,8 @@ export interface SessionView {
   details: Record<number, OpDetail>;
   /** The events the catalogue (events.ts) calls incidents: refusals and failures no listed operation shows. */
   incidents: { ts: string; type: string; connection?: string; message: string }[];
+  /** Every incident by type, the unlisted ones too. */
+  incident_counts: Record<string, number>;
   /** Allowed operations past the limit, counted but not listed. */
   omitted: number;
 }
@@ -94,6 +96,8 @@ export interface SessionView {
 export const MAX_LISTED_OPS = 200_000;
 /** Client connections listed one by one; more are counted. */
 const MAX_LISTED_CLIENTS = 10_000;
+/** Incidents listed one by one; more are counted by type. */
+const MAX_LISTED_INCIDENTS = 10_000;
 /** A statement longer than this is cut in the report; events.jsonl keeps it whole. */
 const MAX_TEXT = 16 * 1024;
 
@@ -110,7 +114,7 @@ export function fingerprint(text: string): string {
 
 /** Builds the view event by event; `read` streams a file through it. */
 export class SessionViewBuilder {
-  readonly #view: SessionView = { format: 2, start_ms: 0, connections: [], clients: [], groups: [], strings: [], ops: [], details: {}, incidents: [], omitted: 0 };
+  readonly #view: SessionView = { format: 2, start_ms: 0, connections: [], clients: [], groups: [], strings: [], ops: [], details: {}, incidents: [], incident_counts: {}, omitted: 0 };
   readonly #stringIndex = new Map<string, number>();
   readonly #tally = new GroupTally(this.#view.groups);
   /** Op rows by event seq, so results and approvals find their operation. */
@@ -201,7 +205,9 @@ export class SessionViewBuilder {
       }
       default: {
         const { kind, detail } = describeEvent(e);
-        if (kind?.incident) view.incidents.push({ ts: e.ts, type: e.type, ...(e.connection !== undefined && { connection: String(e.connection) }), message: detail });
+        if (!kind?.incident) return;
+        view.incident_counts[e.type] = (view.incident_counts[e.type] ?? 0) + 1;
+        if (view.incidents.length < MAX_LISTED_INCIDENTS) view.incidents.push({ ts: e.ts, type: e.type, ...(e.connection !== undefined && { connection: String(e.connection) }), message: detail });
       }
     }
   }
@@ -326,14 +332,19 @@ export function countVerdicts(view: SessionView): VerdictCounts {
   return { operations, byVerdict, masked };
 }
 
+/** How many incidents the session had, the unlisted ones too. */
+export function countIncidents(view: SessionView): number {
+  return Object.values(view.incident_counts).reduce((sum, count) => sum + count, 0);
+}
+
 /** The incidents in a few words, by their catalogue label, most frequent first: "3 incidents (2 authentication refused, 1 egress refused)"; empty when there are none. */
 export function describeIncidents(view: SessionView): string {
-  const incidents = view.incidents;
-  if (incidents.length === 0) return '';
-  const byLabel = new Map<string, number>();
-  for (const { type } of incidents) byLabel.set(eventLabel(type), (byLabel.get(eventLabel(type)) ?? 0) + 1);
-  const labels = [...byLabel].sort((a, b) => b[1] - a[1]).map(([label, count]) => `${count.toLocaleString('en-US')} ${label}`);
-  return `${incidents.length.toLocaleString('en-US')} incident${incidents.length === 1 ? '' : 's'} (${labels.join(', ')})`;
+  const total = countIncidents(view);
+  if (total === 0) return '';
+  const labels = Object.entries(view.incident_counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, count]) => `${count.toLocaleString('en-US')} ${eventLabel(type)}`);
+  return `${total.toLocaleString('en-US')} incident${total === 1 ? '' : 's'} (${labels.join(', ')})`;
 }
 
 /** The run as one word: blocked when anything was blocked, denied when an approval was refused or ran out. */

@@ -78,6 +78,18 @@ describe('incidents', () => {
     assert.match(timeline, /#102 +- +WARNING egress refused: evil\.example/);
     assert.match(timeline, /#104 +deploy +WARNING environment variable refused: LANG/);
   });
+
+  test('past 10,000 they are counted by type and not listed, so the report stays bounded', () => {
+    const builder = new SessionViewBuilder();
+    for (const e of syntheticEvents({ operations: 1 })) builder.add(e);
+    for (let i = 0; i < 10_005; i++) builder.add({ seq: 100 + i, ts: '2026-12-01T10:01:00.000Z', prev: '', hash: '', type: 'http.malformed', connection: 'api', problem: 'HPE_INVALID_HEADER_TOKEN' });
+    const view = builder.view;
+    assert.equal(view.incidents.length, 10_000);
+    assert.equal(describeIncidents(view), '10,005 incidents (10,005 malformed request)');
+    const page = reportPage({ ...facts(view), end_reason: 'stop', policy: view.session!.policy!, connections: [], counts: undefined as never }, view);
+    assert.match(page, /the first 10,000 listed below \(<code>govern replay<\/code> shows every one\)/);
+    assert.equal(incidentLines(view).at(-1), '  … and 9985 more: govern replay lists every one');
+  });
 });
 
 describe('job summary', () => {
