@@ -12,7 +12,7 @@ import { Col, countIncidents, countVerdicts, describeIncidents, EXCEPTIONS, grou
 /** GitHub's limit for one step's summary is 1 MiB; leave room for what other steps add. */
 export const SUMMARY_BUDGET = 900 * 1024;
 const TOP_STATEMENTS = 15;
-/** Incidents listed one by one in the summary and the job log; report.html lists every one. */
+/** Incidents listed one by one in the summary and the job log; report.html lists the first 10,000, govern replay every one. */
 const MAX_INCIDENTS = 20;
 
 export interface JobSummaryFacts {
