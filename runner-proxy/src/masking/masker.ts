@@ -24,10 +24,13 @@ export class Masker {
     this.#salt = salt;
   }
 
-  /** Replaces every finding of the planned types in free text, each with its type's strategy. */
-  maskText(text: string, plan: ReadonlyMap<DetectorType, MaskStrategy>): MaskedText {
+  /**
+   * Replaces every finding of the planned types in free text, each with its type's strategy. `within`:
+   * where a statement's quoted constants are, when a scan found them (see `detect`).
+   */
+  maskText(text: string, plan: ReadonlyMap<DetectorType, MaskStrategy>, within?: readonly number[]): MaskedText {
     if (plan.size === 0) return { text, count: 0 };
-    const findings = detect(text, plan);
+    const findings = detect(text, plan, within);
     if (findings.length === 0) return { text, count: 0 };
     let out = '';
     let last = 0;
