@@ -313,55 +313,18 @@ export function openValueStart(text: string, types: { has(type: DetectorType): b
 
 /**
  * Finds every sensitive value of the given types. Earlier detectors win where findings overlap, so a
- * private key's base64 is one finding, not many. `within` (start and end pairs) names the bodies of a
- * statement's quoted constants, when a scan of the text found them: only they are searched when
- * nothing could be found outside them or across their quotes (see `confinedTo`), which finds the same.
+ * private key's base64 is one finding, not many.
  */
-export function detect(text: string, types: { has(type: DetectorType): boolean }, within?: readonly number[]): Finding[] {
+export function detect(text: string, types: { has(type: DetectorType): boolean }): Finding[] {
   let findings: Finding[] | undefined;
   const stats = statsOf(text);
-  const spans = within && confinedTo(text, within, types) ? within : [0, text.length];
   for (const detector of DETECTORS) {
     if (!types.has(detector.type) || !holds(detector.needs, stats) || (detector.mayContain && !detector.mayContain(text))) continue;
-    for (let s = 0; s < spans.length; s += 2) {
-      const from = spans[s]!;
-      const part = from === 0 && spans[s + 1] === text.length ? text : text.slice(from, spans[s + 1]);
-      detector.scan(part, (start, end) => {
-        if (!detector.valid(part.slice(start, end))) return;
-        findings ??= [];
-        if (!findings.some((f) => f.start < from + end && from + start < f.end)) findings.push({ type: detector.type, start: from + start, end: from + end });
-      });
-    }
+    detector.scan(text, (start, end) => {
+      if (!detector.valid(text.slice(start, end))) return;
+      findings ??= [];
+      if (!findings.some((f) => f.start < end && start < f.end)) findings.push({ type: detector.type, start, end });
+    });
   }
   return findings ? findings.sort((a, b) => a.start - b.start) : [];
-}
-
-/**
- * Whether every finding in a text lies inside one of the spans and is found in it alone. The detectors
- * of words (keys, tokens) may match across a quote: they must find nothing to look for in the whole
- * text. The others match no quote or `$`, and none of them looks past one: outside the spans they would
- * need their digits or an `@`. Their quick tests are taken on the whole text still (`detect`).
- */
-function confinedTo(text: string, spans: readonly number[], types: { has(type: DetectorType): boolean }): boolean {
-  let digits = Infinity;
-  let at = false;
-  for (const detector of DETECTORS) {
-    if (!types.has(detector.type)) continue;
-    if (detector.mayContain) {
-      if (detector.mayContain(text)) return false;
-    } else if (detector.needs.at) at = true;
-    else if (detector.needs.digits === undefined) return false;
-    else digits = Math.min(digits, detector.needs.digits);
-  }
-  let outside = 0;
-  for (let s = 0, from = 0; s <= spans.length; from = spans[s + 1]!, s += 2) {
-    const to = s < spans.length ? spans[s]! : text.length;
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 48 && c <= 57) {
-        if (++outside >= digits) return false;
-      } else if (c === 64 && at) return false;
-    }
-  }
-  return true;
 }

@@ -24,13 +24,10 @@ export class Masker {
     this.#salt = salt;
   }
 
-  /**
-   * Replaces every finding of the planned types in free text, each with its type's strategy. `within`:
-   * where a statement's quoted constants are, when a scan found them (see `detect`).
-   */
-  maskText(text: string, plan: ReadonlyMap<DetectorType, MaskStrategy>, within?: readonly number[]): MaskedText {
+  /** Replaces every finding of the planned types in free text, each with its type's strategy. */
+  maskText(text: string, plan: ReadonlyMap<DetectorType, MaskStrategy>): MaskedText {
     if (plan.size === 0) return { text, count: 0 };
-    const findings = detect(text, plan, within);
+    const findings = detect(text, plan);
     if (findings.length === 0) return { text, count: 0 };
     let out = '';
     let last = 0;

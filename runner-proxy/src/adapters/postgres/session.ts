@@ -37,7 +37,6 @@ import { CopyOutMasker, utf8 } from './copy-mask.js';
 import { quotesReadAlike } from './encoding.js';
 import { maskedCopy, maskedPredicate, maskingSource, touchesMasked, type ColumnLineage, type LineageCache, type ResultLineage, type StatementLineage } from './lineage.js';
 import { ResultDiscovery } from './discover.js';
-import { statementShape } from './shape.js';
 import { maskNotice, maskRowInto, masksResults, PASS_THROUGH, planResult, tableOids, withheldNotice, type ResultPlan } from './result-mask.js';
 import { namesOf, SessionState, stateEffects, type NamedObject, type StateEffect, type Undo } from './session-state.js';
 import type { UpstreamConnection } from './upstream.js';
@@ -368,17 +367,14 @@ export class PostgresSession {
     const unsafe = this.#syntaxUnsafe.size > 0 && sql.includes('\\');
     const known = unsafe ? undefined : this.#ctx.operations.get(sql);
     if (known) return known;
-    const shape = statementShape(sql);
-    let classification = this.#ctx.classifier.classify(sql, shape ?? null);
+    let classification = this.#ctx.classifier.classify(sql);
     if (unsafe) classification = { ...classification, classes: new Set(['unparseable']), syntaxError: [...this.#syntaxUnsafe.values()].join('; ') };
-    // Where the scan found the string constants, the detectors search them alone when nothing else could hold a finding.
-    const hidden = hideCredentials(sql);
     const statement: KnownStatement = {
       sql,
       op: {
         connection: this.#ctx.connection,
         protocol: 'postgres',
-        text: this.#ctx.governor.masker.maskText(hidden, REDACT_ALL, hidden === sql ? shape?.strings : undefined).text,
+        text: this.#ctx.governor.masker.maskText(hideCredentials(sql), REDACT_ALL).text,
         classes: classification.classes,
         writes: classification.writes,
         sql: classification,
