@@ -48,11 +48,10 @@ describe('statement shapes', () => {
   });
 
   test('constants are taken out by the scan; anything it could misread gives no shape', () => {
-    const key = (sql: string) => statementShape(sql)?.key;
+    const key = statementShape;
     assert.equal(key('SELECT abalance FROM pgbench_accounts WHERE aid = 12345;'), '\u0000SELECT abalance FROM pgbench_accounts WHERE aid = \u0001;');
     assert.equal(key("select a1 from t2 where x = 1.5 and y = 1e5 and z = .5 and s = 'it''s' and e = E'\\'' and d = $q$a'b$q$ and p = $1"), "\u0000select a1 from t2 where x = \u0003 and y = \u0003 and z = \u0003 and s = '\u0002' and e = E'\u0002' and d = $q$\u0002$q$ and p = $1");
     assert.equal(key("SELECT 1 /* a /* nested */ 'b' */ -- 'c'\n, '1'::int"), "\u0000SELECT \u0001 /* a /* nested */ 'b' */ -- 'c'\n, '\u0002'::int");
-    assert.deepEqual(statementShape("SELECT 'ab', $$c$$")?.strings, [8, 10, 15, 16]);
     for (const sql of ["SELECT 'a\\'", "SELECT U&'a'", 'SELECT U&"a"', "SELECT X'1F'", "SELECT B'1'", "SELECT N'a'", 'SELECT 0x1F', 'SELECT 1_000', 'SELECT 1abc', 'SELECT 1..2', 'SELECT 1e', 'SELECT $1a', "SELECT 'a", 'SELECT "a', 'SELECT $a$b', 'SELECT 1 /* a /* b */', 'SELECT \\x', 'SELECT 1; DROP TABLE t', "SELECT 1; SET role = 'x'", 'SELECT 1 \u0001', 'DROP TABLE t1', 'COPY t FROM STDIN'])
       assert.equal(key(sql), undefined, sql);
   });

@@ -2,7 +2,7 @@ import type { LruCache } from '../../core/lru.js';
 import { functionClasses } from './builtin-functions.js';
 import { ctesIn, FilterContext } from './filters.js';
 import type { SqlParser } from './parser.js';
-import { statementShape, type StatementShape } from './shape.js';
+import { statementShape } from './shape.js';
 
 /**
  * Classifies SQL with the real PostgreSQL parser (libpg-query). Every statement of a message is
@@ -573,11 +573,10 @@ export class SqlClassifier {
     return first.shape !== undefined && !first.perSession && !second.perSession && first.shape === second.shape;
   }
 
-  /** `scanned`: the text's shape when the caller scanned it already (null: it has none). */
-  classify(sql: string, scanned?: StatementShape | null): SqlClassification {
+  classify(sql: string): SqlClassification {
     const { cache, parser } = this.#shared;
     // A known shape differs from a statement parsed before only in its constants' values.
-    const shape = (scanned === undefined ? statementShape(sql) : scanned)?.key;
+    const shape = statementShape(sql);
     const known = shape === undefined ? undefined : cache.get(shape);
     if (known) return known;
     const tooCostly = lexerCostProblem(sql);

@@ -12,17 +12,6 @@
  * constants are all replaced by the parser's normalization too, which the classification's rule of
  * reading a constant's value only with `readsValue` set is made against.
  */
-export interface StatementShape {
-  /**
-   * NUL, then the text with each constant's value replaced: an integer by U+0001, any other number by
-   * U+0003, a string's body (between its quotes, which stay) by U+0002. Everything else is kept as it
-   * was, comments included, so two texts with one key differ in their constants' values alone.
-   */
-  key: string;
-  /** Where each string constant's body starts and ends in the text, in pairs. */
-  strings: number[];
-}
-
 const SHAPED = /^\s*(select|insert|update|delete|with|values)\b/i;
 const STATEMENT_START = /^(select|insert|update|delete|with|values)$/i;
 
@@ -41,10 +30,14 @@ const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0
 /** Characters no key may hold outside a constant, so that its marks are unambiguous; PostgreSQL reads none of them as whitespace. */
 const CONTROL = /[\u0000-\u0008\u000b\u000e-\u001f\u007f]/;
 
-export function statementShape(sql: string): StatementShape | undefined {
+/**
+ * NUL, then the text with each constant's value replaced: an integer by U+0001, any other number by
+ * U+0003, a string's body (between its quotes, which stay) by U+0002. Everything else is kept as it
+ * was, comments included, so two texts with one key differ in their constants' values alone.
+ */
+export function statementShape(sql: string): string | undefined {
   if (!SHAPED.test(sql) || CONTROL.test(sql)) return undefined;
   const length = sql.length;
-  const strings: number[] = [];
   let key = '\u0000';
   let copied = 0;
   /** After a `;`: the next word must start a statement of a shaped kind. */
@@ -85,7 +78,6 @@ export function statementShape(sql: string): StatementShape | undefined {
     if (c === 0x27) {
       const end = standardStringEnd(sql, i + 1);
       if (end < 0) return undefined;
-      strings.push(i + 1, end);
       replace(i + 1, end, STRING);
       i = end;
       continue;
@@ -109,7 +101,6 @@ export function statementShape(sql: string): StatementShape | undefined {
       }
       const end = dollarQuoted(sql, i);
       if (end === undefined) return undefined;
-      strings.push(end.bodyStart, end.bodyEnd);
       replace(end.bodyStart, end.bodyEnd, STRING);
       i = end.end - 1;
       continue;
@@ -127,7 +118,6 @@ export function statementShape(sql: string): StatementShape | undefined {
           // E'…': backslash escapes, whatever standard_conforming_strings says.
           const end = escapeStringEnd(sql, i + 2);
           if (end < 0) return undefined;
-          strings.push(i + 2, end);
           replace(i + 2, end, STRING);
           i = end;
           continue;
@@ -146,7 +136,7 @@ export function statementShape(sql: string): StatementShape | undefined {
     // A backslash outside a string: the parser decides what it means.
     if (c === 0x5c) return undefined;
   }
-  return { key: key + sql.slice(copied), strings };
+  return key + sql.slice(copied);
 }
 
 /** Where a standard string's closing quote is, from its body's start; -1 when there is none, or a backslash the setting could make an escape. */
