@@ -82,7 +82,8 @@ export class Approvals {
     return [...this.#waiting.values()].map(({ id, connection, operation, rule, requested_at }) => ({ id, connection, operation, rule, requested_at }));
   }
 
-  async request(op: Operation, rule: string, opSeq: number): Promise<ApprovalResult> {
+  /** Holds an operation until it is decided; `withdrawn` is aborted when whoever asked has gone (the hold is then withdrawn). */
+  async request(op: Operation, rule: string, opSeq: number, withdrawn?: AbortSignal): Promise<ApprovalResult> {
     const id = `apr_${randomBytes(5).toString('hex')}`;
     if (this.#waiting.size >= this.#spec.maxPending) {
       const result: ApprovalResult = { id, outcome: 'denied', by: 'govern', reason: `${this.#spec.maxPending} operations already wait for approval` };
@@ -107,14 +108,14 @@ export class Approvals {
         requested_at: new Date(this.#now()).toISOString(),
         settle: (r) => {
           clearTimeout(timer);
-          op.withdrawn?.removeEventListener('abort', withdraw);
+          withdrawn?.removeEventListener('abort', withdraw);
           this.#waiting.delete(id);
           resolve(r);
         },
       };
       this.#waiting.set(id, waiting);
-      if (op.withdrawn?.aborted) return withdraw();
-      op.withdrawn?.addEventListener('abort', withdraw, { once: true });
+      if (withdrawn?.aborted) return withdraw();
+      withdrawn?.addEventListener('abort', withdraw, { once: true });
       this.#provider?.announce(this.pending().find((p) => p.id === id)!).catch((e: Error) => this.#warn(`cannot ask for approval ${id}: ${e.message}; govern approve ${id} still works`));
     });
     this.#recorder.append('approval.decided', { request_id: id, op: opSeq, outcome: result.outcome, by: result.by, reason: result.reason });

@@ -114,9 +114,10 @@ export class Governor {
   /**
    * Decides one operation. An allowed operation gets its ruling at once, so the hot path never waits;
    * a block (durable before the refusal) or a hold (until someone decides) comes as a promise.
-   * `client` is the sequence number of the client connection's `connection.open`, where the adapter keeps one.
+   * `client` is the sequence number of the client connection's `connection.open`, where the adapter keeps one;
+   * `withdrawn` is aborted when whoever asked has gone (a client that left): a hold on it is withdrawn.
    */
-  decide(op: Operation, client?: number): Ruling | Promise<Ruling> {
+  decide(op: Operation, client?: number, withdrawn?: AbortSignal): Ruling | Promise<Ruling> {
     this.counts.operations++;
     let decision: Decision;
     let seq: number;
@@ -134,7 +135,7 @@ export class Governor {
     }
     if (decision.verdict === 'block') return this.#block(seq, decision);
     if (decision.verdict === 'approve' && op.approveAtExecution) return { allowed: false, seq, masks: decision.masks, rule: decision.rule!, message: decision.reason, deferred: true };
-    if (decision.verdict === 'approve') return this.#hold(op, seq, decision);
+    if (decision.verdict === 'approve') return this.#hold(op, seq, decision, withdrawn);
     this.counts.allowed++;
     if (decision.policyVerdict === 'block') this.counts.would_block++;
     else if (decision.policyVerdict === 'approve') this.counts.would_hold++;
@@ -242,10 +243,10 @@ export class Governor {
     return { allowed: false, seq, masks: EMPTY_MASK_PLAN, rule: decision.rule!, message: decision.reason };
   }
 
-  async #hold(op: Operation, seq: number, decision: Decision): Promise<Ruling> {
+  async #hold(op: Operation, seq: number, decision: Decision, withdrawn: AbortSignal | undefined): Promise<Ruling> {
     let result;
     try {
-      result = await this.approvals.request(op, decision.rule!, seq);
+      result = await this.approvals.request(op, decision.rule!, seq, withdrawn);
     } catch (e) {
       this.counts.denied++;
       return this.#refuse(seq, decision.rule!, recordingMessage(e));

@@ -38,8 +38,6 @@ export interface Operation {
    * now but at each execution, with the values it runs with.
    */
   approveAtExecution?: boolean;
-  /** Aborted when whoever asked has gone (a client that left): a hold on it is withdrawn. */
-  withdrawn?: AbortSignal;
 }
 
 export type Verdict = 'allow' | 'block' | 'approve';

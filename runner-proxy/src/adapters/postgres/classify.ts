@@ -2,6 +2,7 @@ import type { LruCache } from '../../core/lru.js';
 import { functionClasses } from './builtin-functions.js';
 import { ctesIn, FilterContext } from './filters.js';
 import type { SqlParser } from './parser.js';
+import { statementShape } from './shape.js';
 
 /**
  * Classifies SQL with the real PostgreSQL parser (libpg-query). Every statement of a message is
@@ -13,8 +14,8 @@ import type { SqlParser } from './parser.js';
  * statement shape is parsed once. That is sound because of one rule (`shape`): a classification that
  * read no constant's value holds for every text of the same normalized form, whose trees differ in
  * constants only; one that read a value (a `DO` body, a setting's name, a COPY or EXPLAIN option, a
- * LIKE pattern) is its exact text's alone and is not cached by shape. The commonest statements also
- * find their entry without the parser, by a key with their numbers taken out (`numberShape`).
+ * LIKE pattern) is its exact text's alone and is not cached by shape. Plain DML statements also find
+ * their entry without the parser, by a key with their constants cut out by a scan (`statementShape`).
  */
 export interface SqlClassification {
   classes: ReadonlySet<string>;
@@ -574,8 +575,8 @@ export class SqlClassifier {
 
   classify(sql: string): SqlClassification {
     const { cache, parser } = this.#shared;
-    // A known shape differs from a statement parsed before only in its integer literals.
-    const shape = numberShape(sql);
+    // A known shape differs from a statement parsed before only in its constants' values.
+    const shape = statementShape(sql);
     const known = shape === undefined ? undefined : cache.get(shape);
     if (known) return known;
     const tooCostly = lexerCostProblem(sql);
@@ -642,43 +643,6 @@ function lexerCostProblem(sql: string): string | undefined {
   }
   if (cost <= MAX_OPERATOR_RUN * MAX_OPERATOR_RUN) return undefined;
   return `the statement holds runs of operator characters (such as + - * / < >) up to ${longest} long, more than the gateway parses (${MAX_OPERATOR_RUN} in all); parsing them takes time that grows with the square of their length`;
-}
-
-const SHAPED = /^\s*(select|insert|update|delete|with|values)\b/i;
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-const isIdentifierStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
-const isIdentifierPart = (c: number) => isIdentifierStart(c) || isDigit(c) || c === 0x24;
-
-/**
- * A cache key for a plain SELECT, INSERT, UPDATE, DELETE, WITH or VALUES statement: its text with
- * every integer literal replaced by a NUL (which no statement text can hold), found without the
- * parser. A scan this simple is trusted only where it cannot misread: any quote, dollar sign,
- * backslash, comment or non-ASCII character gives undefined, and the parser's normalisation decides.
- * Numbers it is unsure of (decimals, exponents, `0x…`) stay as they are, which only makes the key
- * more specific.
- */
-export function numberShape(sql: string): string | undefined {
-  if (!SHAPED.test(sql)) return undefined;
-  let shape = '\u0000';
-  let copied = 0;
-  const length = sql.length;
-  for (let i = 0; i < length; i++) {
-    const c = sql.charCodeAt(i);
-    if (c === 0x27 || c === 0x22 || c === 0x24 || c === 0x5c || c >= 0x80) return undefined;
-    if ((c === 0x2d || c === 0x2f) && (sql.charCodeAt(i + 1) === (c === 0x2d ? 0x2d : 0x2a))) return undefined;
-    if (isIdentifierStart(c)) {
-      while (i + 1 < length && isIdentifierPart(sql.charCodeAt(i + 1))) i++;
-      continue;
-    }
-    if (!isDigit(c)) continue;
-    const start = i;
-    while (i + 1 < length && isDigit(sql.charCodeAt(i + 1))) i++;
-    const next = sql.charCodeAt(i + 1);
-    if (sql.charCodeAt(start - 1) === 0x2e || next === 0x2e || isIdentifierPart(next)) continue;
-    shape += sql.slice(copied, start) + '\u0000';
-    copied = i + 1;
-  }
-  return shape + sql.slice(copied);
 }
 
 function syntaxError(e: unknown): SqlClassification {

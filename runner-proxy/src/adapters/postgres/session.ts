@@ -434,7 +434,7 @@ export class PostgresSession {
       );
       return false;
     }
-    const decided = this.#ctx.governor.decide({ ...op, withdrawn: this.#left.signal }, this.#openSeq);
+    const decided = this.#ctx.governor.decide(op, this.#openSeq, this.#left.signal);
     const acted = decided instanceof Promise ? decided.then((ruling) => act(ruling, op)) : act(decided, op);
     if (!(acted instanceof Promise)) return true;
     acted.then(
