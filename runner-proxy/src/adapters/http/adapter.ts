@@ -13,15 +13,15 @@
  * So the hot path is the gateway's own HTTP/1.1 codec on raw `net`/`tls` sockets (`codec.ts`, push-style
  * like pg-protocol's parser): it reads requests strictly (item 3 of the issue: anything a target might
  * frame differently is refused before it exists), writes each request's framing toward the target
- * itself on a kept-alive raw pool (`pool.ts`), and batches each direction's writes (`connection.ts`).
+ * itself on a kept-alive raw pool (`pool.ts`), and batches each direction's writes (`job-connection.ts`, `exchange.ts`, `answer.ts`).
  * It is small enough to audit, has no dependency to bundle or keep patched, and the job's
  * Content-Length/Transfer-Encoding never pass through, so the target reads exactly the message the
  * gateway inspected. Node's client remains only for WebSocket handshakes (`websocket.ts`), which are rare.
  */
 import { createServer, type Server } from 'node:net';
 import type { Adapter, AdapterContext, Listener, ProxyContext } from '../adapter.js';
-import { JobConnections } from './connection.js';
-import { listenerState, type ListenerState } from './exchange.js';
+import { JobConnections } from './job-connection.js';
+import { listenerState, type ListenerState } from './listener-state.js';
 import { listenForwardProxy } from './forward.js';
 import { SecretPath } from './secret-path.js';
 import { checkHttpTarget, closeTarget, HttpTargetError, parseHttpTarget, type HttpTarget } from './target.js';

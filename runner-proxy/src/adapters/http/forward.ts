@@ -8,8 +8,9 @@ import { globMatcher } from '../../core/glob.js';
 import type { Listener, ProxyContext } from '../adapter.js';
 import { RunCertificateAuthority } from '../run-ca.js';
 import type { Head } from './codec.js';
-import { JobConnections, type JobConnection } from './connection.js';
-import { commitOrRefusal, listenerState, rawResponse, type ListenerState } from './exchange.js';
+import { JobConnections, type JobConnection } from './job-connection.js';
+import { listenerState, type ListenerState } from './listener-state.js';
+import { commitOrRefusal, rawResponse } from './refusal.js';
 import { dropHeader, rawHeader } from './message.js';
 import { closeTarget, parseHttpTarget } from './target.js';
 

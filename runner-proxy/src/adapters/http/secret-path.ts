@@ -6,7 +6,7 @@
  * proxy_redirect and proxy_cookie_path do.
  */
 import { randomBytes } from 'node:crypto';
-import { rawResponse } from './exchange.js';
+import { rawResponse } from './refusal.js';
 import type { HttpTarget } from './target.js';
 
 /** Path=… in a Set-Cookie value (the cookie's own value cannot hold a semicolon). */

@@ -8,12 +8,14 @@ import type { MaskPlan } from '../../core/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
 import { headerLines, type Head } from './codec.js';
 import { endToEndHeaders, isJsonType } from './message.js';
-import { requestFacts } from './operation.js';
 import { maskQuery } from './request-mask.js';
 import type { SecretPath } from './secret-path.js';
 import { isTextType, maskHeaders } from './text-mask.js';
 import { guardConnection, guarded } from '../guard.js';
-import { commitOrRefusal, MASKED_DROPS, rawResponse, recordText, refusalBody, refusalStatus, type ListenerState } from './exchange.js';
+import { MASKED_DROPS } from './answer.js';
+import type { ListenerState } from './listener-state.js';
+import { recordText, requestFacts } from './operation.js';
+import { commitOrRefusal, rawResponse, refusalBody, refusalStatus } from './refusal.js';
 import { AmbiguousRequest, readRequest, type ReadRequest } from './target-reading.js';
 
 /** A text message (all its fragments) is held at most this long to be masked whole. */
