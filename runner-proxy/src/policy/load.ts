@@ -465,7 +465,6 @@ function checkRule(raw: RawRule, path: Path, located: Located, protocols: Protoc
 /** What a protocol's condition keys check their values with: this file's globs and request patterns. */
 function conditionChecks(located: Located): ConditionChecks {
   return {
-    problem: (path, message) => located.problem(path, message),
     glob: (pattern, separator, path) => checkGlob(pattern, separator, path, located),
     requestPattern: (raw, path) => checkRequestPattern(raw as RawRequestPattern, path, located),
   };

@@ -26,7 +26,6 @@ export type Matcher = (op: Operation) => boolean;
 
 /** What the loader lends a condition key to check its value. */
 export interface ConditionChecks {
-  problem(path: Path, message: string): void;
   /** Reports a glob that does not compile. */
   glob(pattern: string, separator: '/' | '.', path: Path): void;
   /** An HTTP request pattern, checked and normalised as `when` has it. */
