@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtInAdapters } from '../runner-proxy/src/adapters/index.js';
+import { builtInAdapters, builtInProtocols } from '../runner-proxy/src/adapters/index.js';
 import { Gateway } from '../runner-proxy/src/gateway/gateway.js';
 import { NO_IDENTITY } from '../runner-proxy/src/identity/principal.js';
 import { parsePolicy } from '../runner-proxy/src/policy/load.js';
@@ -61,7 +61,7 @@ const POLICY = 'version: 1\nrules:\n  - name: pii\n    mask: { types: [email, cr
  */
 async function perStatement(): Promise<{ us: number; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'govern-bench-statements-'));
-  const policy = parsePolicy('bench.yml', Buffer.from(POLICY), { env: {}, resolveVariables: true });
+  const policy = parsePolicy('bench.yml', Buffer.from(POLICY), { env: {}, resolveVariables: true, protocols: builtInProtocols() });
   const gateway = await Gateway.start({ policy, principal: NO_IDENTITY, outDir: join(dir, 'session'), adapters: builtInAdapters(), log: { info: () => undefined, warn: () => undefined } });
   try {
     const { governor } = gateway;

@@ -10,6 +10,7 @@ import { testPolicy } from '../runner-proxy/src/rollout/policy-test.js';
 import { loadSessions } from '../runner-proxy/src/rollout/sessions.js';
 import { suggestPolicy } from '../runner-proxy/src/rollout/suggest.js';
 import { writeSyntheticBundle } from '../runner-proxy/test/fixtures/bundles.js';
+import { builtInProtocols } from '../runner-proxy/src/adapters/index.js';
 
 export interface RolloutFigures {
   operations: number;
@@ -50,7 +51,7 @@ export async function benchRollout(operations = 100_000, bundles = 10): Promise<
       await writeSyntheticBundle(path, { operations: operations / bundles, runId: String(5000 + i) });
       many.push(path);
     }
-    const policy = parsePolicy('stricter.yml', Buffer.from(STRICTER), { env: {}, resolveVariables: false });
+    const policy = parsePolicy('stricter.yml', Buffer.from(STRICTER), { env: {}, resolveVariables: false, protocols: builtInProtocols() });
     const figures: RolloutFigures = { operations, testMs: [], loadMs: [], changed: 0, suggestBundles: bundles, suggestOperations: operations, suggestMs: [], discovery: benchDiscovery() };
     for (let run = 0; run < RUNS; run++) {
       const started = performance.now();

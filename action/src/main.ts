@@ -9,6 +9,7 @@ import { GOVERN_ID_TOKEN } from '../../runner-proxy/src/identity/token-source.js
 import { putCliOnPath } from './cli-cache.js';
 import { testPolicyOnPullRequest } from './policy-test.js';
 import { State } from './state.js';
+import { builtInProtocols } from '../../runner-proxy/src/adapters/index.js';
 
 /** The bundled gateway sits beside this step's bundle: dist/main/index.js → dist/govern/index.js. */
 const GATEWAY = join(dirname(fileURLToPath(import.meta.url)), '..', 'govern', 'index.js');
@@ -17,7 +18,7 @@ async function run(): Promise<void> {
   const policyTest = core.getInput('policy-test');
   if (policyTest) return testPolicyOnPullRequest(GATEWAY, policyTest);
   const policyPath = findPolicy(core.getInput('policy') || undefined);
-  const policy = loadPolicy(policyPath, { env: process.env, resolveVariables: false });
+  const policy = loadPolicy(policyPath, { env: process.env, resolveVariables: false, protocols: builtInProtocols() });
   const outDir = join(process.env.RUNNER_TEMP ?? '.', `govern-session-${process.env.GITHUB_JOB ?? 'job'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`);
   const env: Record<string, string | undefined> = { ...process.env };
   if (policy.identity) {

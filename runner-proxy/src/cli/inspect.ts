@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtInAdapters } from '../adapters/index.js';
+import { builtInAdapters, builtInProtocols } from '../adapters/index.js';
 import { ErrorCode, formatProblem, GovernError, PolicyError } from '../core/errors.js';
 import { cannotServe } from '../gateway/gateway.js';
 import { loadPolicy } from '../policy/load.js';
@@ -106,7 +106,7 @@ export async function policyCheckCommand({ values, positionals, env, io }: Comma
   const [sub, file, extra] = positionals;
   if (sub !== 'check' || !file || extra) throw usage('use govern policy check FILE, govern policy suggest DIR… or govern policy test FILE DIR…');
   try {
-    const policy = loadPolicy(file, { env, resolveVariables: !values['no-env'] });
+    const policy = loadPolicy(file, { env, resolveVariables: !values['no-env'], protocols: builtInProtocols() });
     const adapters = builtInAdapters();
     const unserved = policy.connections.filter((c) => !adapters.has(c.protocol));
     if (unserved.length) {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:net';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { builtInAdapters } from '../adapters/index.js';
+import { builtInAdapters, builtInProtocols } from '../adapters/index.js';
 import { approvalProvider } from '../approvals/providers.js';
 import { ErrorCode, GovernError } from '../core/errors.js';
 import { controlSocketPath, removeRuntimeInfo, serveControl, writeRuntimeInfo, type ControlRequest } from '../gateway/control.js';
@@ -56,7 +56,7 @@ export async function identify(policy: Policy, env: Env, tokenEnv: string | unde
  * starts the gateway and its control socket, and leaves gateway.json for later commands.
  */
 export async function launch({ policyPath, outDir, tokenEnv, mode, env, log }: LaunchOptions): Promise<Launched> {
-  const loaded = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true });
+  const loaded = loadPolicy(findPolicy(policyPath), { env, resolveVariables: true, protocols: builtInProtocols() });
   if (mode !== undefined && mode !== 'enforce' && mode !== 'observe') throw new GovernError(ErrorCode.Usage, `mode must be enforce or observe, not "${mode}"`);
   const policy: Policy = mode ? { ...loaded, mode } : loaded;
   for (const w of policy.warnings) log.warn(`${w.file}:${w.line}: ${w.message}`);

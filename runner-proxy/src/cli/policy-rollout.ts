@@ -10,6 +10,7 @@ import { loadSessions, type SkippedBundle } from '../rollout/sessions.js';
 import { suggestPolicy } from '../rollout/suggest.js';
 import { failure, formatResult, parseReportFormat, parseTestFailOn } from '../rollout/test-report.js';
 import { usage, type CommandContext } from './context.js';
+import { builtInProtocols } from '../adapters/index.js';
 
 function warnSkipped(ctx: CommandContext, skipped: readonly SkippedBundle[]): void {
   for (const s of skipped) ctx.io.stderr.write(`govern policy: skipped ${s.dir}, it does not verify: ${s.problem}\n`);
@@ -23,7 +24,7 @@ export async function policySuggestCommand(ctx: CommandContext): Promise<number>
   warnSkipped(ctx, skipped);
   const suggestion = suggestPolicy(sessions);
   // What is suggested must be a policy govern accepts; a problem here is govern's own.
-  parsePolicy(String(ctx.values.out ?? 'suggested.yml'), Buffer.from(suggestion), { env: {}, resolveVariables: false });
+  parsePolicy(String(ctx.values.out ?? 'suggested.yml'), Buffer.from(suggestion), { env: {}, resolveVariables: false, protocols: builtInProtocols() });
   if (typeof ctx.values.out === 'string') {
     writeFileSync(ctx.values.out, suggestion);
     ctx.io.stderr.write(`govern policy suggest: wrote ${ctx.values.out} from ${sessions.length} session${sessions.length === 1 ? '' : 's'}\n`);
@@ -41,7 +42,7 @@ export async function policyTestCommand(ctx: CommandContext): Promise<number> {
   if (runs !== undefined && !(Number.isInteger(runs) && runs > 0 && runs <= 100)) throw usage('--runs takes a number of runs from 1 to 100');
   const format = parseReportFormat(ctx.values.format);
   const failOn = parseTestFailOn(ctx.values['fail-on']);
-  const policy = loadPolicy(file, { env: ctx.env, resolveVariables: false });
+  const policy = loadPolicy(file, { env: ctx.env, resolveVariables: false, protocols: builtInProtocols() });
   const forge = runs !== undefined || ctx.values.comment ? forgeOf(ctx) : undefined;
   if (forge && runs !== undefined) {
     const into = mkdtempSync(join(ctx.env.RUNNER_TEMP ?? ctx.env.CI_BUILDS_DIR ?? tmpdir(), 'govern-sessions-'));

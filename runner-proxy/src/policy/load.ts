@@ -6,7 +6,8 @@ import { ErrorCode, GovernError, PolicyError, type PolicyProblem } from '../core
 import { compileGlob, GlobSyntaxError } from '../core/glob.js';
 import { compileCondition, compileSelector, JsonSyntaxError } from '../core/json-select.js';
 import { forgeOfEntry, isPinned, unpinnedReason, weakPinning } from '../identity/pinning.js';
-import schema from './policy.schema.json' with { type: 'json' };
+import type { ConditionChecks, Path, ProtocolRegistry } from './protocol.js';
+import { policySchema } from './schema.js';
 import type {
   ApprovalsSpec,
   ConnectionSpec,
@@ -14,39 +15,34 @@ import type {
   HttpRequestPattern,
   MaskSpec,
   Policy,
-  Protocol,
   ProxySpec,
   RuleAction,
   RuleSpec,
   TrustEntry,
 } from './types.js';
 
-export { schema as policySchema };
-
 export interface LoadOptions {
   /** Where `${VAR}` is looked up: the gateway's own environment. */
   env: Readonly<Record<string, string | undefined>>;
   /** false: check the file's structure only and leave `${VAR}` unresolved (editors, pre-commit hooks). */
   resolveVariables: boolean;
+  /** The protocols the build serves (adapters/index.ts): which connections and conditions the policy may have. */
+  protocols: ProtocolRegistry;
 }
 
-const PROTOCOLS: readonly Protocol[] = ['postgres', 'mysql', 'ssh', 'http'];
 const ACTIONS: readonly RuleAction[] = ['mask', 'block', 'approve', 'allow'];
-/** What an allow-list (`others:`) can list: operations that are one thing each, a command line or a request. */
-const ALLOW_LIST_KEYS: ReadonlySet<string> = new Set(['shell', 'http']);
 const VARIABLE = /\$\{([^}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_TIMEOUT = '15m';
 const DEFAULT_MAX_PENDING = 20;
 
-/** One validator for the life of the process; Ajv compiles the schema to code. */
-let validator: ReturnType<Ajv['compile']> | undefined;
-function validate(data: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, verbose: true, strict: false }).compile(schema);
+/** One validator per registry for the life of the process; Ajv compiles the schema to code. */
+const validators = new WeakMap<ProtocolRegistry, ReturnType<Ajv['compile']>>();
+function validate(data: unknown, protocols: ProtocolRegistry): ErrorObject[] {
+  let validator = validators.get(protocols);
+  if (!validator) validators.set(protocols, (validator = new Ajv({ allErrors: true, verbose: true, strict: false }).compile(policySchema(protocols))));
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
-
-type Path = (string | number)[];
 
 const DEFAULT_POLICIES = ['.github/govern.yml', '.govern.yml'];
 
@@ -88,7 +84,7 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
     at(0, 'the policy must be a mapping with at least "version: 1"');
     throw new PolicyError(problems);
   }
-  for (const error of collapse(validate(data))) located.report(error);
+  for (const error of collapse(validate(data, options.protocols))) located.report(error);
   if (problems.length) throw new PolicyError(problems);
 
   const raw = data as RawPolicy;
@@ -104,15 +100,17 @@ export function parsePolicy(file: string, bytes: Buffer, options: LoadOptions): 
     connections: Object.entries(raw.connections ?? {}).map(([name, c]) =>
       checkConnection(name, c, located, options, variables),
     ),
-    rules: (raw.rules ?? []).map((r, i) => checkRule(r, ['rules', i], located)),
+    rules: (raw.rules ?? []).map((r, i) => checkRule(r, ['rules', i], located, options.protocols)),
     approvals: approvalsOf(raw.approvals, located),
     recording: { results: raw.recording?.results ?? 'summary' },
     mode: raw.mode ?? 'enforce',
     ...(raw.proxy && { proxy: checkProxy(raw.proxy, located) }),
     warnings,
     variables: [...variables],
+    protocols: options.protocols,
   };
   crossCheck(policy, raw, located);
+  checkClasses(policy, located);
   findStrayVariables(doc, located);
   if (problems.length) throw new PolicyError(problems);
   return policy;
@@ -276,7 +274,7 @@ interface RawRequestPattern {
   headers?: Record<string, StringOrList>;
   query?: Record<string, StringOrList>;
 }
-interface RawCondition { sql?: string[]; shell?: string[]; http?: (string | RawRequestPattern)[]; json?: string; ssh?: string[]; sftp?: string[] }
+interface RawCondition { [key: string]: unknown; json?: string }
 interface RawRule {
   name: string;
   when?: { connection?: StringOrList } & RawRequestPattern;
@@ -361,16 +359,16 @@ function checkConnection(
   variables: Set<string>,
 ): ConnectionSpec {
   const path: Path = ['connections', name];
-  const protocols = PROTOCOLS.filter((p) => raw[p] !== undefined);
+  const protocols = options.protocols.names.filter((p) => raw[p] !== undefined);
   if (protocols.length !== 1) {
     located.problem(
       path,
       protocols.length === 0
-        ? `connection "${name}" needs one of postgres, mysql, ssh or http`
+        ? `connection "${name}" needs one of ${oneOf(options.protocols.names)}`
         : `connection "${name}" has ${protocols.join(' and ')}; a connection reaches exactly one target`,
     );
   }
-  const protocol = protocols[0] ?? 'http';
+  const protocol = protocols[0] ?? options.protocols.names[0]!;
   const settings = resolveVariables(raw[protocol] as Record<string, unknown> | undefined, [...path, protocol], located, options, variables);
   return { name, protocol, export: raw.export, settings };
 }
@@ -407,7 +405,7 @@ function resolveVariables(
   return (walk(value ?? {}, path) ?? {}) as Record<string, unknown>;
 }
 
-function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
+function checkRule(raw: RawRule, path: Path, located: Located, protocols: ProtocolRegistry): RuleSpec {
   const actions = ACTIONS.filter((a) => raw[a] !== undefined);
   if (actions.length !== 1) {
     located.problem(
@@ -442,28 +440,39 @@ function checkRule(raw: RawRule, path: Path, located: Located): RuleSpec {
     }
     rule.mask = mask;
   } else if (action !== 'mask') {
-    const condition = raw[action]!;
-    if (condition.json !== undefined) syntax(() => compileCondition(condition.json!), [...path, action, 'json'], located);
-    const http = condition.http?.map((pattern, i) => {
-      if (typeof pattern !== 'string') return checkRequestPattern(pattern, [...path, action, 'http', i], located);
-      const glob = pattern.split(/\s+/).find((part) => part.startsWith('/'));
-      if (glob) checkGlob(glob, '/', [...path, action, 'http', i], located);
-      return pattern;
-    });
-    condition.sftp?.forEach((pattern, i) => {
-      const glob = pattern.split(/\s+/)[1];
-      if (glob) checkGlob(glob, '/', [...path, action, 'sftp', i], located);
-    });
-    const { http: _raw, ...rest } = condition;
-    rule.condition = { ...rest, ...(http && { http }) };
+    const checks = conditionChecks(located);
+    rule.condition = Object.fromEntries(
+      Object.entries(raw[action]!).map(([key, value]) => {
+        if (key === 'json') {
+          syntax(() => compileCondition(value as string), [...path, action, 'json'], located);
+          return [key, value];
+        }
+        const check = protocols.conditions.get(key)!.condition.check;
+        return [key, check ? check(value, [...path, action, key], checks) : value];
+      }),
+    );
   }
   if (raw.others !== undefined) {
     const listed = raw.allow && Object.keys(raw.allow).filter((k) => k !== 'json');
-    if (!listed || listed.length === 0 || listed.some((k) => !ALLOW_LIST_KEYS.has(k))) {
-      located.problem([...path, 'others'], `rule "${raw.name}" has others: ${raw.others}, which only an allow rule listing shell commands or http requests (and nothing else) can have`);
+    if (!listed || listed.length === 0 || listed.some((k) => !protocols.conditions.get(k)?.condition.allowList)) {
+      const nouns = [...protocols.conditions.values()].flatMap(({ condition }) => condition.allowList?.noun ?? []);
+      located.problem([...path, 'others'], `rule "${raw.name}" has others: ${raw.others}, which only an allow rule listing ${nouns.join(' or ')} (and nothing else) can have`);
     } else rule.others = raw.others;
   }
   return rule;
+}
+
+/** What a protocol's condition keys check their values with: this file's globs and request patterns. */
+function conditionChecks(located: Located): ConditionChecks {
+  return {
+    glob: (pattern, separator, path) => checkGlob(pattern, separator, path, located),
+    requestPattern: (raw, path) => checkRequestPattern(raw as RawRequestPattern, path, located),
+  };
+}
+
+/** "a, b or c". */
+function oneOf(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 /** An HTTP request pattern with its globs checked, methods upper case, host and header names lower case. */
@@ -539,6 +548,33 @@ function crossCheck(policy: Policy, raw: RawPolicy, located: Located): void {
         located.problem(at, `rule "${rule.name}" names connection "${name}", which the policy does not define${proxied ?? (hint ? `; did you mean "${hint}"?` : '')}`);
       }
     });
+  });
+}
+
+/**
+ * The classes a rule names for the connections it narrows to must be ones their protocols know:
+ * `copy_program` on a MySQL connection would never match. (A rule for every connection names classes
+ * some protocol knows, which the schema checks.)
+ */
+function checkClasses(policy: Policy, located: Located): void {
+  const protocolOf = new Map(policy.connections.map((c) => [c.name, c.protocol]));
+  policy.rules.forEach((rule, i) => {
+    for (const [key, value] of Object.entries(rule.condition ?? {})) {
+      const entry = policy.protocols.conditions.get(key);
+      if (!entry?.condition.namesClasses) continue;
+      const connections = (rule.when?.connection ?? []).filter((name) => entry.protocols.has(protocolOf.get(name) ?? ''));
+      const reached = [...new Set(connections.map((name) => protocolOf.get(name)!))];
+      const known = reached.flatMap((p) => policy.protocols.get(p)!.classes?.[key] ?? []);
+      (value as readonly string[]).forEach((c, j) => {
+        if (reached.length === 0 || known.includes(c)) return;
+        const path = ['rules', i, rule.action, key, j];
+        const hint = closest(c, known);
+        located.problem(
+          path,
+          `${describePath(path)} "${c}" is not a class ${oneOf(reached)} knows (rule "${rule.name}" is for ${connections.map((n) => `"${n}"`).join(', ')})${hint ? `; did you mean "${hint}"?` : ''}`,
+        );
+      });
+    }
   });
 }
 

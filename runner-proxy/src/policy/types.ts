@@ -1,8 +1,10 @@
 import type { PolicyProblem } from '../core/errors.js';
+import type { ProtocolRegistry } from './protocol.js';
 
 /** The policy after validation and `${VAR}` resolution: what the rest of govern works from. */
 
-export type Protocol = 'postgres' | 'mysql' | 'ssh' | 'http';
+/** The name of a protocol the registry declares (adapters/index.ts): postgres, mysql, ssh, http. */
+export type Protocol = string;
 export type RuleAction = 'mask' | 'block' | 'approve' | 'allow';
 export type MaskStrategy = 'redact' | 'partial' | 'hash';
 export type DetectorType =
@@ -54,16 +56,13 @@ export interface HttpRequestPattern {
   query?: Readonly<Record<string, readonly string[]>>;
 }
 
+/**
+ * What a block, approve or allow rule matches: `json` (a condition on the request's JSON body), and the
+ * keys the protocols declare (sql, shell, ssh, sftp, http), each value as its declaration's check returns it.
+ */
 export interface RuleCondition {
-  sql?: readonly string[];
-  shell?: readonly string[];
-  /** "METHOD /path/glob", "METHOD", "/path/glob", unknown, or a request pattern. */
-  http?: readonly (string | HttpRequestPattern)[];
+  readonly [key: string]: unknown;
   json?: string;
-  /** SSH channel classes: interactive, port_forwarding, agent_forwarding, x11_forwarding. */
-  ssh?: readonly string[];
-  /** "CLASS" or "CLASS /path/glob" for sftp operations. */
-  sftp?: readonly string[];
 }
 
 export interface MaskSpec {
@@ -131,4 +130,6 @@ export interface Policy {
   warnings: readonly PolicyProblem[];
   /** Names of the environment variables the policy reads: the job's own environment never keeps them. */
   variables: readonly string[];
+  /** The protocols the policy was read against: what its connections and conditions mean. */
+  protocols: ProtocolRegistry;
 }

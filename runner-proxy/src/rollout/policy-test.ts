@@ -2,7 +2,7 @@ import type { ColumnMask, Verdict } from '../core/operation.js';
 import { RuleEngine } from '../core/rules.js';
 import { NO_IDENTITY, type Principal } from '../identity/principal.js';
 import { trustProblem } from '../identity/verify.js';
-import type { Policy } from '../policy/types.js';
+import type { HttpRequestPattern, Policy } from '../policy/types.js';
 import type { SqlParser } from '../adapters/postgres/parser.js';
 import { OperationRebuilder, type RecordedOperation } from './redecide.js';
 import { sessionLabel, type RecordedSession, type SkippedBundle } from './sessions.js';
@@ -60,7 +60,7 @@ const EXAMPLES = 5;
  * the session's results counted as masked).
  */
 export function testPolicy(policy: Policy, sessions: readonly RecordedSession[], skipped: readonly SkippedBundle[], parser: SqlParser): PolicyTestResult {
-  const rules = new RuleEngine({ rules: policy.rules, mode: 'enforce' });
+  const rules = new RuleEngine({ rules: policy.rules, mode: 'enforce', protocols: policy.protocols });
   const rebuilder = new OperationRebuilder(parser);
   const unrecordedFacts = rulesReadingUnrecorded(policy);
   const result: PolicyTestResult = {
@@ -130,7 +130,7 @@ type MaskedBefore = (table: string, qualified: string, column: string) => boolea
  */
 function maskedBeforeIn(session: RecordedSession): (recorded: RecordedOperation) => MaskedBefore {
   if (session.policyInForce) {
-    const rules = new RuleEngine({ rules: session.policyInForce.rules, mode: 'enforce' });
+    const rules = new RuleEngine({ rules: session.policyInForce.rules, mode: 'enforce', protocols: session.policyInForce.protocols });
     return (recorded) => {
       const columns = rules.maskPlan(recorded.op).columns;
       return (table, qualified, column) => columns.some((m) => m.matches(table, column) || m.matches(qualified, column));
@@ -149,7 +149,7 @@ function maskedBeforeIn(session: RecordedSession): (recorded: RecordedOperation)
 /** Tells, per connection, whether some rule of the policy reads request facts the bundle does not keep. */
 function rulesReadingUnrecorded(policy: Policy): ((connection: string) => boolean)[] {
   return policy.rules
-    .filter((r) => r.condition?.json !== undefined || r.when?.headers || r.when?.query || r.condition?.http?.some((p) => typeof p !== 'string' && (p.headers || p.query)))
+    .filter((r) => r.condition?.json !== undefined || r.when?.headers || r.when?.query || (r.condition?.http as readonly (string | HttpRequestPattern)[] | undefined)?.some((p) => typeof p !== 'string' && (p.headers || p.query)))
     .map((r) => (connection: string) => !r.when?.connection || r.when.connection.includes(connection));
 }
 

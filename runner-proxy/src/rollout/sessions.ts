@@ -7,6 +7,7 @@ import type { Policy } from '../policy/types.js';
 import type { Manifest } from '../recording/bundle.js';
 import { EVENTS_FILE, type RecordedEvent } from '../recording/recorder.js';
 import { verifyBundle } from '../recording/verify.js';
+import { builtInProtocols } from '../adapters/index.js';
 
 /** One recorded session whose bundle verified: what suggest and test read. */
 export interface RecordedSession {
@@ -70,7 +71,7 @@ function bundledPolicy(dir: string, manifest: Manifest): Policy | undefined {
   const bundled = (manifest.policy as { bundled?: unknown }).bundled;
   if (typeof bundled !== 'string') return undefined;
   try {
-    return parsePolicy(manifest.policy.file, readFileSync(join(dir, bundled)), { env: {}, resolveVariables: false });
+    return parsePolicy(manifest.policy.file, readFileSync(join(dir, bundled)), { env: {}, resolveVariables: false, protocols: builtInProtocols() });
   } catch {
     // A copy this version cannot read (a newer policy format): the recorded verdicts and masks still serve.
     return undefined;

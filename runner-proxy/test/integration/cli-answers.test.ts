@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { builtInAdapters } from '../../src/adapters/index.js';
+import { builtInAdapters, builtInProtocols } from '../../src/adapters/index.js';
 import { launch, shutdown } from '../../src/cli/launch.js';
 import { RuleEngine } from '../../src/core/rules.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';
@@ -114,14 +114,14 @@ describe('the CLI’s answers', () => {
   });
 
   test('the block names the class that matched', () => {
-    const policy = parsePolicy('p.yml', Buffer.from('version: 1\nrules:\n  - name: no-destruction\n    block: { sql: [drop, truncate] }\n'), { env: {}, resolveVariables: true });
+    const policy = parsePolicy('p.yml', Buffer.from('version: 1\nrules:\n  - name: no-destruction\n    block: { sql: [drop, truncate] }\n'), { env: {}, resolveVariables: true, protocols: builtInProtocols() });
     const d = new RuleEngine(policy).evaluate({ connection: 'db', protocol: 'postgres', text: 'DROP TABLE t', classes: new Set(['ddl', 'drop']), writes: true }, NO_IDENTITY);
     assert.equal(d.reason, 'blocked by rule "no-destruction" (class drop)');
   });
 
   test('users.ssn[ is not a column glob', () => {
     assert.throws(
-      () => parsePolicy('p.yml', Buffer.from('version: 1\nrules:\n  - name: pii\n    mask: { columns: ["users.ssn["] }\n'), { env: {}, resolveVariables: true }),
+      () => parsePolicy('p.yml', Buffer.from('version: 1\nrules:\n  - name: pii\n    mask: { columns: ["users.ssn["] }\n'), { env: {}, resolveVariables: true, protocols: builtInProtocols() }),
       (e: PolicyError) => /"users\.ssn\[" is not a table\.column name or glob/.test(e.message),
     );
   });

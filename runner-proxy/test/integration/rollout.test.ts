@@ -8,6 +8,7 @@ import { parsePolicy } from '../../src/policy/load.js';
 import { govern } from '../fixtures/cli.js';
 import { startIssuer, type TestIssuer } from '../fixtures/oidc-issuer.js';
 import { postgresBin, startPostgres, type TestPostgres } from '../fixtures/postgres.js';
+import { builtInProtocols } from '../../src/adapters/index.js';
 
 // The demo's billing API, as the demo runs it.
 const { startBillingApi } = (await import(new URL('../../../../examples/demo/billing.js', import.meta.url).href)) as {
@@ -76,7 +77,7 @@ describe('from observe to enforce', { skip: !postgresBin() && 'no PostgreSQL ser
     const s = await govern(['policy', 'suggest', observed, '--out', suggested]);
     assert.equal(s.status, 0, s.stderr);
     const text = readFileSync(suggested, 'utf8');
-    const policy = parsePolicy(suggested, Buffer.from(text), { env: {}, resolveVariables: false });
+    const policy = parsePolicy(suggested, Buffer.from(text), { env: {}, resolveVariables: false, protocols: builtInProtocols() });
     const masks = policy.rules.flatMap((r) => r.mask?.columns ?? []);
     assert.deepEqual(masks.sort(), ['public.customers.card_number', 'public.customers.email', 'public.customers.ssn']);
     assert.match(text, /public\.customers\.ssn: us_ssn 2 of 2 values \(100%\)/);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Operation } from '../../src/core/operation.js';
-import { builtInAdapters } from '../../src/adapters/index.js';
+import { builtInAdapters, builtInProtocols } from '../../src/adapters/index.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';
 import { parsePolicy } from '../../src/policy/load.js';
@@ -17,7 +17,7 @@ const quiet = { info: () => undefined, warn: () => undefined };
 const POLICY = parsePolicy(
   'p.yml',
   Buffer.from('version: 1\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n  - name: pii\n    mask: { types: [email] }\n'),
-  { env: {}, resolveVariables: true },
+  { env: {}, resolveVariables: true, protocols: builtInProtocols() },
 );
 const op = (text: string, classes: string[]): Operation => ({ connection: 'db', protocol: 'postgres', text, classes: new Set(classes), writes: false });
 
@@ -80,7 +80,7 @@ describe('session bundle', () => {
 
   test('a policy with variables is kept with the variables unexpanded', async () => {
     const source = Buffer.from('version: 1\nconnections:\n  db:\n    export: DATABASE_URL\n    postgres: { url: "postgres://app:${DB_PASSWORD}@127.0.0.1:5432/app" }\n');
-    const policy = parsePolicy('v.yml', source, { env: { DB_PASSWORD: 'hunter2-secret' }, resolveVariables: true });
+    const policy = parsePolicy('v.yml', source, { env: { DB_PASSWORD: 'hunter2-secret' }, resolveVariables: true, protocols: builtInProtocols() });
     const dir = join(root, 'variables');
     const gateway = await Gateway.start({ policy: { ...policy, connections: [] }, principal: NO_IDENTITY, outDir: dir, adapters: builtInAdapters(), log: quiet });
     await gateway.stop('test');

@@ -5,6 +5,7 @@ import { formatEnv, jobEnvironment } from '../../src/gateway/job-env.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { failOnReason } from '../../src/cli/fail-on.js';
 import { hideCredentials } from '../../src/masking/credentials.js';
+import { builtInProtocols } from '../../src/adapters/index.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/policy.yml', import.meta.url));
 
@@ -19,7 +20,7 @@ describe('the job environment', () => {
       GOVERN_ID_TOKEN: 'jwt',
       DATABASE_URL: 'postgres://old',
     };
-    const policy = loadPolicy(EXAMPLE, { env: parent, resolveVariables: true });
+    const policy = loadPolicy(EXAMPLE, { env: parent, resolveVariables: true, protocols: builtInProtocols() });
     const env = jobEnvironment(parent, [...policy.variables, 'GOVERN_ID_TOKEN'], { DATABASE_URL: 'postgres://job:x@127.0.0.1:5999/app' });
     assert.deepEqual(env, { PATH: '/usr/bin', DATABASE_URL: 'postgres://job:x@127.0.0.1:5999/app' });
   });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { PolicyError } from '../../src/core/errors.js';
 import { loadPolicy, parsePolicy } from '../../src/policy/load.js';
+import { builtInProtocols } from '../../src/adapters/index.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/policy.yml', import.meta.url));
 const EXAMPLE_ENV = {
@@ -15,7 +16,7 @@ const EXAMPLE_ENV = {
 
 function problems(yaml: string, env: Record<string, string> = {}): string[] {
   try {
-    parsePolicy('p.yml', Buffer.from(yaml), { env, resolveVariables: true });
+    parsePolicy('p.yml', Buffer.from(yaml), { env, resolveVariables: true, protocols: builtInProtocols() });
   } catch (e) {
     if (e instanceof PolicyError) return e.message.split('\n');
     throw e;
@@ -25,7 +26,7 @@ function problems(yaml: string, env: Record<string, string> = {}): string[] {
 
 describe('policy', () => {
   test('the example policy loads with its variables set, and resolves them', () => {
-    const policy = loadPolicy(EXAMPLE, { env: EXAMPLE_ENV, resolveVariables: true });
+    const policy = loadPolicy(EXAMPLE, { env: EXAMPLE_ENV, resolveVariables: true, protocols: builtInProtocols() });
     assert.equal(policy.connections.length, 3);
     assert.equal(policy.connections[0]!.settings.url, EXAMPLE_ENV.PROD_DATABASE_URL);
     assert.deepEqual((policy.connections[2]!.settings.headers as Record<string, string>).Authorization, 'Bearer billing-secret');
@@ -35,13 +36,13 @@ describe('policy', () => {
   });
 
   test('without its variables the example fails naming each, unless only the structure is checked', () => {
-    assert.throws(() => loadPolicy(EXAMPLE, { env: {}, resolveVariables: true }), (e: unknown) => {
+    assert.throws(() => loadPolicy(EXAMPLE, { env: {}, resolveVariables: true, protocols: builtInProtocols() }), (e: unknown) => {
       assert.ok(e instanceof PolicyError);
       assert.equal(e.problems.length, 4);
       assert.match(e.message, /policy\.yml:\d+:\d+: connections\.app_db\.postgres\.url: variable PROD_DATABASE_URL is not set/);
       return true;
     });
-    assert.equal(loadPolicy(EXAMPLE, { env: {}, resolveVariables: false }).connections.length, 3);
+    assert.equal(loadPolicy(EXAMPLE, { env: {}, resolveVariables: false, protocols: builtInProtocols() }).connections.length, 3);
   });
 
   test('a misspelt key is named with its position and a suggestion', () => {
@@ -160,7 +161,7 @@ describe('policy', () => {
   });
 
   test('defaults: cli approvals with a 15 minute timeout, summary recording, enforce mode', () => {
-    const policy = parsePolicy('p.yml', Buffer.from('version: 1\n'), { env: {}, resolveVariables: true });
+    const policy = parsePolicy('p.yml', Buffer.from('version: 1\n'), { env: {}, resolveVariables: true, protocols: builtInProtocols() });
     assert.equal(policy.approvals.via, 'cli');
     assert.equal(policy.approvals.timeoutMs, 900_000);
     assert.equal(policy.recording.results, 'summary');
@@ -170,7 +171,7 @@ describe('policy', () => {
 
   test('mask predicates: refuse, or refuse with lookups by a bound parameter allowed', () => {
     const predicates = (value: string) =>
-      parsePolicy('p.yml', Buffer.from(`version: 1\nrules:\n  - name: pii\n    mask: { columns: [users.ssn], predicates: ${value} }\n`), { env: {}, resolveVariables: true }).rules[0]!.mask!.predicates;
+      parsePolicy('p.yml', Buffer.from(`version: 1\nrules:\n  - name: pii\n    mask: { columns: [users.ssn], predicates: ${value} }\n`), { env: {}, resolveVariables: true, protocols: builtInProtocols() }).rules[0]!.mask!.predicates;
     assert.deepEqual(predicates('refuse'), { refuse: true, allowParamEquality: false });
     assert.deepEqual(predicates('allow'), { refuse: false, allowParamEquality: false });
     assert.deepEqual(predicates('{ refuse: true, allow_param_equality: true }'), { refuse: true, allowParamEquality: true });
@@ -183,7 +184,7 @@ describe('policy', () => {
       `names no ${forge} repository by id, so it lets in every repository on the forge that asks for a token: add ${id} (or ${owner} for a whole ${group}) or an exact sub, or any_repository: true if every repository is really meant`;
     const github = unpinned('GitHub', 'repository_id', 'repository_owner_id', 'organisation');
     const gitlab = unpinned('GitLab', 'project_id', 'namespace_id', 'group');
-    const warnings = (yaml: string) => parsePolicy('p.yml', Buffer.from(yaml), { env: {}, resolveVariables: true }).warnings.map((w) => `${w.line}: ${w.message}`);
+    const warnings = (yaml: string) => parsePolicy('p.yml', Buffer.from(yaml), { env: {}, resolveVariables: true, protocols: builtInProtocols() }).warnings.map((w) => `${w.line}: ${w.message}`);
 
     for (const [shape, entry] of [
       ['no claims', 'issuer: github'],
@@ -226,7 +227,7 @@ describe('policy', () => {
   });
 
   test('a missing file is one sentence', () => {
-    assert.throws(() => loadPolicy('/nonexistent/govern.yml', { env: {}, resolveVariables: true }), /^GovernError: the policy file \/nonexistent\/govern\.yml does not exist; check its path$/);
+    assert.throws(() => loadPolicy('/nonexistent/govern.yml', { env: {}, resolveVariables: true, protocols: builtInProtocols() }), /^GovernError: the policy file \/nonexistent\/govern\.yml does not exist; check its path$/);
   });
 });
 
@@ -237,7 +238,7 @@ describe('the example policies', () => {
       const path = fileURLToPath(new URL(`../../../../${file}`, import.meta.url));
       // The demo template's issuer is filled in at run time; any loopback address stands for it.
       const text = readFileSync(path, 'utf8').replace('{{ISSUER}}', 'http://127.0.0.1:9');
-      assert.ok(parsePolicy(file, Buffer.from(text), { env: {}, resolveVariables: false }));
+      assert.ok(parsePolicy(file, Buffer.from(text), { env: {}, resolveVariables: false, protocols: builtInProtocols() }));
     });
   }
 });

@@ -5,10 +5,11 @@ import type { Operation } from '../../src/core/operation.js';
 import { RuleEngine } from '../../src/core/rules.js';
 import { NO_IDENTITY, type Principal } from '../../src/identity/principal.js';
 import { parsePolicy } from '../../src/policy/load.js';
+import { builtInProtocols } from '../../src/adapters/index.js';
 
 function engine(rulesYaml: string, mode = 'enforce'): RuleEngine {
   const yaml = `version: 1\nmode: ${mode}\nconnections:\n  db: { postgres: { url: x }, export: DB }\n  api: { http: { url: x }, export: API }\n  box: { ssh: { host: h, user: u }, export: BOX }\nrules:\n${rulesYaml}`;
-  return new RuleEngine(parsePolicy('p.yml', Buffer.from(yaml), { env: {}, resolveVariables: true }));
+  return new RuleEngine(parsePolicy('p.yml', Buffer.from(yaml), { env: {}, resolveVariables: true, protocols: builtInProtocols() }));
 }
 
 const sql = (classes: string[], extra: Partial<Operation> = {}): Operation => ({

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { builtInAdapters } from '../../src/adapters/index.js';
+import { builtInAdapters, builtInProtocols } from '../../src/adapters/index.js';
 import type { Operation } from '../../src/core/operation.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';
@@ -134,7 +134,7 @@ describe('observe mode is counted everywhere', () => {
     const policy = parsePolicy(
       'p.yml',
       Buffer.from('version: 1\nmode: observe\nrules:\n  - name: no-drop\n    block: { sql: [drop] }\n  - name: reviewed\n    approve: { sql: [delete] }\n'),
-      { env: {}, resolveVariables: true },
+      { env: {}, resolveVariables: true, protocols: builtInProtocols() },
     );
     const dir = join(root, 'observe');
     const gateway = await Gateway.start({ policy, principal: NO_IDENTITY, outDir: dir, adapters: builtInAdapters(), log: { info: () => undefined, warn: () => undefined } });

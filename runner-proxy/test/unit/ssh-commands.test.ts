@@ -10,6 +10,7 @@ import { parseKnownHosts, parseSshSettings } from '../../src/adapters/ssh/settin
 import { PolicyError } from '../../src/core/errors.js';
 import { Masker } from '../../src/masking/masker.js';
 import { parsePolicy } from '../../src/policy/load.js';
+import { builtInProtocols } from '../../src/adapters/index.js';
 
 describe('shell command analysis', () => {
   test('finds every simple command, resolved and unwrapped', () => {
@@ -168,10 +169,10 @@ describe('ssh policy settings', () => {
 
   test('sftp and ssh conditions are schema-checked', () => {
     const policy = (rules: string) => Buffer.from(`version: 1\nrules:\n${rules}\n`);
-    const ok = parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["remove /srv/**", rename], ssh: [interactive] }'), { env: {}, resolveVariables: true });
+    const ok = parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["remove /srv/**", rename], ssh: [interactive] }'), { env: {}, resolveVariables: true, protocols: builtInProtocols() });
     assert.deepEqual(ok.rules[0]!.condition?.sftp, ['remove /srv/**', 'rename']);
-    assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["delete /x"] }'), { env: {}, resolveVariables: true }), PolicyError);
-    assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    allow: { ssh: [tunnels] }'), { env: {}, resolveVariables: true }), /interactive, port_forwarding/);
+    assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    block: { sftp: ["delete /x"] }'), { env: {}, resolveVariables: true, protocols: builtInProtocols() }), PolicyError);
+    assert.throws(() => parsePolicy('p.yml', policy('  - name: a\n    allow: { ssh: [tunnels] }'), { env: {}, resolveVariables: true, protocols: builtInProtocols() }), /interactive, port_forwarding/);
   });
 
   test('a connection that cannot log in, or with a key ssh cannot read, is refused at start', () => {
