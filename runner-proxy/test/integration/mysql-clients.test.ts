@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { govern } from '../fixtures/cli.js';
-import { cliArgs, governMysql, PII_SCHEMA, startMariadb, type GovernedMysql, type TestMariadb } from '../fixtures/mariadb.js';
+import { cliArgs, governMysql, governedMariadb, type GovernedMysql, type TestMariadb } from '../fixtures/mariadb.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const RULES = `
@@ -18,20 +18,16 @@ const EMAILS = ['ada@example.com', 'alan@example.com', 'grace@example.com'];
 describe('real MySQL clients through the gateway to MariaDB', () => {
   let target: TestMariadb;
   let db: GovernedMysql;
+  let stop: () => Promise<void>;
   const mariadb = (extra: string[], input?: string) => {
     const { args, env } = cliArgs(db.url);
     return runClient('mariadb', [...args, ...extra], { env, ...(input !== undefined && { input }) });
   };
 
   before(async () => {
-    target = await startMariadb();
-    await target.direct(PII_SCHEMA);
-    db = await governMysql(target.appUrl, RULES);
+    ({ target, db, stop } = await governedMariadb(RULES));
   });
-  after(async () => {
-    await db?.stop();
-    await target?.stop();
-  });
+  after(() => stop?.());
 
   describe('the mariadb CLI', () => {
     test('-e: results right, PII masked by column, a blocked DROP', async () => {

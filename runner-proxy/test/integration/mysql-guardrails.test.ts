@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliArgs, governMysql, PII_SCHEMA, refusedMysql, startMariadb, type GovernedMysql, type TestMariadb } from '../fixtures/mariadb.js';
+import { cliArgs, governMysql, governedMariadb, refusedMysql, type GovernedMysql, type TestMariadb } from '../fixtures/mariadb.js';
 import { runClient } from '../fixtures/postgres.js';
 
 const RULES = `
@@ -16,16 +16,12 @@ const RULES = `
 describe('MySQL guardrails and hostile bytes against MariaDB', () => {
   let target: TestMariadb;
   let db: GovernedMysql;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    target = await startMariadb();
-    await target.direct(PII_SCHEMA);
-    db = await governMysql(target.appUrl, RULES);
+    ({ target, db, stop } = await governedMariadb(RULES));
   });
-  after(async () => {
-    await db?.stop();
-    await target?.stop();
-  });
+  after(() => stop?.());
 
   test('DROP and DELETE without WHERE are refused and the connection stays usable', async () => {
     const c = await db.client();
