@@ -1,22 +1,54 @@
 import { PacketChannel } from './channel.js';
+import type { Reach } from './classify.js';
 import { connectUpstream, type Target } from './upstream.js';
 import { Capability, isEof, readErr, Reader } from './packets.js';
 
 const CAPABILITIES = Capability.PROTOCOL_41 | Capability.SECURE_CONNECTION | Capability.PLUGIN_AUTH | Capability.LONG_PASSWORD | Capability.TRANSACTIONS;
 
 /**
- * Which tables are views, asked of the target's information_schema on a connection of the gateway's
- * own, and remembered until DDL runs. A view's columns name the view as their table, so its columns
- * are masked by name alone. A table the catalog does not know (a materialised subquery) counts as a view.
+ * Which tables are views, and what each view's definition says, asked of the target's
+ * information_schema on a connection of the gateway's own, and remembered until DDL runs. A view's
+ * columns name the view as their table: they are masked by name, and by what its definition reads. A
+ * table the catalog does not know (a derived table, a CTE) counts as a view without a definition.
  */
 export class Catalog {
   readonly #target: Target;
   readonly #kinds = new Map<string, 'table' | 'view'>();
+  readonly #definitions = new Map<string, string>();
   #channel: Promise<PacketChannel> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(target: Target) {
     this.#target = target;
+  }
+
+  /** A table name as the statement wrote it (`t` or `schema.t`), qualified with the connection's database. */
+  qualify(table: string): string {
+    return table.startsWith('.') ? `${this.#target.database}${table}` : table;
+  }
+
+  /**
+   * What a statement reaches with the views it reads opened: each view's definition (and the views
+   * that one reads) adds its tables and columns. `tables` are those of the statement and its result.
+   */
+  async reach(base: Reach, tables: readonly string[], reachOf: (definition: string) => Reach): Promise<Reach> {
+    const all = { tables: new Set<string>(), columns: new Set(base.columns), star: base.star };
+    let next = [...new Set([...base.tables, ...tables].map((t) => this.qualify(t)))];
+    while (next.length) {
+      const kinds = await this.kinds(next);
+      const found: string[] = [];
+      for (const table of next) {
+        all.tables.add(table);
+        const definition = kinds.get(table) === 'view' ? this.#definitions.get(table) : undefined;
+        if (!definition) continue;
+        const inner = reachOf(definition);
+        inner.columns.forEach((c) => all.columns.add(c));
+        all.star ||= inner.star;
+        for (const t of inner.tables) if (!all.tables.has(this.qualify(t))) found.push(this.qualify(t));
+      }
+      next = [...new Set(found)];
+    }
+    return all;
   }
 
   /** The kinds of these schema.table names, looked up when not known yet. */
@@ -33,6 +65,7 @@ export class Catalog {
   /** DDL may have made or replaced a view: everything is asked again. */
   forget(): void {
     this.#kinds.clear();
+    this.#definitions.clear();
   }
 
   async #lookUp(tables: readonly string[]): Promise<void> {
@@ -41,10 +74,15 @@ export class Catalog {
       const dot = t.indexOf('.');
       return `(${hex(t.slice(0, dot))}, ${hex(t.slice(dot + 1))})`;
     });
-    const sql = `SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE (TABLE_SCHEMA, TABLE_NAME) IN (${pairs.join(', ')})`;
+    const sql =
+      'SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, v.VIEW_DEFINITION FROM information_schema.TABLES t LEFT JOIN information_schema.VIEWS v ' +
+      `ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME WHERE (t.TABLE_SCHEMA, t.TABLE_NAME) IN (${pairs.join(', ')})`;
     const rows = await this.#query(sql);
     for (const t of tables) this.#kinds.set(t, 'view');
-    for (const [schema, name, type] of rows) if (type === 'BASE TABLE' || type === 'SYSTEM VERSIONED') this.#kinds.set(`${schema}.${name}`, 'table');
+    for (const [schema, name, type, definition] of rows) {
+      if (type === 'BASE TABLE' || type === 'SYSTEM VERSIONED') this.#kinds.set(`${schema}.${name}`, 'table');
+      else if (definition) this.#definitions.set(`${schema}.${name}`, definition);
+    }
   }
 
   async #query(sql: string): Promise<string[][]> {

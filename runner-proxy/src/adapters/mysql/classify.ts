@@ -12,7 +12,21 @@ export interface MysqlClassification {
   classes: ReadonlySet<string>;
   writes: boolean;
   commands: readonly string[];
+  /** What the statements read, as the grammar sees it: for masking columns whose origin the target does not name. */
+  reach: Reach;
   syntaxError?: string;
+}
+
+/**
+ * The tables (`schema.table`, schema empty when unqualified) and column names a text names, and whether
+ * it selects `*`. A result column computed by an expression, or read through a derived table, a CTE or a
+ * view, has no source column in its definition; it is masked when what the statement reaches could hold
+ * a masked column.
+ */
+export interface Reach {
+  tables: ReadonlySet<string>;
+  columns: ReadonlySet<string>;
+  star: boolean;
 }
 
 const WRITE_CLASSES = new Set([
@@ -42,7 +56,7 @@ export const UNSAFE_CHARSET_IDS: ReadonlySet<number> = new Set([1, 13, 28, 84, 8
 
 type Node = Record<string, unknown>;
 interface SqlParser {
-  astify(sql: string, options: { database: string }): Node | Node[];
+  parse(sql: string, options: { database: string }): { ast: Node | Node[]; tableList: string[]; columnList: string[] };
 }
 
 let parser: SqlParser | undefined;
@@ -58,32 +72,52 @@ export class MysqlClassifier {
   classify(text: string): MysqlClassification {
     const classes = new Set<string>();
     const commands: string[] = [];
+    const reach = { tables: new Set<string>(), columns: new Set<string>(), star: false };
     let syntaxError: string | undefined;
     let statements: string[];
     try {
       statements = splitStatements(text);
     } catch (e) {
-      return { classes: new Set(['unparseable']), writes: true, commands: [], syntaxError: (e as Error).message };
+      addWords(reach, text);
+      return { classes: new Set(['unparseable']), writes: true, commands: [], reach, syntaxError: (e as Error).message };
     }
     for (const statement of statements) {
-      const found = this.#statement(statement);
+      const found = this.#statement(statement, reach);
       found.classes.forEach((c) => classes.add(c));
       commands.push(found.command);
       syntaxError ??= found.syntaxError;
     }
     if (classes.size === 0) classes.add('read');
-    return { classes, writes: [...classes].some((c) => WRITE_CLASSES.has(c)), commands, ...(syntaxError && { syntaxError }) };
+    return { classes, writes: [...classes].some((c) => WRITE_CLASSES.has(c)), commands, reach, ...(syntaxError && { syntaxError }) };
   }
 
-  #statement(sql: string): { classes: string[]; command: string; syntaxError?: string } {
+  /** What a view's stored definition reads (MariaDB keeps it as a SELECT with qualified names). */
+  reachOf(definition: string): Reach {
+    return this.classify(definition).reach;
+  }
+
+  #statement(sql: string, reach: { tables: Set<string>; columns: Set<string>; star: boolean }): { classes: string[]; command: string; syntaxError?: string } {
     const extra: string[] = [];
     const bare = withoutLiterals(sql);
     if (/\bINTO\s+(OUTFILE|DUMPFILE)\b/i.test(bare)) extra.push('outfile');
     for (const m of bare.matchAll(/([A-Za-z_][\w$]*)\s*\(/g)) if (DANGEROUS_FUNCTIONS.has(m[1]!.toLowerCase())) extra.push('dangerous_function');
     let ast: Node[];
     try {
-      ast = [this.#parser.astify(sql, { database: 'MariaDB' })].flat();
+      const parsed = this.#parser.parse(sql, { database: 'MariaDB' });
+      ast = [parsed.ast].flat();
+      for (const entry of parsed.tableList) {
+        const [, schema, table] = entry.split('::');
+        reach.tables.add(`${schema === 'null' ? '' : schema}.${table}`);
+      }
+      for (const entry of parsed.columnList) {
+        const [, table, column] = entry.split('::');
+        if (column === '(.*)') reach.star = true;
+        else reach.columns.add(column!.toLowerCase());
+        // A name the grammar could not take apart (`db`.`t`.`c` comes out as an object): every word counts.
+        if (table === '[object Object]') addWords(reach, sql);
+      }
     } catch (e) {
+      addWords(reach, sql);
       const known = KNOWN_BY_WORDS.find(([words]) => words.test(sql.trim()));
       if (known?.[1] === 'session' && UNSAFE_CHARSETS.test(sql)) return { classes: ['unparseable'], command: 'SET', syntaxError: 'a character set whose bytes can read as quotes' };
       if (known) return { classes: [known[1], ...extra], command: sql.trim().split(/\s+/)[0]!.toUpperCase() };
@@ -150,6 +184,12 @@ function setClasses(sql: string): string[] {
   if (/^\s*SET\s+(DEFAULT\s+)?ROLE\b/i.test(bare)) return ['set_role'];
   if (/^\s*SET\s+PASSWORD\b/i.test(bare)) return ['grant'];
   return ['session'];
+}
+
+/** A text the grammar does not read reaches, for masking, every name in it. */
+function addWords(reach: { columns: Set<string> }, sql: string): void {
+  const names = sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"/g, "''");
+  for (const [word] of names.matchAll(/[A-Za-z_$][\w$]*/g)) reach.columns.add(word.toLowerCase());
 }
 
 /** The statement with its string literals and quoted identifiers emptied: for word tests that must not read data. */

@@ -1,6 +1,7 @@
 import type { ColumnMask, MaskPlan } from '../../core/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
+import type { Reach } from './classify.js';
 import { lenencBytes, MalformedPacketError, NULL_CELL, Reader, type ColumnDefinition } from './packets.js';
 
 /** Column types whose values are text, so a masked text is a valid value. */
@@ -36,22 +37,30 @@ export function sourceTables(columns: readonly ColumnDefinition[]): string[] {
 
 /**
  * Masks by source column: each column definition names the table and column its values come from
- * (org_table, org_name), whatever an alias, a join or a merged subquery calls it. A view's columns
- * match masks by column name alone; columns computed by an expression get the detectors.
+ * (org_table, org_name), whatever an alias, a join or a merged subquery calls it. MariaDB names no
+ * source for a column computed by an expression, nor for one read through a view, a derived table or a
+ * CTE (it names the view or the alias): such a column matches masks by its name, and is masked whole
+ * when what the statement reaches (`reach`, its views opened) names a masked column, or selects `*`
+ * from a table with one. Columns no mask takes get the detectors.
  */
-export function planResult(masks: MaskPlan, columns: readonly ColumnDefinition[], kinds: TableKinds): ResultPlan {
+export function planResult(masks: MaskPlan, columns: readonly ColumnDefinition[], kinds: TableKinds, reach: Reach): ResultPlan {
   if (masks.columns.length === 0 && masks.detectors.size === 0) return PASS_THROUGH;
+  const reached = reachedMask(masks, reach);
   const cells = columns.map((c): CellPlan => {
     const table = `${c.schema}.${c.orgTable}`;
-    const view = c.orgTable !== '' && kinds.get(table) !== 'table';
-    const mask = !c.orgTable
-      ? undefined
-      : view
-        ? masks.columns.find((m) => m.matchesColumn(c.orgName))
-        : masks.columns.find((m) => m.matches(c.orgTable, c.orgName) || m.matches(table, c.orgName));
+    const opaque = !c.orgTable || kinds.get(table) !== 'table';
+    const mask = opaque
+      ? (masks.columns.find((m) => m.matchesColumn(c.orgName || c.name)) ?? reached)
+      : masks.columns.find((m) => m.matches(c.orgTable, c.orgName) || m.matches(table, c.orgName));
     return { ...(mask && { mask }), detect: !mask && masks.detectors.size > 0 && DETECTABLE.has(c.type), textual: TEXTUAL.has(c.type), label: `${c.orgTable || c.table}.${c.orgName || c.name}` };
   });
   return { cells, active: cells.some((c) => c.mask || c.detect) };
+}
+
+/** The first mask a statement's reach could carry a value of: by a column it names, or a table it selects `*` from. */
+function reachedMask(masks: MaskPlan, reach: Reach): ColumnMask | undefined {
+  const tables = [...reach.tables].flatMap((t) => [t, t.slice(t.indexOf('.') + 1)]);
+  return masks.columns.find((m) => [...reach.columns].some((c) => m.matchesColumn(c)) || (reach.star && tables.some((t) => m.matchesTable(t))));
 }
 
 export interface MaskCounts {

@@ -4,7 +4,7 @@ import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { Catalog } from './catalog.js';
 import type { PacketChannel } from './channel.js';
-import type { MysqlClassification, MysqlClassifier } from './classify.js';
+import type { MysqlClassification, MysqlClassifier, Reach } from './classify.js';
 import {
   Capability,
   eofStatus,
@@ -54,6 +54,7 @@ export interface SessionContext {
 /** A statement prepared with COM_STMT_PREPARE: the ruling it runs under and its result columns. */
 interface Prepared {
   ruling: Ruling;
+  reach: Reach;
   columns?: ColumnDefinition[];
 }
 
@@ -112,7 +113,7 @@ export class MysqlSession {
         await this.#query(payload);
         return true;
       case Command.INIT_DB:
-        await this.#governed(payload, this.#op(`USE \`${payload.toString('utf8', 1)}\``, { classes: new Set(['session']), writes: false, commands: ['USE'] }));
+        await this.#governed(payload, this.#op(`USE \`${payload.toString('utf8', 1)}\``, { classes: new Set(['session']), writes: false, commands: ['USE'], reach: { tables: new Set(), columns: new Set(), star: false } }));
         return true;
       case Command.PING:
       case Command.STMT_RESET:
@@ -176,7 +177,7 @@ export class MysqlSession {
     if (!ruling) return;
     const started = performance.now();
     this.#forward(payload);
-    const outcome = await this.#relayResults(ruling, false, op.classes.has('load_local'));
+    const outcome = await this.#relayResults(ruling, op.sql.reach, false, op.classes.has('load_local'));
     if ([...op.classes].some((c) => c === 'ddl' || c === 'create' || c === 'alter' || c === 'drop')) this.#ctx.catalog.forget();
     this.#completed(ruling, outcome, started);
   }
@@ -225,7 +226,8 @@ export class MysqlSession {
 
   async #prepare(payload: Buffer): Promise<void> {
     const text = payload.toString('utf8', 1);
-    const ruling = await this.#decide(this.#op(text, this.#ctx.classifier.classify(text)));
+    const sql = this.#ctx.classifier.classify(text);
+    const ruling = await this.#decide(this.#op(text, sql));
     if (!ruling) return;
     this.#forward(payload);
     let seq = 1;
@@ -248,7 +250,7 @@ export class MysqlSession {
     const columns: ColumnDefinition[] = [];
     for (let i = 0; i < columnCount; i++) columns.push(readColumnDefinition(await relay()));
     if (columnCount && !this.#deprecateEof) await relay();
-    this.#prepared.set(id, { ruling, columns });
+    this.#prepared.set(id, { ruling, reach: sql.reach, columns });
   }
 
   async #execute(payload: Buffer): Promise<void> {
@@ -260,7 +262,7 @@ export class MysqlSession {
     }
     const started = performance.now();
     this.#forward(payload);
-    this.#completed(prepared.ruling, await this.#relayResults(prepared.ruling, true, false, prepared), started);
+    this.#completed(prepared.ruling, await this.#relayResults(prepared.ruling, prepared.reach, true, false, prepared), started);
   }
 
   /** COM_STMT_FETCH of a cursor: binary rows of the columns its execution described. */
@@ -272,14 +274,16 @@ export class MysqlSession {
     }
     this.#forward(payload);
     const outcome = emptyOutcome();
-    const plan = await this.#plan(prepared.ruling.masks, prepared.columns);
+    const plan = await this.#plan(prepared.ruling.masks, prepared.columns, prepared.reach);
     await this.#relayRows(1, prepared.ruling.masks, prepared.columns, plan, true, outcome);
   }
 
-  async #plan(masks: MaskPlan, columns: readonly ColumnDefinition[]): Promise<ResultPlan> {
+  async #plan(masks: MaskPlan, columns: readonly ColumnDefinition[], reach: Reach): Promise<ResultPlan> {
     if (masks.columns.length === 0 && masks.detectors.size === 0) return PASS_THROUGH;
-    const kinds = masks.columns.length ? await this.#ctx.catalog.kinds(sourceTables(columns)) : new Map<string, 'table' | 'view'>();
-    return planResult(masks, columns, kinds);
+    if (masks.columns.length === 0) return planResult(masks, columns, new Map(), reach);
+    const catalog = this.#ctx.catalog;
+    const opened = await catalog.reach(reach, sourceTables(columns), (definition) => this.#ctx.classifier.reachOf(definition));
+    return planResult(masks, columns, await catalog.kinds(sourceTables(columns)), opened);
   }
 
   /**
@@ -287,7 +291,7 @@ export class MysqlSession {
    * many as the target says follow. A request for a local file is answered only for a statement the
    * policy allowed as `load_local`; otherwise the target gets an empty file and the job an error.
    */
-  async #relayResults(ruling: Ruling, binary: boolean, mayLoadLocal: boolean, prepared?: Prepared): Promise<Outcome> {
+  async #relayResults(ruling: Ruling, reach: Reach, binary: boolean, mayLoadLocal: boolean, prepared?: Prepared): Promise<Outcome> {
     const outcome = emptyOutcome();
     const masks = ruling.masks;
     let seq = 1;
@@ -323,7 +327,7 @@ export class MysqlSession {
       }
       if (!this.#deprecateEof) seq = this.#client.send(seq, (await this.#server.read()).payload);
       if (prepared) prepared.columns = columns;
-      const plan = await this.#plan(masks, columns);
+      const plan = await this.#plan(masks, columns, reach);
       const more = await this.#relayRows(seq, masks, columns, plan, binary, outcome);
       if (more < 0) return outcome;
       seq = more;

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cliArgs, governMysql, governedMariadb, refusedMysql, type GovernedMysql, type TestMariadb } from '../fixtures/mariadb.js';
+import { runClient } from '../fixtures/postgres.js';
+
+const RULES = `
+  - name: no-destruction
+    block: { sql: [drop, delete_without_where, update_without_where] }
+`;
+
+describe('MySQL guardrails and hostile bytes against MariaDB', () => {
+  let target: TestMariadb;
+  let db: GovernedMysql;
+  let stop: () => Promise<void>;
+
+  before(async () => {
+    ({ target, db, stop } = await governedMariadb(RULES));
+  });
+  after(() => stop?.());
+
+  test('DROP and DELETE without WHERE are refused and the connection stays usable', async () => {
+    const c = await db.client();
+    for (const sql of ['DROP TABLE orders', 'DELETE FROM orders', 'UPDATE orders SET total = 0']) {
+      const e = await refusedMysql(c, sql);
+      assert.equal(e.errno, 1142, sql);
+      assert.match(e.message, /govern: blocked by rule "no-destruction"/);
+    }
+    const [rows] = await c.query('DELETE FROM orders WHERE id = 12');
+    assert.equal((rows as { affectedRows: number }).affectedRows, 1);
+    assert.equal((await target.direct<{ n: number }[]>('SELECT count(*) AS n FROM orders'))[0]!.n, 2);
+  });
+
+  test('LOAD DATA LOCAL INFILE is refused unless a rule allows it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'govern-infile-'));
+    const file = join(dir, 'orders.tsv');
+    writeFileSync(file, '50\t1\t1.00\n');
+    const { args, env } = cliArgs(db.url);
+    const sql = `LOAD DATA LOCAL INFILE '${file}' INTO TABLE orders`;
+    const r = await runClient('mariadb', [...args, '--local-infile=1', '-e', sql], { env });
+    assert.match(r.stderr, /ERROR 1142 \(42000\).*govern: blocked: load local is refused unless a rule allows it/);
+    assert.equal((await target.direct<{ n: number }[]>('SELECT count(*) AS n FROM orders WHERE id = 50'))[0]!.n, 0);
+    const allowing = await governMysql(target.appUrl, '  - name: loads\n    allow: { sql: [load_local] }\n');
+    try {
+      const ok = await runClient('mariadb', [...cliArgs(allowing.url).args, '--local-infile=1', '-e', sql], { env: cliArgs(allowing.url).env });
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal((await target.direct<{ n: number }[]>('SELECT count(*) AS n FROM orders WHERE id = 50'))[0]!.n, 1);
+    } finally {
+      await allowing.stop();
+    }
+  });
+
+  test('hostile handshake bytes end only that connection', async () => {
+    const good = await db.client();
+    const hostile: Buffer[] = [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0x05, 0x00, 0x00]),
+      Buffer.from([0xff, 0xff, 0xff, 0x01, 0x00]),
+      Buffer.from([0x04, 0x00, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00]),
+    ];
+    for (const bytes of hostile) {
+      const s = connect(db.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.resume();
+      await once(s, 'connect');
+      s.write(bytes);
+      s.end();
+      await once(s, 'close');
+    }
+    const [[row]] = (await good.query('SELECT 40 + 2 AS n')) as unknown as [[{ n: number }]];
+    assert.equal(row.n, 42);
+  });
+});
