@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, runClient } from '../runner-proxy/test/fixtures/postgres.js';
 import { startDetachedHttp } from '../runner-proxy/test/fixtures/http-upstream.js';
-import { cpuSeconds } from './postgres.js';
+import { cpuSeconds } from './processes.js';
 
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);

@@ -2,9 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startTarget, type Target } from '../runner-proxy/test/fixtures/pg-gateway.js';
 import { freePort, runClient } from '../runner-proxy/test/fixtures/postgres.js';
+import { cpuSeconds, resetPeak, rssMb, startGateway, startRelay, type BenchGateway } from './processes.js';
 
 /**
  * pgbench -S through five paths in one run: straight to the target, through pgbouncer (session mode),
@@ -14,10 +14,6 @@ import { freePort, runClient } from '../runner-proxy/test/fixtures/postgres.js';
  * runs every load on every path, so load from elsewhere on the machine falls on all of them alike.
  * Then a 1,000,000-row SELECT with a masked column, direct and through the gateway, with its RSS.
  */
-const GOVERN = fileURLToPath(new URL('../../runner-proxy/bin/govern.js', import.meta.url));
-const PIPE = fileURLToPath(new URL('./pipe-proxy.js', import.meta.url));
-const FRAME_PIPE = fileURLToPath(new URL('./frame-pipe.js', import.meta.url));
-const CPU_PROFILE = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
 const SECONDS = Number(process.env.GOVERN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.GOVERN_BENCH_ROUNDS ?? 3);
 const WARMUP_SECONDS = 2;
@@ -79,23 +75,6 @@ export interface PgbenchRun {
   proxyCpuUsPerTx?: number;
 }
 
-/** The user+system CPU time a process has used so far, in seconds. */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Resident memory now (VmRSS) or at its peak so far (VmHWM), in MB. */
-function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!;
-  return Number(line.replace(/\D+/g, '')) / 1024;
-}
-
-/** Resets the peak, so the next VmHWM reading covers only what follows. */
-function resetPeak(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
-
 async function pgbench(target: Target, path: Path, load: Load, round: number, seconds = SECONDS): Promise<PgbenchRun> {
   const before = path.pid ? cpuSeconds(path.pid) : 0;
   const args = ['-n', '-S', '-M', load.mode, '-c', String(load.clients), '-j', String(Math.min(load.clients, 2)), '-T', String(seconds), path.url];
@@ -112,18 +91,11 @@ async function pgbench(target: Target, path: Path, load: Load, round: number, se
   };
 }
 
-/**
- * A relay of the bench's own (`pipe-proxy.ts`, `frame-pipe.ts`) in its own process. The framed one
- * relays the startup message unread, so its clients ask for no TLS or GSS encryption first.
- */
-async function startRelay(target: Target, name: 'pipe' | 'framed'): Promise<{ path: Path; process: ChildProcess }> {
-  const child = spawn(process.execPath, [name === 'pipe' ? PIPE : FRAME_PIPE, String(target.pg.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
-    child.once('exit', () => reject(new Error(`the ${name} relay exited before listening`)));
-  });
+/** A relay of the bench's own; the framed one relays the startup message unread, so its clients ask for no TLS or GSS encryption first. */
+async function startPgRelay(target: Target, name: 'pipe' | 'framed'): Promise<{ path: Path; process: ChildProcess }> {
+  const { port, process } = await startRelay(name, target.pg.port);
   const url = target.appUrl.replace(`:${target.pg.port}/`, `:${port}/`) + (name === 'framed' ? '?sslmode=disable&gssencmode=disable' : '');
-  return { path: { name, url, pid: child.pid! }, process: child };
+  return { path: { name, url, pid: process.pid! }, process };
 }
 
 async function startPgbouncer(target: Target, dir: string): Promise<{ path: Path; process: ChildProcess }> {
@@ -162,19 +134,6 @@ async function startPgbouncer(target: Target, dir: string): Promise<{ path: Path
   const child = spawn(binary, [join(dir, 'pgbouncer.ini')], { uid, gid, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
   return { path: { name: 'pgbouncer', url: `postgresql://app:${encodeURIComponent(target.appPassword)}@127.0.0.1:${port}/app`, pid: child.pid! }, process: child };
-}
-
-async function startGateway(target: Target, dir: string): Promise<Path & { out: string }> {
-  const policy = join(dir, 'govern.yml');
-  const out = join(dir, 'session');
-  writeFileSync(policy, POLICY);
-  const r = await runClient(process.execPath, [GOVERN, 'start', '--policy', policy, '--out', out, '--env-format', 'dotenv'], {
-    env: { PATH: process.env.PATH, BENCH_TARGET_URL: target.appUrl, ...(PROFILE_DIR && { GOVERN_BENCH_PROFILE: PROFILE_DIR, NODE_OPTIONS: `--import=${CPU_PROFILE}` }) },
-  });
-  if (r.status !== 0) throw new Error(`govern start failed: ${r.stderr}`);
-  const url = /^DATABASE_URL=(.*)$/m.exec(r.stdout)![1]!;
-  const { pid } = JSON.parse(readFileSync(join(out, 'gateway.json'), 'utf8')) as { pid: number };
-  return { name: 'gateway', url, pid, out };
 }
 
 /** Sends DISTINCT statements, each with a text (and shape) of its own, through the gateway. */
@@ -218,17 +177,18 @@ export async function benchPostgres(): Promise<PostgresFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'govern-bench-'));
   const target = await startTarget();
   const children: ChildProcess[] = [];
-  let gateway: (Path & { out: string }) | undefined;
+  let gateway: BenchGateway | undefined;
   try {
     const init = await runClient(`${target.pg.bin}/pgbench`, ['-i', '-s', '10', '-q', target.appUrl]);
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     await target.direct(`CREATE TABLE big AS SELECT g AS id, lpad((g % 1000)::text, 3, '0') || '-22-' || lpad((g % 10000)::text, 4, '0') AS ssn, 'note ' || g AS note FROM generate_series(1, ${BIG_ROWS}) g`);
     const bouncer = await startPgbouncer(target, dir);
-    const pipe = await startRelay(target, 'pipe');
-    const framed = await startRelay(target, 'framed');
+    const pipe = await startPgRelay(target, 'pipe');
+    const framed = await startPgRelay(target, 'framed');
     children.push(bouncer.process, pipe.process, framed.process);
-    gateway = await startGateway(target, dir);
-    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, framed.path, gateway];
+    gateway = await startGateway(dir, POLICY, target.appUrl, PROFILE_DIR);
+    const governed: Path = { name: 'gateway', url: gateway.url, pid: gateway.pid };
+    const paths: Path[] = PROFILE_DIR ? [governed] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, framed.path, governed];
     const loads = PROFILE_DIR ? LOADS.filter((l) => l.clients === 8) : LOADS;
     // Every path once under every load before the rounds, unrecorded: the Node processes reach their
     // JIT-compiled speed, and the gateway its caches, only after some thousands of statements.
@@ -244,12 +204,12 @@ export async function benchPostgres(): Promise<PostgresFigures> {
     const direct = await bigSelect(target, target.appUrl);
     const rssBeforeMb = rssMb(gateway.pid!, 'VmRSS');
     resetPeak(gateway.pid!);
-    const governed = await bigSelect(target, gateway.url);
+    const throughGateway = await bigSelect(target, gateway.url);
     const rssPeakMb = rssMb(gateway.pid!, 'VmHWM');
     const sample = await runClient(`${target.pg.bin}/psql`, [gateway.url, '-X', '-A', '-t', '-c', 'SELECT ssn FROM big WHERE id = 7']);
-    return { pgbench: runs, memory, big: { direct, gateway: governed, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
+    return { pgbench: runs, memory, big: { direct, gateway: throughGateway, rssBeforeMb, rssPeakMb, maskedSample: sample.stdout.trim() } };
   } finally {
-    if (gateway) await runClient(process.execPath, [GOVERN, 'stop', '--out', gateway.out]);
+    if (gateway) await gateway.stop();
     for (const child of children) child.kill();
     await target.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
 import { benchPostgres, LOADS, type PathName, type PgbenchRun } from './postgres.js';
+import { benchMysql, CONNECTIONS, type MysqlPathName } from './mysql.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
 import { benchRollout } from './rollout.js';
@@ -13,12 +14,13 @@ const only = process.argv[2];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
-/** `npm run bench [detectors|postgres|recording|action|report|http|ssh|rollout]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|mysql|recording|action|report|http|ssh|rollout]`: every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
   if (!only || only === 'postgres') await printPostgres();
   if (!only || only === 'postgres' || only === 'recording') await printRecording();
+  if (!only || only === 'mysql') await printMysql();
   if (!only || only === 'action') await printActionStart();
   if (!only || only === 'report') await printReport();
   if (!only || only === 'http') await printHttp();
@@ -143,6 +145,40 @@ async function printPostgres(): Promise<void> {
   console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
   console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), sample value "${maskedSample}"`);
   console.log(`  gateway RSS ${rssBeforeMb.toFixed(0)} MB before the SELECT, ${rssPeakMb.toFixed(0)} MB at its peak during it`);
+}
+
+async function printMysql(): Promise<void> {
+  const m = await benchMysql();
+  const rounds = Math.max(...m.runs.map((r) => r.round));
+  const paths: MysqlPathName[] = ['direct', 'pipe', 'gateway'];
+  const workloads = [
+    ...CONNECTIONS.map((c) => [`point-${c}`, `point SELECT by primary key, mysql2 execute (prepared), ${c} connection${c > 1 ? 's' : ''}`, 'queries/s', 'µs/query'] as const),
+    ['script', `mariadb CLI reading a script of ${m.statements.toLocaleString('en-US')} distinct SELECT/INSERT/UPDATE statements (text protocol, one connection)`, 'statements/s', 'µs/statement'] as const,
+    ['big', `mariadb CLI --quick reading ${m.big.rows.toLocaleString('en-US')} rows (${m.big.megabytes.toFixed(1)} MB of values) with ssn masked`, 'rows/s', 'µs/row'] as const,
+  ];
+  console.log(`\nmysql: MariaDB ${m.version}, ${rounds} interleaved rounds (direct, a bare Node pipe, govern with a masking and guardrail policy); medians (min–max)`);
+  for (const [workload, what, unit, cpuUnit] of workloads) {
+    const runs = m.runs.filter((r) => r.workload === workload);
+    const of = (path: MysqlPathName) => runs.filter((r) => r.path === path);
+    /** Per-round ratio of the gateway to another path, so both sides share the round's load. */
+    const ratio = (other: MysqlPathName) => of('gateway').map((g) => g.rate / of(other).find((o) => o.round === g.round)!.rate);
+    console.log(`  ${what}`);
+    for (const path of paths) {
+      const rates = of(path).map((r) => r.rate);
+      const seconds = of(path).map((r) => r.seconds);
+      const cpu = of(path).flatMap((r) => (r.proxyCpuUs === undefined ? [] : [r.proxyCpuUs]));
+      console.log(
+        `    ${path.padEnd(8)} ${median(rates).toFixed(0).padStart(8)} ${unit} (${spread(rates, 0)})` +
+          (workload === 'script' || workload === 'big' ? `  ${median(seconds).toFixed(2)} s` : '') +
+          (cpu.length ? `  proxy CPU ${median(cpu).toFixed(workload === 'big' ? 2 : 1)} ${cpuUnit}` : ''),
+      );
+    }
+    const vsPipe = ratio('pipe');
+    const vsDirect = ratio('direct');
+    console.log(`    gateway/pipe ${median(vsPipe).toFixed(2)} (${spread(vsPipe, 2)})  gateway/direct ${median(vsDirect).toFixed(2)} (${spread(vsDirect, 2)})`);
+  }
+  const { rssBeforeMb, rssPeakMb, maskedSample } = m.big;
+  console.log(`  gateway RSS ${median(rssBeforeMb).toFixed(0)} MB before the large SELECT (${spread(rssBeforeMb, 0)}), peak ${median(rssPeakMb).toFixed(0)} MB during it (${spread(rssPeakMb, 0)}); sample value "${maskedSample}"`);
 }
 
 async function printRecording(): Promise<void> {
