@@ -93,9 +93,9 @@ async function pgbench(target: Target, path: Path, load: Load, round: number, se
 
 /** A relay of the bench's own; the framed one relays the startup message unread, so its clients ask for no TLS or GSS encryption first. */
 async function startPgRelay(target: Target, name: 'pipe' | 'framed'): Promise<{ path: Path; process: ChildProcess }> {
-  const { port, process } = await startRelay(name, target.pg.port);
-  const url = target.appUrl.replace(`:${target.pg.port}/`, `:${port}/`) + (name === 'framed' ? '?sslmode=disable&gssencmode=disable' : '');
-  return { path: { name, url, pid: process.pid! }, process };
+  const relay = await startRelay(name, target.pg.port);
+  const url = target.appUrl.replace(`:${target.pg.port}/`, `:${relay.port}/`) + (name === 'framed' ? '?sslmode=disable&gssencmode=disable' : '');
+  return { path: { name, url, pid: relay.process.pid! }, process: relay.process };
 }
 
 async function startPgbouncer(target: Target, dir: string): Promise<{ path: Path; process: ChildProcess }> {
