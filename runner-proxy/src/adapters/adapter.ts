@@ -1,5 +1,5 @@
 import type { Governor } from '../core/governor.js';
-import type { Logger } from '../gateway/logger.js';
+import type { Logger } from '../base/logger.js';
 import type { ConnectionSpec, Protocol, ProxySpec } from '../policy/types.js';
 
 /** What an adapter is given for one connection of the policy. */

@@ -3,9 +3,10 @@ import { Discovery } from '../masking/discovery.js';
 import { REDACT_ALL, type Masker } from '../masking/masker.js';
 import type { Counts } from '../recording/bundle.js';
 import type { Recorder } from '../recording/recorder.js';
+import { deniedMessage } from '../recording/denied-message.js';
 import type { Policy, Protocol } from '../policy/types.js';
 import type { Approvals } from './approvals.js';
-import { GovernError } from './errors.js';
+import { GovernError } from '../base/errors.js';
 import type { Decision, MaskPlan, Operation } from './operation.js';
 import { EMPTY_MASK_PLAN, RuleEngine } from './rules.js';
 
@@ -282,12 +283,6 @@ export class Governor {
  * An event's fields are set one by one rather than spread from optional parts: it is made for every
  * statement, and the recorder keeps its keys' order by the order they come in.
  */
-
-/** What the job is told when its operation's approval is refused or runs out; the report repeats it. */
-export function deniedMessage(outcome: string, by: string | undefined, reason: string | undefined, rule: string, id: string): string {
-  const why = outcome === 'timeout' ? 'approval timed out' : `denied by ${by}${reason ? `: ${reason}` : ''}`;
-  return `${why} (rule "${rule}", request ${id})`;
-}
 
 function operationEvent(op: Operation, decision: Decision, client: number | undefined): Record<string, unknown> {
   const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };

@@ -1,5 +1,5 @@
 import type { HttpRequestPattern } from '../policy/types.js';
-import { globMatcher } from './glob.js';
+import { globMatcher } from '../base/glob.js';
 import type { Operation } from './operation.js';
 
 type Matcher = (op: Operation) => boolean;

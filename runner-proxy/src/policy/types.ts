@@ -1,4 +1,4 @@
-import type { PolicyProblem } from '../core/errors.js';
+import type { PolicyProblem } from '../base/errors.js';
 
 /** The policy after validation and `${VAR}` resolution: what the rest of govern works from. */
 

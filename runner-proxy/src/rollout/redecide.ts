@@ -1,4 +1,4 @@
-import { LruCache } from '../core/lru.js';
+import { LruCache } from '../base/lru.js';
 import type { Operation, Verdict } from '../core/operation.js';
 import { SqlClassifier, type SqlClassification } from '../adapters/postgres/classify.js';
 import type { SqlParser } from '../adapters/postgres/parser.js';

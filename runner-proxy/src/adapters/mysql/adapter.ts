@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { ErrorCode, GovernError } from '../../core/errors.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { closeWithMessage, faultSink, guardConnection, type FaultSink } from '../guard.js';

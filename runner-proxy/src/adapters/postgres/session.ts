@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { ErrorCode, GovernError } from '../../core/errors.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
 import type { Governor, Ruling } from '../../core/governor.js';
-import type { LruCache } from '../../core/lru.js';
+import type { LruCache } from '../../base/lru.js';
 import type { ColumnMask, MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
 import { hideCredentials } from '../../masking/credentials.js';

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
 import ssh2, { type AuthContext, type Client, type ClientChannel, type Connection, type ServerChannel, type TcpipRequestInfo } from 'ssh2';
-import { ErrorCode, GovernError } from '../../core/errors.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
 import type { Governor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { faultSink, guardConnection, guarded, type FaultSink } from '../guard.js';
