@@ -60,6 +60,32 @@ export interface GovernorOptions {
   approvals: Approvals;
 }
 
+/**
+ * The governor as an adapter sees it: deciding, committing and noting, the masker and discovery, and
+ * of the recorder only where terminal casts go and whether recording has failed.
+ */
+export interface AdapterGovernor {
+  readonly masker: Masker;
+  readonly discovery: Discovery;
+  readonly recordsContent: boolean;
+  readonly masksRequests: boolean;
+  /** Why the session can no longer be recorded, once it cannot: nothing more may reach a target. */
+  readonly recordingFailure: GovernError | undefined;
+  /** The session's bundle directory, where terminal casts are written beside the events. */
+  readonly bundleDir: string;
+  connectionOpened(connection: string, protocol: Protocol | 'process', detail?: Readonly<Record<string, unknown>>): number;
+  connectionClosed(connection: string, openSeq: number, reason: string): void;
+  decide(op: Operation, client?: number): Ruling | Promise<Ruling>;
+  commit(): void;
+  commitThen(forward: (failure?: unknown) => void): void;
+  maskPlan(op: Operation): MaskPlan;
+  maskPlanFor(connection: string, protocol: Operation['protocol']): MaskPlan;
+  needsJson(op: Operation): boolean;
+  completed(ruling: Ruling, stats: ResultStats): void;
+  note(type: string, fields: Readonly<Record<string, unknown>>): void;
+  fault(where: string, error: unknown): void;
+}
+
 /** How long results wait for an event to ride on before they are recorded on their own. */
 const RESULTS_WAIT_MS = 10;
 
@@ -68,7 +94,7 @@ const RESULTS_WAIT_MS = 10;
  * approval hold), records before anything is forwarded or refused, and gives back the masks to apply.
  * It fails closed: when the record cannot be written, every operation is refused.
  */
-export class Governor {
+export class Governor implements AdapterGovernor {
   readonly counts: Counts = { operations: 0, allowed: 0, masked_values: 0, blocked: 0, approved: 0, denied: 0, would_block: 0, would_hold: 0 };
   readonly masker: Masker;
   readonly recorder: Recorder;
@@ -170,6 +196,14 @@ export class Governor {
     }
     for (const forward of forwards) forward(failure);
   };
+
+  get recordingFailure(): GovernError | undefined {
+    return this.recorder.failure;
+  }
+
+  get bundleDir(): string {
+    return this.recorder.dir;
+  }
 
   /** Whether some rule masks what goes to HTTP targets: only then do requests need a mask plan before they are decided. */
   get masksRequests(): boolean {

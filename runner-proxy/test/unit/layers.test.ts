@@ -64,3 +64,8 @@ test("an adapter's folder imports no other protocol's folder", () => {
   }
   assert.deepEqual(wrong, []);
 });
+
+test('adapters see the governor through its narrow interface, not the Governor class or its recorder', () => {
+  const wrong = sources(ADAPTERS).filter((file) => /\bGovernor\b|governor\.recorder\b/.test(readFileSync(join(REPO_ROOT, file), 'utf8')));
+  assert.deepEqual(wrong, []);
+});

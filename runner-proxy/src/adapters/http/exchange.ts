@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 import type { Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
@@ -32,13 +32,13 @@ const RECORDED_BODY = 64 * 1024;
 export interface ListenerState {
   name: string;
   target: HttpTarget;
-  governor: Governor;
+  governor: AdapterGovernor;
   log: AdapterContext['log'];
   /** Where an error that escaped a request's handling goes: logged and recorded as a gateway fault. */
   fault: FaultSink;
 }
 
-export function listenerState(name: string, target: HttpTarget, governor: Governor, log: AdapterContext['log']): ListenerState {
+export function listenerState(name: string, target: HttpTarget, governor: AdapterGovernor, log: AdapterContext['log']): ListenerState {
   return { name, target, governor, log, fault: faultSink(governor, log) };
 }
 
@@ -56,7 +56,7 @@ export function refusalBody(ruling: Pick<Ruling, 'message' | 'rule' | 'requestId
  * Writes what the governor decided so far to the record before anything is forwarded; when that
  * fails, the refusal to give instead (the operation must not reach the target unrecorded).
  */
-export function commitOrRefusal(governor: Governor): { status: number; body: Record<string, unknown> } | undefined {
+export function commitOrRefusal(governor: AdapterGovernor): { status: number; body: Record<string, unknown> } | undefined {
   try {
     governor.commit();
     return undefined;
@@ -85,7 +85,7 @@ export function rawResponse(status: number, body: Record<string, unknown>, extra
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${extraLines}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`;
 }
 
-export function recordText(method: string, path: string, search: string, governor: Governor): string {
+export function recordText(method: string, path: string, search: string, governor: AdapterGovernor): string {
   // Most requests have no query, and most paths no escape: neither is taken apart then.
   const query =
     search.length > 1
@@ -131,7 +131,7 @@ export function requestOperation(state: ListenerState, method: string, target: {
 }
 
 /** The method rules judge is another (an override in the body the target honours): so are the classes and the record's text. */
-export function judgeMethod(op: Operation & { classes: Set<string> }, method: string, search: string, governor: Governor): void {
+export function judgeMethod(op: Operation & { classes: Set<string> }, method: string, search: string, governor: AdapterGovernor): void {
   op.method = method;
   op.writes = !SAFE_METHODS.has(method);
   op.classes = new Set([op.writes ? 'write' : 'read']);
@@ -158,7 +158,7 @@ export function isPartial(status: number, contentType: string | undefined): bool
  * What a response's body goes through before the job: the masking stage for its type, if any. The
  * JSON masker can also be used directly, without the stream around it (made only when asked for).
  */
-export function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
+export function maskStage(ruling: Ruling, contentType: string | undefined, governor: AdapterGovernor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
   const plan = ruling.masks;
   if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
     const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);
@@ -176,7 +176,7 @@ export class RecordedBody {
   #kept = '';
 
   /** Whether the record should keep this response's body: text it can read, masked or uncoded. */
-  static wanted(governor: Governor, contentType: string | undefined, masked: boolean, coding: string | undefined): boolean {
+  static wanted(governor: AdapterGovernor, contentType: string | undefined, masked: boolean, coding: string | undefined): boolean {
     return governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (masked || !coding);
   }
 
@@ -186,7 +186,7 @@ export class RecordedBody {
     return this.#kept.length < RECORDED_BODY;
   }
 
-  text(governor: Governor): string {
+  text(governor: AdapterGovernor): string {
     return governor.masker.maskText(this.#kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
   }
 }

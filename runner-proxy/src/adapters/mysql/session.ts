@@ -1,4 +1,4 @@
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 import type { MaskPlan, Operation } from '../../core/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
@@ -44,7 +44,7 @@ const REFUSED_SQLSTATE = '42000';
 
 export interface SessionContext {
   connection: string;
-  governor: Governor;
+  governor: AdapterGovernor;
   classifier: MysqlClassifier;
   catalog: Catalog;
   /** The capabilities the job's client and the target both use. */

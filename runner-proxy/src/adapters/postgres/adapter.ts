@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocketOptions } from 'node:tls';
 import { ErrorCode, GovernError } from '../../base/errors.js';
-import type { Governor } from '../../core/governor.js';
+import type { AdapterGovernor } from '../../core/governor.js';
 import { LruCache } from '../../base/lru.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { closeWithMessage, faultSink, guardConnection, type FaultSink } from '../guard.js';
@@ -48,7 +48,7 @@ const LOOPBACK_NAMES = ['127.0.0.1', 'localhost'];
 interface ListenerState {
   name: string;
   target: Target;
-  governor: Governor;
+  governor: AdapterGovernor;
   verifier: ScramVerifier;
   catalog: Catalog;
   lineage: LineageCache;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { ErrorCode, GovernError } from '../../base/errors.js';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 import type { LruCache } from '../../base/lru.js';
 import type { ColumnMask, MaskPlan, Operation } from '../../core/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
@@ -51,7 +51,7 @@ export type SqlOperation = Operation & { sql: SqlClassification; lineage?: State
 
 export interface SessionContext {
   connection: string;
-  governor: Governor;
+  governor: AdapterGovernor;
   catalog: Catalog;
   classifier: SqlClassifier;
   lineage: LineageCache;
