@@ -144,7 +144,7 @@ export async function benchMysql(): Promise<MysqlFigures> {
     await target.direct(SCHEMA);
     const pipe = await startRelay('pipe', target.port);
     children.push(pipe.process);
-    gateway = await startGateway(dir, POLICY, target.appUrl);
+    gateway = await startGateway(dir, 'session', POLICY, target.appUrl);
     const paths: Path[] = [
       { name: 'direct', url: target.appUrl },
       { name: 'pipe', url: target.appUrl.replace(`:${target.port}/`, `:${pipe.port}/`), pid: pipe.process.pid! },

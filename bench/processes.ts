@@ -44,10 +44,10 @@ export interface BenchGateway {
   stop(): Promise<void>;
 }
 
-/** With `profileDir`, the gateway is profiled (`cpu-profile.ts`) and leaves its profile there. */
-export async function startGateway(dir: string, policy: string, targetUrl: string, profileDir?: string): Promise<BenchGateway> {
-  const policyPath = join(dir, 'govern.yml');
-  const out = join(dir, 'session');
+/** Its policy and session go in `dir` under `name`; with `profileDir`, it is profiled (`cpu-profile.ts`) and leaves its profile there. */
+export async function startGateway(dir: string, name: string, policy: string, targetUrl: string, profileDir?: string): Promise<BenchGateway> {
+  const policyPath = join(dir, `${name}.yml`);
+  const out = join(dir, name);
   writeFileSync(policyPath, policy);
   const r = await runClient(process.execPath, [GOVERN, 'start', '--policy', policyPath, '--out', out, '--env-format', 'dotenv'], {
     env: { PATH: process.env.PATH, BENCH_TARGET_URL: targetUrl, ...(profileDir && { GOVERN_BENCH_PROFILE: profileDir, NODE_OPTIONS: `--import=${CPU_PROFILE}` }) },

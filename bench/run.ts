@@ -1,7 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
-import { benchPostgres, LOADS, type PathName, type PgbenchRun } from './postgres.js';
+import { benchPostgres, LOADS, type JobRun, type PathName, type PgbenchRun, type PostgresFigures } from './postgres.js';
 import { benchMysql, CONNECTIONS, type MysqlPathName } from './mysql.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
@@ -14,11 +14,11 @@ const only = process.argv[2];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
-/** `npm run bench [detectors|postgres|mysql|recording|action|report|http|ssh|rollout]`: every benchmark with its baselines in the same run, printed as ratios. */
+/** `npm run bench [detectors|postgres|pg-jobs|mysql|recording|action|report|http|ssh|rollout]` (`pg-jobs`: the postgres bench without pgbench, the distinct statements and the 1M-row SELECT): every benchmark with its baselines in the same run, printed as ratios. */
 async function main(): Promise<void> {
   console.log(`govern benchmarks — node ${process.version}, ${process.platform}/${process.arch}\n`);
   if (!only || only === 'detectors') printDetectors();
-  if (!only || only === 'postgres') await printPostgres();
+  if (!only || only === 'postgres' || only === 'pg-jobs') await printPostgres(only !== 'pg-jobs');
   if (!only || only === 'postgres' || only === 'recording') await printRecording();
   if (!only || only === 'mysql') await printMysql();
   if (!only || only === 'action') await printActionStart();
@@ -98,12 +98,76 @@ function printDetectors(): void {
   console.log(`  false positives               ${d.falsePositives} of ${d.harmlessCount} look-alike values (${((d.falsePositives / d.harmlessCount) * 1e6).toFixed(0)} per million) ${JSON.stringify(d.falsePositiveKinds)}`);
 }
 
-async function printPostgres(): Promise<void> {
-  const p = await benchPostgres();
-  if (!p.big) {
+async function printPostgres(pgbench: boolean): Promise<void> {
+  const p = await benchPostgres({ pgbench, jobs: true });
+  if (process.env.GOVERN_BENCH_PROFILE) {
     for (const r of p.pgbench) console.log(`profiled gateway, ${r.load.clients} clients -M ${r.load.mode}: ${r.tps.toFixed(0)} tps, ${r.proxyCpuUsPerTx?.toFixed(1)} µs CPU/tx`);
+    for (const r of p.jobs) console.log(`profiled gateway, ${r.workload} round ${r.round}: ${r.statements} statements in ${r.seconds.toFixed(2)} s, ${((r.seconds * 1e6) / r.statements).toFixed(0)} µs each`);
     return;
   }
+  if (pgbench) printPgbench(p);
+  printJobs(p);
+  if (p.big) printBig(p);
+  const suite = p.peaks.some((x) => x.suiteGatewayMb !== undefined) ? "; in parentheses the client suite's rule-less gateway" : '';
+  console.log(`\npostgres: gateway peak RSS by phase (VmHWM, reset before each)${suite}`);
+  for (const x of p.peaks) console.log(`  ${x.phase.padEnd(22)} ${x.gatewayMb.toFixed(0).padStart(4)} MB${x.suiteGatewayMb === undefined ? '' : ` (${x.suiteGatewayMb.toFixed(0)} MB)`}`);
+  console.log(`  max throughout         ${Math.max(...p.peaks.map((x) => x.gatewayMb)).toFixed(0).padStart(4)} MB`);
+}
+
+/** Job workloads: wall time per path, the time each statement adds over direct and over the pipe, and the gateway's ratios, round by round. */
+function printJobs(p: PostgresFigures): void {
+  const titles: Record<JobRun['workload'], string> = {
+    seed: 'psql -f of a seed script, distinct statements with inline literals (INSERT/UPDATE/SELECT), one connection',
+    loop: 'node-postgres, client.query(text, values) in a loop over 4 texts, one connection',
+  };
+  for (const workload of ['seed', 'loop'] as const) {
+    const runs = p.jobs.filter((r) => r.workload === workload);
+    if (!runs.length) continue;
+    const statements = runs[0]!.statements;
+    const rounds = Math.max(...runs.map((r) => r.round));
+    const of = (path: PathName) => runs.filter((r) => r.path === path);
+    const same = (r: JobRun, path: PathName) => of(path).find((o) => o.round === r.round)!;
+    const addedUs = (r: JobRun, path: PathName) => ((r.seconds - same(r, path).seconds) * 1e6) / statements;
+    const fmt = (xs: number[], digits: number) => `${median(xs).toFixed(digits)} (${spread(xs, digits)})`;
+    const signed = (xs: number[]) => `${median(xs) < 0 ? '' : '+'}${fmt(xs, 0)}`;
+    console.log(`\npostgres: ${titles[workload]}; ${statements.toLocaleString('en-US')} statements, ${rounds} interleaved rounds; medians (min–max)`);
+    for (const path of ['direct', 'pgbouncer', 'pipe', 'framed', 'gateway'] as const) {
+      const mine = of(path);
+      const perStatement = mine.map((r) => (r.seconds * 1e6) / statements);
+      console.log(
+        `  ${path.padEnd(10)} ${fmt(mine.map((r) => r.seconds), 2).padStart(20)} s  ${median(perStatement).toFixed(0).padStart(4)} µs/statement` +
+          (path === 'direct' ? '' : `  ${signed(mine.map((r) => addedUs(r, 'direct')))} µs over direct`) +
+          (path === 'gateway' || path === 'framed' ? `  ${signed(mine.map((r) => addedUs(r, 'pipe')))} µs over the pipe` : ''),
+      );
+    }
+    const ratio = (other: PathName) => fmt(of('gateway').map((g) => g.seconds / same(g, other).seconds), 2);
+    console.log(`  gateway wall time ${ratio('direct')}× direct, ${ratio('pipe')}× the pipe, ${ratio('pgbouncer')}× pgbouncer`);
+  }
+  const s = p.suite;
+  console.log(`\npostgres: node-postgres's own integration suite, file by file (scripts/pg-client-suites.sh), direct and through a rule-less gateway`);
+  if ('skipped' in s) {
+    console.log(`  skipped: ${s.skipped}`);
+    return;
+  }
+  console.log(`  ${s.timed} of ${s.files} test files timed (those passing both ways); fail direct: ${s.failDirect.join(', ') || 'none'}; pass direct, fail through the gateway: ${s.failGateway.join(', ') || 'none'}`);
+  const fmt = (xs: number[]) => `${median(xs).toFixed(1)} s (${spread(xs, 1)})`;
+  const ratios = s.rounds.map((r) => r.gateway / r.direct);
+  console.log(`  direct ${fmt(s.rounds.map((r) => r.direct))}  gateway ${fmt(s.rounds.map((r) => r.gateway))}  gateway/direct ${median(ratios).toFixed(2)} (${spread(ratios, 2)}), ${s.rounds.length} round${s.rounds.length > 1 ? 's' : ''}`);
+}
+
+function printBig(p: PostgresFigures): void {
+  const memory = p.memory!;
+  console.log(`\npostgres: gateway memory`);
+  console.log(`  RSS ${memory.afterPgbenchMb.toFixed(0)} MB after the pgbench rounds`);
+  console.log(`  RSS ${memory.afterDistinctMb.toFixed(0)} MB after ${memory.distinct.toLocaleString('en')} distinct statements (each its own text and shape; ${memory.distinctSeconds.toFixed(0)} s, ${(memory.distinct / memory.distinctSeconds).toFixed(0)}/s)`);
+  const { direct, gateway, rssBeforeMb, rssPeakMb, maskedSample } = p.big!;
+  console.log(`\npostgres: SELECT of 1,000,000 rows (${direct.megabytes.toFixed(0)} MB of values) with a masked column, read by psql`);
+  console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
+  console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), sample value "${maskedSample}"`);
+  console.log(`  gateway RSS ${rssBeforeMb.toFixed(0)} MB before the SELECT, ${rssPeakMb.toFixed(0)} MB at its peak during it`);
+}
+
+function printPgbench(p: PostgresFigures): void {
   const rounds = Math.max(...p.pgbench.map((r) => r.round));
   console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, the gateway's framing alone, govern with a masking and guardrail policy); medians (min–max)`);
   for (const load of LOADS) {
@@ -136,15 +200,6 @@ async function printPostgres(): Promise<void> {
     );
     console.log(`    framed/pipe ${median(framedVsPipe).toFixed(2)} (${spread(framedVsPipe, 2)})  gateway/framed ${median(vsFramed).toFixed(2)} (${spread(vsFramed, 2)}): what reading the protocol costs, and what governing it does`);
   }
-  const memory = p.memory!;
-  console.log(`\npostgres: gateway memory`);
-  console.log(`  RSS ${memory.afterPgbenchMb.toFixed(0)} MB after the pgbench rounds`);
-  console.log(`  RSS ${memory.afterDistinctMb.toFixed(0)} MB after ${memory.distinct.toLocaleString('en')} distinct statements (each its own text and shape; ${memory.distinctSeconds.toFixed(0)} s, ${(memory.distinct / memory.distinctSeconds).toFixed(0)}/s)`);
-  const { direct, gateway, rssBeforeMb, rssPeakMb, maskedSample } = p.big;
-  console.log(`\npostgres: SELECT of 1,000,000 rows (${direct.megabytes.toFixed(0)} MB of values) with a masked column, read by psql`);
-  console.log(`  direct   ${direct.seconds.toFixed(2)} s  ${(direct.megabytes / direct.seconds).toFixed(1)} MB/s`);
-  console.log(`  gateway  ${gateway.seconds.toFixed(2)} s  ${(gateway.megabytes / gateway.seconds).toFixed(1)} MB/s  (${(direct.seconds / gateway.seconds).toFixed(2)}× direct), sample value "${maskedSample}"`);
-  console.log(`  gateway RSS ${rssBeforeMb.toFixed(0)} MB before the SELECT, ${rssPeakMb.toFixed(0)} MB at its peak during it`);
 }
 
 async function printMysql(): Promise<void> {

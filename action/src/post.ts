@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { failOnReason, parseFailOn } from '../../runner-proxy/src/cli/fail-on.js';
 import { controlGateway } from '../../runner-proxy/src/gateway/control.js';
-import { ErrorCode, GovernError } from '../../runner-proxy/src/core/errors.js';
+import { ErrorCode, GovernError } from '../../runner-proxy/src/base/errors.js';
 import { bundleFiles, type Counts } from '../../runner-proxy/src/recording/bundle.js';
 import { jobSummaryHtml } from '../../runner-proxy/src/recording/job-summary.js';
 import { EVENTS_FILE, MANIFEST_FILE } from '../../runner-proxy/src/recording/recorder.js';

@@ -1,11 +1,11 @@
-import type { Governor } from '../core/governor.js';
-import type { Logger } from '../gateway/logger.js';
+import type { AdapterGovernor } from '../core/governor.js';
+import type { Logger } from '../base/logger.js';
 import type { ConnectionSpec, Protocol, ProxySpec } from '../policy/types.js';
 
 /** What an adapter is given for one connection of the policy. */
 export interface AdapterContext {
   connection: ConnectionSpec;
-  governor: Governor;
+  governor: AdapterGovernor;
   log: Logger;
 }
 
@@ -38,7 +38,7 @@ export interface Adapter {
 /** What the forward proxy is given: the policy's proxy section, for the whole run. */
 export interface ProxyContext {
   proxy: ProxySpec;
-  governor: Governor;
+  governor: AdapterGovernor;
   log: Logger;
   /** Names the run's CA, so a job's trust store tells runs apart. */
   label: string;

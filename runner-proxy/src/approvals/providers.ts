@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Env } from '../cli/context.js';
+import type { Env } from '../base/env.js';
 import type { ApprovalProvider } from '../core/approvals.js';
 import type { Principal } from '../identity/principal.js';
 import type { ApprovalsSpec } from '../policy/types.js';

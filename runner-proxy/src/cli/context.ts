@@ -1,8 +1,6 @@
-import { ErrorCode, GovernError } from '../core/errors.js';
-import type { Logger } from '../gateway/logger.js';
-
-/** An environment as the process has it: the CLI reads it once and passes it down. */
-export type Env = Readonly<Record<string, string | undefined>>;
+import { ErrorCode, GovernError } from '../base/errors.js';
+import type { Env } from '../base/env.js';
+import type { Logger } from '../base/logger.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;

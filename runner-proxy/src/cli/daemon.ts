@@ -1,6 +1,6 @@
 import { closeSync, existsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { GovernError } from '../core/errors.js';
+import { GovernError } from '../base/errors.js';
 import type { GatewayStatus } from '../gateway/gateway.js';
 import { ENV_FORMATS, formatEnv, type EnvFormat } from '../gateway/job-env.js';
 import { controlGateway, readRuntimeInfo, RUNTIME_FILE } from '../gateway/control.js';

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { withJobNoProxy } from '../gateway/job-env.js';
-import type { Env } from './context.js';
+import type { Env } from '../base/env.js';
 
 const START_TIMEOUT_MS = 60_000;
 const LOG_FILE = 'gateway.log';

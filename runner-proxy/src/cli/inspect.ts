@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInAdapters, builtInProtocols } from '../adapters/index.js';
-import { ErrorCode, formatProblem, GovernError, PolicyError } from '../core/errors.js';
+import { ErrorCode, formatProblem, GovernError, PolicyError } from '../base/errors.js';
 import { cannotServe } from '../gateway/gateway.js';
 import { loadPolicy } from '../policy/load.js';
 import { EVENTS_FILE } from '../recording/recorder.js';

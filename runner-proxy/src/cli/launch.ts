@@ -3,10 +3,10 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { builtInAdapters, builtInProtocols } from '../adapters/index.js';
 import { approvalProvider } from '../approvals/providers.js';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { controlSocketPath, removeRuntimeInfo, serveControl, writeRuntimeInfo, type ControlRequest } from '../gateway/control.js';
 import { Gateway } from '../gateway/gateway.js';
-import type { Logger } from '../gateway/logger.js';
+import type { Logger } from '../base/logger.js';
 import { formatSummary } from '../gateway/summary.js';
 import { bindJob } from '../identity/binding.js';
 import { NO_IDENTITY, type Principal } from '../identity/principal.js';
@@ -15,7 +15,7 @@ import { tokenText } from '../identity/token-text.js';
 import { TokenVerifier } from '../identity/verify.js';
 import { findPolicy, loadPolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';
-import type { Env } from './context.js';
+import type { Env } from '../base/env.js';
 
 export const DEFAULT_OUT = 'govern-session';
 

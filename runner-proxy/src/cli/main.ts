@@ -1,8 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pkg from '../../../package.json' with { type: 'json' };
-import { ErrorCode, GovernError } from '../core/errors.js';
-import { streamLogger } from '../gateway/logger.js';
-import type { CommandContext, Env, Io } from './context.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
+import { streamLogger } from '../base/logger.js';
+import type { Env } from '../base/env.js';
+import type { CommandContext, Io } from './context.js';
 import { DEFAULT_OUT } from './launch.js';
 import { approveCommand, serveCommand, startCommand, statusCommand, stopCommand } from './daemon.js';
 import { policyCheckCommand, replayCommand, verifyCommand } from './inspect.js';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApprovalsSpec } from '../policy/types.js';
 import type { Recorder } from '../recording/recorder.js';
-import { ErrorCode, GovernError } from './errors.js';
-import type { Operation } from './operation.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
+import type { Operation } from '../policy/operation.js';
 
 export type ApprovalOutcome = 'approved' | 'denied' | 'timeout';
 

@@ -4,10 +4,11 @@ import { REDACT_ALL, type Masker } from '../masking/masker.js';
 import type { Counts } from '../recording/bundle.js';
 import type { EventType } from '../recording/events.js';
 import type { Recorder } from '../recording/recorder.js';
+import { deniedMessage } from '../recording/denied-message.js';
 import type { Policy, Protocol } from '../policy/types.js';
 import type { Approvals } from './approvals.js';
-import { GovernError } from './errors.js';
-import type { Decision, MaskPlan, Operation } from './operation.js';
+import { GovernError } from '../base/errors.js';
+import type { Decision, MaskPlan, Operation } from '../policy/operation.js';
 import { EMPTY_MASK_PLAN, RuleEngine } from './rules.js';
 
 /** What an adapter does with an operation, and what it tells the client when refused. */
@@ -60,6 +61,33 @@ export interface GovernorOptions {
   approvals: Approvals;
 }
 
+/**
+ * The governor as an adapter sees it: deciding, committing and noting, the masker and discovery, and
+ * of the recorder only where terminal casts go and whether recording has failed.
+ */
+export interface AdapterGovernor {
+  readonly masker: Masker;
+  readonly discovery: Discovery;
+  readonly recordsContent: boolean;
+  readonly masksRequests: boolean;
+  /** Why the session can no longer be recorded, once it cannot: nothing more may reach a target. */
+  readonly recordingFailure: GovernError | undefined;
+  /** The session's bundle directory, where terminal casts are written beside the events. */
+  readonly bundleDir: string;
+  connectionOpened(connection: string, protocol: Protocol | 'process', detail?: Readonly<Record<string, unknown>>): number;
+  connectionClosed(connection: string, openSeq: number, reason: string): void;
+  /** `withdrawn` aborts when the asking client leaves, so a held approval is not left waiting for nobody. */
+  decide(op: Operation, client?: number, withdrawn?: AbortSignal): Ruling | Promise<Ruling>;
+  commit(): void;
+  commitThen(forward: (failure?: unknown) => void): void;
+  maskPlan(op: Operation): MaskPlan;
+  maskPlanFor(connection: string, protocol: Operation['protocol']): MaskPlan;
+  needsJson(op: Operation): boolean;
+  completed(ruling: Ruling, stats: ResultStats): void;
+  note(type: EventType, fields: Readonly<Record<string, unknown>>): void;
+  fault(where: string, error: unknown): void;
+}
+
 /** How long results wait for an event to ride on before they are recorded on their own. */
 const RESULTS_WAIT_MS = 10;
 
@@ -68,7 +96,7 @@ const RESULTS_WAIT_MS = 10;
  * approval hold), records before anything is forwarded or refused, and gives back the masks to apply.
  * It fails closed: when the record cannot be written, every operation is refused.
  */
-export class Governor {
+export class Governor implements AdapterGovernor {
   readonly counts: Counts = { operations: 0, allowed: 0, masked_values: 0, blocked: 0, approved: 0, denied: 0, would_block: 0, would_hold: 0 };
   readonly masker: Masker;
   readonly recorder: Recorder;
@@ -171,6 +199,14 @@ export class Governor {
     }
     for (const forward of forwards) forward(failure);
   };
+
+  get recordingFailure(): GovernError | undefined {
+    return this.recorder.failure;
+  }
+
+  get bundleDir(): string {
+    return this.recorder.dir;
+  }
 
   /** Whether some rule masks what goes to HTTP targets: only then do requests need a mask plan before they are decided. */
   get masksRequests(): boolean {
@@ -284,12 +320,6 @@ export class Governor {
  * An event's fields are set one by one rather than spread from optional parts: it is made for every
  * statement, and the recorder keeps its keys' order by the order they come in.
  */
-
-/** What the job is told when its operation's approval is refused or runs out; the report repeats it. */
-export function deniedMessage(outcome: string, by: string | undefined, reason: string | undefined, rule: string, id: string): string {
-  const why = outcome === 'timeout' ? 'approval timed out' : `denied by ${by}${reason ? `: ${reason}` : ''}`;
-  return `${why} (rule "${rule}", request ${id})`;
-}
 
 function operationEvent(op: Operation, decision: Decision, client: number | undefined): Record<string, unknown> {
   const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };

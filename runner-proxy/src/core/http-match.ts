@@ -1,6 +1,6 @@
 import type { HttpRequestPattern } from '../policy/types.js';
-import { globMatcher } from './glob.js';
-import type { Operation } from './operation.js';
+import { globMatcher } from '../base/glob.js';
+import type { Operation } from '../policy/operation.js';
 
 type Matcher = (op: Operation) => boolean;
 type ValueMatcher = (value: string) => boolean;

@@ -1,9 +1,9 @@
 import type { Matcher, ProtocolRegistry } from '../policy/protocol.js';
 import type { DetectorType, MaskStrategy, Policy, RuleCondition, RuleSpec } from '../policy/types.js';
-import { globMatcher } from './glob.js';
+import { globMatcher } from '../base/glob.js';
 import { isPerRequest, requestMatcher } from './http-match.js';
-import { compileCondition, compileSelector, evaluateCondition } from './json-select.js';
-import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, RequestMasks, Verdict } from './operation.js';
+import { compileCondition, compileSelector, evaluateCondition } from '../base/json-select.js';
+import type { ColumnMask, Decision, JsonMask, MaskPlan, Operation, RequestMasks, Verdict } from '../policy/operation.js';
 import type { Principal } from '../identity/principal.js';
 
 const UNKNOWN = 'unknown';

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 
 /**
  * The local control socket: `govern status`, `stop`, `approve` and `deny` talk to a running gateway

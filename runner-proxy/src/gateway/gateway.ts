@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { AdapterRegistry, Listener } from '../adapters/adapter.js';
 import { Approvals, type ApprovalProvider } from '../core/approvals.js';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { Governor } from '../core/governor.js';
 import type { JobBinding } from '../identity/binding.js';
 import { principalRecord, type Principal } from '../identity/principal.js';
@@ -16,7 +16,7 @@ import { writeReport } from '../recording/report.js';
 import { SessionViewBuilder, type SessionView } from '../recording/session-view.js';
 import { recordedCasts } from '../recording/cast-player.js';
 import { terminalSectionsHtml } from '../recording/cast-html.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../base/logger.js';
 
 export interface GatewayOptions {
   policy: Policy;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 
 export type EnvFormat = 'shell' | 'dotenv' | 'github';
 export const ENV_FORMATS: readonly EnvFormat[] = ['shell', 'dotenv', 'github'];

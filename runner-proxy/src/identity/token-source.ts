@@ -1,4 +1,4 @@
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 
 export interface TokenSourceOptions {
   env: Readonly<Record<string, string | undefined>>;

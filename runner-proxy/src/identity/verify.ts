@@ -1,8 +1,8 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
-import { ErrorCode, GovernError, TokenRejectedError } from '../core/errors.js';
-import { globMatcher } from '../core/glob.js';
+import { ErrorCode, GovernError, TokenRejectedError } from '../base/errors.js';
+import { globMatcher } from '../base/glob.js';
 import type { ClaimValue, IdentityPolicy, TrustEntry } from '../policy/types.js';
-import { forgeOfToken, isPinned, unpinnedReason } from './pinning.js';
+import { forgeOfToken, isPinned, unpinnedReason } from '../policy/pinning.js';
 import { RECORDED_CLAIMS, type Principal } from './principal.js';
 import { quotedTokenText, segmentProblem, tokenText } from './token-text.js';
 

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { ErrorCode, GovernError, PolicyError, type PolicyProblem } from '../core/errors.js';
-import { compileGlob, GlobSyntaxError } from '../core/glob.js';
-import { compileCondition, compileSelector, JsonSyntaxError } from '../core/json-select.js';
-import { forgeOfEntry, isPinned, unpinnedReason, weakPinning } from '../identity/pinning.js';
+import { ErrorCode, GovernError, PolicyError, type PolicyProblem } from '../base/errors.js';
+import { parseDuration } from '../base/duration.js';
+import { compileGlob, GlobSyntaxError } from '../base/glob.js';
+import { compileCondition, compileSelector, JsonSyntaxError } from '../base/json-select.js';
+import { forgeOfEntry, isPinned, unpinnedReason, weakPinning } from './pinning.js';
 import type { ConditionChecks, Path, ProtocolRegistry } from './protocol.js';
 import { policySchema } from './schema.js';
 import type {
@@ -505,11 +506,6 @@ function syntax(compile: () => unknown, path: Path, located: Located): void {
     if (!(e instanceof JsonSyntaxError)) throw e;
     located.problem(path, `${describePath(path)}: ${e.message}`);
   }
-}
-
-export function parseDuration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text)!;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
 function approvalsOf(raw: RawPolicy['approvals'], located: Located): ApprovalsSpec {

@@ -1,4 +1,4 @@
-import type { Operation } from '../core/operation.js';
+import type { Operation } from './operation.js';
 import type { HttpRequestPattern } from './types.js';
 
 /**

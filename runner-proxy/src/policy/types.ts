@@ -1,4 +1,4 @@
-import type { PolicyProblem } from '../core/errors.js';
+import type { PolicyProblem } from '../base/errors.js';
 import type { ProtocolRegistry } from './protocol.js';
 
 /** The policy after validation and `${VAR}` resolution: what the rest of govern works from. */

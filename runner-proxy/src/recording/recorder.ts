@@ -1,6 +1,6 @@
 import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { canonical, chainHash, GENESIS } from './canonical.js';
 import type { EventType } from './events.js';
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { deniedMessage } from '../core/governor.js';
+import { deniedMessage } from './denied-message.js';
 import type { JobBinding } from '../identity/binding.js';
 import { describeEvent, eventLabel } from './events.js';
 import type { RecordedEvent } from './recorder.js';

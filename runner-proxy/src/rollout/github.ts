@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { getOctokit } from '@actions/github';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { COMMENT_MARKER } from './test-report.js';
 
 type Octokit = ReturnType<typeof getOctokit>;

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { EVENTS_FILE, MANIFEST_FILE } from '../recording/recorder.js';
 import { COMMENT_MARKER } from './test-report.js';
 

@@ -1,4 +1,4 @@
-import type { ColumnMask, Verdict } from '../core/operation.js';
+import type { ColumnMask, Verdict } from '../policy/operation.js';
 import { RuleEngine } from '../core/rules.js';
 import { NO_IDENTITY, type Principal } from '../identity/principal.js';
 import { trustProblem } from '../identity/verify.js';

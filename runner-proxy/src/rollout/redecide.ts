@@ -1,5 +1,5 @@
-import { LruCache } from '../core/lru.js';
-import type { Operation, Verdict } from '../core/operation.js';
+import { LruCache } from '../base/lru.js';
+import type { Operation, Verdict } from '../policy/operation.js';
 import { SqlClassifier, type SqlClassification } from '../adapters/postgres/classify.js';
 import type { SqlParser } from '../adapters/postgres/parser.js';
 import type { RecordedEvent } from '../recording/recorder.js';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import type { DiscoveryRecord } from '../masking/discovery.js';
 import { parsePolicy } from '../policy/load.js';
 import type { Policy } from '../policy/types.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, GovernError } from '../core/errors.js';
+import { ErrorCode, GovernError } from '../base/errors.js';
 import { CHANGE_KINDS, type ChangeGroup, type ChangeKind, type MaskChange, type PolicyTestResult } from './policy-test.js';
 
 export type ReportFormat = 'text' | 'markdown' | 'json';

@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { GitHubApprovals } from '../../src/approvals/github.js';
 import { GitLabApprovals } from '../../src/approvals/gitlab.js';
 import { Approvals, type ApprovalProvider, type ApprovalResult } from '../../src/core/approvals.js';
-import type { Operation } from '../../src/core/operation.js';
+import type { Operation } from '../../src/policy/operation.js';
 import { Recorder } from '../../src/recording/recorder.js';
 import { startFakeGitHub, startFakeGitLab, type FakeGitHub, type FakeGitLab } from '../fixtures/forges.js';
 

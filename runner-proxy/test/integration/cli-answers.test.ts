@@ -8,7 +8,7 @@ import { launch, shutdown } from '../../src/cli/launch.js';
 import { RuleEngine } from '../../src/core/rules.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { PolicyError } from '../../src/core/errors.js';
+import { PolicyError } from '../../src/base/errors.js';
 import { govern } from '../fixtures/cli.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };

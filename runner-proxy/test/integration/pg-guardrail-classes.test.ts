@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { LruCache } from '../../src/core/lru.js';
+import { LruCache } from '../../src/base/lru.js';
 import { REVIEWED_VOLATILE } from '../../src/adapters/postgres/builtin-functions.js';
 import { SqlClassifier } from '../../src/adapters/postgres/classify.js';
 import { SqlParser } from '../../src/adapters/postgres/parser.js';

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { existsSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ErrorCode } from '../../src/core/errors.js';
+import { ErrorCode } from '../../src/base/errors.js';
 import { smallDisk, unmount } from '../fixtures/disk.js';
 import { client, governSsh, startSshd, type GovernedSsh, type TestSshd } from '../fixtures/sshd.js';
 import { freePort } from '../fixtures/postgres.js';

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Operation } from '../../src/core/operation.js';
+import type { Operation } from '../../src/policy/operation.js';
 import { builtInAdapters, builtInProtocols } from '../../src/adapters/index.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { JsonMaskError, JsonStreamMasker } from '../../src/adapters/http/json-mask.js';
-import { compileSelector } from '../../src/core/json-select.js';
-import type { JsonMask } from '../../src/core/operation.js';
+import { compileSelector } from '../../src/base/json-select.js';
+import type { JsonMask } from '../../src/policy/operation.js';
 import { Masker } from '../../src/masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../src/policy/types.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { TokenRejectedError } from '../../src/core/errors.js';
+import { TokenRejectedError } from '../../src/base/errors.js';
 import { obtainToken } from '../../src/identity/token-source.js';
 import { TokenVerifier } from '../../src/identity/verify.js';
 import type { IdentityPolicy } from '../../src/policy/types.js';

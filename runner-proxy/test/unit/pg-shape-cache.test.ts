@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { LruCache } from '../../src/core/lru.js';
+import { LruCache } from '../../src/base/lru.js';
 import { SqlClassifier, type SqlClassification } from '../../src/adapters/postgres/classify.js';
 import { SqlParser } from '../../src/adapters/postgres/parser.js';
 import { statementShape } from '../../src/adapters/postgres/shape.js';

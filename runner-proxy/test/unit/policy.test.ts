@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { PolicyError } from '../../src/core/errors.js';
+import { PolicyError } from '../../src/base/errors.js';
 import { loadPolicy, parsePolicy } from '../../src/policy/load.js';
 import { builtInProtocols } from '../../src/adapters/index.js';
 

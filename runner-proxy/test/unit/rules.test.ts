@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileCondition, compileSelector, evaluateCondition, forEachSelected, JsonSyntaxError } from '../../src/core/json-select.js';
-import type { Operation } from '../../src/core/operation.js';
+import { compileCondition, compileSelector, evaluateCondition, forEachSelected, JsonSyntaxError } from '../../src/base/json-select.js';
+import type { Operation } from '../../src/policy/operation.js';
 import { RuleEngine } from '../../src/core/rules.js';
 import { NO_IDENTITY, type Principal } from '../../src/identity/principal.js';
 import { parsePolicy } from '../../src/policy/load.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { builtInAdapters, builtInProtocols } from '../../src/adapters/index.js';
-import type { Operation } from '../../src/core/operation.js';
+import type { Operation } from '../../src/policy/operation.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { NO_IDENTITY } from '../../src/identity/principal.js';
 import { parsePolicy } from '../../src/policy/load.js';

@@ -7,7 +7,7 @@ import { analyzeShell } from '../../src/adapters/ssh/commands.js';
 import { UserSshConfigInclude } from '../../src/adapters/ssh/job-config.js';
 import { OutputMasker } from '../../src/adapters/ssh/output-mask.js';
 import { parseKnownHosts, parseSshSettings } from '../../src/adapters/ssh/settings.js';
-import { PolicyError } from '../../src/core/errors.js';
+import { PolicyError } from '../../src/base/errors.js';
 import { Masker } from '../../src/masking/masker.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { builtInProtocols } from '../../src/adapters/index.js';

@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, type Head, type MessageReader, type ReadEvent } from './codec.js';
 import { BodyDiscovery } from './discover.js';
 import type { JobConnection } from './job-connection.js';
@@ -39,7 +39,7 @@ export function isPartial(status: number, contentType: string | undefined): bool
  * What a response's body goes through before the job: the masking stage for its type, if any. The
  * JSON masker can also be used directly, without the stream around it (made only when asked for).
  */
-export function maskStage(ruling: Ruling, contentType: string | undefined, governor: Governor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
+export function maskStage(ruling: Ruling, contentType: string | undefined, governor: AdapterGovernor): { stream(): Transform; count(): number; json?: JsonStreamMasker } | undefined {
   const plan = ruling.masks;
   if ((plan.json.length > 0 || plan.detectors.size > 0) && isJsonType(contentType)) {
     const masker = new JsonStreamMasker(plan.json, plan.detectors, governor.masker);

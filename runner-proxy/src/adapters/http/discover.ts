@@ -1,4 +1,4 @@
-import type { Governor } from '../../core/governor.js';
+import type { AdapterGovernor } from '../../core/governor.js';
 import { isJsonType } from './message.js';
 
 /** The most of one response body kept for discovery; a larger body is not counted. */
@@ -10,17 +10,17 @@ const MAX_DISCOVERED_BODY = 1024 * 1024;
  * decode (a content coding with nothing to mask) and bodies over 1 MiB are not counted.
  */
 export class BodyDiscovery {
-  readonly #governor: Governor;
+  readonly #governor: AdapterGovernor;
   readonly #connection: string;
   #pieces: Buffer[] = [];
   #length = 0;
 
-  private constructor(governor: Governor, connection: string) {
+  private constructor(governor: AdapterGovernor, connection: string) {
     this.#governor = governor;
     this.#connection = connection;
   }
 
-  static for(governor: Governor, connection: string, contentType: string | undefined, decoded: boolean): BodyDiscovery | undefined {
+  static for(governor: AdapterGovernor, connection: string, contentType: string | undefined, decoded: boolean): BodyDiscovery | undefined {
     return governor.discovery.countsValues && decoded && isJsonType(contentType) ? new BodyDiscovery(governor, connection) : undefined;
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ResultStats, Ruling } from '../../core/governor.js';
-import type { Operation, RequestMasks } from '../../core/operation.js';
+import type { Operation, RequestMasks } from '../../policy/operation.js';
 import { Answer, masksAnswers, RANGE_HEADERS, type AnswerOwner } from './answer.js';
 import { chunkHead, headerLines, LAST_CHUNK, MESSAGE_END, MessageReader, type Head } from './codec.js';
 import type { JobConnection } from './job-connection.js';

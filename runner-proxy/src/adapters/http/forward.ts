@@ -4,7 +4,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates, TLSSocket } from 'node:tls';
-import { globMatcher } from '../../core/glob.js';
+import { globMatcher } from '../../base/glob.js';
 import type { Listener, ProxyContext } from '../adapter.js';
 import { RunCertificateAuthority } from '../run-ca.js';
 import type { Head } from './codec.js';

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { JsonMask } from '../../core/operation.js';
-import type { JsonSelector } from '../../core/json-select.js';
+import type { JsonMask } from '../../policy/operation.js';
+import type { JsonSelector } from '../../base/json-select.js';
 import { REDACTED, type Masker } from '../../masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../policy/types.js';
 

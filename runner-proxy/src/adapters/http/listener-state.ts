@@ -1,4 +1,4 @@
-import type { Governor } from '../../core/governor.js';
+import type { AdapterGovernor } from '../../core/governor.js';
 import type { AdapterContext } from '../adapter.js';
 import { faultSink, type FaultSink } from '../guard.js';
 import type { HttpTarget } from './target.js';
@@ -7,12 +7,12 @@ import type { HttpTarget } from './target.js';
 export interface ListenerState {
   name: string;
   target: HttpTarget;
-  governor: Governor;
+  governor: AdapterGovernor;
   log: AdapterContext['log'];
   /** Where an error that escaped a request's handling goes: logged and recorded as a gateway fault. */
   fault: FaultSink;
 }
 
-export function listenerState(name: string, target: HttpTarget, governor: Governor, log: AdapterContext['log']): ListenerState {
+export function listenerState(name: string, target: HttpTarget, governor: AdapterGovernor, log: AdapterContext['log']): ListenerState {
   return { name, target, governor, log, fault: faultSink(governor, log) };
 }

@@ -2,8 +2,8 @@
  * The operation the governor decides for an HTTP request, whichever connection carries it, and what the
  * record keeps of it: its text (credentials and detected values masked) and the start of a body.
  */
-import type { Governor } from '../../core/governor.js';
-import type { Operation } from '../../core/operation.js';
+import type { AdapterGovernor } from '../../core/governor.js';
+import type { Operation } from '../../policy/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { ListenerState } from './listener-state.js';
@@ -28,7 +28,7 @@ export function requestFacts(target: HttpTarget, rawHeaders: readonly string[], 
   return facts;
 }
 
-export function recordText(method: string, path: string, search: string, governor: Governor): string {
+export function recordText(method: string, path: string, search: string, governor: AdapterGovernor): string {
   // Most requests have no query, and most paths no escape: neither is taken apart then.
   const query =
     search.length > 1
@@ -74,7 +74,7 @@ export function requestOperation(state: ListenerState, method: string, target: {
 }
 
 /** The method rules judge is another (an override in the body the target honours): so are the classes and the record's text. */
-export function judgeMethod(op: Operation & { classes: Set<string> }, method: string, search: string, governor: Governor): void {
+export function judgeMethod(op: Operation & { classes: Set<string> }, method: string, search: string, governor: AdapterGovernor): void {
   op.method = method;
   op.writes = !SAFE_METHODS.has(method);
   op.classes = new Set([op.writes ? 'write' : 'read']);
@@ -86,7 +86,7 @@ export class RecordedBody {
   #kept = '';
 
   /** Whether the record should keep this response's body: text it can read, masked or uncoded. */
-  static wanted(governor: Governor, contentType: string | undefined, masked: boolean, coding: string | undefined): boolean {
+  static wanted(governor: AdapterGovernor, contentType: string | undefined, masked: boolean, coding: string | undefined): boolean {
     return governor.recordsContent && (isJsonType(contentType) || isTextType(contentType)) && (masked || !coding);
   }
 
@@ -96,7 +96,7 @@ export class RecordedBody {
     return this.#kept.length < RECORDED_BODY;
   }
 
-  text(governor: Governor): string {
+  text(governor: AdapterGovernor): string {
     return governor.masker.maskText(this.#kept.slice(0, RECORDED_BODY), REDACT_ALL).text;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 import type { ListenerState } from './listener-state.js';
 
 /** The rule a refusal names when the record cannot be written. */
@@ -24,7 +24,7 @@ export function refusalBody(ruling: Pick<Ruling, 'message' | 'rule' | 'requestId
  * Writes what the governor decided so far to the record before anything is forwarded; when that
  * fails, the refusal to give instead (the operation must not reach the target unrecorded).
  */
-export function commitOrRefusal(governor: Governor): { status: number; body: Record<string, unknown> } | undefined {
+export function commitOrRefusal(governor: AdapterGovernor): { status: number; body: Record<string, unknown> } | undefined {
   try {
     governor.commit();
     return undefined;

@@ -7,8 +7,8 @@
  * form or text, JSON that does not parse) is refused, never passed unread.
  */
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import type { JsonSelector } from '../../core/json-select.js';
-import type { RequestMasks } from '../../core/operation.js';
+import type { JsonSelector } from '../../base/json-select.js';
+import type { RequestMasks } from '../../policy/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import { JsonStreamMasker } from './json-mask.js';

@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { headerLines } from './codec.js';
 import { TargetPool } from './pool.js';
 import { parseReading, type TargetReading } from './target-reading.js';
-import { ErrorCode, GovernError } from '../../core/errors.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
 
 /** The target of an http connection, as the policy's URL names it; its credential headers stay here. */
 export interface HttpTarget {

@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
 import { decodeFormComponent } from '../../core/http-match.js';
-import type { MaskPlan } from '../../core/operation.js';
+import type { MaskPlan } from '../../policy/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { DetectorType, MaskStrategy } from '../../policy/types.js';
 

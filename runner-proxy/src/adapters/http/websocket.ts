@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { REDACT_ALL } from '../../masking/masker.js';
-import type { MaskPlan } from '../../core/operation.js';
+import type { MaskPlan } from '../../policy/operation.js';
 import { JsonStreamMasker } from './json-mask.js';
 import { headerLines, type Head } from './codec.js';
 import { endToEndHeaders, isJsonType } from './message.js';

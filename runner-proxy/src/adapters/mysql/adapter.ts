@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { ErrorCode, GovernError } from '../../core/errors.js';
-import type { Governor } from '../../core/governor.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
+import type { AdapterGovernor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { closeWithMessage, faultSink, guardConnection, type FaultSink } from '../guard.js';
 import { CACHING_SHA2, JOB_PLUGINS, NATIVE, verifyScramble } from './auth.js';
@@ -45,7 +45,7 @@ interface ListenerState {
   hello: ServerHello;
   password: string;
   plugin: string;
-  governor: Governor;
+  governor: AdapterGovernor;
   classifier: MysqlClassifier;
   catalog: Catalog;
   sessions: Set<MysqlSession>;

@@ -1,4 +1,4 @@
-import type { ColumnMask, MaskPlan } from '../../core/operation.js';
+import type { ColumnMask, MaskPlan } from '../../policy/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Reach } from './classify.js';

@@ -1,5 +1,5 @@
-import type { Governor, Ruling } from '../../core/governor.js';
-import type { MaskPlan, Operation } from '../../core/operation.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
+import type { MaskPlan, Operation } from '../../policy/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { Catalog } from './catalog.js';
@@ -44,7 +44,7 @@ const REFUSED_SQLSTATE = '42000';
 
 export interface SessionContext {
   connection: string;
-  governor: Governor;
+  governor: AdapterGovernor;
   classifier: MysqlClassifier;
   catalog: Catalog;
   /** The capabilities the job's client and the target both use. */

@@ -4,7 +4,7 @@
  * (its command tag, the session state it changed, its rows and masked values) recorded as it completes.
  */
 import type { Socket } from 'node:net';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 import type { Masker } from '../../masking/masker.js';
 import type { Catalog } from './catalog.js';
 import type { SqlClassification, SqlClassifier } from './classify.js';
@@ -25,7 +25,7 @@ export interface AnswerContext {
   catalog: Catalog;
   classifier: SqlClassifier;
   masker: Masker;
-  completed: Governor['completed'];
+  completed: AdapterGovernor['completed'];
   discovery: ResultDiscovery;
   /** The target's answers awaited, in the order the requests went out. */
   pending: Pending[];

@@ -1,4 +1,4 @@
-import type { LruCache } from '../../core/lru.js';
+import type { LruCache } from '../../base/lru.js';
 import { functionClasses } from './builtin-functions.js';
 import { ctesIn, FilterContext } from './filters.js';
 import type { SqlParser } from './parser.js';

@@ -1,4 +1,4 @@
-import type { MaskPlan } from '../../core/operation.js';
+import type { MaskPlan } from '../../policy/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';
 import type { Catalog } from './catalog.js';

@@ -2,7 +2,7 @@
  * COPY data through a PostgreSQL session: a COPY FROM STDIN's rows masked on their way to the target
  * where write rules say, a COPY TO's on their way back to the client.
  */
-import type { MaskPlan } from '../../core/operation.js';
+import type { MaskPlan } from '../../policy/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { Catalog } from './catalog.js';
 import type { OutputBatch } from './codec/frames.js';

@@ -1,4 +1,4 @@
-import type { ColumnMask } from '../../core/operation.js';
+import type { ColumnMask } from '../../policy/operation.js';
 import type { Catalog, RelationInfo } from './catalog.js';
 import { explainAnalyzes, nodeType as typed, SQL_RUNNING_FUNCTIONS, stringOf as str } from './classify.js';
 import type { SqlParser } from './parser.js';

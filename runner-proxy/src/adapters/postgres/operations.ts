@@ -4,8 +4,8 @@
  * masks columns, traced through the catalog so that what lineage finds (a masked value copied out of its
  * mask, a predicate on a masked column) becomes a class of its own.
  */
-import type { LruCache } from '../../core/lru.js';
-import type { ColumnMask, MaskPlan } from '../../core/operation.js';
+import type { LruCache } from '../../base/lru.js';
+import type { ColumnMask, MaskPlan } from '../../policy/operation.js';
 import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL, type Masker } from '../../masking/masker.js';
 import { exactShape, type SqlClassifier } from './classify.js';

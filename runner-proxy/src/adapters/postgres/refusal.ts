@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Ruling } from '../../core/governor.js';
-import type { MaskPlan } from '../../core/operation.js';
+import type { MaskPlan } from '../../policy/operation.js';
 import type { Masker } from '../../masking/masker.js';
 import type { OutputBatch } from './codec/frames.js';
 import { Backend, errorFields, Frontend, readNotice, writeBind, writeNotice, writeQuery, type NoticeFields } from './codec/messages.js';

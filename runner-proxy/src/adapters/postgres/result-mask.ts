@@ -1,5 +1,5 @@
-import type { ColumnMask, MaskPlan } from '../../core/operation.js';
-import { forEachSelected } from '../../core/json-select.js';
+import type { ColumnMask, MaskPlan } from '../../policy/operation.js';
+import { forEachSelected } from '../../base/json-select.js';
 import { detectorGate, mayHold, type DetectorGate } from '../../masking/detectors.js';
 import type { Masker } from '../../masking/masker.js';
 import type { MaskStrategy } from '../../policy/types.js';

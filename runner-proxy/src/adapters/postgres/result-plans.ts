@@ -3,7 +3,7 @@
  * plan for a result's rows, made from its RowDescription and the lineage of its columns (kept with the
  * description, so a statement run again is planned once).
  */
-import type { MaskPlan } from '../../core/operation.js';
+import type { MaskPlan } from '../../policy/operation.js';
 import { EMPTY_MASK_PLAN } from '../../core/rules.js';
 import type { Catalog } from './catalog.js';
 import { readRowDescription, type Field } from './codec/messages.js';

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { ErrorCode, GovernError } from '../../core/errors.js';
-import type { Governor, Ruling } from '../../core/governor.js';
-import type { LruCache } from '../../core/lru.js';
-import type { Operation } from '../../core/operation.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
+import type { LruCache } from '../../base/lru.js';
+import type { Operation } from '../../policy/operation.js';
 import { closeWithMessage } from '../guard.js';
 import type { Catalog } from './catalog.js';
 import type { SqlClassifier } from './classify.js';
@@ -37,7 +37,7 @@ import { WriteMasker } from './write-mask.js';
 
 export interface SessionContext {
   connection: string;
-  governor: Governor;
+  governor: AdapterGovernor;
   catalog: Catalog;
   classifier: SqlClassifier;
   lineage: LineageCache;

@@ -3,7 +3,7 @@
  * their Parse until their Close), portals, and the answers it waits for from the target, in order.
  */
 import type { Ruling } from '../../core/governor.js';
-import type { Operation } from '../../core/operation.js';
+import type { Operation } from '../../policy/operation.js';
 import type { SqlClassification } from './classify.js';
 import type { Field, NoticeFields } from './codec/messages.js';
 import type { ColumnLineage, StatementLineage } from './lineage.js';

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:net';
 import ssh2, { type AuthContext, type Client, type ClientChannel, type Connection, type ServerChannel, type TcpipRequestInfo } from 'ssh2';
-import { ErrorCode, GovernError } from '../../core/errors.js';
-import type { Governor } from '../../core/governor.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
+import type { AdapterGovernor } from '../../core/governor.js';
 import type { Adapter, AdapterContext, Listener } from '../adapter.js';
 import { faultSink, guardConnection, guarded, type FaultSink } from '../guard.js';
 import { CIPHERS, ed25519KeyPair, removeJobSshFiles, UserSshConfigInclude, writeJobSshFiles, type JobSshFiles } from './job-config.js';
@@ -18,7 +18,7 @@ const LOGIN_TIMEOUT_MS = 30_000;
 interface ListenerState {
   name: string;
   target: SshTarget;
-  governor: Governor;
+  governor: AdapterGovernor;
   log: AdapterContext['log'];
   clientKey: ReturnType<typeof utils.parseKey>;
   clientKeyBlob: Buffer;

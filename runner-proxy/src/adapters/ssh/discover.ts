@@ -1,4 +1,4 @@
-import type { Governor } from '../../core/governor.js';
+import type { AdapterGovernor } from '../../core/governor.js';
 
 /** A line longer than this is counted in pieces. */
 const MAX_LINE = 16 * 1024;
@@ -9,16 +9,16 @@ const MAX_LINE = 16 * 1024;
  * that connection's output needs masked. Lines are counted, never kept.
  */
 export class OutputDiscovery {
-  readonly #governor: Governor;
+  readonly #governor: AdapterGovernor;
   readonly #source: string;
   #partial = '';
 
-  private constructor(governor: Governor, connection: string) {
+  private constructor(governor: AdapterGovernor, connection: string) {
     this.#governor = governor;
     this.#source = `${connection} output`;
   }
 
-  static for(governor: Governor, connection: string): OutputDiscovery | undefined {
+  static for(governor: AdapterGovernor, connection: string): OutputDiscovery | undefined {
     return governor.discovery.countsValues ? new OutputDiscovery(governor, connection) : undefined;
   }
 

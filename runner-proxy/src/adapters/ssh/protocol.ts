@@ -1,4 +1,4 @@
-import { globMatcher } from '../../core/glob.js';
+import { globMatcher } from '../../base/glob.js';
 import { classCondition, type ConditionKey, type Matcher, type ProtocolDeclaration } from '../../policy/protocol.js';
 
 const SSH = 'ssh';

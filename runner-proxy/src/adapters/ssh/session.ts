@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client, ClientChannel, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
-import type { Governor, Ruling } from '../../core/governor.js';
-import type { Operation } from '../../core/operation.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
+import type { Operation } from '../../policy/operation.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import { guarded } from '../guard.js';
 import { analyzeShell, type ShellAnalysis } from './commands.js';
@@ -15,7 +15,7 @@ import { relaySftp } from './sftp.js';
 export interface ConnectionContext {
   name: string;
   target: SshTarget;
-  governor: Governor;
+  governor: AdapterGovernor;
   /** The target's connection, opened once the job has logged in; several channels share it. */
   upstream: Promise<Client>;
   log: { warn(message: string): void };
@@ -175,7 +175,7 @@ export class SessionChannel {
     const window = { term: pty.term, cols: pty.cols, rows: pty.rows, width: pty.width, height: pty.height, modes: pty.modes };
     const stream = await this.#open(channel, (upstream, done) => (command ? upstream.exec(command, { pty: window, env: this.#env }, done) : upstream.shell(window, { env: this.#env }, done)));
     if (!stream) return;
-    this.#cast = new CastRecorder(this.#ctx.governor.recorder.dir, ruling.seq, { cols: pty.cols, rows: pty.rows, term: pty.term });
+    this.#cast = new CastRecorder(this.#ctx.governor.bundleDir, ruling.seq, { cols: pty.cols, rows: pty.rows, term: pty.term });
     this.#ctx.track(this.#cast.closed);
     this.#relay(channel, stream, ruling, ruling.masks.detectors);
   }
@@ -196,7 +196,7 @@ export class SessionChannel {
     try {
       governor.commit();
       // A channel, an sftp one too, opens only while the record can still be written.
-      if (governor.recorder.failure) throw governor.recorder.failure;
+      if (governor.recordingFailure) throw governor.recordingFailure;
     } catch (e) {
       this.#ctx.log.warn(`${this.#ctx.name}: ${(e as Error).message}`);
       endWith(channel, unrecordedMessage(e), 126);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
-import { ErrorCode, GovernError } from '../../core/errors.js';
-import { globMatcher } from '../../core/glob.js';
-import { parseDuration } from '../../policy/load.js';
+import { ErrorCode, GovernError } from '../../base/errors.js';
+import { globMatcher } from '../../base/glob.js';
+import { parseDuration } from '../../base/duration.js';
 import type { ConnectionSpec } from '../../policy/types.js';
 
 const { utils } = ssh2;

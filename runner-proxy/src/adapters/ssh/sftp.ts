@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { ClientChannel, ServerChannel } from 'ssh2';
-import type { Governor, Ruling } from '../../core/governor.js';
+import type { AdapterGovernor, Ruling } from '../../core/governor.js';
 
 /** SFTP v3 packet types (draft-ietf-secsh-filexfer-02), the ones the gateway reads. */
 const enum Sftp {
@@ -184,7 +184,7 @@ interface Transfer {
 
 interface SftpContext {
   connection: string;
-  governor: Governor;
+  governor: AdapterGovernor;
   /** The line the job reads when the record cannot be written. */
   unrecorded(e: unknown): string;
 }

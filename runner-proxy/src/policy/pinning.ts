@@ -1,5 +1,5 @@
-import { hasGlobSyntax } from '../core/glob.js';
-import type { ClaimValue, TrustEntry } from '../policy/types.js';
+import { hasGlobSyntax } from '../base/glob.js';
+import type { ClaimValue, TrustEntry } from './types.js';
 
 /**
  * The audience is no boundary: any workflow on a forge can ask for a token with `aud: govern`. What

@@ -1,5 +1,5 @@
-import type { DetectorType, MaskStrategy, Protocol } from '../policy/types.js';
-import type { JsonSelector } from './json-select.js';
+import type { DetectorType, MaskStrategy, Protocol } from './types.js';
+import type { JsonSelector } from '../base/json-select.js';
 
 /**
  * What an adapter hands the pipeline: one statement, command or request, already classified by the
