@@ -37,6 +37,11 @@ const floorOf = (folder: string): number => FLOORS.findIndex((f) => f.includes(f
 /** The protocol folder a file of the adapters belongs to (adapters/postgres/…), if any. */
 const protocolOf = (file: string): string | undefined => (file.startsWith(`${ADAPTERS}/`) ? /^([^/]+)\//.exec(file.slice(ADAPTERS.length + 1))?.[1] : undefined);
 
+test('every source file lies on a floor, so a new folder is placed before its imports are read', () => {
+  const unplaced = sources('runner-proxy/src').filter((file) => folderOf(file) === undefined);
+  assert.deepEqual(unplaced, [], 'add the folder to FLOORS (and the README) at the floor its imports allow');
+});
+
 test('no source file imports from a floor above its own, nor from another folder of its floor', () => {
   const wrong: string[] = [];
   for (const file of FLOORS.flat().flatMap(sources)) {
