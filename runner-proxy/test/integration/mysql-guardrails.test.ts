@@ -66,6 +66,18 @@ describe('MySQL guardrails and hostile bytes against MariaDB', () => {
     assert.equal(row.id, 1);
   });
 
+  test('PREPARE in SQL with the mariadb CLI: a prepared DROP is refused, a prepared SELECT runs', async () => {
+    const { args, env } = cliArgs(db.url);
+    const refused = await runClient('mariadb', [...args, '-e', "PREPARE s FROM 'DROP TABLE orders'"], { env });
+    assert.match(refused.stderr, /ERROR 1142 \(42000\).*govern: blocked by rule "no-destruction"/);
+    assert.equal((await target.direct<{ n: number }[]>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'orders'"))[0]!.n, 1);
+    // The CLI sends each statement alone: EXECUTE is classified by what the session holds from PREPARE.
+    const sql = "SET @id = 11; PREPARE s FROM 'SELECT total FROM orders WHERE id = ?'; EXECUTE s USING @id; DEALLOCATE PREPARE s";
+    const ran = await runClient('mariadb', [...args, '-N', '-B', '-e', sql], { env });
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.equal(ran.stdout.trim(), '99.00');
+  });
+
   test('hostile handshake bytes end only that connection', async () => {
     const good = await db.client();
     const hostile: Buffer[] = [

@@ -61,4 +61,38 @@ describe('MySQL classification', () => {
       assert.equal(verdict(defaults, sql).verdict, 'allow', sql);
     }
   });
+
+  test('PREPARE in SQL takes the classes of the text it prepares, EXECUTE those the session holds', () => {
+    assert.deepEqual(classes("PREPARE s FROM 'DROP TABLE t'"), ['ddl', 'drop']);
+    assert.deepEqual(classes('PREPARE s FROM "DELETE FROM t WHERE note = \\"x\\""'), ['delete']);
+    assert.deepEqual(classes("PREPARE s FROM 'SELECT 1\\'; DROP TABLE t; -- '"), ['unparseable']);
+    assert.deepEqual(classes("EXECUTE IMMEDIATE 'DELETE FROM t' USING 1"), ['delete', 'delete_without_where']);
+    // From a variable or an expression the text cannot be read: unknown, and the name is forgotten.
+    assert.deepEqual(classes('PREPARE s FROM @v'), ['unknown']);
+    assert.deepEqual(classes("PREPARE s FROM concat('DROP ', 'TABLE t')"), ['unknown']);
+    assert.deepEqual(classes('EXECUTE IMMEDIATE @v'), ['unknown']);
+    assert.deepEqual([...classifier.classify('PREPARE s FROM @v').prepares], [['s', undefined]]);
+
+    const prepared = classifier.classify("PREPARE `Del` FROM 'DELETE FROM t'").prepares;
+    const held = new Map([...prepared].map(([name, p]) => [name, p!]));
+    assert.deepEqual([...held.keys()], ['del']);
+    const inSession = (sql: string) => [...classifier.classify(sql, held).classes].sort();
+    assert.deepEqual(inSession('EXECUTE del'), ['delete', 'delete_without_where']);
+    assert.deepEqual(inSession('EXECUTE DEL USING @a, @b'), ['delete', 'delete_without_where']);
+    assert.deepEqual(inSession('EXECUTE other'), ['unknown']);
+    assert.deepEqual(classes('EXECUTE del'), ['unknown']);
+    // One text: a statement it prepares counts over the held one, and one it deallocates is forgotten.
+    assert.deepEqual(inSession("PREPARE del FROM 'SELECT 1'; EXECUTE del"), ['read']);
+    assert.deepEqual(inSession('DEALLOCATE PREPARE del; EXECUTE del'), ['session', 'unknown']);
+    assert.deepEqual([...classifier.classify('DROP PREPARE del', held).prepares], [['del', undefined]]);
+    assert.deepEqual(classes('DEALLOCATE PREPARE'), ['unknown']);
+  });
+
+  test('a PREPARE of a refused text is refused; one whose text cannot be read is held as unknown', () => {
+    const rules = engine('  - name: no-drop\n    block: { sql: [drop] }\n');
+    assert.equal(verdict(rules, "PREPARE s FROM 'DROP TABLE people'").rule, 'no-drop');
+    assert.equal(verdict(rules, "PREPARE s FROM 'SELECT * FROM people INTO OUTFILE \\'/tmp/x\\''").rule, 'default-outfile');
+    assert.equal(verdict(rules, 'PREPARE s FROM @v').verdict, 'approve');
+    assert.equal(verdict(rules, "PREPARE s FROM 'SELECT id FROM people WHERE id = ?'").verdict, 'allow');
+  });
 });
