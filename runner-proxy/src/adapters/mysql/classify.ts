@@ -61,6 +61,8 @@ const KNOWN_BY_WORDS: readonly [RegExp, string][] = [
   [/^(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+(WORK\s+)?TO)\b/i, 'transaction'],
   [/^(FLUSH|ANALYZE|OPTIMIZE|REPAIR|CHECK|CHECKSUM)\b/i, 'maintenance'],
   [/^(DO|HANDLER|XA)\b/i, 'unknown'],
+  // What mysqldump writes around each table's rows.
+  [/^ALTER\s+TABLE\s+(`(?:[^`]|``)+`|[\w$.]+)\s+(DISABLE|ENABLE)\s+KEYS$/i, 'alter'],
 ];
 
 /**
