@@ -154,9 +154,7 @@ export class MysqlClassifier {
     if (m) {
       const prepared = lookup(nameOf(m[1]!));
       if (!prepared) return { classes: ['unknown'], command: 'EXECUTE' };
-      prepared.reach.tables.forEach((t) => reach.tables.add(t));
-      prepared.reach.columns.forEach((c) => reach.columns.add(c));
-      reach.star ||= prepared.reach.star;
+      addReach(reach, prepared.reach);
       return { classes: prepared.classes, command: 'EXECUTE' };
     }
     return /^(PREPARE|EXECUTE|DEALLOCATE|DROP\s+PREPARE)\b/i.test(text) ? { classes: ['unknown'], command: text.split(/\s+/)[0]!.toUpperCase() } : undefined;
@@ -165,9 +163,7 @@ export class MysqlClassifier {
   /** The classes and reach of a prepared text, read as a statement of its own (it holds one). */
   #preparedText(text: string, reach: { tables: Set<string>; columns: Set<string>; star: boolean }): PreparedSql {
     const inner = this.classify(text);
-    inner.reach.tables.forEach((t) => reach.tables.add(t));
-    inner.reach.columns.forEach((c) => reach.columns.add(c));
-    reach.star ||= inner.reach.star;
+    addReach(reach, inner.reach);
     // A text the target prepares runs as one statement: PREPARE or EXECUTE inside it is refused by the target.
     return { classes: [...inner.classes], reach: inner.reach };
   }
@@ -260,6 +256,12 @@ function setClasses(sql: string): string[] {
   if (/^\s*SET\s+(DEFAULT\s+)?ROLE\b/i.test(bare)) return ['set_role'];
   if (/^\s*SET\s+PASSWORD\b/i.test(bare)) return ['grant'];
   return ['session'];
+}
+
+function addReach(reach: { tables: Set<string>; columns: Set<string>; star: boolean }, more: Reach): void {
+  more.tables.forEach((t) => reach.tables.add(t));
+  more.columns.forEach((c) => reach.columns.add(c));
+  reach.star ||= more.star;
 }
 
 /** A prepared statement's name as the server compares them: without quotes, in any case. */
