@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,30 @@ describe('MySQL guardrails and hostile bytes against MariaDB', () => {
     } finally {
       await allowing.stop();
     }
+  });
+
+  test('SELECT … INTO OUTFILE, a file written on the target host, is refused unless a rule allows it', async () => {
+    const c = await db.client();
+    const file = join(mkdtempSync(join(tmpdir(), 'govern-outfile-')), 'people.csv');
+    const e = await refusedMysql(c, `SELECT * FROM people INTO OUTFILE '${file}'`);
+    assert.match(e.message, /govern: blocked: outfile is refused unless a rule allows it/);
+    assert.equal(existsSync(file), false);
+    // Into a user variable is a read, and the connection is still usable.
+    await c.query('SELECT id INTO @first FROM people ORDER BY id LIMIT 1');
+    const [[row]] = (await c.query('SELECT @first AS id')) as unknown as [[{ id: number }]];
+    assert.equal(row.id, 1);
+  });
+
+  test('PREPARE in SQL with the mariadb CLI: a prepared DROP is refused, a prepared SELECT runs', async () => {
+    const { args, env } = cliArgs(db.url);
+    const refused = await runClient('mariadb', [...args, '-e', "PREPARE s FROM 'DROP TABLE orders'"], { env });
+    assert.match(refused.stderr, /ERROR 1142 \(42000\).*govern: blocked by rule "no-destruction"/);
+    assert.equal((await target.direct<{ n: number }[]>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'orders'"))[0]!.n, 1);
+    // The CLI sends each statement alone: EXECUTE is classified by what the session holds from PREPARE.
+    const sql = "SET @id = 11; PREPARE s FROM 'SELECT total FROM orders WHERE id = ?'; EXECUTE s USING @id; DEALLOCATE PREPARE s";
+    const ran = await runClient('mariadb', [...args, '-N', '-B', '-e', sql], { env });
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.equal(ran.stdout.trim(), '99.00');
   });
 
   test('hostile handshake bytes end only that connection', async () => {

@@ -7,6 +7,11 @@ import { createRequire } from 'node:module';
  * server will run. Each statement takes the classes of its worst effect; a statement the grammar
  * rejects is `unparseable` (refused), except a closed list of statements that can only read or set
  * the session (SHOW, SET NAMES, SAVEPOINT…), recognised by their leading words.
+ *
+ * Statements prepared in SQL (`PREPARE name FROM '…'`, `EXECUTE IMMEDIATE '…'`) take the classes of the
+ * text they prepare when it is one string literal, and `unknown` otherwise (a variable, an expression);
+ * `EXECUTE name` takes the classes of what the session holds under that name, `unknown` when it holds
+ * nothing, and `DEALLOCATE PREPARE` forgets it.
  */
 export interface MysqlClassification {
   classes: ReadonlySet<string>;
@@ -14,7 +19,19 @@ export interface MysqlClassification {
   commands: readonly string[];
   /** What the statements read, as the grammar sees it: for masking columns whose origin the target does not name. */
   reach: Reach;
+  /**
+   * What the text does to the session's statements prepared in SQL, by lower-case name: prepared as a
+   * text of these classes, or forgotten (undefined). The session takes it in once the target has run
+   * the text without an error.
+   */
+  prepares: ReadonlyMap<string, PreparedSql | undefined>;
   syntaxError?: string;
+}
+
+/** A statement prepared in SQL, as the session holds it once the target confirmed it. */
+export interface PreparedSql {
+  classes: readonly string[];
+  reach: Reach;
 }
 
 /**
@@ -43,7 +60,9 @@ const KNOWN_BY_WORDS: readonly [RegExp, string][] = [
   [/^SET\s+(NAMES|CHARACTER\s+SET|CHARSET)\b/i, 'session'],
   [/^(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+(WORK\s+)?TO)\b/i, 'transaction'],
   [/^(FLUSH|ANALYZE|OPTIMIZE|REPAIR|CHECK|CHECKSUM)\b/i, 'maintenance'],
-  [/^(PREPARE|EXECUTE|DEALLOCATE|DO|HANDLER|XA)\b/i, 'unknown'],
+  [/^(DO|HANDLER|XA)\b/i, 'unknown'],
+  // What mysqldump writes around each table's rows.
+  [/^ALTER\s+TABLE\s+(`(?:[^`]|``)+`|[\w$.]+)\s+(DISABLE|ENABLE)\s+KEYS$/i, 'alter'],
 ];
 
 /**
@@ -53,6 +72,15 @@ const KNOWN_BY_WORDS: readonly [RegExp, string][] = [
 const UNSAFE_CHARSETS = /\b(big5|sjis|gbk|cp932|gb18030)/i;
 /** Their collation ids, as a client's handshake names them. */
 export const UNSAFE_CHARSET_IDS: ReadonlySet<number> = new Set([1, 13, 28, 84, 87, 88, 95, 96, 248, 249, 250]);
+
+/** A prepared statement's name, bare or quoted; its string literal, then `USING` values or nothing. */
+const NAME = '([\\w$]+|`(?:[^`]|``)+`)';
+const PREPARE = new RegExp(`^PREPARE\\s+${NAME}\\s+FROM\\s+([\\s\\S]*)$`, 'i');
+const EXECUTE_IMMEDIATE = /^EXECUTE\s+IMMEDIATE\s+([\s\S]*)$/i;
+const EXECUTE = new RegExp(`^EXECUTE\\s+${NAME}(\\s+USING\\b[\\s\\S]*)?$`, 'i');
+const DEALLOCATE = new RegExp(`^(DEALLOCATE|DROP)\\s+PREPARE\\s+${NAME}$`, 'i');
+const LITERAL = /^('(?:[^'\\]|\\[\s\S]|'')*'|"(?:[^"\\]|\\[\s\S]|"")*")(\s+USING\b[\s\S]*)?$/;
+const NO_PREPARED: ReadonlyMap<string, PreparedSql> = new Map();
 
 type Node = Record<string, unknown>;
 interface SqlParser {
@@ -69,31 +97,75 @@ function loadParser(): SqlParser {
 export class MysqlClassifier {
   readonly #parser = loadParser();
 
-  classify(text: string): MysqlClassification {
+  /** `held` is what the session holds prepared in SQL, by lower-case name. */
+  classify(text: string, held: ReadonlyMap<string, PreparedSql> = NO_PREPARED): MysqlClassification {
     const classes = new Set<string>();
     const commands: string[] = [];
     const reach = { tables: new Set<string>(), columns: new Set<string>(), star: false };
+    const prepares = new Map<string, PreparedSql | undefined>();
     let syntaxError: string | undefined;
     let statements: string[];
     try {
       statements = splitStatements(text);
     } catch (e) {
       addWords(reach, text);
-      return { classes: new Set(['unparseable']), writes: true, commands: [], reach, syntaxError: (e as Error).message };
+      return { classes: new Set(['unparseable']), writes: true, commands: [], reach, prepares, syntaxError: (e as Error).message };
     }
     for (const statement of statements) {
-      const found = this.#statement(statement, reach);
+      // A statement this text prepared before counts over one the session held.
+      const found = this.#prepared(statement, reach, prepares, (name) => (prepares.has(name) ? prepares.get(name) : held.get(name))) ?? this.#statement(statement, reach);
       found.classes.forEach((c) => classes.add(c));
       commands.push(found.command);
       syntaxError ??= found.syntaxError;
     }
     if (classes.size === 0) classes.add('read');
-    return { classes, writes: [...classes].some((c) => WRITE_CLASSES.has(c)), commands, reach, ...(syntaxError && { syntaxError }) };
+    return { classes, writes: [...classes].some((c) => WRITE_CLASSES.has(c)), commands, reach, prepares, ...(syntaxError && { syntaxError }) };
   }
 
   /** What a view's stored definition reads (MariaDB keeps it as a SELECT with qualified names). */
   reachOf(definition: string): Reach {
     return this.classify(definition).reach;
+  }
+
+  /** PREPARE, EXECUTE and DEALLOCATE PREPARE in SQL; undefined for any other statement. */
+  #prepared(
+    sql: string,
+    reach: { tables: Set<string>; columns: Set<string>; star: boolean },
+    prepares: Map<string, PreparedSql | undefined>,
+    lookup: (name: string) => PreparedSql | undefined,
+  ): { classes: readonly string[]; command: string; syntaxError?: string } | undefined {
+    const text = sql.trim();
+    let m = DEALLOCATE.exec(text);
+    if (m) {
+      prepares.set(nameOf(m[2]!), undefined);
+      return { classes: ['session'], command: 'DEALLOCATE' };
+    }
+    m = PREPARE.exec(text) ?? EXECUTE_IMMEDIATE.exec(text);
+    if (m) {
+      const immediate = m.length === 2;
+      const source = LITERAL.exec(m[immediate ? 1 : 2]!.trim());
+      // Only EXECUTE IMMEDIATE takes USING; a text from a variable or an expression cannot be read here.
+      const inner = source && (immediate || !source[2]) ? this.#preparedText(unquote(source[1]!), reach) : { classes: ['unknown'], reach };
+      if (!immediate) prepares.set(nameOf(m[1]!), source && !source[2] ? inner : undefined);
+      addWords(reach, text);
+      return { classes: inner.classes, command: immediate ? 'EXECUTE' : 'PREPARE' };
+    }
+    m = EXECUTE.exec(text);
+    if (m) {
+      const prepared = lookup(nameOf(m[1]!));
+      if (!prepared) return { classes: ['unknown'], command: 'EXECUTE' };
+      addReach(reach, prepared.reach);
+      return { classes: prepared.classes, command: 'EXECUTE' };
+    }
+    return /^(PREPARE|EXECUTE|DEALLOCATE|DROP\s+PREPARE)\b/i.test(text) ? { classes: ['unknown'], command: text.split(/\s+/)[0]!.toUpperCase() } : undefined;
+  }
+
+  /** The classes and reach of a prepared text, read as a statement of its own (it holds one). */
+  #preparedText(text: string, reach: { tables: Set<string>; columns: Set<string>; star: boolean }): PreparedSql {
+    const inner = this.classify(text);
+    addReach(reach, inner.reach);
+    // A text the target prepares runs as one statement: PREPARE or EXECUTE inside it is refused by the target.
+    return { classes: [...inner.classes], reach: inner.reach };
   }
 
   #statement(sql: string, reach: { tables: Set<string>; columns: Set<string>; star: boolean }): { classes: string[]; command: string; syntaxError?: string } {
@@ -184,6 +256,24 @@ function setClasses(sql: string): string[] {
   if (/^\s*SET\s+(DEFAULT\s+)?ROLE\b/i.test(bare)) return ['set_role'];
   if (/^\s*SET\s+PASSWORD\b/i.test(bare)) return ['grant'];
   return ['session'];
+}
+
+function addReach(reach: { tables: Set<string>; columns: Set<string>; star: boolean }, more: Reach): void {
+  more.tables.forEach((t) => reach.tables.add(t));
+  more.columns.forEach((c) => reach.columns.add(c));
+  reach.star ||= more.star;
+}
+
+/** A prepared statement's name as the server compares them: without quotes, in any case. */
+function nameOf(name: string): string {
+  return (name.startsWith('`') ? name.slice(1, -1).replaceAll('``', '`') : name).toLowerCase();
+}
+
+/** The text of a string literal, its escapes read as the server reads them (backslash escapes on). */
+function unquote(literal: string): string {
+  const quote = literal[0]!;
+  const escapes: Record<string, string> = { '0': '\0', b: '\b', n: '\n', r: '\r', t: '\t', Z: '\x1a', '%': '\\%', _: '\\_' };
+  return literal.slice(1, -1).replace(new RegExp(`\\\\([\\s\\S])|${quote}${quote}`, 'g'), (_, c?: string) => (c === undefined ? quote : (escapes[c] ?? c)));
 }
 
 /** A text the grammar does not read reaches, for masking, every name in it. */

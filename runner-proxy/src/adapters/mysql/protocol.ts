@@ -26,9 +26,10 @@ export const mysqlProtocol: ProtocolDeclaration = {
       'dangerous_function',
       'maintenance', 'lock', 'transaction', 'session',
       'unknown',
-      // The target asks the job's client for one of its files; the server writes a file of its own.
+      // The target asks the job's client for one of its files; the server writes a file on its own host
+      // (SELECT … INTO OUTFILE or DUMPFILE). Both are refused unless a rule allows them.
       'load_local', 'outfile',
     ],
   },
-  refusedUnlessAllowed: ['dangerous_function', 'load_local', 'unparseable'],
+  refusedUnlessAllowed: ['dangerous_function', 'load_local', 'outfile', 'unparseable'],
 };

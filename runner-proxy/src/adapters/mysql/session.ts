@@ -4,7 +4,7 @@ import { hideCredentials } from '../../masking/credentials.js';
 import { REDACT_ALL } from '../../masking/masker.js';
 import type { Catalog } from './catalog.js';
 import type { PacketChannel } from './channel.js';
-import type { MysqlClassification, MysqlClassifier, Reach } from './classify.js';
+import type { MysqlClassification, MysqlClassifier, PreparedSql, Reach } from './classify.js';
 import {
   Capability,
   eofStatus,
@@ -78,6 +78,8 @@ export class MysqlSession {
   readonly #client: PacketChannel;
   readonly #server: PacketChannel;
   readonly #prepared = new Map<number, Prepared>();
+  /** Statements prepared in SQL (`PREPARE name FROM '…'`) that the target confirmed, by lower-case name. */
+  readonly #preparedSql = new Map<string, PreparedSql>();
   readonly #deprecateEof: boolean;
 
   constructor(ctx: SessionContext, client: PacketChannel, server: PacketChannel) {
@@ -113,7 +115,7 @@ export class MysqlSession {
         await this.#query(payload);
         return true;
       case Command.INIT_DB:
-        await this.#governed(payload, this.#op(`USE \`${payload.toString('utf8', 1)}\``, { classes: new Set(['session']), writes: false, commands: ['USE'], reach: { tables: new Set(), columns: new Set(), star: false } }));
+        await this.#governed(payload, this.#op(`USE \`${payload.toString('utf8', 1)}\``, { classes: new Set(['session']), writes: false, commands: ['USE'], reach: { tables: new Set(), columns: new Set(), star: false }, prepares: new Map() }));
         return true;
       case Command.PING:
       case Command.STMT_RESET:
@@ -124,6 +126,7 @@ export class MysqlSession {
         return true;
       case Command.RESET_CONNECTION:
         this.#prepared.clear();
+        this.#preparedSql.clear();
         this.#forward(payload);
         await this.#relaySingle();
         return true;
@@ -168,18 +171,26 @@ export class MysqlSession {
 
   async #query(payload: Buffer): Promise<void> {
     const text = payload.toString('utf8', 1);
-    await this.#governed(payload, this.#op(text, this.#ctx.classifier.classify(text)));
+    const sql = this.#ctx.classifier.classify(text, this.#preparedSql);
+    const outcome = await this.#governed(payload, this.#op(text, sql));
+    if (!outcome) return;
+    // After an error the gateway cannot tell which statements ran: what the text prepared is forgotten.
+    for (const [name, prepared] of sql.prepares) {
+      if (prepared && !outcome.error) this.#preparedSql.set(name, prepared);
+      else this.#preparedSql.delete(name);
+    }
   }
 
-  /** Decides, records, then forwards a command and relays its result sets; refused, answers ERR. */
-  async #governed(payload: Buffer, op: Operation & { sql: MysqlClassification }): Promise<void> {
+  /** Decides, records, then forwards a command and relays its result sets; refused, answers ERR and returns undefined. */
+  async #governed(payload: Buffer, op: Operation & { sql: MysqlClassification }): Promise<Outcome | undefined> {
     const ruling = await this.#decide(op);
-    if (!ruling) return;
+    if (!ruling) return undefined;
     const started = performance.now();
     this.#forward(payload);
     const outcome = await this.#relayResults(ruling, op.sql.reach, false, op.classes.has('load_local'));
     if ([...op.classes].some((c) => c === 'ddl' || c === 'create' || c === 'alter' || c === 'drop')) this.#ctx.catalog.forget();
     this.#completed(ruling, outcome, started);
+    return outcome;
   }
 
   /** The ruling of an operation once it is in the record; undefined (and the client told) when refused. */
