@@ -291,8 +291,17 @@ export function deniedMessage(outcome: string, by: string | undefined, reason: s
   return `${why} (rule "${rule}", request ${id})`;
 }
 
+/** Each class set as the list recorded: adapters keep one set per statement shape, so the list is made once per set. */
+const classLists = new WeakMap<ReadonlySet<string>, readonly string[]>();
+
+function classList(classes: ReadonlySet<string>): readonly string[] {
+  let list = classLists.get(classes);
+  if (!list) classLists.set(classes, (list = Object.freeze([...classes])));
+  return list;
+}
+
 function operationEvent(op: Operation, decision: Decision, client: number | undefined): Record<string, unknown> {
-  const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };
+  const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: classList(op.classes) };
   if (client !== undefined) event.client = client;
   if (op.commands) event.argv = op.commands;
   event.verdict = decision.policyVerdict;
