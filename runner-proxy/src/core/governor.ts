@@ -321,8 +321,17 @@ export class Governor implements AdapterGovernor {
  * statement, and the recorder keeps its keys' order by the order they come in.
  */
 
+/** Each class set as the list recorded: adapters keep one set per statement shape, so the list is made once per set. */
+const classLists = new WeakMap<ReadonlySet<string>, readonly string[]>();
+
+function classList(classes: ReadonlySet<string>): readonly string[] {
+  let list = classLists.get(classes);
+  if (!list) classLists.set(classes, (list = Object.freeze([...classes])));
+  return list;
+}
+
 function operationEvent(op: Operation, decision: Decision, client: number | undefined): Record<string, unknown> {
-  const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: [...op.classes] };
+  const event: Record<string, unknown> = { connection: op.connection, protocol: op.protocol, text: op.text, classes: classList(op.classes) };
   if (client !== undefined) event.client = client;
   if (op.commands) event.argv = op.commands;
   event.verdict = decision.policyVerdict;

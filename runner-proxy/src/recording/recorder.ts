@@ -163,9 +163,7 @@ export class Recorder {
   /** The canonical order of an event's keys: found by comparing key names (no key string is made), sorted once per kind. */
   #keyOrder(type: string, names: readonly string[]): readonly KeySlot[] {
     let known = this.#keyOrders.get(type);
-    for (const candidate of known ?? []) {
-      if (candidate.names.length === names.length && candidate.names.every((name, i) => name === names[i])) return candidate.order;
-    }
+    if (known) for (const candidate of known) if (sameNames(candidate.names, names)) return candidate.order;
     const order = [...new Set([...names, ...EVENT_KEYS])].sort().map((key) => ({ key, quoted: `${JSON.stringify(key)}:`, slot: EVENT_KEYS.indexOf(key) }));
     if (this.#keyOrderCount < MAX_KEY_ORDERS) {
       if (!known) this.#keyOrders.set(type, (known = []));
@@ -245,6 +243,12 @@ export class Recorder {
     );
     return this.#failure;
   }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The last whole event of an events.jsonl file's content, and how many bytes of a cut-off line follow it. */

@@ -78,6 +78,20 @@ describe('MySQL guardrails and hostile bytes against MariaDB', () => {
     assert.equal(ran.stdout.trim(), '99.00');
   });
 
+  test('NO_BACKSLASH_ESCAPES: a text that changes sql_mode goes alone, and once the target confirms the mode, text is refused', async () => {
+    const c = await db.client({ multipleStatements: true });
+    // Read by the default quoting, the DROP would sit inside a string; the new mode would run it.
+    const hidden = "SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT 'a\\' ; DROP TABLE orders; -- '";
+    const e = await refusedMysql(c, hidden);
+    assert.match(e.message, /govern: blocked: unparseable is refused unless a rule allows it/);
+    assert.equal((await target.direct<{ n: number }[]>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'orders'"))[0]!.n, 1);
+    await c.query("SET sql_mode = 'NO_BACKSLASH_ESCAPES'");
+    const after = await refusedMysql(c, "SELECT 'a\\' ; DROP TABLE orders; -- '");
+    assert.match(after.message, /govern: the session's sql_mode has NO_BACKSLASH_ESCAPES/);
+    assert.equal((await target.direct<{ n: number }[]>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'orders'"))[0]!.n, 1);
+    await c.end();
+  });
+
   test('hostile handshake bytes end only that connection', async () => {
     const good = await db.client();
     const hostile: Buffer[] = [

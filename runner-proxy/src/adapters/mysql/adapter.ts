@@ -214,7 +214,7 @@ async function accept(socket: Socket, state: ListenerState): Promise<void> {
     const openSeq = state.governor.connectionOpened(state.name, 'mysql', { peer: `${socket.remoteAddress}:${socket.remotePort}` });
     client.maxPacket = MAX_PACKET;
     const session = new MysqlSession(
-      { connection: state.name, governor: state.governor, classifier: state.classifier, catalog: state.catalog, capabilities: upstream.capabilities & capabilities },
+      { connection: state.name, governor: state.governor, classifier: state.classifier, catalog: state.catalog, capabilities: upstream.capabilities & capabilities, status: upstream.hello.status },
       client,
       upstream.channel,
     );

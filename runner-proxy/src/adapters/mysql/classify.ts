@@ -111,6 +111,12 @@ export class MysqlClassifier {
       addWords(reach, text);
       return { classes: new Set(['unparseable']), writes: true, commands: [], reach, prepares, syntaxError: (e as Error).message };
     }
+    // The server reads the statements after a change of sql_mode by the new mode's quoting (ANSI_QUOTES,
+    // NO_BACKSLASH_ESCAPES), which this split did not: such a change is decided only on its own.
+    if (statements.length > 1 && /sql_mode/i.test(text)) {
+      addWords(reach, text);
+      return { classes: new Set(['unparseable']), writes: true, commands: [], reach, prepares, syntaxError: 'a change of sql_mode must be sent as a statement of its own' };
+    }
     for (const statement of statements) {
       // A statement this text prepared before counts over one the session held.
       const found = this.#prepared(statement, reach, prepares, (name) => (prepares.has(name) ? prepares.get(name) : held.get(name))) ?? this.#statement(statement, reach);

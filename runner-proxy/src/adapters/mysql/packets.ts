@@ -204,6 +204,8 @@ export const Capability = {
 } as const;
 
 export const SERVER_MORE_RESULTS_EXISTS = 0x0008;
+/** Set while the session's sql_mode reads a backslash in a string as itself, not as an escape. */
+export const SERVER_STATUS_NO_BACKSLASH_ESCAPES = 0x0200;
 
 /** An OK packet's status flags (after affected rows and last insert id). */
 export function okStatus(payload: Buffer): { affected: number; status: number } {

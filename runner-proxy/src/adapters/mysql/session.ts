@@ -15,6 +15,7 @@ import {
   readErr,
   Reader,
   SERVER_MORE_RESULTS_EXISTS,
+  SERVER_STATUS_NO_BACKSLASH_ESCAPES,
   type ColumnDefinition,
   type Packet,
 } from './packets.js';
@@ -49,6 +50,8 @@ export interface SessionContext {
   catalog: Catalog;
   /** The capabilities the job's client and the target both use. */
   capabilities: number;
+  /** The target's status flags when the session began. */
+  status: number;
 }
 
 /** A statement prepared with COM_STMT_PREPARE: the ruling it runs under and its result columns. */
@@ -81,12 +84,31 @@ export class MysqlSession {
   /** Statements prepared in SQL (`PREPARE name FROM '…'`) that the target confirmed, by lower-case name. */
   readonly #preparedSql = new Map<string, PreparedSql>();
   readonly #deprecateEof: boolean;
+  /**
+   * The target says (in every OK and EOF) that its sql_mode reads a backslash in a string as itself:
+   * the gateway splits and reads text by the default quoting, so text is refused while this holds.
+   */
+  #backslashLiteral: boolean;
 
   constructor(ctx: SessionContext, client: PacketChannel, server: PacketChannel) {
     this.#ctx = ctx;
     this.#client = client;
     this.#server = server;
     this.#deprecateEof = (ctx.capabilities & Capability.DEPRECATE_EOF) !== 0;
+    this.#backslashLiteral = (ctx.status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) !== 0;
+  }
+
+  /** Follows the target's status flags, as each OK and EOF confirms them. */
+  #confirmed(status: number): number {
+    this.#backslashLiteral = (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) !== 0;
+    return status;
+  }
+
+  /** True (and the client told) when text cannot be read as the target will read it. */
+  #unreadable(): boolean {
+    if (!this.#backslashLiteral) return false;
+    this.#refuse('the session\'s sql_mode has NO_BACKSLASH_ESCAPES, and the gateway reads strings with backslash escapes; open a new connection without it');
+    return true;
   }
 
   /** Serves commands until either side leaves. */
@@ -170,6 +192,7 @@ export class MysqlSession {
   }
 
   async #query(payload: Buffer): Promise<void> {
+    if (this.#unreadable()) return;
     const text = payload.toString('utf8', 1);
     const sql = this.#ctx.classifier.classify(text, this.#preparedSql);
     const outcome = await this.#governed(payload, this.#op(text, sql));
@@ -236,6 +259,7 @@ export class MysqlSession {
   }
 
   async #prepare(payload: Buffer): Promise<void> {
+    if (this.#unreadable()) return;
     const text = payload.toString('utf8', 1);
     const sql = this.#ctx.classifier.classify(text);
     const ruling = await this.#decide(this.#op(text, sql));
@@ -313,7 +337,7 @@ export class MysqlSession {
         const { affected, status } = okStatus(first.payload);
         outcome.affected += affected;
         seq = this.#client.send(seq, first.payload);
-        if (status & SERVER_MORE_RESULTS_EXISTS) continue;
+        if (this.#confirmed(status) & SERVER_MORE_RESULTS_EXISTS) continue;
         return outcome;
       }
       if (head === 0xff) {
@@ -359,7 +383,7 @@ export class MysqlSession {
       }
       if (payload[0] === 0xfe && payload.length < (this.#deprecateEof ? 0xffffff : 9)) {
         seq = this.#client.send(seq, payload);
-        const status = this.#deprecateEof ? okStatus(payload).status : eofStatus(payload);
+        const status = this.#confirmed(this.#deprecateEof ? okStatus(payload).status : eofStatus(payload));
         return status & SERVER_MORE_RESULTS_EXISTS ? seq : -1;
       }
       outcome.rows++;

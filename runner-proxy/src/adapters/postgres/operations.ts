@@ -43,6 +43,8 @@ export class StatementOperations {
   readonly #syntaxUnsafe = new Map<'standard_conforming_strings' | 'client_encoding', string>();
   /** What lineage found against this connection's masks, by statement shape. */
   readonly #maskFindings = new WeakMap<StatementLineage, MaskFindings>();
+  /** Each operation as a prepared statement runs it (asked for approval at each execution), made once per operation. */
+  readonly #atExecution = new WeakMap<SqlOperation, SqlOperation>();
   #refusesPredicatesCached: boolean | undefined;
 
   constructor(ctx: OperationContext) {
@@ -119,6 +121,13 @@ export class StatementOperations {
     return (this.#refusesPredicatesCached ??= this.#ctx.connectionMasks().columns.some((m) => m.predicates?.refuse));
   }
 
+  /** Prepared statements are asked for approval at each execution, with the values they run with. */
+  atExecution(op: SqlOperation): SqlOperation {
+    let executed = this.#atExecution.get(op);
+    if (!executed) this.#atExecution.set(op, (executed = { ...op, approveAtExecution: true }));
+    return executed;
+  }
+
   /** A statement's text for the record and the approver, with its parameters as the record keeps them (masked). */
   withParameters(statement: Statement, bind: ReturnType<typeof readBind>): string {
     const { masker } = this.#ctx;
@@ -131,11 +140,6 @@ export class StatementOperations {
     });
     return values.length ? `${statement.text} -- with ${values.join(', ')}` : statement.text;
   }
-}
-
-/** Prepared statements are asked for approval at each execution, with the values they run with. */
-export function atExecution(op: SqlOperation): SqlOperation {
-  return { ...op, approveAtExecution: true };
 }
 
 function maskFindings(classes: ReadonlySet<string>, lineage: StatementLineage, masks: readonly ColumnMask[]): MaskFindings {

@@ -25,7 +25,7 @@ import { TargetAnswers } from './answers.js';
 import { CopyRelay } from './copy-relay.js';
 import type { LineageCache } from './lineage.js';
 import { ResultDiscovery } from './discover.js';
-import { atExecution, StatementOperations } from './operations.js';
+import { StatementOperations } from './operations.js';
 import { explained, refusalFields, Refusals, SQLSTATE_REFUSED, unmaskableCopy } from './refusal.js';
 import { Direction } from './relay.js';
 import { PASS_THROUGH } from './result-mask.js';
@@ -141,7 +141,8 @@ export class PostgresSession {
   /** Returns false to stop reading while a decision is pending. */
   #clientFrame(code: number, frame: Buffer): boolean {
     if (this.#refusals.skips(code)) return true;
-    const effects = code === Frontend.Query ? stateEffects(readCString(frame), this.#ctx.classifier.parser) : undefined;
+    const sql = code === Frontend.Query ? readCString(frame) : undefined;
+    const effects = sql !== undefined ? stateEffects(sql, this.#ctx.classifier.parser) : undefined;
     if (!this.#state.quiet && this.#state.unsettled(effects ? effects.flatMap(namesOf) : this.#names(code, frame))) {
       // It names what an earlier batch changed: decided once the target has said whether that change stands.
       void this.#state.settled().then(() => {
@@ -154,14 +155,12 @@ export class PostgresSession {
       return false;
     }
     switch (code) {
-      case Frontend.Query: {
-        const sql = readCString(frame);
-        return this.#decideThen(this.#operations.traced(this.#operations.statementText(sql)), (ruling, op) => this.#query(frame, ruling, op, effects!));
-      }
+      case Frontend.Query:
+        return this.#decideThen(this.#operations.traced(this.#operations.statementText(sql!)), (ruling, op) => this.#query(frame, ruling, op, effects!));
       case Frontend.Parse: {
         const parse = readParse(frame);
         const traced = this.#operations.traced(this.#operations.statementText(parse.query));
-        const op = traced instanceof Promise ? traced.then(atExecution) : atExecution(traced);
+        const op = traced instanceof Promise ? traced.then((ready) => this.#operations.atExecution(ready)) : this.#operations.atExecution(traced);
         return this.#decideThen(op, (ruling, decided) => this.#parse(frame, parse, ruling, decided));
       }
       case Frontend.Bind:
