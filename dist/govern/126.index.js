@@ -92,8 +92,8 @@ var external_node_net_ = __webpack_require__(77030);
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __webpack_require__(63091);
 var lib_default = /*#__PURE__*/__webpack_require__.n(lib);
-// EXTERNAL MODULE: ./runner-proxy/src/core/errors.ts
-var errors = __webpack_require__(74294);
+// EXTERNAL MODULE: ./runner-proxy/src/base/errors.ts
+var errors = __webpack_require__(25256);
 // EXTERNAL MODULE: ./runner-proxy/src/adapters/guard.ts
 var guard = __webpack_require__(20923);
 // EXTERNAL MODULE: external "node:fs"
@@ -2399,7 +2399,7 @@ class SessionChannel {
         const stream = await this.#open(channel, (upstream, done) => (command ? upstream.exec(command, { pty: window, env: this.#env }, done) : upstream.shell(window, { env: this.#env }, done)));
         if (!stream)
             return;
-        this.#cast = new CastRecorder(this.#ctx.governor.recorder.dir, ruling.seq, { cols: pty.cols, rows: pty.rows, term: pty.term });
+        this.#cast = new CastRecorder(this.#ctx.governor.bundleDir, ruling.seq, { cols: pty.cols, rows: pty.rows, term: pty.term });
         this.#ctx.track(this.#cast.closed);
         this.#relay(channel, stream, ruling, ruling.masks.detectors);
     }
@@ -2419,8 +2419,8 @@ class SessionChannel {
         try {
             governor.commit();
             // A channel, an sftp one too, opens only while the record can still be written.
-            if (governor.recorder.failure)
-                throw governor.recorder.failure;
+            if (governor.recordingFailure)
+                throw governor.recordingFailure;
         }
         catch (e) {
             this.#ctx.log.warn(`${this.#ctx.name}: ${e.message}`);
@@ -2537,10 +2537,10 @@ function readAll(channel, max) {
     });
 }
 
-// EXTERNAL MODULE: ./runner-proxy/src/core/glob.ts
-var glob = __webpack_require__(17987);
-// EXTERNAL MODULE: ./runner-proxy/src/policy/load.ts + 1 modules
-var load = __webpack_require__(91589);
+// EXTERNAL MODULE: ./runner-proxy/src/base/glob.ts
+var glob = __webpack_require__(56997);
+// EXTERNAL MODULE: ./runner-proxy/src/base/duration.ts
+var duration = __webpack_require__(88155);
 ;// CONCATENATED MODULE: ./runner-proxy/src/adapters/ssh/settings.ts
 
 
@@ -2574,7 +2574,7 @@ function parseSshSettings(connection) {
         ...(s.private_key && { privateKey: s.private_key }),
         ...(s.password && { password: s.password }),
         hostKeys: parseKnownHosts(s.known_hosts ?? ''),
-        keepaliveMs: (0,load/* parseDuration */.E9)(s.keepalive ?? DEFAULT_KEEPALIVE),
+        keepaliveMs: (0,duration/* parseDuration */.E)(s.keepalive ?? DEFAULT_KEEPALIVE),
         userSshConfig: s.user_ssh_config ?? true,
         envAllowed: (name) => env.some((m) => m(name)),
         maxScript: s.max_script ?? DEFAULT_MAX_SCRIPT,

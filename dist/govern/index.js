@@ -17,7 +17,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 const here = (0,node_url__WEBPACK_IMPORTED_MODULE_1__.fileURLToPath)(import.meta.url);
 globalThis.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)(here);
-const { main } = await Promise.all(/* import() */[__nccwpck_require__.e(666), __nccwpck_require__.e(658)]).then(__nccwpck_require__.bind(__nccwpck_require__, 31658));
+const { main } = await Promise.all(/* import() */[__nccwpck_require__.e(666), __nccwpck_require__.e(640)]).then(__nccwpck_require__.bind(__nccwpck_require__, 35640));
 process.exitCode = await main(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr, entry: here });
 
 __webpack_async_result__();

@@ -37411,6 +37411,514 @@ module.exports = {
 
 /***/ }),
 
+/***/ 536:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration)
+/* harmony export */ });
+/** Milliseconds in a duration the policy schema has already checked (`500ms`, `30s`, `5m`, `1h`). */
+function parseDuration(text) {
+    const m = /^(\d+)(ms|s|m|h)$/.exec(text);
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2]];
+}
+
+
+/***/ }),
+
+/***/ 5256:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   MF: () => (/* binding */ GovernError),
+/* harmony export */   O4: () => (/* binding */ ErrorCode),
+/* harmony export */   pn: () => (/* binding */ PolicyError)
+/* harmony export */ });
+/* unused harmony exports formatProblem, TokenRejectedError */
+/**
+ * Every error govern reports has a stable code and a one-sentence message that names the thing to fix.
+ * The codes are listed in the README; keep the two in step.
+ */
+const ErrorCode = {
+    Usage: 'GOVERN_USAGE',
+    PolicyInvalid: 'GOVERN_POLICY_INVALID',
+    PolicyNotFound: 'GOVERN_POLICY_NOT_FOUND',
+    TokenMissing: 'GOVERN_TOKEN_MISSING',
+    TokenRejected: 'GOVERN_TOKEN_REJECTED',
+    IssuerUnreachable: 'GOVERN_ISSUER_UNREACHABLE',
+    AdapterUnavailable: 'GOVERN_ADAPTER_UNAVAILABLE',
+    GatewayNotRunning: 'GOVERN_GATEWAY_NOT_RUNNING',
+    GatewayStartFailed: 'GOVERN_GATEWAY_START_FAILED',
+    ControlFailed: 'GOVERN_CONTROL_FAILED',
+    RecordingFailed: 'GOVERN_RECORDING_FAILED',
+    ApprovalNotFound: 'GOVERN_APPROVAL_NOT_FOUND',
+    BundleNotFound: 'GOVERN_BUNDLE_NOT_FOUND',
+};
+class GovernError extends Error {
+    code;
+    constructor(code, message, options) {
+        super(message, options);
+        this.name = 'GovernError';
+        this.code = code;
+    }
+}
+class PolicyError extends GovernError {
+    problems;
+    constructor(problems) {
+        const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
+        super(ErrorCode.PolicyInvalid, sorted.map(formatProblem).join('\n'));
+        this.problems = sorted;
+    }
+}
+function formatProblem(p) {
+    return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+/** The token check that failed, for the manifest-free early exit and for tests. */
+class TokenRejectedError extends GovernError {
+    check;
+    constructor(check, message, options) {
+        super(ErrorCode.TokenRejected, `OIDC token rejected: ${message}`, options);
+        this.check = check;
+    }
+}
+
+
+/***/ }),
+
+/***/ 6997:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   SO: () => (/* binding */ compileGlob),
+/* harmony export */   fU: () => (/* binding */ globMatcher),
+/* harmony export */   go: () => (/* binding */ GlobSyntaxError),
+/* harmony export */   uh: () => (/* binding */ hasGlobSyntax)
+/* harmony export */ });
+/**
+ * Globs for claims, paths and column names: `*` matches within one segment, `**` across segments,
+ * `?` one character, `{a,b}` alternatives. Anything else is literal, so a claim such as
+ * `refs/heads/release-1.2` needs no escaping.
+ */
+class GlobSyntaxError extends Error {
+}
+function hasGlobSyntax(pattern) {
+    return /[*?{}]/.test(pattern);
+}
+function compileGlob(pattern, { separator }) {
+    const notSep = separator === '/' ? '[^/]' : '[^.]';
+    let out = '';
+    let inBraces = false;
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '*') {
+            let run = 1;
+            while (pattern[i + run] === '*')
+                run++;
+            if (run > 2)
+                throw new GlobSyntaxError(`"${pattern}" has ${run} stars in a row; use * or **`);
+            out += run === 2 ? '.*' : `${notSep}*`;
+            i += run - 1;
+        }
+        else if (c === '?') {
+            out += notSep;
+        }
+        else if (c === '{') {
+            if (inBraces)
+                throw new GlobSyntaxError(`"${pattern}" nests braces, which globs do not support`);
+            inBraces = true;
+            out += '(?:';
+        }
+        else if (c === '}') {
+            if (!inBraces)
+                throw new GlobSyntaxError(`"${pattern}" closes a brace it never opened`);
+            inBraces = false;
+            out += ')';
+        }
+        else if (c === ',' && inBraces) {
+            out += '|';
+        }
+        else {
+            out += c.replace(/[\\^$.|+()[\]]/g, '\\$&');
+        }
+    }
+    if (inBraces)
+        throw new GlobSyntaxError(`"${pattern}" opens a brace it never closes`);
+    return new RegExp(`^${out}$`, 's');
+}
+/** A matcher for one pattern: exact comparison when the pattern has no glob syntax. */
+function globMatcher(pattern, options) {
+    if (!hasGlobSyntax(pattern))
+        return (value) => value === pattern;
+    const re = compileGlob(pattern, options);
+    return (value) => re.test(value);
+}
+
+
+/***/ }),
+
+/***/ 9222:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   q3: () => (/* binding */ JsonSyntaxError),
+/* harmony export */   q8: () => (/* binding */ forEachSelected),
+/* harmony export */   vs: () => (/* binding */ compileCondition),
+/* harmony export */   xN: () => (/* binding */ compileSelector)
+/* harmony export */ });
+/* unused harmony export evaluateCondition */
+/**
+ * The two small JSON languages of the policy: selectors for `mask.json` ($.a.b, $..ssn, $.items[*].card)
+ * and conditions for `approve.json` / `block.json` (payment_amount > 1000 and currency == "EUR").
+ * Both are compiled once when the policy loads; a syntax error is a policy error.
+ */
+class JsonSyntaxError extends Error {
+}
+function compileSelector(source) {
+    if (!source.startsWith('$'))
+        throw new JsonSyntaxError(`selector "${source}" must start with $`);
+    const steps = [];
+    const re = /\.\.([A-Za-z_][\w-]*|\*)|\.([A-Za-z_][\w-]*)|\.\*|\[\*\]|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]/y;
+    re.lastIndex = 1;
+    while (re.lastIndex < source.length) {
+        const at = re.lastIndex;
+        const m = re.exec(source);
+        if (!m)
+            throw new JsonSyntaxError(`selector "${source}" cannot be read at character ${at + 1}`);
+        if (m[1] !== undefined)
+            steps.push({ kind: 'descend', key: m[1] });
+        else if (m[2] !== undefined)
+            steps.push({ kind: 'child', key: m[2] });
+        else if (m[3] !== undefined)
+            steps.push({ kind: 'child', key: Number(m[3]) });
+        else if (m[4] !== undefined || m[5] !== undefined)
+            steps.push({ kind: 'child', key: (m[4] ?? m[5]) });
+        else
+            steps.push({ kind: 'any' });
+    }
+    if (steps.length === 0)
+        throw new JsonSyntaxError(`selector "${source}" selects the whole document; name a field`);
+    return { source, steps };
+}
+const isContainer = (v) => typeof v === 'object' && v !== null;
+function childKeys(v) {
+    return Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+}
+/**
+ * Calls `visit(parent, key)` for every place the selector reaches, so the caller can replace the value
+ * in place. Cyclic input cannot occur: the values come from JSON.parse.
+ */
+function forEachSelected(root, selector, visit) {
+    const walk = (value, stepIndex, parent, key) => {
+        if (stepIndex === selector.steps.length) {
+            if (parent !== undefined)
+                visit(parent, key);
+            return;
+        }
+        if (!isContainer(value))
+            return;
+        const step = selector.steps[stepIndex];
+        if (step.kind === 'child') {
+            if (Object.prototype.hasOwnProperty.call(value, step.key)) {
+                walk(value[step.key], stepIndex + 1, value, step.key);
+            }
+        }
+        else if (step.kind === 'any') {
+            for (const k of childKeys(value))
+                walk(value[k], stepIndex + 1, value, k);
+        }
+        else {
+            for (const k of childKeys(value)) {
+                const child = value[k];
+                if (step.key === '*' || k === step.key)
+                    walk(child, stepIndex + 1, value, k);
+                walk(child, stepIndex, value, k);
+            }
+        }
+    };
+    walk(root, 0, undefined, '');
+}
+const TOKEN = /\s*(?:(\d+(?:\.\d+)?)|"((?:[^"\\]|\\.)*)"|'([^']*)'|(==|!=|>=|<=|>|<|\(|\))|([A-Za-z_$][\w$]*(?:(?:\.[A-Za-z_][\w]*)|\[\d+\])*))/y;
+function tokenize(source) {
+    const tokens = [];
+    TOKEN.lastIndex = 0;
+    while (TOKEN.lastIndex < source.length) {
+        if (/^\s*$/.test(source.slice(TOKEN.lastIndex)))
+            break;
+        const at = TOKEN.lastIndex;
+        const m = TOKEN.exec(source);
+        if (!m)
+            throw new JsonSyntaxError(`condition "${source}" cannot be read at character ${at + 1}`);
+        if (m[1] !== undefined)
+            tokens.push({ type: 'num', value: Number(m[1]) });
+        else if (m[2] !== undefined)
+            tokens.push({ type: 'str', value: JSON.parse(`"${m[2]}"`) });
+        else if (m[3] !== undefined)
+            tokens.push({ type: 'str', value: m[3] });
+        else if (m[4] !== undefined)
+            tokens.push({ type: 'op', value: m[4] });
+        else
+            tokens.push({ type: 'word', value: m[5] });
+    }
+    return tokens;
+}
+function parsePath(word) {
+    const body = word.startsWith('$') ? word.slice(1).replace(/^\./, '') : word;
+    const keys = [];
+    for (const m of body.matchAll(/([A-Za-z_]\w*)|\[(\d+)\]/g))
+        keys.push(m[1] ?? Number(m[2]));
+    return keys;
+}
+function compileCondition(source) {
+    const tokens = tokenize(source);
+    let i = 0;
+    const fail = (what) => {
+        throw new JsonSyntaxError(`condition "${source}": ${what}`);
+    };
+    const peekWord = (w) => tokens[i]?.type === 'word' && tokens[i].value === w;
+    const operand = () => {
+        const t = tokens[i++];
+        if (!t)
+            return fail('ends where a value was expected');
+        if (t.type === 'num' || t.type === 'str')
+            return { kind: 'literal', value: t.value };
+        if (t.type === 'word') {
+            if (t.value === 'true' || t.value === 'false')
+                return { kind: 'literal', value: t.value === 'true' };
+            if (t.value === 'null')
+                return { kind: 'literal', value: null };
+            if (t.value === 'and' || t.value === 'or' || t.value === 'not')
+                return fail(`"${t.value}" stands where a value was expected`);
+            return { kind: 'path', keys: parsePath(t.value) };
+        }
+        return fail(`"${t.value}" stands where a value was expected`);
+    };
+    const primary = () => {
+        if (peekWord('not')) {
+            i++;
+            return { kind: 'not', operand: primary() };
+        }
+        if (tokens[i]?.type === 'op' && tokens[i].value === '(') {
+            i++;
+            const inner = or();
+            if (!(tokens[i]?.type === 'op' && tokens[i].value === ')'))
+                fail('a parenthesis is not closed');
+            i++;
+            return inner;
+        }
+        const left = operand();
+        const t = tokens[i];
+        if (t?.type === 'op' && t.value !== '(' && t.value !== ')') {
+            i++;
+            return { kind: 'cmp', op: t.value, left, right: operand() };
+        }
+        return { kind: 'truthy', operand: left };
+    };
+    // `and` binds tighter than `or`: each level chains operands of the level below.
+    const chain = (word, operandOf) => {
+        let left = operandOf();
+        while (peekWord(word)) {
+            i++;
+            left = { kind: word, left, right: operandOf() };
+        }
+        return left;
+    };
+    const and = () => chain('and', primary);
+    const or = () => chain('or', and);
+    if (tokens.length === 0)
+        fail('is empty');
+    const expr = or();
+    if (i < tokens.length)
+        fail(`unexpected "${String(tokens[i].value)}"`);
+    return { source, expr };
+}
+/**
+ * Every value a path reaches: an array on the way (a top-level batch, a list of items) is entered, so
+ * `amount` reaches the amount of each object in `[{"amount": 1}, {"amount": 5000}]`.
+ */
+function resolve(operand, body) {
+    if (operand.kind === 'literal')
+        return [operand.value];
+    let values = [body];
+    for (const k of operand.keys) {
+        const next = [];
+        const step = (v) => {
+            if (!isContainer(v))
+                return;
+            if (Array.isArray(v) && typeof k === 'string')
+                return v.forEach(step);
+            if (Object.prototype.hasOwnProperty.call(v, k))
+                next.push(v[k]);
+        };
+        values.forEach(step);
+        values = next;
+    }
+    // A path that ends on an array compares each of its elements too.
+    return values.flatMap((v) => (Array.isArray(v) ? [v, ...v] : [v]));
+}
+/** A number, or a string a lenient reader takes for one ("5000", " 5e3 "), as a number; anything else undefined. */
+function numeric(v) {
+    if (typeof v === 'number')
+        return v;
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+/** Numbers and numeric strings compare as numbers (targets read "5000" as 5000); other values by type. */
+function compare(op, a, b) {
+    const x = numeric(a);
+    const y = numeric(b);
+    if (x !== undefined && y !== undefined && (typeof a === 'number' || typeof b === 'number'))
+        return ordered(op, x, y);
+    if (op === '==')
+        return a === b;
+    if (op === '!=')
+        return a !== b;
+    if (typeof a === 'string' && typeof b === 'string')
+        return ordered(op, a, b);
+    return false;
+}
+function ordered(op, x, y) {
+    switch (op) {
+        case '==':
+            return x === y;
+        case '!=':
+            return x !== y;
+        case '>':
+            return x > y;
+        case '>=':
+            return x >= y;
+        case '<':
+            return x < y;
+        case '<=':
+            return x <= y;
+    }
+}
+function evaluateCondition(condition, body) {
+    const run = (e) => {
+        switch (e.kind) {
+            case 'or':
+                return run(e.left) || run(e.right);
+            case 'and':
+                return run(e.left) && run(e.right);
+            case 'not':
+                return !run(e.operand);
+            case 'cmp': {
+                // True when it holds for some value each side reaches.
+                const rights = resolve(e.right, body);
+                return resolve(e.left, body).some((l) => rights.some((r) => compare(e.op, l, r)));
+            }
+            case 'truthy':
+                return resolve(e.operand, body).some(Boolean);
+        }
+    };
+    return run(condition.expr);
+}
+
+
+/***/ }),
+
+/***/ 9633:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   QH: () => (/* binding */ requestMatcher),
+/* harmony export */   fY: () => (/* binding */ queryParameters),
+/* harmony export */   kZ: () => (/* binding */ pathMatcher),
+/* harmony export */   uI: () => (/* binding */ decodeFormComponent)
+/* harmony export */ });
+/* unused harmony export isPerRequest */
+/* harmony import */ var _base_glob_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6997);
+
+const anyGlob = (globs, separator) => {
+    const matchers = globs.map((g) => (0,_base_glob_js__WEBPACK_IMPORTED_MODULE_0__/* .globMatcher */ .fU)(g, { separator }));
+    return (value) => matchers.some((m) => m(value));
+};
+/**
+ * A matcher for the request's path. Where the connection does not say whether its target routes with
+ * case, what refuses, holds or masks matches without case (`/Admin` is `/admin` to a target that may
+ * not tell them apart) and what allows matches with it (`exactCase`): either way, unsure, it errs on
+ * the side of refusing. A target declared case-insensitive is matched without case by every rule.
+ */
+function pathMatcher(globs, exactCase) {
+    const exact = anyGlob(globs, '/');
+    const folded = anyGlob(globs.map((g) => g.toLowerCase()), '/');
+    return (op) => {
+        if (op.path === undefined)
+            return false;
+        const fold = op.pathCase === 'insensitive' || (!exactCase && op.pathCase === undefined);
+        return fold ? folded(op.path.toLowerCase()) : exact(op.path);
+    };
+}
+/** Whether some value the job sent under `name` (lower case) matches. */
+function headerMatches(headers, name, matches) {
+    if (!headers)
+        return false;
+    for (let i = 0; i < headers.length; i += 2)
+        if (headers[i].toLowerCase() === name && matches(headers[i + 1]))
+            return true;
+    return false;
+}
+/** One name or value of a form or query string, decoded; a malformed escape stays as it was rather than hiding it. */
+function decodeFormComponent(s) {
+    try {
+        return decodeURIComponent(s.replaceAll('+', ' '));
+    }
+    catch {
+        return s;
+    }
+}
+/** The query's parameters, decoded. */
+function queryParameters(query) {
+    const decode = decodeFormComponent;
+    return query
+        .split('&')
+        .filter(Boolean)
+        .map((pair) => {
+        const eq = pair.indexOf('=');
+        return eq < 0 ? [decode(pair), ''] : [decode(pair.slice(0, eq)), decode(pair.slice(eq + 1))];
+    });
+}
+/**
+ * A matcher for an HTTP request pattern: every key given must match, a list means any of. Paths match
+ * as `pathMatcher` says; header names compare without case; a repeated header or query parameter matches when any of its values does (the
+ * target may read any of them).
+ */
+function requestMatcher(pattern, exactCase = false) {
+    const checks = [];
+    if (pattern.host) {
+        const host = anyGlob(pattern.host, '.');
+        checks.push((op) => op.host !== undefined && host(op.host));
+    }
+    if (pattern.method) {
+        const methods = new Set(pattern.method);
+        checks.push((op) => op.method !== undefined && methods.has(op.method));
+    }
+    if (pattern.path)
+        checks.push(pathMatcher(pattern.path, exactCase));
+    for (const [name, values] of Object.entries(pattern.headers ?? {})) {
+        const value = anyGlob(values, '/');
+        checks.push((op) => headerMatches(op.headers, name, value));
+    }
+    const query = Object.entries(pattern.query ?? {}).map(([name, values]) => [name, anyGlob(values, '/')]);
+    if (query.length) {
+        checks.push((op) => {
+            if (op.query === undefined)
+                return false;
+            const parameters = queryParameters(op.query);
+            return query.every(([name, value]) => parameters.some(([n, v]) => n === name && value(v)));
+        });
+    }
+    return (op) => op.protocol === 'http' && checks.every((check) => check(op));
+}
+/** Whether a pattern looks at more than the connection, so its rule is decided per request. */
+function isPerRequest(pattern) {
+    return Boolean(pattern.host || pattern.method || pattern.path || pattern.headers || pattern.query);
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -37425,10 +37933,38 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
+/***/ 5317:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+
+/***/ }),
+
+/***/ 6982:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 2250:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("dns");
+
+/***/ }),
+
 /***/ 4434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -37509,6 +38045,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -37523,10 +38073,38 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 8995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
 /***/ 7030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -37548,6 +38126,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 6193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 
 /***/ }),
 
@@ -37593,10 +38178,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
 /***/ 932:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 
 /***/ }),
 
@@ -37618,6 +38217,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 3106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
@@ -48019,27 +48625,45 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ 	}
 /******/ 	// Create a new module (and put it into the cache)
 /******/ 	var module = __webpack_module_cache__[moduleId] = {
-/******/ 		// no module.id needed
-/******/ 		// no module.loaded needed
+/******/ 		id: moduleId,
+/******/ 		loaded: false,
 /******/ 		exports: {}
 /******/ 	};
 /******/ 
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
 /******/ 	}
 /******/ 
+/******/ 	// Flag the module as loaded
+/******/ 	module.loaded = true;
+/******/ 
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
 /******/ 
 /******/ /* webpack/runtime/create fake namespace object */
 /******/ (() => {
@@ -48083,6 +48707,28 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -48097,6 +48743,78 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/dra
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/node module decorator */
+/******/ (() => {
+/******/ 	__nccwpck_require__.nmd = (module) => {
+/******/ 		module.paths = [];
+/******/ 		if (!module.children) module.children = [];
+/******/ 		return module;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
@@ -48232,10 +48950,10 @@ function escapeProperty(s) {
         .replace(/,/g, '%2C');
 }
 //# sourceMappingURL=command.js.map
-;// CONCATENATED MODULE: external "crypto"
-const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "crypto"
+var external_crypto_ = __nccwpck_require__(6982);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -48249,15 +48967,15 @@ function issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
 function prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
+    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
     const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
@@ -48271,8 +48989,8 @@ function prepareKeyValueMessage(key, value) {
     return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
@@ -49233,7 +49951,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -49256,7 +49974,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -49540,8 +50258,8 @@ function toPlatformPath(pth) {
 var external_string_decoder_ = __nccwpck_require__(3193);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "child_process"
+var external_child_process_ = __nccwpck_require__(5317);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
@@ -49556,7 +50274,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -49572,7 +50290,7 @@ const IS_WINDOWS = process.platform === 'win32';
  */
 function readlink(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield external_fs_namespaceObject.promises.readlink(fsPath);
+        const result = yield external_fs_.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
         if (IS_WINDOWS && !result.endsWith('\\')) {
@@ -49583,7 +50301,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -49641,7 +50359,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -49670,11 +50388,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -49755,7 +50473,7 @@ function io_cp(source_1, dest_1) {
         }
         // If dest is an existing directory, should copy inside.
         const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? external_path_namespaceObject.join(dest, external_path_namespaceObject.basename(source))
+            ? external_path_.join(dest, external_path_.basename(source))
             : dest;
         if (!(yield exists(source))) {
             throw new Error(`no such file or directory: ${source}`);
@@ -49770,7 +50488,7 @@ function io_cp(source_1, dest_1) {
             }
         }
         else {
-            if (external_path_namespaceObject.relative(source, newDest) === '') {
+            if (external_path_.relative(source, newDest) === '') {
                 // a file cannot be copied to itself
                 throw new Error(`'${newDest}' and '${source}' are the same file`);
             }
@@ -49894,7 +50612,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -49909,7 +50627,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -49920,7 +50638,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -49929,7 +50647,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -50360,7 +51078,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -50383,7 +51101,7 @@ class ToolRunner extends external_events_.EventEmitter {
                     return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
                 }
                 const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                const cp = external_child_process_.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
                 let stdbuffer = '';
                 if (cp.stdout) {
                     cp.stdout.on('data', (data) => {
@@ -50823,7 +51541,7 @@ function addPath(inputPath) {
     else {
         command_issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -51049,62 +51767,16 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./runner-proxy/src/core/errors.ts
-/**
- * Every error govern reports has a stable code and a one-sentence message that names the thing to fix.
- * The codes are listed in the README; keep the two in step.
- */
-const errors_ErrorCode = {
-    Usage: 'GOVERN_USAGE',
-    PolicyInvalid: 'GOVERN_POLICY_INVALID',
-    PolicyNotFound: 'GOVERN_POLICY_NOT_FOUND',
-    TokenMissing: 'GOVERN_TOKEN_MISSING',
-    TokenRejected: 'GOVERN_TOKEN_REJECTED',
-    IssuerUnreachable: 'GOVERN_ISSUER_UNREACHABLE',
-    AdapterUnavailable: 'GOVERN_ADAPTER_UNAVAILABLE',
-    GatewayNotRunning: 'GOVERN_GATEWAY_NOT_RUNNING',
-    GatewayStartFailed: 'GOVERN_GATEWAY_START_FAILED',
-    ControlFailed: 'GOVERN_CONTROL_FAILED',
-    RecordingFailed: 'GOVERN_RECORDING_FAILED',
-    ApprovalNotFound: 'GOVERN_APPROVAL_NOT_FOUND',
-    BundleNotFound: 'GOVERN_BUNDLE_NOT_FOUND',
-};
-class errors_GovernError extends Error {
-    code;
-    constructor(code, message, options) {
-        super(message, options);
-        this.name = 'GovernError';
-        this.code = code;
-    }
-}
-class PolicyError extends errors_GovernError {
-    problems;
-    constructor(problems) {
-        const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col);
-        super(errors_ErrorCode.PolicyInvalid, sorted.map(formatProblem).join('\n'));
-        this.problems = sorted;
-    }
-}
-function formatProblem(p) {
-    return `${p.file}:${p.line}:${p.col}: ${p.message}`;
-}
-/** The token check that failed, for the manifest-free early exit and for tests. */
-class TokenRejectedError extends errors_GovernError {
-    check;
-    constructor(check, message, options) {
-        super(errors_ErrorCode.TokenRejected, `OIDC token rejected: ${message}`, options);
-        this.check = check;
-    }
-}
-
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./runner-proxy/src/base/errors.ts
+var errors = __nccwpck_require__(5256);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./runner-proxy/src/gateway/job-env.ts
@@ -51184,17 +51856,17 @@ const LOG_FILE = 'gateway.log';
  * which would keep a CI step open), and resolves once the gateway reports ready.
  */
 async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }) {
-    const outDir = (0,external_node_path_namespaceObject.resolve)(out);
-    (0,external_node_fs_namespaceObject.mkdirSync)(outDir, { recursive: true, mode: 0o700 });
-    const logPath = (0,external_node_path_namespaceObject.join)(outDir, LOG_FILE);
-    const logFd = (0,external_node_fs_namespaceObject.openSync)(logPath, 'a', 0o600);
+    const outDir = (0,external_node_path_.resolve)(out);
+    (0,external_node_fs_.mkdirSync)(outDir, { recursive: true, mode: 0o700 });
+    const logPath = (0,external_node_path_.join)(outDir, LOG_FILE);
+    const logFd = (0,external_node_fs_.openSync)(logPath, 'a', 0o600);
     // A young generation of 2 MB rather than V8's up to 48 MB: the gateway's garbage (frames, statements,
     // events) dies young, and the default made up a third of its resident memory under load. One V8 helper
     // thread rather than one per core: the gateway's work is on its main thread, and each helper kept
     // compiler and collector memory of its own (RSS after 20,000 distinct statements 150 MB → 127 MB).
     const args = ['--max-semi-space-size=2', '--v8-pool-size=1', entry, 'serve', '--out', outDir, '--ready-fd', '3'];
     if (policy)
-        args.push('--policy', (0,external_node_path_namespaceObject.resolve)(policy));
+        args.push('--policy', (0,external_node_path_.resolve)(policy));
     if (tokenEnv)
         args.push('--token-env', tokenEnv);
     if (mode)
@@ -51208,7 +51880,7 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
         stdio: ['ignore', logFd, logFd, 'pipe'],
         env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: String(128 * 1024), ...env },
     });
-    (0,external_node_fs_namespaceObject.closeSync)(logFd);
+    (0,external_node_fs_.closeSync)(logFd);
     const message = await new Promise((done) => {
         const pipe = child.stdio[3];
         let buffered = '';
@@ -51230,7 +51902,7 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
     });
     child.unref();
     if (!message.ready)
-        throw new errors_GovernError(message.code ?? errors_ErrorCode.GatewayStartFailed, message.error ?? 'the gateway failed to start');
+        throw new errors/* GovernError */.MF(message.code ?? errors/* ErrorCode */.O4.GatewayStartFailed, message.error ?? 'the gateway failed to start');
     return { env: withJobNoProxy(message.env ?? {}, env), secrets: message.secrets ?? [], withheld: message.withheld ?? [], publicKey: message.publicKey ?? '', identity: message.identity ?? 'unknown', outDir, pid: child.pid };
 }
 
@@ -51238,317 +51910,13 @@ async function startDetached({ entry, outDir: out, policy, tokenEnv, mode, env }
 var ajv = __nccwpck_require__(2463);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./runner-proxy/src/core/glob.ts
-/**
- * Globs for claims, paths and column names: `*` matches within one segment, `**` across segments,
- * `?` one character, `{a,b}` alternatives. Anything else is literal, so a claim such as
- * `refs/heads/release-1.2` needs no escaping.
- */
-class GlobSyntaxError extends Error {
-}
-function hasGlobSyntax(pattern) {
-    return /[*?{}]/.test(pattern);
-}
-function compileGlob(pattern, { separator }) {
-    const notSep = separator === '/' ? '[^/]' : '[^.]';
-    let out = '';
-    let inBraces = false;
-    for (let i = 0; i < pattern.length; i++) {
-        const c = pattern[i];
-        if (c === '*') {
-            let run = 1;
-            while (pattern[i + run] === '*')
-                run++;
-            if (run > 2)
-                throw new GlobSyntaxError(`"${pattern}" has ${run} stars in a row; use * or **`);
-            out += run === 2 ? '.*' : `${notSep}*`;
-            i += run - 1;
-        }
-        else if (c === '?') {
-            out += notSep;
-        }
-        else if (c === '{') {
-            if (inBraces)
-                throw new GlobSyntaxError(`"${pattern}" nests braces, which globs do not support`);
-            inBraces = true;
-            out += '(?:';
-        }
-        else if (c === '}') {
-            if (!inBraces)
-                throw new GlobSyntaxError(`"${pattern}" closes a brace it never opened`);
-            inBraces = false;
-            out += ')';
-        }
-        else if (c === ',' && inBraces) {
-            out += '|';
-        }
-        else {
-            out += c.replace(/[\\^$.|+()[\]]/g, '\\$&');
-        }
-    }
-    if (inBraces)
-        throw new GlobSyntaxError(`"${pattern}" opens a brace it never closes`);
-    return new RegExp(`^${out}$`, 's');
-}
-/** A matcher for one pattern: exact comparison when the pattern has no glob syntax. */
-function globMatcher(pattern, options) {
-    if (!hasGlobSyntax(pattern))
-        return (value) => value === pattern;
-    const re = compileGlob(pattern, options);
-    return (value) => re.test(value);
-}
-
-;// CONCATENATED MODULE: ./runner-proxy/src/core/json-select.ts
-/**
- * The two small JSON languages of the policy: selectors for `mask.json` ($.a.b, $..ssn, $.items[*].card)
- * and conditions for `approve.json` / `block.json` (payment_amount > 1000 and currency == "EUR").
- * Both are compiled once when the policy loads; a syntax error is a policy error.
- */
-class JsonSyntaxError extends Error {
-}
-function compileSelector(source) {
-    if (!source.startsWith('$'))
-        throw new JsonSyntaxError(`selector "${source}" must start with $`);
-    const steps = [];
-    const re = /\.\.([A-Za-z_][\w-]*|\*)|\.([A-Za-z_][\w-]*)|\.\*|\[\*\]|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]/y;
-    re.lastIndex = 1;
-    while (re.lastIndex < source.length) {
-        const at = re.lastIndex;
-        const m = re.exec(source);
-        if (!m)
-            throw new JsonSyntaxError(`selector "${source}" cannot be read at character ${at + 1}`);
-        if (m[1] !== undefined)
-            steps.push({ kind: 'descend', key: m[1] });
-        else if (m[2] !== undefined)
-            steps.push({ kind: 'child', key: m[2] });
-        else if (m[3] !== undefined)
-            steps.push({ kind: 'child', key: Number(m[3]) });
-        else if (m[4] !== undefined || m[5] !== undefined)
-            steps.push({ kind: 'child', key: (m[4] ?? m[5]) });
-        else
-            steps.push({ kind: 'any' });
-    }
-    if (steps.length === 0)
-        throw new JsonSyntaxError(`selector "${source}" selects the whole document; name a field`);
-    return { source, steps };
-}
-const isContainer = (v) => typeof v === 'object' && v !== null;
-function childKeys(v) {
-    return Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
-}
-/**
- * Calls `visit(parent, key)` for every place the selector reaches, so the caller can replace the value
- * in place. Cyclic input cannot occur: the values come from JSON.parse.
- */
-function forEachSelected(root, selector, visit) {
-    const walk = (value, stepIndex, parent, key) => {
-        if (stepIndex === selector.steps.length) {
-            if (parent !== undefined)
-                visit(parent, key);
-            return;
-        }
-        if (!isContainer(value))
-            return;
-        const step = selector.steps[stepIndex];
-        if (step.kind === 'child') {
-            if (Object.prototype.hasOwnProperty.call(value, step.key)) {
-                walk(value[step.key], stepIndex + 1, value, step.key);
-            }
-        }
-        else if (step.kind === 'any') {
-            for (const k of childKeys(value))
-                walk(value[k], stepIndex + 1, value, k);
-        }
-        else {
-            for (const k of childKeys(value)) {
-                const child = value[k];
-                if (step.key === '*' || k === step.key)
-                    walk(child, stepIndex + 1, value, k);
-                walk(child, stepIndex, value, k);
-            }
-        }
-    };
-    walk(root, 0, undefined, '');
-}
-const TOKEN = /\s*(?:(\d+(?:\.\d+)?)|"((?:[^"\\]|\\.)*)"|'([^']*)'|(==|!=|>=|<=|>|<|\(|\))|([A-Za-z_$][\w$]*(?:(?:\.[A-Za-z_][\w]*)|\[\d+\])*))/y;
-function tokenize(source) {
-    const tokens = [];
-    TOKEN.lastIndex = 0;
-    while (TOKEN.lastIndex < source.length) {
-        if (/^\s*$/.test(source.slice(TOKEN.lastIndex)))
-            break;
-        const at = TOKEN.lastIndex;
-        const m = TOKEN.exec(source);
-        if (!m)
-            throw new JsonSyntaxError(`condition "${source}" cannot be read at character ${at + 1}`);
-        if (m[1] !== undefined)
-            tokens.push({ type: 'num', value: Number(m[1]) });
-        else if (m[2] !== undefined)
-            tokens.push({ type: 'str', value: JSON.parse(`"${m[2]}"`) });
-        else if (m[3] !== undefined)
-            tokens.push({ type: 'str', value: m[3] });
-        else if (m[4] !== undefined)
-            tokens.push({ type: 'op', value: m[4] });
-        else
-            tokens.push({ type: 'word', value: m[5] });
-    }
-    return tokens;
-}
-function parsePath(word) {
-    const body = word.startsWith('$') ? word.slice(1).replace(/^\./, '') : word;
-    const keys = [];
-    for (const m of body.matchAll(/([A-Za-z_]\w*)|\[(\d+)\]/g))
-        keys.push(m[1] ?? Number(m[2]));
-    return keys;
-}
-function compileCondition(source) {
-    const tokens = tokenize(source);
-    let i = 0;
-    const fail = (what) => {
-        throw new JsonSyntaxError(`condition "${source}": ${what}`);
-    };
-    const peekWord = (w) => tokens[i]?.type === 'word' && tokens[i].value === w;
-    const operand = () => {
-        const t = tokens[i++];
-        if (!t)
-            return fail('ends where a value was expected');
-        if (t.type === 'num' || t.type === 'str')
-            return { kind: 'literal', value: t.value };
-        if (t.type === 'word') {
-            if (t.value === 'true' || t.value === 'false')
-                return { kind: 'literal', value: t.value === 'true' };
-            if (t.value === 'null')
-                return { kind: 'literal', value: null };
-            if (t.value === 'and' || t.value === 'or' || t.value === 'not')
-                return fail(`"${t.value}" stands where a value was expected`);
-            return { kind: 'path', keys: parsePath(t.value) };
-        }
-        return fail(`"${t.value}" stands where a value was expected`);
-    };
-    const primary = () => {
-        if (peekWord('not')) {
-            i++;
-            return { kind: 'not', operand: primary() };
-        }
-        if (tokens[i]?.type === 'op' && tokens[i].value === '(') {
-            i++;
-            const inner = or();
-            if (!(tokens[i]?.type === 'op' && tokens[i].value === ')'))
-                fail('a parenthesis is not closed');
-            i++;
-            return inner;
-        }
-        const left = operand();
-        const t = tokens[i];
-        if (t?.type === 'op' && t.value !== '(' && t.value !== ')') {
-            i++;
-            return { kind: 'cmp', op: t.value, left, right: operand() };
-        }
-        return { kind: 'truthy', operand: left };
-    };
-    // `and` binds tighter than `or`: each level chains operands of the level below.
-    const chain = (word, operandOf) => {
-        let left = operandOf();
-        while (peekWord(word)) {
-            i++;
-            left = { kind: word, left, right: operandOf() };
-        }
-        return left;
-    };
-    const and = () => chain('and', primary);
-    const or = () => chain('or', and);
-    if (tokens.length === 0)
-        fail('is empty');
-    const expr = or();
-    if (i < tokens.length)
-        fail(`unexpected "${String(tokens[i].value)}"`);
-    return { source, expr };
-}
-/**
- * Every value a path reaches: an array on the way (a top-level batch, a list of items) is entered, so
- * `amount` reaches the amount of each object in `[{"amount": 1}, {"amount": 5000}]`.
- */
-function resolve(operand, body) {
-    if (operand.kind === 'literal')
-        return [operand.value];
-    let values = [body];
-    for (const k of operand.keys) {
-        const next = [];
-        const step = (v) => {
-            if (!isContainer(v))
-                return;
-            if (Array.isArray(v) && typeof k === 'string')
-                return v.forEach(step);
-            if (Object.prototype.hasOwnProperty.call(v, k))
-                next.push(v[k]);
-        };
-        values.forEach(step);
-        values = next;
-    }
-    // A path that ends on an array compares each of its elements too.
-    return values.flatMap((v) => (Array.isArray(v) ? [v, ...v] : [v]));
-}
-/** A number, or a string a lenient reader takes for one ("5000", " 5e3 "), as a number; anything else undefined. */
-function numeric(v) {
-    if (typeof v === 'number')
-        return v;
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const n = Number(v);
-    return Number.isFinite(n) ? n : undefined;
-}
-/** Numbers and numeric strings compare as numbers (targets read "5000" as 5000); other values by type. */
-function compare(op, a, b) {
-    const x = numeric(a);
-    const y = numeric(b);
-    if (x !== undefined && y !== undefined && (typeof a === 'number' || typeof b === 'number'))
-        return ordered(op, x, y);
-    if (op === '==')
-        return a === b;
-    if (op === '!=')
-        return a !== b;
-    if (typeof a === 'string' && typeof b === 'string')
-        return ordered(op, a, b);
-    return false;
-}
-function ordered(op, x, y) {
-    switch (op) {
-        case '==':
-            return x === y;
-        case '!=':
-            return x !== y;
-        case '>':
-            return x > y;
-        case '>=':
-            return x >= y;
-        case '<':
-            return x < y;
-        case '<=':
-            return x <= y;
-    }
-}
-function evaluateCondition(condition, body) {
-    const run = (e) => {
-        switch (e.kind) {
-            case 'or':
-                return run(e.left) || run(e.right);
-            case 'and':
-                return run(e.left) && run(e.right);
-            case 'not':
-                return !run(e.operand);
-            case 'cmp': {
-                // True when it holds for some value each side reaches.
-                const rights = resolve(e.right, body);
-                return resolve(e.left, body).some((l) => rights.some((r) => compare(e.op, l, r)));
-            }
-            case 'truthy':
-                return resolve(e.operand, body).some(Boolean);
-        }
-    };
-    return run(condition.expr);
-}
-
-;// CONCATENATED MODULE: ./runner-proxy/src/identity/pinning.ts
+// EXTERNAL MODULE: ./runner-proxy/src/base/duration.ts
+var duration = __nccwpck_require__(536);
+// EXTERNAL MODULE: ./runner-proxy/src/base/glob.ts
+var glob = __nccwpck_require__(6997);
+// EXTERNAL MODULE: ./runner-proxy/src/base/json-select.ts
+var json_select = __nccwpck_require__(9222);
+;// CONCATENATED MODULE: ./runner-proxy/src/policy/pinning.ts
 
 const FORGES = {
     github: { name: 'GitHub', ids: ['repository_id', 'repository_owner_id'], names: ['repository', 'repository_owner'], ownerWord: 'organisation' },
@@ -51565,7 +51933,7 @@ function forgeOfEntry(entry) {
 function forgeOfToken(payload) {
     return Object.values(FORGES).find((f) => f.ids.some((c) => payload[c] !== undefined));
 }
-const exact = (value) => value !== undefined && (Array.isArray(value) ? value : [value]).every((v) => typeof v !== 'string' || !hasGlobSyntax(v));
+const exact = (value) => value !== undefined && (Array.isArray(value) ? value : [value]).every((v) => typeof v !== 'string' || !(0,glob/* hasGlobSyntax */.uh)(v));
 const namesAnId = (entry, forge) => forge.ids.some((c) => exact(entry.claims[c]));
 /** Whether an entry binds the repository by a stable id or an exact `sub`, or says it means every repository. */
 function isPinned(entry, forge) {
@@ -51589,8 +51957,407 @@ function weakPinning(entry, forge) {
     return `binds the repository by name only (${named}); names are given to someone else after a rename or deletion: add ${forge.ids[0]} too`;
 }
 
-;// CONCATENATED MODULE: ./runner-proxy/src/policy/policy.schema.json
-const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/hoop/govern/policy.schema.json","title":"govern policy","description":"The policy file of govern (.github/govern.yml or .govern.yml). See SPEC §3.","type":"object","additionalProperties":false,"required":["version"],"properties":{"version":{"const":1,"description":"The policy format version; only 1 exists."},"identity":{"type":"object","additionalProperties":false,"required":["audience","trust"],"description":"Who may run this pipeline. Absent: the run is recorded as identity \\"none\\", with a warning.","properties":{"audience":{"type":"string","minLength":1,"description":"The token\'s aud must contain it."},"trust":{"type":"array","minItems":1,"description":"The token must match at least one entry; every claim listed in an entry must match.","items":{"type":"object","additionalProperties":false,"required":["issuer"],"properties":{"issuer":{"type":"string","description":"github, gitlab, or an https issuer URL (OIDC discovery). Plain http only for a loopback issuer."},"claims":{"type":"object","description":"Claim name to an exact value, a glob (* never crosses \'/\', ** does) or a list meaning any of. Pin the repository by id: repository_id (GitHub), project_id (GitLab).","additionalProperties":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","minItems":1,"items":{"type":["string","number","boolean"]}}]}},"any_repository":{"type":"boolean","description":"Dangerous: let in every repository on the forge. Without it, a github or gitlab entry must name repository_id / repository_owner_id (project_id / namespace_id) or an exact sub."}}}}}},"connections":{"type":"object","description":"The targets the job reaches through the gateway, by name.","propertyNames":{"pattern":"^[A-Za-z][A-Za-z0-9_-]*$"},"additionalProperties":{"$ref":"#/definitions/connection"}},"rules":{"type":"array","description":"Every operation is checked against every rule. Precedence: block beats approve beats allow; masks accumulate.","items":{"$ref":"#/definitions/rule"}},"approvals":{"type":"object","additionalProperties":false,"properties":{"via":{"enum":["github","gitlab","cli"],"description":"Where approvers answer."},"approvers":{"type":"array","items":{"type":"string","minLength":1},"description":"User names, or @org/team."},"timeout":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How long an operation waits before it is denied, e.g. 15m."},"allow_self_approval":{"type":"boolean","description":"Whether the run\'s own actor may approve."},"max_pending":{"type":"integer","minimum":1,"description":"How many operations may wait at once."}}},"recording":{"type":"object","additionalProperties":false,"properties":{"results":{"enum":["none","summary","masked"],"description":"none, summary (counts, sizes) or masked (masked values too)."}}},"mode":{"enum":["enforce","observe"],"description":"observe: decide and record, but let everything through."},"proxy":{"type":"object","additionalProperties":false,"description":"A forward proxy for the job (HTTPS_PROXY, HTTP_PROXY and a CA made for this run). The hosts of the http connections are always intercepted.","properties":{"intercept":{"type":"array","items":{"type":"string","minLength":1},"description":"More host globs to open and inspect (*.example.com)."},"tunnel":{"type":"array","items":{"type":"string","minLength":1},"description":"Host globs passed through unopened, recorded as host, port and bytes."},"others":{"enum":["tunnel","refuse"],"description":"Every other host: tunnel (default) or refuse, which makes intercept and tunnel an egress allow-list."}}}},"definitions":{"exportName":{"type":"string","pattern":"^[A-Z_][A-Z0-9_]*$"},"connection":{"type":"object","additionalProperties":false,"required":["export"],"properties":{"export":{"$ref":"#/definitions/exportName","description":"The variable the job gets for this connection."},"postgres":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"postgres://user:password@host:port/db?sslmode=…, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."}}},"mysql":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","description":"mysql://user:password@host:port/db?ssl-mode=DISABLED|VERIFY_CA|VERIFY_IDENTITY, usually ${VAR}."},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate."},"auth":{"enum":["caching_sha2_password","mysql_native_password"],"description":"The plugin the job is asked to log in with first (default caching_sha2_password); either is accepted."}}},"ssh":{"type":"object","additionalProperties":false,"required":["host","user"],"properties":{"host":{"type":"string"},"port":{"type":"integer","minimum":1,"maximum":65535},"user":{"type":"string"},"private_key":{"type":"string"},"password":{"type":"string"},"known_hosts":{"type":"string","description":"The target\'s host key line(s); the gateway pins it."},"keepalive":{"type":"string","pattern":"^[0-9]+(ms|s|m|h)$","description":"How often the gateway checks the target is alive (default 15s); three unanswered checks end the connection."},"user_ssh_config":{"type":"boolean","description":"Whether ~/.ssh/config includes the gateway\'s ssh config for the job\'s lifetime (default true); false leaves it untouched and the job uses GIT_SSH_COMMAND or ssh -F."},"env":{"type":"array","items":{"type":"string","minLength":1},"description":"Names (globs) of the variables the job may send with SendEnv/SetEnv; any other is refused."},"max_script":{"type":"integer","minimum":1,"description":"The largest script, in bytes, a shell may receive on stdin (default 1048576); it is checked whole before it runs."}}},"http":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string"},"headers":{"type":"object","additionalProperties":{"type":"string"}},"ca":{"type":"string","description":"PEM of the CA that signs the target\'s certificate (https targets)."},"reads":{"type":"object","additionalProperties":false,"description":"How the target reads what servers read differently. Unset, a request that depends on it is refused with 400; declared, rules see the request as the target reads it.","properties":{"empty_segments":{"enum":["refuse","merge","keep"],"description":"// in a path (default refuse)."},"encoded_slashes":{"enum":["refuse","decode","keep"],"description":"%2F, %5C and \\\\ in a path: read as / (decode) or as data (keep); default refuse."},"path_parameters":{"enum":["refuse","strip","keep"],"description":";parameters in a segment: cut off (strip) or part of it (keep); default refuse."},"path_case":{"enum":["unknown","sensitive","insensitive"],"description":"Whether the target routes paths with case (default unknown: rules that refuse or hold match without case, allow lists with it)."},"method_case":{"enum":["refuse","insensitive"],"description":"A method not in upper case (default refuse)."},"method_override":{"enum":["refuse","honour","ignore"],"description":"X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, _method in the query or a POST form: refused (default), the method rules see (honour), or passed as data (ignore)."}}}}}}},"stringOrList":{"oneOf":[{"type":"string"},{"type":"array","minItems":1,"items":{"type":"string"}}]},"sqlClasses":{"type":"array","minItems":1,"items":{"enum":["read","write","insert","update","delete","merge","delete_without_where","update_without_where","ddl","create","alter","drop","truncate","grant","set_role","integrity_setting","alter_system","copy_from","copy_to","copy_program","dangerous_function","function_call","startup_options","replication","maintenance","lock","notify","transaction","session","unknown","masked_copy","masked_predicate","load_local","outfile"]},"description":"PostgreSQL and MySQL statement classes; a statement has every class of its worst effect."},"shellPatterns":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Commands, as a program name and the arguments it must carry (\\"rm -rf\\"), or unknown."},"httpPatterns":{"type":"array","minItems":1,"items":{"type":["string","object"],"minLength":1,"minProperties":1,"additionalProperties":false,"properties":{"host":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"description":"\\"METHOD /path/glob\\", \\"METHOD\\", \\"/path/glob\\", unknown, or a request pattern { host, method, path, headers, query } whose every key must match."},"httpValues":{"type":"object","minProperties":1,"additionalProperties":{"$ref":"#/definitions/stringOrList"},"description":"HTTP header names (any case) or query parameter names to value globs; a list means any of. A repeated header or parameter matches when any of its values does."},"sshClasses":{"type":"array","minItems":1,"items":{"enum":["interactive","port_forwarding","agent_forwarding","x11_forwarding"]},"description":"SSH channels beyond one command, each refused unless a rule allows it: a terminal (pty shell), tunnels (-L, -R, -D, -W), agent forwarding (-A), X11 (-X)."},"sftpPatterns":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^(read|write|remove|rename|mkdir|rmdir|setstat|symlink|list|unknown)(\\\\s+\\\\S+)?$"},"description":"sftp (and scp) operations as \\"CLASS\\" or \\"CLASS /path/glob\\": read, write, remove, rename, mkdir, rmdir, setstat, symlink, list, unknown."},"condition":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"sql":{"$ref":"#/definitions/sqlClasses"},"shell":{"$ref":"#/definitions/shellPatterns"},"http":{"$ref":"#/definitions/httpPatterns"},"json":{"type":"string","minLength":1,"description":"A condition on the JSON body, e.g. payment_amount > 1000."},"ssh":{"$ref":"#/definitions/sshClasses"},"sftp":{"$ref":"#/definitions/sftpPatterns"}}},"rule":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},"when":{"type":"object","additionalProperties":false,"minProperties":1,"description":"Narrows the rule to some operations.","properties":{"connection":{"$ref":"#/definitions/stringOrList"},"method":{"$ref":"#/definitions/stringOrList"},"path":{"$ref":"#/definitions/stringOrList"},"host":{"$ref":"#/definitions/stringOrList","description":"HTTP: globs of the target\'s host name (a connection\'s, or one the forward proxy intercepts: name those by host, not connection)."},"headers":{"$ref":"#/definitions/httpValues"},"query":{"$ref":"#/definitions/httpValues"}}},"mask":{"type":"object","additionalProperties":false,"minProperties":1,"properties":{"columns":{"type":"array","items":{"type":"string","minLength":1},"description":"table.column globs."},"types":{"type":"array","items":{"enum":["credit_card","us_ssn","email","iban","phone","aws_key","bearer_token","private_key"]}},"json":{"type":"array","items":{"type":"string","pattern":"^\\\\$"},"description":"JSONPath-like selectors: $.a.b, $..ssn, $.items[*].card."},"headers":{"type":"array","items":{"type":"string","pattern":"^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"},"description":"HTTP headers whose values are masked (response headers; request headers with on: write): by types, or whole when the rule lists none."},"on":{"enum":["read","write"],"description":"read (default) masks what comes back; write masks what goes to the target: PostgreSQL values bound for columns, HTTP request bodies, query values and headers."},"strategy":{"enum":["redact","partial","hash"]},"predicates":{"description":"PostgreSQL: refuse statements that filter, join, group, order, window-partition on or compare a masked column (an oracle for its values). allow (default) lets them run; allow_param_equality still lets `column = $1` through.","oneOf":[{"enum":["refuse","allow"]},{"type":"object","additionalProperties":false,"properties":{"refuse":{"type":"boolean"},"allow_param_equality":{"type":"boolean"}}}]}}},"block":{"$ref":"#/definitions/condition"},"approve":{"$ref":"#/definitions/condition"},"allow":{"$ref":"#/definitions/condition"},"others":{"enum":["refuse","approve"],"description":"Makes an allow rule with shell or http lists an allow-list: every command line or request on the connections its when names that the lists do not cover is refused (or held for approval)."}}}}}');
+;// CONCATENATED MODULE: ./runner-proxy/src/policy/schema.ts
+/**
+ * The policy's JSON Schema, built from the protocols a build serves: each connection takes one
+ * protocol's settings, each rule condition the keys the protocols declare. `npm run schema` writes it
+ * to policy.schema.json for editors, and a unit test fails when that file is stale.
+ */
+function policySchema(protocols) {
+    const schema = structuredClone(BASE);
+    for (const d of protocols.declarations)
+        schema.definitions.connection.properties[d.name] = d.settings;
+    const json = schema.definitions.condition.properties.json;
+    schema.definitions.condition.properties = {};
+    for (const [key, { condition, protocols: declaring, classes }] of protocols.conditions) {
+        schema.definitions.condition.properties[key] = condition.schema({ classes, protocols: [...declaring] });
+    }
+    schema.definitions.condition.properties.json = json;
+    return schema;
+}
+/** The schema as policy.schema.json holds it. */
+function policySchemaText(protocols) {
+    return `${JSON.stringify(policySchema(protocols), null, 2)}\n`;
+}
+/** Everything but the protocols' own words. */
+const BASE = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "$id": "https://github.com/hoop/govern/policy.schema.json",
+    "title": "govern policy",
+    "description": "The policy file of govern (.github/govern.yml or .govern.yml). See SPEC §3.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+        "version"
+    ],
+    "properties": {
+        "version": {
+            "const": 1,
+            "description": "The policy format version; only 1 exists."
+        },
+        "identity": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+                "audience",
+                "trust"
+            ],
+            "description": "Who may run this pipeline. Absent: the run is recorded as identity \"none\", with a warning.",
+            "properties": {
+                "audience": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The token's aud must contain it."
+                },
+                "trust": {
+                    "type": "array",
+                    "minItems": 1,
+                    "description": "The token must match at least one entry; every claim listed in an entry must match.",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": [
+                            "issuer"
+                        ],
+                        "properties": {
+                            "issuer": {
+                                "type": "string",
+                                "description": "github, gitlab, or an https issuer URL (OIDC discovery). Plain http only for a loopback issuer."
+                            },
+                            "claims": {
+                                "type": "object",
+                                "description": "Claim name to an exact value, a glob (* never crosses '/', ** does) or a list meaning any of. Pin the repository by id: repository_id (GitHub), project_id (GitLab).",
+                                "additionalProperties": {
+                                    "oneOf": [
+                                        {
+                                            "type": [
+                                                "string",
+                                                "number",
+                                                "boolean"
+                                            ]
+                                        },
+                                        {
+                                            "type": "array",
+                                            "minItems": 1,
+                                            "items": {
+                                                "type": [
+                                                    "string",
+                                                    "number",
+                                                    "boolean"
+                                                ]
+                                            }
+                                        }
+                                    ]
+                                }
+                            },
+                            "any_repository": {
+                                "type": "boolean",
+                                "description": "Dangerous: let in every repository on the forge. Without it, a github or gitlab entry must name repository_id / repository_owner_id (project_id / namespace_id) or an exact sub."
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "connections": {
+            "type": "object",
+            "description": "The targets the job reaches through the gateway, by name.",
+            "propertyNames": {
+                "pattern": "^[A-Za-z][A-Za-z0-9_-]*$"
+            },
+            "additionalProperties": {
+                "$ref": "#/definitions/connection"
+            }
+        },
+        "rules": {
+            "type": "array",
+            "description": "Every operation is checked against every rule. Precedence: block beats approve beats allow; masks accumulate.",
+            "items": {
+                "$ref": "#/definitions/rule"
+            }
+        },
+        "approvals": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "via": {
+                    "enum": [
+                        "github",
+                        "gitlab",
+                        "cli"
+                    ],
+                    "description": "Where approvers answer."
+                },
+                "approvers": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "minLength": 1
+                    },
+                    "description": "User names, or @org/team."
+                },
+                "timeout": {
+                    "type": "string",
+                    "pattern": "^[0-9]+(ms|s|m|h)$",
+                    "description": "How long an operation waits before it is denied, e.g. 15m."
+                },
+                "allow_self_approval": {
+                    "type": "boolean",
+                    "description": "Whether the run's own actor may approve."
+                },
+                "max_pending": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "How many operations may wait at once."
+                }
+            }
+        },
+        "recording": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "results": {
+                    "enum": [
+                        "none",
+                        "summary",
+                        "masked"
+                    ],
+                    "description": "none, summary (counts, sizes) or masked (masked values too)."
+                }
+            }
+        },
+        "mode": {
+            "enum": [
+                "enforce",
+                "observe"
+            ],
+            "description": "observe: decide and record, but let everything through."
+        },
+        "proxy": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "A forward proxy for the job (HTTPS_PROXY, HTTP_PROXY and a CA made for this run). The hosts of the http connections are always intercepted.",
+            "properties": {
+                "intercept": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "minLength": 1
+                    },
+                    "description": "More host globs to open and inspect (*.example.com)."
+                },
+                "tunnel": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "minLength": 1
+                    },
+                    "description": "Host globs passed through unopened, recorded as host, port and bytes."
+                },
+                "others": {
+                    "enum": [
+                        "tunnel",
+                        "refuse"
+                    ],
+                    "description": "Every other host: tunnel (default) or refuse, which makes intercept and tunnel an egress allow-list."
+                }
+            }
+        }
+    },
+    "definitions": {
+        "exportName": {
+            "type": "string",
+            "pattern": "^[A-Z_][A-Z0-9_]*$"
+        },
+        "connection": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+                "export"
+            ],
+            "properties": {
+                "export": {
+                    "$ref": "#/definitions/exportName",
+                    "description": "The variable the job gets for this connection."
+                }
+            }
+        },
+        "stringOrList": {
+            "oneOf": [
+                {
+                    "type": "string"
+                },
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            ]
+        },
+        "httpValues": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "$ref": "#/definitions/stringOrList"
+            },
+            "description": "HTTP header names (any case) or query parameter names to value globs; a list means any of. A repeated header or parameter matches when any of its values does."
+        },
+        "condition": {
+            "type": "object",
+            "additionalProperties": false,
+            "minProperties": 1,
+            "properties": {
+                "json": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A condition on the JSON body, e.g. payment_amount > 1000."
+                }
+            }
+        },
+        "rule": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": [
+                "name"
+            ],
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+                },
+                "when": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "minProperties": 1,
+                    "description": "Narrows the rule to some operations.",
+                    "properties": {
+                        "connection": {
+                            "$ref": "#/definitions/stringOrList"
+                        },
+                        "method": {
+                            "$ref": "#/definitions/stringOrList"
+                        },
+                        "path": {
+                            "$ref": "#/definitions/stringOrList"
+                        },
+                        "host": {
+                            "$ref": "#/definitions/stringOrList",
+                            "description": "HTTP: globs of the target's host name (a connection's, or one the forward proxy intercepts: name those by host, not connection)."
+                        },
+                        "headers": {
+                            "$ref": "#/definitions/httpValues"
+                        },
+                        "query": {
+                            "$ref": "#/definitions/httpValues"
+                        }
+                    }
+                },
+                "mask": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "minProperties": 1,
+                    "properties": {
+                        "columns": {
+                            "type": "array",
+                            "items": {
+                                "type": "string",
+                                "minLength": 1
+                            },
+                            "description": "table.column globs."
+                        },
+                        "types": {
+                            "type": "array",
+                            "items": {
+                                "enum": [
+                                    "credit_card",
+                                    "us_ssn",
+                                    "email",
+                                    "iban",
+                                    "phone",
+                                    "aws_key",
+                                    "bearer_token",
+                                    "private_key"
+                                ]
+                            }
+                        },
+                        "json": {
+                            "type": "array",
+                            "items": {
+                                "type": "string",
+                                "pattern": "^\\$"
+                            },
+                            "description": "JSONPath-like selectors: $.a.b, $..ssn, $.items[*].card."
+                        },
+                        "headers": {
+                            "type": "array",
+                            "items": {
+                                "type": "string",
+                                "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+                            },
+                            "description": "HTTP headers whose values are masked (response headers; request headers with on: write): by types, or whole when the rule lists none."
+                        },
+                        "on": {
+                            "enum": [
+                                "read",
+                                "write"
+                            ],
+                            "description": "read (default) masks what comes back; write masks what goes to the target: PostgreSQL values bound for columns, HTTP request bodies, query values and headers."
+                        },
+                        "strategy": {
+                            "enum": [
+                                "redact",
+                                "partial",
+                                "hash"
+                            ]
+                        },
+                        "predicates": {
+                            "description": "PostgreSQL: refuse statements that filter, join, group, order, window-partition on or compare a masked column (an oracle for its values). allow (default) lets them run; allow_param_equality still lets `column = $1` through.",
+                            "oneOf": [
+                                {
+                                    "enum": [
+                                        "refuse",
+                                        "allow"
+                                    ]
+                                },
+                                {
+                                    "type": "object",
+                                    "additionalProperties": false,
+                                    "properties": {
+                                        "refuse": {
+                                            "type": "boolean"
+                                        },
+                                        "allow_param_equality": {
+                                            "type": "boolean"
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    }
+                },
+                "block": {
+                    "$ref": "#/definitions/condition"
+                },
+                "approve": {
+                    "$ref": "#/definitions/condition"
+                },
+                "allow": {
+                    "$ref": "#/definitions/condition"
+                },
+                "others": {
+                    "enum": [
+                        "refuse",
+                        "approve"
+                    ],
+                    "description": "Makes an allow rule with shell or http lists an allow-list: every command line or request on the connections its when names that the lists do not cover is refused (or held for approval)."
+                }
+            }
+        }
+    }
+};
+
 ;// CONCATENATED MODULE: ./runner-proxy/src/policy/load.ts
 
 
@@ -51602,18 +52369,17 @@ const policy_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"http:
 
 
 
-const PROTOCOLS = ['postgres', 'mysql', 'ssh', 'http'];
 const ACTIONS = ['mask', 'block', 'approve', 'allow'];
-/** What an allow-list (`others:`) can list: operations that are one thing each, a command line or a request. */
-const ALLOW_LIST_KEYS = new Set(['shell', 'http']);
 const VARIABLE = /\$\{([^}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFAULT_TIMEOUT = '15m';
 const DEFAULT_MAX_PENDING = 20;
-/** One validator for the life of the process; Ajv compiles the schema to code. */
-let validator;
-function validate(data) {
-    validator ??= new ajv.Ajv({ allErrors: true, verbose: true, strict: false }).compile(policy_schema_namespaceObject);
+/** One validator per registry for the life of the process; Ajv compiles the schema to code. */
+const validators = new WeakMap();
+function validate(data, protocols) {
+    let validator = validators.get(protocols);
+    if (!validator)
+        validators.set(protocols, (validator = new ajv.Ajv({ allErrors: true, verbose: true, strict: false }).compile(policySchema(protocols))));
     return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 const DEFAULT_POLICIES = ['.github/govern.yml', '.govern.yml'];
@@ -51621,20 +52387,20 @@ const DEFAULT_POLICIES = ['.github/govern.yml', '.govern.yml'];
 function findPolicy(explicit) {
     if (explicit)
         return explicit;
-    const found = DEFAULT_POLICIES.find((p) => (0,external_node_fs_namespaceObject.existsSync)(p));
+    const found = DEFAULT_POLICIES.find((p) => (0,external_node_fs_.existsSync)(p));
     if (!found)
-        throw new errors_GovernError(errors_ErrorCode.PolicyNotFound, `no policy file: pass --policy FILE or create ${DEFAULT_POLICIES.join(' or ')}`);
+        throw new errors/* GovernError */.MF(errors/* ErrorCode */.O4.PolicyNotFound, `no policy file: pass --policy FILE or create ${DEFAULT_POLICIES.join(' or ')}`);
     return found;
 }
 /** Reads, validates and resolves a policy file; throws PolicyError listing every problem found. */
 function loadPolicy(file, options) {
     let bytes;
     try {
-        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
+        bytes = (0,external_node_fs_.readFileSync)(file);
     }
     catch (cause) {
         const missing = cause.code === 'ENOENT';
-        throw new errors_GovernError(errors_ErrorCode.PolicyNotFound, missing ? `the policy file ${file} does not exist; check its path` : `cannot read the policy file ${file}: ${cause.message}`, { cause });
+        throw new errors/* GovernError */.MF(errors/* ErrorCode */.O4.PolicyNotFound, missing ? `the policy file ${file} does not exist; check its path` : `cannot read the policy file ${file}: ${cause.message}`, { cause });
     }
     return parsePolicy(file, bytes, options);
 }
@@ -51649,18 +52415,18 @@ function parsePolicy(file, bytes, options) {
     for (const e of doc.errors)
         at(e.pos[0], e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''));
     if (problems.length)
-        throw new PolicyError(problems);
+        throw new errors/* PolicyError */.pn(problems);
     const warnings = [];
     const located = new Located(doc, at, (offset, message) => warnings.push({ file, ...lineCounter.linePos(offset), message }));
     const data = doc.toJS();
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
         at(0, 'the policy must be a mapping with at least "version: 1"');
-        throw new PolicyError(problems);
+        throw new errors/* PolicyError */.pn(problems);
     }
-    for (const error of collapse(validate(data)))
+    for (const error of collapse(validate(data, options.protocols)))
         located.report(error);
     if (problems.length)
-        throw new PolicyError(problems);
+        throw new errors/* PolicyError */.pn(problems);
     const raw = data;
     const variables = new Set();
     const policy = {
@@ -51672,18 +52438,20 @@ function parsePolicy(file, bytes, options) {
             trust: raw.identity.trust.map((t, i) => checkTrust(t, ['identity', 'trust', i], located)),
         },
         connections: Object.entries(raw.connections ?? {}).map(([name, c]) => checkConnection(name, c, located, options, variables)),
-        rules: (raw.rules ?? []).map((r, i) => checkRule(r, ['rules', i], located)),
+        rules: (raw.rules ?? []).map((r, i) => checkRule(r, ['rules', i], located, options.protocols)),
         approvals: approvalsOf(raw.approvals, located),
         recording: { results: raw.recording?.results ?? 'summary' },
         mode: raw.mode ?? 'enforce',
         ...(raw.proxy && { proxy: checkProxy(raw.proxy, located) }),
         warnings,
         variables: [...variables],
+        protocols: options.protocols,
     };
     crossCheck(policy, raw, located);
+    checkClasses(policy, located);
     findStrayVariables(doc, located);
     if (problems.length)
-        throw new PolicyError(problems);
+        throw new errors/* PolicyError */.pn(problems);
     return policy;
 }
 // ---- locating problems in the YAML ----
@@ -51832,10 +52600,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const list = (v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 function checkGlob(pattern, separator, path, located) {
     try {
-        compileGlob(pattern, { separator });
+        (0,glob/* compileGlob */.SO)(pattern, { separator });
     }
     catch (e) {
-        if (!(e instanceof GlobSyntaxError))
+        if (!(e instanceof glob/* GlobSyntaxError */.go))
             throw e;
         located.problem(path, `${describePath(path)}: bad glob ${e.message}`);
     }
@@ -51874,13 +52642,13 @@ function isLoopbackHost(hostname) {
 }
 function checkConnection(name, raw, located, options, variables) {
     const path = ['connections', name];
-    const protocols = PROTOCOLS.filter((p) => raw[p] !== undefined);
+    const protocols = options.protocols.names.filter((p) => raw[p] !== undefined);
     if (protocols.length !== 1) {
         located.problem(path, protocols.length === 0
-            ? `connection "${name}" needs one of postgres, mysql, ssh or http`
+            ? `connection "${name}" needs one of ${oneOf(options.protocols.names)}`
             : `connection "${name}" has ${protocols.join(' and ')}; a connection reaches exactly one target`);
     }
-    const protocol = protocols[0] ?? 'http';
+    const protocol = protocols[0] ?? options.protocols.names[0];
     const settings = resolveVariables(raw[protocol], [...path, protocol], located, options, variables);
     return { name, protocol, export: raw.export, settings };
 }
@@ -51912,7 +52680,7 @@ function resolveVariables(value, path, located, options, variables) {
     };
     return (walk(value ?? {}, path) ?? {});
 }
-function checkRule(raw, path, located) {
+function checkRule(raw, path, located, protocols) {
     const actions = ACTIONS.filter((a) => raw[a] !== undefined);
     if (actions.length !== 1) {
         located.problem(path, actions.length === 0
@@ -51941,41 +52709,44 @@ function checkRule(raw, path, located) {
             else
                 checkGlob(c, '.', [...path, 'mask', 'columns', i], located);
         });
-        mask.json.forEach((s, i) => syntax(() => compileSelector(s), [...path, 'mask', 'json', i], located));
+        mask.json.forEach((s, i) => syntax(() => (0,json_select/* compileSelector */.xN)(s), [...path, 'mask', 'json', i], located));
         if (mask.columns.length + mask.types.length + mask.json.length + mask.headers.length === 0) {
             located.problem([...path, 'mask'], `rule "${raw.name}" masks nothing; list columns, types, json or headers`);
         }
         rule.mask = mask;
     }
     else if (action !== 'mask') {
-        const condition = raw[action];
-        if (condition.json !== undefined)
-            syntax(() => compileCondition(condition.json), [...path, action, 'json'], located);
-        const http = condition.http?.map((pattern, i) => {
-            if (typeof pattern !== 'string')
-                return checkRequestPattern(pattern, [...path, action, 'http', i], located);
-            const glob = pattern.split(/\s+/).find((part) => part.startsWith('/'));
-            if (glob)
-                checkGlob(glob, '/', [...path, action, 'http', i], located);
-            return pattern;
-        });
-        condition.sftp?.forEach((pattern, i) => {
-            const glob = pattern.split(/\s+/)[1];
-            if (glob)
-                checkGlob(glob, '/', [...path, action, 'sftp', i], located);
-        });
-        const { http: _raw, ...rest } = condition;
-        rule.condition = { ...rest, ...(http && { http }) };
+        const checks = conditionChecks(located);
+        rule.condition = Object.fromEntries(Object.entries(raw[action]).map(([key, value]) => {
+            if (key === 'json') {
+                syntax(() => (0,json_select/* compileCondition */.vs)(value), [...path, action, 'json'], located);
+                return [key, value];
+            }
+            const check = protocols.conditions.get(key).condition.check;
+            return [key, check ? check(value, [...path, action, key], checks) : value];
+        }));
     }
     if (raw.others !== undefined) {
         const listed = raw.allow && Object.keys(raw.allow).filter((k) => k !== 'json');
-        if (!listed || listed.length === 0 || listed.some((k) => !ALLOW_LIST_KEYS.has(k))) {
-            located.problem([...path, 'others'], `rule "${raw.name}" has others: ${raw.others}, which only an allow rule listing shell commands or http requests (and nothing else) can have`);
+        if (!listed || listed.length === 0 || listed.some((k) => !protocols.conditions.get(k)?.condition.allowList)) {
+            const nouns = [...protocols.conditions.values()].flatMap(({ condition }) => condition.allowList?.noun ?? []);
+            located.problem([...path, 'others'], `rule "${raw.name}" has others: ${raw.others}, which only an allow rule listing ${nouns.join(' or ')} (and nothing else) can have`);
         }
         else
             rule.others = raw.others;
     }
     return rule;
+}
+/** What a protocol's condition keys check their values with: this file's globs and request patterns. */
+function conditionChecks(located) {
+    return {
+        glob: (pattern, separator, path) => checkGlob(pattern, separator, path, located),
+        requestPattern: (raw, path) => checkRequestPattern(raw, path, located),
+    };
+}
+/** "a, b or c". */
+function oneOf(words) {
+    return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 /** An HTTP request pattern with its globs checked, methods upper case, host and header names lower case. */
 function checkRequestPattern(raw, path, located) {
@@ -52005,14 +52776,10 @@ function syntax(compile, path, located) {
         compile();
     }
     catch (e) {
-        if (!(e instanceof JsonSyntaxError))
+        if (!(e instanceof json_select/* JsonSyntaxError */.q3))
             throw e;
         located.problem(path, `${describePath(path)}: ${e.message}`);
     }
-}
-function parseDuration(text) {
-    const m = /^(\d+)(ms|s|m|h)$/.exec(text);
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2]];
 }
 function approvalsOf(raw, located) {
     const via = raw?.via ?? 'cli';
@@ -52023,7 +52790,7 @@ function approvalsOf(raw, located) {
     return {
         via,
         approvers,
-        timeoutMs: parseDuration(raw?.timeout ?? DEFAULT_TIMEOUT),
+        timeoutMs: (0,duration/* parseDuration */.E)(raw?.timeout ?? DEFAULT_TIMEOUT),
         allowSelfApproval: raw?.allow_self_approval ?? false,
         maxPending: raw?.max_pending ?? DEFAULT_MAX_PENDING,
     };
@@ -52051,6 +52818,31 @@ function crossCheck(policy, raw, located) {
                 located.problem(at, `rule "${rule.name}" names connection "${name}", which the policy does not define${proxied ?? (hint ? `; did you mean "${hint}"?` : '')}`);
             }
         });
+    });
+}
+/**
+ * The classes a rule names for the connections it narrows to must be ones their protocols know:
+ * `copy_program` on a MySQL connection would never match. (A rule for every connection names classes
+ * some protocol knows, which the schema checks.)
+ */
+function checkClasses(policy, located) {
+    const protocolOf = new Map(policy.connections.map((c) => [c.name, c.protocol]));
+    policy.rules.forEach((rule, i) => {
+        for (const [key, value] of Object.entries(rule.condition ?? {})) {
+            const entry = policy.protocols.conditions.get(key);
+            if (!entry?.condition.namesClasses)
+                continue;
+            const connections = (rule.when?.connection ?? []).filter((name) => entry.protocols.has(protocolOf.get(name) ?? ''));
+            const reached = [...new Set(connections.map((name) => protocolOf.get(name)))];
+            const known = reached.flatMap((p) => policy.protocols.get(p).classes?.[key] ?? []);
+            value.forEach((c, j) => {
+                if (reached.length === 0 || known.includes(c))
+                    return;
+                const path = ['rules', i, rule.action, key, j];
+                const hint = closest(c, known);
+                located.problem(path, `${describePath(path)} "${c}" is not a class ${oneOf(reached)} knows (rule "${rule.name}" is for ${connections.map((n) => `"${n}"`).join(', ')})${hint ? `; did you mean "${hint}"?` : ''}`);
+            });
+        }
     });
 }
 /** `${VAR}` is resolved only in connection settings; anywhere else it would silently stay literal. */
@@ -52149,11 +52941,11 @@ const _internal = {
         const lsbReleaseFile = '/etc/lsb-release';
         const osReleaseFile = '/etc/os-release';
         let contents = '';
-        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
+        if (external_fs_.existsSync(lsbReleaseFile)) {
+            contents = external_fs_.readFileSync(lsbReleaseFile).toString();
         }
-        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
+        else if (external_fs_.existsSync(osReleaseFile)) {
+            contents = external_fs_.readFileSync(osReleaseFile).toString();
         }
         return contents;
     }
@@ -52234,8 +53026,8 @@ function _readLinuxVersionFile() {
     return _internal.readLinuxVersionFile();
 }
 //# sourceMappingURL=manifest.js.map
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
@@ -52673,15 +53465,15 @@ function cacheDir(sourceDir, tool, version, arch) {
         arch = arch || external_os_namespaceObject.arch();
         core_debug(`Caching tool ${tool} ${version} ${arch}`);
         core_debug(`source dir: ${sourceDir}`);
-        if (!external_fs_namespaceObject.statSync(sourceDir).isDirectory()) {
+        if (!external_fs_.statSync(sourceDir).isDirectory()) {
             throw new Error('sourceDir is not a directory');
         }
         // Create the tool dir
         const destPath = yield _createToolPath(tool, version, arch);
         // copy each child item. do not move. move can fail on Windows
         // due to anti-virus software having an open handle on a file.
-        for (const itemName of external_fs_namespaceObject.readdirSync(sourceDir)) {
-            const s = external_path_namespaceObject.join(sourceDir, itemName);
+        for (const itemName of external_fs_.readdirSync(sourceDir)) {
+            const s = external_path_.join(sourceDir, itemName);
             yield io_cp(s, destPath, { recursive: true });
         }
         // write .complete
@@ -52745,9 +53537,9 @@ function find(toolName, versionSpec, arch) {
     let toolPath = '';
     if (versionSpec) {
         versionSpec = node_modules_semver.clean(versionSpec) || '';
-        const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
+        const cachePath = external_path_.join(_getCacheDirectory(), toolName, versionSpec, arch);
         core_debug(`checking cache: ${cachePath}`);
-        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
+        if (external_fs_.existsSync(cachePath) && external_fs_.existsSync(`${cachePath}.complete`)) {
             core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
             toolPath = cachePath;
         }
@@ -52766,13 +53558,13 @@ function find(toolName, versionSpec, arch) {
 function findAllVersions(toolName, arch) {
     const versions = [];
     arch = arch || external_os_namespaceObject.arch();
-    const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
-    if (external_fs_namespaceObject.existsSync(toolPath)) {
-        const children = external_fs_namespaceObject.readdirSync(toolPath);
+    const toolPath = external_path_.join(_getCacheDirectory(), toolName);
+    if (external_fs_.existsSync(toolPath)) {
+        const children = external_fs_.readdirSync(toolPath);
         for (const child of children) {
             if (isExplicitVersion(child)) {
-                const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
-                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
+                const fullPath = external_path_.join(toolPath, child, arch || '');
+                if (external_fs_.existsSync(fullPath) && external_fs_.existsSync(`${fullPath}.complete`)) {
                     versions.push(child);
                 }
             }
@@ -52835,7 +53627,7 @@ function _createExtractFolder(dest) {
 }
 function _createToolPath(tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+        const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
         core_debug(`destination ${folderPath}`);
         const markerPath = `${folderPath}.complete`;
         yield rmRF(folderPath);
@@ -52845,9 +53637,9 @@ function _createToolPath(tool, version, arch) {
     });
 }
 function _completeToolPath(tool, version, arch) {
-    const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+    const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
     const markerPath = `${folderPath}.complete`;
-    external_fs_namespaceObject.writeFileSync(markerPath, '');
+    external_fs_.writeFileSync(markerPath, '');
     core_debug('finished caching tool');
 }
 /**
@@ -52946,11 +53738,11 @@ const TOOL = 'govern';
 function cacheVersion(bundleDir) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     // Every file of the bundle, folders included (ncc keeps a dependency's assets at their own paths).
-    const files = (0,external_node_fs_namespaceObject.readdirSync)(bundleDir, { recursive: true, withFileTypes: true })
+    const files = (0,external_node_fs_.readdirSync)(bundleDir, { recursive: true, withFileTypes: true })
         .filter((entry) => entry.isFile())
-        .map((entry) => (0,external_node_path_namespaceObject.join)(entry.parentPath, entry.name));
+        .map((entry) => (0,external_node_path_.join)(entry.parentPath, entry.name));
     for (const path of files.sort())
-        hash.update((0,external_node_path_namespaceObject.relative)(bundleDir, path)).update('\0').update((0,external_node_fs_namespaceObject.readFileSync)(path));
+        hash.update((0,external_node_path_.relative)(bundleDir, path)).update('\0').update((0,external_node_fs_.readFileSync)(path));
     return `${package_namespaceObject.rE}-${hash.digest('hex').slice(0, 12)}`;
 }
 /**
@@ -52974,7 +53766,7 @@ async function putCliOnPath(bundleDir) {
         await cacheAndAddPath(bundleDir);
     }
     catch (e) {
-        warning(`govern: the CLI is not on PATH (${e.message}); later steps can run node ${(0,external_node_path_namespaceObject.join)(bundleDir, 'index.js')}`);
+        warning(`govern: the CLI is not on PATH (${e.message}); later steps can run node ${(0,external_node_path_.join)(bundleDir, 'index.js')}`);
     }
 }
 async function cacheAndAddPath(bundleDir) {
@@ -52987,13 +53779,13 @@ async function cacheAndAddPath(bundleDir) {
         dir = await cacheDir(bundleDir, TOOL, version);
         info(`govern: cached the CLI ${version} in ${dir}`);
     }
-    const script = (0,external_node_path_namespaceObject.join)(dir, TOOL);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(script)) {
+    const script = (0,external_node_path_.join)(dir, TOOL);
+    if (!(0,external_node_fs_.existsSync)(script)) {
         // Written under another name first, so that no step ever runs half a script.
         const staged = `${script}.${process.pid}`;
-        (0,external_node_fs_namespaceObject.writeFileSync)(staged, launcher(process.execPath));
-        (0,external_node_fs_namespaceObject.chmodSync)(staged, 0o755);
-        (0,external_node_fs_namespaceObject.renameSync)(staged, script);
+        (0,external_node_fs_.writeFileSync)(staged, launcher(process.execPath));
+        (0,external_node_fs_.chmodSync)(staged, 0o755);
+        (0,external_node_fs_.renameSync)(staged, script);
     }
     addPath(dir);
 }
@@ -53030,6 +53822,469 @@ const State = {
     },
 };
 
+;// CONCATENATED MODULE: ./runner-proxy/src/policy/protocol.ts
+/** A key whose items are classes: an operation of a declaring protocol with one of them matches. */
+function classCondition(key, description) {
+    return {
+        key,
+        namesClasses: true,
+        schema: ({ protocols, classes }) => ({ type: 'array', minItems: 1, items: { enum: classes }, description: description(protocols) }),
+        matcher: (value, { protocols }) => {
+            const named = new Set(value);
+            return (op) => protocols.has(op.protocol) && [...op.classes].some((c) => named.has(c));
+        },
+    };
+}
+/** `sql:`: statement classes. A protocol whose operations are SQL statements declares this key. */
+const sqlCondition = classCondition('sql', (protocols) => `Statement classes of ${protocols.join(' and ')}; a statement has every class of its worst effect.`);
+/** The protocols a build serves, as their declarations say: what the policy's words mean. */
+class ProtocolRegistry {
+    declarations;
+    names;
+    /** Every condition key, with the protocols that declare it and the classes they list for it. */
+    conditions;
+    refusedUnlessAllowed;
+    constructor(declarations) {
+        this.declarations = declarations;
+        this.names = declarations.map((d) => d.name);
+        if (new Set(this.names).size !== this.names.length)
+            throw new Error(`a protocol is registered twice: ${this.names.join(', ')}`);
+        const conditions = new Map();
+        for (const d of declarations) {
+            for (const condition of d.conditions) {
+                let entry = conditions.get(condition.key);
+                if (!entry)
+                    conditions.set(condition.key, (entry = { condition, protocols: new Set(), classes: [] }));
+                if (entry.condition !== condition)
+                    throw new Error(`protocols ${[...entry.protocols, d.name].join(' and ')} declare condition key ${condition.key} differently; share one declaration`);
+                entry.protocols.add(d.name);
+                for (const c of d.classes?.[condition.key] ?? [])
+                    if (!entry.classes.includes(c))
+                        entry.classes.push(c);
+            }
+        }
+        this.conditions = conditions;
+        this.refusedUnlessAllowed = new Set(declarations.flatMap((d) => d.refusedUnlessAllowed ?? []));
+    }
+    get(name) {
+        return this.declarations.find((d) => d.name === name);
+    }
+}
+
+// EXTERNAL MODULE: ./runner-proxy/src/core/http-match.ts
+var http_match = __nccwpck_require__(9633);
+;// CONCATENATED MODULE: ./runner-proxy/src/adapters/http/protocol.ts
+
+const HTTP = 'http';
+const UNKNOWN = 'unknown';
+/** An http pattern; `exactCase` for what an allow rule lists (see pathMatcher). */
+function httpMatcher(pattern, exactCase) {
+    if (typeof pattern !== 'string')
+        return (0,http_match/* requestMatcher */.QH)(pattern, exactCase);
+    if (pattern === UNKNOWN)
+        return (op) => op.protocol === HTTP && op.classes.has(UNKNOWN);
+    const parts = pattern.split(/\s+/);
+    const method = parts.find((p) => !p.startsWith('/'))?.toUpperCase();
+    const path = parts.find((p) => p.startsWith('/'));
+    const pathMatches = path ? (0,http_match/* pathMatcher */.kZ)([path], exactCase) : () => true;
+    return (op) => op.protocol === HTTP && (!method || op.method === method) && pathMatches(op);
+}
+const patternsMatcher = (value, exactCase) => {
+    const matchers = value.map((p) => httpMatcher(p, exactCase));
+    return (op) => matchers.some((m) => m(op));
+};
+/** `http:` "METHOD /path/glob", "METHOD", "/path/glob", unknown, or a request pattern. */
+const httpCondition = {
+    key: 'http',
+    schema: () => ({
+        type: 'array',
+        minItems: 1,
+        items: {
+            type: ['string', 'object'],
+            minLength: 1,
+            minProperties: 1,
+            additionalProperties: false,
+            properties: {
+                host: { $ref: '#/definitions/stringOrList' },
+                method: { $ref: '#/definitions/stringOrList' },
+                path: { $ref: '#/definitions/stringOrList' },
+                headers: { $ref: '#/definitions/httpValues' },
+                query: { $ref: '#/definitions/httpValues' },
+            },
+        },
+        description: '"METHOD /path/glob", "METHOD", "/path/glob", unknown, or a request pattern { host, method, path, headers, query } whose every key must match.',
+    }),
+    check: (value, path, checks) => value.map((pattern, i) => {
+        if (typeof pattern !== 'string')
+            return checks.requestPattern(pattern, [...path, i]);
+        const glob = pattern.split(/\s+/).find((part) => part.startsWith('/'));
+        if (glob)
+            checks.glob(glob, '/', [...path, i]);
+        return pattern;
+    }),
+    matcher: (value, { allows }) => patternsMatcher(value, allows),
+    allowList: {
+        noun: 'http requests',
+        compile: (value) => ({ covers: (op) => op.protocol === HTTP, lists: patternsMatcher(value, true) }),
+    },
+};
+/** HTTP and HTTPS in the policy's words; the adapter (./adapter.ts) is loaded only when a policy names it. */
+const httpProtocol = {
+    name: HTTP,
+    settings: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+            url: { type: 'string' },
+            headers: { type: 'object', additionalProperties: { type: 'string' } },
+            ca: { type: 'string', description: "PEM of the CA that signs the target's certificate (https targets)." },
+            reads: {
+                type: 'object',
+                additionalProperties: false,
+                description: 'How the target reads what servers read differently. Unset, a request that depends on it is refused with 400; declared, rules see the request as the target reads it.',
+                properties: {
+                    empty_segments: { enum: ['refuse', 'merge', 'keep'], description: '// in a path (default refuse).' },
+                    encoded_slashes: { enum: ['refuse', 'decode', 'keep'], description: '%2F, %5C and \\ in a path: read as / (decode) or as data (keep); default refuse.' },
+                    path_parameters: { enum: ['refuse', 'strip', 'keep'], description: ';parameters in a segment: cut off (strip) or part of it (keep); default refuse.' },
+                    path_case: {
+                        enum: ['unknown', 'sensitive', 'insensitive'],
+                        description: 'Whether the target routes paths with case (default unknown: rules that refuse or hold match without case, allow lists with it).',
+                    },
+                    method_case: { enum: ['refuse', 'insensitive'], description: 'A method not in upper case (default refuse).' },
+                    method_override: {
+                        enum: ['refuse', 'honour', 'ignore'],
+                        description: 'X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, _method in the query or a POST form: refused (default), the method rules see (honour), or passed as data (ignore).',
+                    },
+                },
+            },
+        },
+    },
+    conditions: [httpCondition],
+};
+
+;// CONCATENATED MODULE: ./runner-proxy/src/adapters/mysql/protocol.ts
+
+/** MySQL and MariaDB in the policy's words; the adapter (./adapter.ts) is loaded only when a policy names it. */
+const mysqlProtocol = {
+    name: 'mysql',
+    settings: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+            url: { type: 'string', description: 'mysql://user:password@host:port/db?ssl-mode=DISABLED|VERIFY_CA|VERIFY_IDENTITY, usually ${VAR}.' },
+            ca: { type: 'string', description: "PEM of the CA that signs the target's certificate." },
+            auth: {
+                enum: ['caching_sha2_password', 'mysql_native_password'],
+                description: 'The plugin the job is asked to log in with first (default caching_sha2_password); either is accepted.',
+            },
+        },
+    },
+    conditions: [sqlCondition],
+    classes: {
+        sql: [
+            'read', 'write', 'insert', 'update', 'delete',
+            'delete_without_where', 'update_without_where',
+            'ddl', 'create', 'alter', 'drop', 'truncate',
+            'grant', 'set_role', 'alter_system',
+            'dangerous_function',
+            'maintenance', 'lock', 'transaction', 'session',
+            'unknown',
+            // The target asks the job's client for one of its files; the server writes a file on its own host
+            // (SELECT … INTO OUTFILE or DUMPFILE). Both are refused unless a rule allows them.
+            'load_local', 'outfile',
+        ],
+    },
+    refusedUnlessAllowed: ['dangerous_function', 'load_local', 'outfile', 'unparseable'],
+};
+
+;// CONCATENATED MODULE: ./runner-proxy/src/adapters/postgres/protocol.ts
+
+/** PostgreSQL in the policy's words; the adapter (./adapter.ts) is loaded only when a policy names it. */
+const postgresProtocol = {
+    name: 'postgres',
+    settings: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+            url: { type: 'string', description: 'postgres://user:password@host:port/db?sslmode=…, usually ${VAR}.' },
+            ca: { type: 'string', description: "PEM of the CA that signs the target's certificate." },
+        },
+    },
+    conditions: [sqlCondition],
+    classes: {
+        sql: [
+            'read', 'write', 'insert', 'update', 'delete', 'merge',
+            'delete_without_where', 'update_without_where',
+            'ddl', 'create', 'alter', 'drop', 'truncate',
+            'grant', 'set_role', 'integrity_setting', 'alter_system',
+            'copy_from', 'copy_to', 'copy_program',
+            'dangerous_function', 'function_call', 'startup_options', 'replication',
+            'maintenance', 'lock', 'notify', 'transaction', 'session',
+            'unknown',
+            'masked_copy',
+            'masked_predicate',
+        ],
+    },
+    // `unparseable` is no class a rule can name, so nothing allows it: text the parser rejects is refused.
+    refusedUnlessAllowed: ['function_call', 'startup_options', 'replication', 'dangerous_function', 'integrity_setting', 'copy_program', 'masked_copy', 'masked_predicate', 'unparseable'],
+};
+
+;// CONCATENATED MODULE: ./runner-proxy/src/adapters/ssh/protocol.ts
+
+
+const SSH = 'ssh';
+const protocol_UNKNOWN = 'unknown';
+/**
+ * Long and alternative spellings of single-letter flags, per program (or git subcommand), so "rm -rf"
+ * also matches `rm --recursive --force`, `rm -R -f` and the abbreviation `rm --recu --f`, and "git push
+ * --force" every way of forcing a push (`-f`, `--force-with-lease`, `--mirror`, a `+refspec`).
+ */
+const FLAG_SPELLINGS = {
+    rm: { '--recursive': 'r', '-R': 'r', '--force': 'f', '--dir': 'd', '--verbose': 'v', '--interactive': 'i', '--one-file-system': 'x', '--no-preserve-root': 'N', '--preserve-root': 'P' },
+    chmod: { '--recursive': 'R', '--changes': 'c', '--silent': 'f', '--quiet': 'f', '--verbose': 'v', '--reference': '-', '--no-preserve-root': 'N', '--preserve-root': 'P' },
+    chown: { '--recursive': 'R', '--changes': 'c', '--silent': 'f', '--quiet': 'f', '--verbose': 'v', '--reference': '-', '--dereference': '-', '--no-dereference': 'h', '--from': '-' },
+    chgrp: { '--recursive': 'R', '--changes': 'c', '--silent': 'f', '--quiet': 'f', '--verbose': 'v', '--reference': '-', '--dereference': '-', '--no-dereference': 'h' },
+    cp: { '--recursive': 'r', '-R': 'r', '--force': 'f', '--archive': 'a', '--target-directory': 't', '--suffix': 'S', '--verbose': 'v' },
+    mv: { '--force': 'f', '--target-directory': 't', '--suffix': 'S', '--verbose': 'v', '--no-clobber': 'n' },
+    shred: { '--remove': 'u', '--zero': 'z', '--force': 'f', '--iterations': 'n', '--size': 's', '--verbose': 'v', '--exact': 'x' },
+    'git push': { '--force': 'f', '--force-with-lease': 'f', '--mirror': 'f', '--delete': 'd', '--all': '-', '--tags': '-', '--set-upstream': 'u', '--verbose': 'v', '--quiet': 'q', '--dry-run': 'n', '--push-option': 'o', '--repo': '-', '--atomic': '-', '--prune': '-', '--no-verify': '-', '--follow-tags': '-' },
+};
+/** Short flags that take a value, attached or the next word, so letters in it are not flags. */
+const FLAG_VALUES = { cp: 'tS', mv: 'tS', shred: 'ns', 'git push': 'o' };
+/** Programs whose options are whole words (`find -delete`): a pattern's option matches the same word, not its letters. */
+const WORD_OPTIONS = {
+    // find's tests and actions that take a value: `find -name -delete` names a file, it deletes nothing.
+    find: new Set(['-name', '-iname', '-path', '-ipath', '-wholename', '-iwholename', '-regex', '-iregex', '-lname', '-ilname', '-type', '-xtype', '-user', '-group', '-uid', '-gid', '-perm', '-size', '-newer', '-anewer', '-cnewer', '-mtime', '-atime', '-ctime', '-mmin', '-amin', '-cmin', '-used', '-links', '-inum', '-samefile', '-fstype', '-maxdepth', '-mindepth', '-printf', '-fprint', '-fprint0', '-fls', '-context', '-regextype', '-files0-from']),
+};
+/** git's options before its subcommand that take the next word. */
+const GIT_GLOBAL_VALUED = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--config-env', '--super-prefix', '--exec-path', '--attr-source', '--list-cmds']);
+/** The long spelling a word names, abbreviations resolved (GNU and git accept any unambiguous prefix); every letter it could be when ambiguous. */
+function spelledFlags(given, spellings) {
+    if (spellings[given])
+        return [spellings[given]];
+    const matches = Object.keys(spellings).filter((s) => s.startsWith('--') && given.length > 2 && s.startsWith(given));
+    return [...new Set(matches.map((m) => spellings[m]))];
+}
+/** The single-letter flags an argv carries, in any grouping, spelling or abbreviation, up to `--`. */
+function flagsOf(program, args) {
+    const spellings = FLAG_SPELLINGS[program] ?? {};
+    const valued = FLAG_VALUES[program] ?? '';
+    const flags = new Set();
+    const words = [];
+    let options = true;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (options && arg === '--') {
+            options = false;
+            continue;
+        }
+        const spelled = options && arg.startsWith('-') ? spelledFlags(arg.split('=')[0], spellings) : [];
+        if (spelled.length)
+            spelled.forEach((f) => flags.add(f));
+        else if (options && /^-[^-]/.test(arg)) {
+            for (let j = 1; j < arg.length; j++) {
+                const f = arg[j];
+                flags.add(spellings[`-${f}`] ?? f);
+                if (!valued.includes(f))
+                    continue;
+                if (j === arg.length - 1)
+                    i++;
+                break;
+            }
+        }
+        else
+            words.push(arg);
+    }
+    if (program === 'git push' && words.some((w) => w.startsWith('+')))
+        flags.add('f');
+    return { flags, words };
+}
+/** A pattern's program names its family: `mkfs` is also mkfs.ext4, `python3` also python3.11, `rm` never rmdir. */
+function inFamily(program, name) {
+    return name === program || (name.startsWith(program) && /^(\.[\w.-]+|[\d.]+)$/.test(name.slice(program.length)));
+}
+/** For git, the subcommand and what follows it, past git's own options (`git -C dir push -f`). */
+function gitSubcommand(args) {
+    let i = 0;
+    while (i < args.length && args[i].startsWith('-'))
+        i += GIT_GLOBAL_VALUED.has(args[i]) ? 2 : 1;
+    return { sub: args[i], rest: args.slice(i + 1) };
+}
+/**
+ * A deny pattern "program flags… words…": a command of the program's family carrying every flag (in
+ * any spelling) and every word. For git the first word is the subcommand. Options of programs that
+ * spell them as words (find) match as words.
+ */
+function shellMatcher(pattern) {
+    if (pattern === protocol_UNKNOWN)
+        return (op) => op.protocol === SSH && op.classes.has(protocol_UNKNOWN);
+    const [program, ...required] = pattern.split(/\s+/);
+    const sub = program === 'git' && required[0] && !required[0].startsWith('-') ? required.shift() : undefined;
+    const key = sub ? `git ${sub}` : program;
+    const wordOptions = WORD_OPTIONS[program];
+    const needed = wordOptions ? { flags: new Set(), words: required } : flagsOf(key, required);
+    const matchesArgs = (args) => {
+        if (wordOptions)
+            return required.every((w) => args.some((a, i) => a === w && !wordOptions.has(args[i - 1] ?? '')));
+        const { flags, words } = flagsOf(key, args);
+        return [...needed.flags].every((f) => flags.has(f)) && needed.words.every((w) => words.includes(w) || args.includes(w));
+    };
+    return (op) => op.commands?.some((argv) => {
+        if (argv.length === 0 || !inFamily(program, argv[0].split('/').pop()))
+            return false;
+        if (!sub)
+            return matchesArgs(argv.slice(1));
+        const git = gitSubcommand(argv.slice(1));
+        return git.sub === sub && matchesArgs(git.rest);
+    }) ?? false;
+}
+/**
+ * An allow-list entry for one simple command: the program (by base name unless the pattern gives a path)
+ * and then each argument as a glob, in order; a last `**` takes any further arguments. Nothing else
+ * passes: an allow-list says exactly what may run, so `git pull` does not admit `git -c x=y pull`. As
+ * elsewhere, `*` stays within one path segment of an argument and `**` crosses them.
+ */
+function allowedCommand(pattern) {
+    const [program, ...words] = pattern.trim().split(/\s+/);
+    const rest = words.at(-1) === '**' ? words.slice(0, -1) : undefined;
+    const globs = (rest ?? words).map((w) => (0,glob/* globMatcher */.fU)(w, { separator: '/' }));
+    const byPath = program.includes('/');
+    return (argv) => argv.length > 0 &&
+        (byPath ? argv[0] === program : argv[0].split('/').pop() === program) &&
+        (rest ? argv.length - 1 >= globs.length : argv.length - 1 === globs.length) &&
+        globs.every((g, i) => g(argv[i + 1]));
+}
+/** `shell:` command patterns; an allow rule's list is an allow-list with `others:` (see allowedCommand). */
+const shellCondition = {
+    key: 'shell',
+    schema: () => ({
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', minLength: 1 },
+        description: 'Commands, as a program name and the arguments it must carry ("rm -rf"), or unknown.',
+    }),
+    matcher: (value) => anyOf(value.map(shellMatcher)),
+    /**
+     * A command line is listed when every simple command in it is, as written (`sudo systemctl restart
+     * app` needs an entry that starts with sudo; the shell text a listed `bash -c` runs needs its own), and
+     * it has nothing the gateway cannot resolve, unless `unknown` is listed.
+     */
+    allowList: {
+        noun: 'shell commands',
+        compile: (value) => {
+            const patterns = value;
+            const listed = patterns.filter((p) => p !== protocol_UNKNOWN).map(allowedCommand);
+            const listsUnknown = patterns.includes(protocol_UNKNOWN);
+            return {
+                covers: (op) => op.protocol === SSH && op.commands !== undefined,
+                lists: (op) => (listsUnknown || !op.classes.has(protocol_UNKNOWN)) && (op.written ?? op.commands).every((argv) => listed.some((allowed) => allowed(argv))),
+            };
+        },
+    },
+};
+const SFTP_CLASSES = ['read', 'write', 'remove', 'rename', 'mkdir', 'rmdir', 'setstat', 'symlink', 'list', 'unknown'];
+/** `sftp:` "CLASS" or "CLASS /path/glob": an sftp (or scp) operation of that class on a matching path. */
+const sftpCondition = {
+    key: 'sftp',
+    schema: () => ({
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', pattern: `^(${SFTP_CLASSES.join('|')})(\\s+\\S+)?$` },
+        description: `sftp (and scp) operations as "CLASS" or "CLASS /path/glob": ${SFTP_CLASSES.join(', ')}.`,
+    }),
+    check: (value, path, checks) => {
+        value.forEach((pattern, i) => {
+            const glob = pattern.split(/\s+/)[1];
+            if (glob)
+                checks.glob(glob, '/', [...path, i]);
+        });
+        return value;
+    },
+    matcher: (value) => anyOf(value.map((pattern) => {
+        const [kind, path] = pattern.split(/\s+/, 2);
+        const pathMatches = path ? (0,glob/* globMatcher */.fU)(path, { separator: '/' }) : () => true;
+        return (op) => op.protocol === SSH && op.classes.has('sftp') && op.classes.has(kind) && pathMatches(op.path ?? '');
+    })),
+};
+/** `ssh:` channel classes. */
+const sshCondition = classCondition('ssh', () => 'SSH channels beyond one command, each refused unless a rule allows it: a terminal (pty shell), tunnels (-L, -R, -D, -W), agent forwarding (-A), X11 (-X).');
+const CHANNELS = ['interactive', 'port_forwarding', 'agent_forwarding', 'x11_forwarding'];
+const anyOf = (matchers) => (op) => matchers.some((m) => m(op));
+/** SSH (and sftp, scp, git over SSH) in the policy's words; the adapter (./adapter.ts) is loaded only when a policy names it. */
+const sshProtocol = {
+    name: SSH,
+    settings: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['host', 'user'],
+        properties: {
+            host: { type: 'string' },
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            user: { type: 'string' },
+            private_key: { type: 'string' },
+            password: { type: 'string' },
+            known_hosts: { type: 'string', description: "The target's host key line(s); the gateway pins it." },
+            keepalive: {
+                type: 'string',
+                pattern: '^[0-9]+(ms|s|m|h)$',
+                description: 'How often the gateway checks the target is alive (default 15s); three unanswered checks end the connection.',
+            },
+            user_ssh_config: {
+                type: 'boolean',
+                description: "Whether ~/.ssh/config includes the gateway's ssh config for the job's lifetime (default true); false leaves it untouched and the job uses GIT_SSH_COMMAND or ssh -F.",
+            },
+            env: {
+                type: 'array',
+                items: { type: 'string', minLength: 1 },
+                description: 'Names (globs) of the variables the job may send with SendEnv/SetEnv; any other is refused.',
+            },
+            max_script: {
+                type: 'integer',
+                minimum: 1,
+                description: 'The largest script, in bytes, a shell may receive on stdin (default 1048576); it is checked whole before it runs.',
+            },
+        },
+    },
+    conditions: [shellCondition, sshCondition, sftpCondition],
+    classes: { ssh: CHANNELS },
+    // Channels that reach beyond one command: a terminal, tunnels, the job's agent, X11.
+    refusedUnlessAllowed: CHANNELS,
+};
+
+;// CONCATENATED MODULE: ./runner-proxy/src/adapters/index.ts
+
+
+
+
+
+/**
+ * The protocols this build serves, one line each: the folder's declaration (./X/protocol.ts, what the
+ * policy may say about it) and its adapter, loaded when a policy first names the protocol.
+ */
+const PROTOCOLS = [
+    [postgresProtocol, async () => new (await Promise.all(/* import() */[__nccwpck_require__.e(542), __nccwpck_require__.e(654), __nccwpck_require__.e(339), __nccwpck_require__.e(928)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2928))).PostgresAdapter()],
+    [mysqlProtocol, async () => new (await __nccwpck_require__.e(/* import() */ 754).then(__nccwpck_require__.bind(__nccwpck_require__, 5754))).MysqlAdapter()],
+    [sshProtocol, async () => new (await Promise.all(/* import() */[__nccwpck_require__.e(615), __nccwpck_require__.e(126)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9126))).SshAdapter()],
+    [httpProtocol, async () => new (await Promise.all(/* import() */[__nccwpck_require__.e(542), __nccwpck_require__.e(339), __nccwpck_require__.e(373)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6754))).HttpAdapter()],
+];
+const protocols = new ProtocolRegistry(PROTOCOLS.map(([declaration]) => declaration));
+/** What policies may say in this build: the loader, the JSON Schema and the rule engine read it. */
+function builtInProtocols() {
+    return protocols;
+}
+/** The protocol adapters this build serves. */
+function builtInAdapters() {
+    return new Map(PROTOCOLS.map(([declaration, load]) => [declaration.name, once(load)]));
+}
+/** One adapter per registry: the HTTP adapter's connections and its forward proxy share what it knows. */
+function once(load) {
+    let adapter;
+    return () => (adapter ??= load());
+}
+
 ;// CONCATENATED MODULE: ./action/src/main.ts
 // The action's main step: get the job's OIDC token, start the gateway detached under RUNNER_TEMP,
 // export each connection's loopback address to later steps, and mask every job-scoped secret.
@@ -53042,15 +54297,16 @@ const State = {
 
 
 
+
 /** The bundled gateway sits beside this step's bundle: dist/main/index.js → dist/govern/index.js. */
-const GATEWAY = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', 'govern', 'index.js');
+const GATEWAY = (0,external_node_path_.join)((0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url)), '..', 'govern', 'index.js');
 async function run() {
     const policyTest = getInput('policy-test');
     if (policyTest)
         return testPolicyOnPullRequest(GATEWAY, policyTest);
     const policyPath = findPolicy(getInput('policy') || undefined);
-    const policy = loadPolicy(policyPath, { env: process.env, resolveVariables: false });
-    const outDir = (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP ?? '.', `govern-session-${process.env.GITHUB_JOB ?? 'job'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`);
+    const policy = loadPolicy(policyPath, { env: process.env, resolveVariables: false, protocols: builtInProtocols() });
+    const outDir = (0,external_node_path_.join)(process.env.RUNNER_TEMP ?? '.', `govern-session-${process.env.GITHUB_JOB ?? 'job'}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}`);
     const env = { ...process.env };
     if (policy.identity) {
         if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
@@ -53074,7 +54330,7 @@ async function run() {
     State.save({ outDir, pid: started.pid, publicKey: started.publicKey });
     setOutput('session-dir', outDir);
     setOutput('public-key', started.publicKey);
-    await putCliOnPath((0,external_node_path_namespaceObject.dirname)(GATEWAY));
+    await putCliOnPath((0,external_node_path_.dirname)(GATEWAY));
     info(`govern: gateway ready for ${Object.keys(started.env).join(', ') || 'no connections'}; session signed by ${started.publicKey}`);
 }
 run().catch((e) => setFailed(`govern: ${e.message}`));
