@@ -1319,10 +1319,11 @@ class MysqlSession {
         this.#backslashLiteral = (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) !== 0;
         return status;
     }
-    /** True (and the client told) when text cannot be read as the target will read it. */
-    #unreadable() {
+    /** True (the client told, the refusal recorded) when text cannot be read as the target will read it. */
+    #unreadable(command) {
         if (!this.#backslashLiteral)
             return false;
+        this.#ctx.governor.note('protocol.refused', { connection: this.#ctx.connection, command, reason: 'sql_mode NO_BACKSLASH_ESCAPES' });
         this.#refuse('the session\'s sql_mode has NO_BACKSLASH_ESCAPES, and the gateway reads strings with backslash escapes; open a new connection without it');
         return true;
     }
@@ -1405,7 +1406,7 @@ class MysqlSession {
         };
     }
     async #query(payload) {
-        if (this.#unreadable())
+        if (this.#unreadable(Command.QUERY))
             return;
         const text = payload.toString('utf8', 1);
         const sql = this.#ctx.classifier.classify(text, this.#preparedSql);
@@ -1472,7 +1473,7 @@ class MysqlSession {
         this.#client.send(seq, payload);
     }
     async #prepare(payload) {
-        if (this.#unreadable())
+        if (this.#unreadable(Command.STMT_PREPARE))
             return;
         const text = payload.toString('utf8', 1);
         const sql = this.#ctx.classifier.classify(text);

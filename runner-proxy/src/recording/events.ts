@@ -44,7 +44,7 @@ export const EVENTS = {
   'auth.failed': { severity: 'warning', incident: true, label: 'authentication refused', detail: 'message', meaning: "a job connection without the job's credentials was refused" },
   'proxy.refused': { severity: 'warning', incident: true, label: 'egress refused', detail: 'host', meaning: "the forward proxy refused a host and port not on the policy's egress list" },
   'protocol.violation': { severity: 'warning', incident: true, label: 'protocol violation', detail: 'message', meaning: 'a PostgreSQL message the gateway cannot read safely ended its connection' },
-  'protocol.refused': { severity: 'warning', incident: true, label: 'command refused', detail: 'command', meaning: 'a MySQL command the gateway does not relay was refused; the connection stays' },
+  'protocol.refused': { severity: 'warning', incident: true, label: 'command refused', detail: 'command', meaning: 'a MySQL command the gateway does not relay, or text it cannot read as the target will (sql_mode), was refused; the connection stays' },
   'http.malformed': { severity: 'warning', incident: true, label: 'malformed request', detail: 'problem', meaning: 'an HTTP request the parser refused (two lengths, bare CR or LF, oversized head…) ended its connection' },
   'http.ambiguous': { severity: 'warning', incident: true, label: 'ambiguous request', detail: 'problem', meaning: 'an HTTP request the target could read otherwise than the rules do was refused' },
   'connection.failed': { severity: 'error', incident: true, label: 'target connection failed', detail: 'message', meaning: 'the target could not be reached or refused the connection the gateway opened for the job' },

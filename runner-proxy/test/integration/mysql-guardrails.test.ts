@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,12 @@ describe('MySQL guardrails and hostile bytes against MariaDB', () => {
     assert.match(after.message, /govern: the session's sql_mode has NO_BACKSLASH_ESCAPES/);
     assert.equal((await target.direct<{ n: number }[]>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'orders'"))[0]!.n, 1);
     await c.end();
+    // The refusal is in the record: the next statement's commit writes every event before it.
+    const next = await db.client();
+    await next.query('SELECT 1');
+    await next.end();
+    const refused = readFileSync(join(db.gateway.outDir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"protocol.refused"'));
+    assert.ok(refused.some((l) => l.includes('sql_mode NO_BACKSLASH_ESCAPES')), 'the refusal is recorded');
   });
 
   test('hostile handshake bytes end only that connection', async () => {

@@ -104,9 +104,10 @@ export class MysqlSession {
     return status;
   }
 
-  /** True (and the client told) when text cannot be read as the target will read it. */
-  #unreadable(): boolean {
+  /** True (the client told, the refusal recorded) when text cannot be read as the target will read it. */
+  #unreadable(command: number): boolean {
     if (!this.#backslashLiteral) return false;
+    this.#ctx.governor.note('protocol.refused', { connection: this.#ctx.connection, command, reason: 'sql_mode NO_BACKSLASH_ESCAPES' });
     this.#refuse('the session\'s sql_mode has NO_BACKSLASH_ESCAPES, and the gateway reads strings with backslash escapes; open a new connection without it');
     return true;
   }
@@ -192,7 +193,7 @@ export class MysqlSession {
   }
 
   async #query(payload: Buffer): Promise<void> {
-    if (this.#unreadable()) return;
+    if (this.#unreadable(Command.QUERY)) return;
     const text = payload.toString('utf8', 1);
     const sql = this.#ctx.classifier.classify(text, this.#preparedSql);
     const outcome = await this.#governed(payload, this.#op(text, sql));
@@ -259,7 +260,7 @@ export class MysqlSession {
   }
 
   async #prepare(payload: Buffer): Promise<void> {
-    if (this.#unreadable()) return;
+    if (this.#unreadable(Command.STMT_PREPARE)) return;
     const text = payload.toString('utf8', 1);
     const sql = this.#ctx.classifier.classify(text);
     const ruling = await this.#decide(this.#op(text, sql));
