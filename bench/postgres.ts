@@ -62,7 +62,9 @@ interface Path {
   pid?: number;
 }
 
-export type PathName = 'direct' | 'pgbouncer' | 'pipe' | 'framed' | 'gateway';
+export type PathName = 'direct' | 'pgbouncer' | 'pipe' | 'framed' | 'gateway' | 'gateway-plain';
+/** Every path, in the order they run and are printed. */
+export const PATH_NAMES: readonly PathName[] = ['direct', 'pgbouncer', 'pipe', 'framed', 'gateway', 'gateway-plain'];
 export type Mode = 'simple' | 'extended';
 
 /** One pgbench setting, run on every path in each round. */
@@ -254,7 +256,10 @@ export async function benchPostgres(parts: { pgbench: boolean; jobs: boolean }):
       peaks.push({ phase: name, gatewayMb: rssMb(gateway.pid!, 'VmHWM'), ...(suiteGateway && { suiteGatewayMb: rssMb(suiteGateway.pid!, 'VmHWM') }) });
       return result;
     };
-    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, framed.path, gateway];
+    // libpq's clients ask the gateway for TLS (sslmode=prefer), which it offers with the run's CA, while
+    // the throwaway target offers none: the same gateway asked for no TLS is the like-for-like path.
+    const plain: Path = { name: 'gateway-plain', url: `${gateway.url}?sslmode=disable`, pid: gateway.pid };
+    const paths: Path[] = PROFILE_DIR ? [gateway] : [{ name: 'direct', url: target.appUrl }, bouncer.path, pipe.path, framed.path, gateway, plain];
     const loads = !parts.pgbench ? [] : PROFILE_DIR ? LOADS.filter((l) => l.clients === 8) : LOADS;
     const script = join(dir, 'seed.sql');
     if (parts.jobs) writeSeedScript(script);
@@ -269,7 +274,7 @@ export async function benchPostgres(parts: { pgbench: boolean; jobs: boolean }):
       await phase(`round ${round}`, async () => {
         for (const load of loads) for (const path of paths) runs.push(await pgbench(target, path, load, round));
         if (!parts.jobs) return;
-        for (const path of paths) jobs.push({ workload: 'seed', path: path.name, round, statements: STATEMENTS, seconds: await seedScript(target, path.url, script, `seed_${path.name}_${round}`) });
+        for (const path of paths) jobs.push({ workload: 'seed', path: path.name, round, statements: STATEMENTS, seconds: await seedScript(target, path.url, script, `seed_${path.name.replace('-', '_')}_${round}`) });
         for (const path of paths) jobs.push({ workload: 'loop', path: path.name, round, statements: QUERIES, seconds: await paramLoop(path.url) });
       });
     }

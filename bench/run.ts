@@ -1,7 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { benchDetectors } from './detectors.js';
 import { benchActionStart } from './action.js';
-import { benchPostgres, LOADS, type JobRun, type PathName, type PgbenchRun, type PostgresFigures } from './postgres.js';
+import { benchPostgres, LOADS, PATH_NAMES, type JobRun, type PathName, type PgbenchRun, type PostgresFigures } from './postgres.js';
 import { benchMysql, CONNECTIONS, type MysqlPathName } from './mysql.js';
 import { benchRecording } from './recording.js';
 import { benchReport } from './report.js';
@@ -131,17 +131,19 @@ function printJobs(p: PostgresFigures): void {
     const fmt = (xs: number[], digits: number) => `${median(xs).toFixed(digits)} (${spread(xs, digits)})`;
     const signed = (xs: number[]) => `${median(xs) < 0 ? '' : '+'}${fmt(xs, 0)}`;
     console.log(`\npostgres: ${titles[workload]}; ${statements.toLocaleString('en-US')} statements, ${rounds} interleaved rounds; medians (min–max)`);
-    for (const path of ['direct', 'pgbouncer', 'pipe', 'framed', 'gateway'] as const) {
+    for (const path of PATH_NAMES) {
       const mine = of(path);
       const perStatement = mine.map((r) => (r.seconds * 1e6) / statements);
       console.log(
-        `  ${path.padEnd(10)} ${fmt(mine.map((r) => r.seconds), 2).padStart(20)} s  ${median(perStatement).toFixed(0).padStart(4)} µs/statement` +
+        `  ${path.padEnd(13)} ${fmt(mine.map((r) => r.seconds), 2).padStart(20)} s  ${median(perStatement).toFixed(0).padStart(4)} µs/statement` +
           (path === 'direct' ? '' : `  ${signed(mine.map((r) => addedUs(r, 'direct')))} µs over direct`) +
-          (path === 'gateway' || path === 'framed' ? `  ${signed(mine.map((r) => addedUs(r, 'pipe')))} µs over the pipe` : ''),
+          (path === 'direct' || path === 'pgbouncer' || path === 'pipe' ? '' : `  ${signed(mine.map((r) => addedUs(r, 'pipe')))} µs over the pipe`),
       );
     }
-    const ratio = (other: PathName) => fmt(of('gateway').map((g) => g.seconds / same(g, other).seconds), 2);
-    console.log(`  gateway wall time ${ratio('direct')}× direct, ${ratio('pipe')}× the pipe, ${ratio('pgbouncer')}× pgbouncer`);
+    for (const governed of ['gateway', 'gateway-plain'] as const) {
+      const ratio = (other: PathName) => fmt(of(governed).map((g) => g.seconds / same(g, other).seconds), 2);
+      console.log(`  ${governed} wall time ${ratio('direct')}× direct, ${ratio('pipe')}× the pipe, ${ratio('pgbouncer')}× pgbouncer`);
+    }
   }
   const s = p.suite;
   console.log(`\npostgres: node-postgres's own integration suite, file by file (scripts/pg-client-suites.sh), direct and through a rule-less gateway`);
@@ -174,16 +176,16 @@ function printPgbench(p: PostgresFigures): void {
     const runs = p.pgbench.filter((r) => r.load === load);
     const of = (path: PathName) => runs.filter((r) => r.path === path);
     /** Per-round ratio of the gateway to another path, so both sides share the round's load. */
-    const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName) =>
-      of('gateway').map((g) => f(g, of(other).find((o) => o.round === g.round)!));
+    const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName, governed: PathName = 'gateway') =>
+      of(governed).map((g) => f(g, of(other).find((o) => o.round === g.round)!));
     console.log(`  ${load.clients} client${load.clients > 1 ? 's' : ''}, -M ${load.mode}`);
-    for (const path of ['direct', 'pgbouncer', 'pipe', 'framed', 'gateway'] as const) {
+    for (const path of PATH_NAMES) {
       const tps = of(path).map((r) => r.tps);
       const latency = median(of(path).map((r) => r.latencyMs));
       const cpu = of(path).flatMap((r) => (r.proxyCpuUsPerTx === undefined ? [] : [r.proxyCpuUsPerTx]));
       const added = median(of(path).map((r) => r.latencyMs - of('direct').find((d) => d.round === r.round)!.latencyMs));
       console.log(
-        `    ${path.padEnd(10)} ${median(tps).toFixed(0).padStart(7)} tps (${spread(tps, 0)})  latency ${latency.toFixed(3)} ms` +
+        `    ${path.padEnd(13)} ${median(tps).toFixed(0).padStart(7)} tps (${spread(tps, 0)})  latency ${latency.toFixed(3)} ms` +
           (path === 'direct' ? '' : ` (+${(added * 1000).toFixed(0)} µs)`) +
           (cpu.length ? `  proxy CPU ${median(cpu).toFixed(1)} µs/tx (${spread(cpu, 1)})` : ''),
       );
@@ -198,6 +200,9 @@ function printPgbench(p: PostgresFigures): void {
       `    gateway/pipe ${median(vsPipe).toFixed(2)} (${spread(vsPipe, 2)})  gateway/pgbouncer ${median(vsBouncer).toFixed(2)} (${spread(vsBouncer, 2)})` +
         `  gateway/direct ${median(vsDirect).toFixed(2)}  latency over the pipe +${median(addedVsPipe).toFixed(0)} µs`,
     );
+    const plainVsPipe = perRound((g, o) => g.tps / o.tps, 'pipe', 'gateway-plain');
+    const plainAdded = perRound((g, o) => (g.latencyMs - o.latencyMs) * 1000, 'pipe', 'gateway-plain');
+    console.log(`    gateway-plain/pipe ${median(plainVsPipe).toFixed(2)} (${spread(plainVsPipe, 2)})  latency over the pipe +${median(plainAdded).toFixed(0)} µs: the same gateway, pgbench asking for no TLS as it gets none from the other paths`);
     console.log(`    framed/pipe ${median(framedVsPipe).toFixed(2)} (${spread(framedVsPipe, 2)})  gateway/framed ${median(vsFramed).toFixed(2)} (${spread(vsFramed, 2)}): what reading the protocol costs, and what governing it does`);
   }
 }
