@@ -2034,6 +2034,8 @@ function streamLogger(stream, { timestamps, now = Date.now }) {
 var external_node_os_ = __webpack_require__(48161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
+// EXTERNAL MODULE: external "node:v8"
+var external_node_v8_ = __webpack_require__(78877);
 ;// CONCATENATED MODULE: ./runner-proxy/src/policy/protocol.ts
 /** A key whose items are classes: an operation of a declaring protocol with one of them matches. */
 function classCondition(key, description) {
@@ -6969,6 +6971,7 @@ function predicatesOf(raw) {
 
 
 
+
 const DEFAULT_OUT = 'govern-session';
 async function identify(policy, env, tokenEnv, log) {
     if (!policy.identity) {
@@ -7005,6 +7008,11 @@ async function launch({ policyPath, outDir, tokenEnv, mode, env, log }) {
             (env.ACTIONS_ID_TOKEN_REQUEST_URL ? log.warn : log.info)(`the signing key is not bound to the job: ${binding.reason}`);
         return binding;
     };
+    // The SQL parser's WebAssembly is compiled by Liftoff alone: TurboFan's recompilation of its hot
+    // functions kept 60-70 MB of compiler memory in the process (RSS 150-160 MB after 10,000 statements,
+    // 90-100 MB without) and competed with the job for a runner's cores, for a parse that the statement
+    // shape cache makes rare and that is about a fifth slower without it.
+    (0,external_node_v8_.setFlagsFromString)('--liftoff-only');
     const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log, bindKey, ...(provider && { approvalProvider: provider }) });
     const unguard = gateway.guardProcess();
     const approver = `cli:${(0,external_node_os_.userInfo)().username}`;
