@@ -171,12 +171,12 @@ function printBig(p: PostgresFigures): void {
 
 function printPgbench(p: PostgresFigures): void {
   const rounds = Math.max(...p.pgbench.map((r) => r.round));
-  console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, the gateway's framing alone, govern with a masking and guardrail policy); medians (min–max)`);
+  console.log(`\npostgres: pgbench -S, scale 10, ${rounds} interleaved rounds (direct, pgbouncer in session mode, a bare Node pipe, the gateway's framing alone, govern with a masking and guardrail policy, the same gateway asked for no TLS); medians (min–max)`);
   for (const load of LOADS) {
     const runs = p.pgbench.filter((r) => r.load === load);
     const of = (path: PathName) => runs.filter((r) => r.path === path);
     /** Per-round ratio of the gateway to another path, so both sides share the round's load. */
-    const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName, governed: PathName = 'gateway') =>
+    const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName, governed: PathName) =>
       of(governed).map((g) => f(g, of(other).find((o) => o.round === g.round)!));
     console.log(`  ${load.clients} client${load.clients > 1 ? 's' : ''}, -M ${load.mode}`);
     for (const path of PATH_NAMES) {
@@ -190,19 +190,17 @@ function printPgbench(p: PostgresFigures): void {
           (cpu.length ? `  proxy CPU ${median(cpu).toFixed(1)} µs/tx (${spread(cpu, 1)})` : ''),
       );
     }
-    const vsPipe = perRound((g, o) => g.tps / o.tps, 'pipe');
     const framedVsPipe = of('framed').map((f) => f.tps / of('pipe').find((o) => o.round === f.round)!.tps);
-    const vsFramed = perRound((g, o) => g.tps / o.tps, 'framed');
-    const vsBouncer = perRound((g, o) => g.tps / o.tps, 'pgbouncer');
-    const vsDirect = perRound((g, o) => g.tps / o.tps, 'direct');
-    const addedVsPipe = perRound((g, o) => (g.latencyMs - o.latencyMs) * 1000, 'pipe');
-    console.log(
-      `    gateway/pipe ${median(vsPipe).toFixed(2)} (${spread(vsPipe, 2)})  gateway/pgbouncer ${median(vsBouncer).toFixed(2)} (${spread(vsBouncer, 2)})` +
-        `  gateway/direct ${median(vsDirect).toFixed(2)}  latency over the pipe +${median(addedVsPipe).toFixed(0)} µs`,
-    );
-    const plainVsPipe = perRound((g, o) => g.tps / o.tps, 'pipe', 'gateway-plain');
-    const plainAdded = perRound((g, o) => (g.latencyMs - o.latencyMs) * 1000, 'pipe', 'gateway-plain');
-    console.log(`    gateway-plain/pipe ${median(plainVsPipe).toFixed(2)} (${spread(plainVsPipe, 2)})  latency over the pipe +${median(plainAdded).toFixed(0)} µs: the same gateway, pgbench asking for no TLS as it gets none from the other paths`);
+    for (const governed of ['gateway', 'gateway-plain'] as const) {
+      const tpsOver = (other: PathName) => perRound((g, o) => g.tps / o.tps, other, governed);
+      const [vsPipe, vsBouncer, vsDirect] = [tpsOver('pipe'), tpsOver('pgbouncer'), tpsOver('direct')];
+      const addedVsPipe = perRound((g, o) => (g.latencyMs - o.latencyMs) * 1000, 'pipe', governed);
+      console.log(
+        `    ${governed}/pipe ${median(vsPipe).toFixed(2)} (${spread(vsPipe, 2)})  ${governed}/pgbouncer ${median(vsBouncer).toFixed(2)} (${spread(vsBouncer, 2)})` +
+          `  ${governed}/direct ${median(vsDirect).toFixed(2)}  latency over the pipe +${median(addedVsPipe).toFixed(0)} µs`,
+      );
+    }
+    const vsFramed = perRound((g, o) => g.tps / o.tps, 'framed', 'gateway');
     console.log(`    framed/pipe ${median(framedVsPipe).toFixed(2)} (${spread(framedVsPipe, 2)})  gateway/framed ${median(vsFramed).toFixed(2)} (${spread(vsFramed, 2)}): what reading the protocol costs, and what governing it does`);
   }
 }
