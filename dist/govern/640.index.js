@@ -7010,8 +7010,8 @@ async function launch({ policyPath, outDir, tokenEnv, mode, env, log }) {
     };
     // The SQL parser's WebAssembly is compiled by Liftoff alone: TurboFan's recompilation of its hot
     // functions kept 60-70 MB of compiler memory in the process (RSS 150-160 MB after 10,000 statements,
-    // 90-100 MB without) and competed with the job for a runner's cores, for a parse that the statement
-    // shape cache makes rare and that is about a fifth slower without it.
+    // 90-100 MB without) and competed with the job for a runner's cores. A parse, which the statement
+    // shape cache makes rare, is about a fifth slower for it.
     (0,external_node_v8_.setFlagsFromString)('--liftoff-only');
     const gateway = await Gateway.start({ policy, principal, outDir: out, adapters: builtInAdapters(), log, bindKey, ...(provider && { approvalProvider: provider }) });
     const unguard = gateway.guardProcess();
