@@ -230,7 +230,6 @@ export async function benchPostgres(parts: { pgbench: boolean; jobs: boolean }):
   const target = await startTarget();
   const children: ChildProcess[] = [];
   const gateways: (Path & { stop(): Promise<void> })[] = [];
-  let suiteTarget: Target | undefined;
   try {
     const init = await runClient(`${target.pg.bin}/pgbench`, ['-i', '-s', '10', '-q', target.appUrl]);
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
@@ -244,11 +243,9 @@ export async function benchPostgres(parts: { pgbench: boolean; jobs: boolean }):
     const files = parts.jobs && !PROFILE_DIR ? suiteFiles() : undefined;
     let suiteGateway: (Path & { stop(): Promise<void> }) | undefined;
     if (files) {
-      // A target of its own: the suite terminates every idle backend of its cluster (connection-pool/error-tests.js).
-      suiteTarget = await startTarget();
       // As `runner-proxy/test/client-suites/gateway.ts` sets up for `scripts/pg-client-suites.sh`.
-      await suiteTarget.pg.sql('ALTER ROLE app CREATEDB');
-      suiteGateway = await startPgGateway(suiteTarget, dir, 'suite-session', RULELESS_POLICY);
+      await target.pg.sql('ALTER ROLE app CREATEDB');
+      suiteGateway = await startPgGateway(target, dir, 'suite-session', RULELESS_POLICY);
       gateways.push(suiteGateway);
     }
     const peaks: PostgresFigures['peaks'] = [];
@@ -285,7 +282,7 @@ export async function benchPostgres(parts: { pgbench: boolean; jobs: boolean }):
       ? { skipped: 'not asked for' }
       : !files
         ? { skipped: 'GOVERN_BENCH_PG_SUITE is not set to a node-postgres checkout (the one scripts/pg-client-suites.sh takes)' }
-        : await phase('client suite', () => clientSuite(suiteTarget!, suiteGateway!, files));
+        : await phase('client suite', () => clientSuite(target, suiteGateway!, files));
     if (PROFILE_DIR || !parts.pgbench) return { pgbench: runs, jobs, suite, peaks };
     const afterPgbenchMb = rssMb(gateway.pid!, 'VmRSS');
     const distinctSeconds = await phase('distinct statements', () => distinctStatements(target, gateway.url, dir));
@@ -300,7 +297,6 @@ export async function benchPostgres(parts: { pgbench: boolean; jobs: boolean }):
     for (const g of gateways) await g.stop();
     for (const child of children) child.kill();
     await target.stop();
-    await suiteTarget?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
