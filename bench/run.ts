@@ -175,7 +175,7 @@ function printPgbench(p: PostgresFigures): void {
   for (const load of LOADS) {
     const runs = p.pgbench.filter((r) => r.load === load);
     const of = (path: PathName) => runs.filter((r) => r.path === path);
-    /** Per-round ratio of the gateway to another path, so both sides share the round's load. */
+    /** Per-round figure of a governed (or framed) path against another path, so both sides share the round's load. */
     const perRound = (f: (gateway: PgbenchRun, other: PgbenchRun) => number, other: PathName, governed: PathName) =>
       of(governed).map((g) => f(g, of(other).find((o) => o.round === g.round)!));
     console.log(`  ${load.clients} client${load.clients > 1 ? 's' : ''}, -M ${load.mode}`);
@@ -190,7 +190,7 @@ function printPgbench(p: PostgresFigures): void {
           (cpu.length ? `  proxy CPU ${median(cpu).toFixed(1)} µs/tx (${spread(cpu, 1)})` : ''),
       );
     }
-    const framedVsPipe = of('framed').map((f) => f.tps / of('pipe').find((o) => o.round === f.round)!.tps);
+    const framedVsPipe = perRound((g, o) => g.tps / o.tps, 'pipe', 'framed');
     for (const governed of ['gateway', 'gateway-plain'] as const) {
       const tpsOver = (other: PathName) => perRound((g, o) => g.tps / o.tps, other, governed);
       const [vsPipe, vsBouncer, vsDirect] = [tpsOver('pipe'), tpsOver('pgbouncer'), tpsOver('direct')];
@@ -218,7 +218,7 @@ async function printMysql(): Promise<void> {
   for (const [workload, what, unit, cpuUnit] of workloads) {
     const runs = m.runs.filter((r) => r.workload === workload);
     const of = (path: MysqlPathName) => runs.filter((r) => r.path === path);
-    /** Per-round ratio of the gateway to another path, so both sides share the round's load. */
+    /** Per-round figure of a governed (or framed) path against another path, so both sides share the round's load. */
     const ratio = (other: MysqlPathName) => of('gateway').map((g) => g.rate / of(other).find((o) => o.round === g.round)!.rate);
     console.log(`  ${what}`);
     for (const path of paths) {
