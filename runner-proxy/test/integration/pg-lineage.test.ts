@@ -336,6 +336,23 @@ describe('PostgreSQL safe defaults and lineage', () => {
     assert.match(e.message, /masked copy/);
   });
 
+  test("the target ending the gateway's own catalog connection costs no statement: the lookup is asked again", async () => {
+    const c = await db.client();
+    await c.query('SELECT ssn FROM users');
+    // As an administrator's clean-up of idle sessions, or idle_session_timeout, would.
+    const ended = await target.direct("SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'govern catalog'");
+    assert.ok(ended.rows[0].n >= 1);
+    await target.direct('CREATE TABLE late_arrivals (id int, note text)');
+    // A table the catalog has not seen yet: its columns are looked up on a new connection.
+    assert.deepEqual((await c.query('SELECT v.ssn, l.note FROM vault v LEFT JOIN late_arrivals l USING (id) ORDER BY v.id')).rows, []);
+    await target.direct("INSERT INTO vault VALUES (7, '536-22-4711')");
+    try {
+      assert.deepEqual((await c.query('SELECT upper(v.ssn) AS ssn FROM vault v LEFT JOIN late_arrivals l USING (id)')).rows, [{ ssn: '[masked]' }]);
+    } finally {
+      await target.direct('DELETE FROM vault WHERE id = 7; DROP TABLE late_arrivals');
+    }
+  });
+
   test('errors and notices of a statement that reads a masked column do not quote its value', async () => {
     for (const sql of ['SELECT ssn::int FROM users', 'SELECT upper(ssn)::numeric FROM users', 'SELECT ssn::jsonb FROM users', "SELECT id FROM users WHERE ssn::int > 0"]) {
       const e = await refused(client, sql);

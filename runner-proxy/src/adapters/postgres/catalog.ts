@@ -171,26 +171,34 @@ export class Catalog {
   }
 
   #query(sql: string): Promise<(string | null)[][]> {
-    const run = this.#queue.then(async () => {
-      this.#connection ??= CatalogConnection.open(this.#target);
-      let connection: CatalogConnection;
-      try {
-        connection = await this.#connection;
-      } catch (e) {
-        this.#connection = undefined;
-        throw e;
-      }
-      try {
-        return await connection.query(sql);
-      } catch (e) {
-        if (connection.closed) this.#connection = undefined;
-        throw e;
-      }
-    });
+    // The target may end the gateway's own connection while it idles (pg_terminate_backend,
+    // idle_session_timeout, a restart): a lookup only reads, so it is asked once more on a new connection.
+    const run = this.#queue.then(() => this.#attempt(sql).catch((e: unknown) => (e instanceof ConnectionLost ? this.#attempt(sql) : Promise.reject(e))));
     this.#queue = run.catch(() => undefined);
     return run;
   }
+
+  async #attempt(sql: string): Promise<(string | null)[][]> {
+    let connection: CatalogConnection;
+    try {
+      connection = await (this.#connection ??= CatalogConnection.open(this.#target));
+      if (connection.closed) connection = await (this.#connection = CatalogConnection.open(this.#target));
+    } catch (e) {
+      this.#connection = undefined;
+      throw e;
+    }
+    try {
+      return await connection.query(sql);
+    } catch (e) {
+      if (!connection.closed) throw e;
+      this.#connection = undefined;
+      throw new ConnectionLost((e as Error).message);
+    }
+  }
 }
+
+/** The catalog's connection ended under a query: the query may be asked again on a new one. */
+class ConnectionLost extends Error {}
 
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 

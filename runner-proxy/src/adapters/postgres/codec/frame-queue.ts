@@ -40,7 +40,7 @@ export class FrameQueue {
       { maxFrame: 1 << 20 },
     );
     this.#onError = (e) => this.fail(new Error(`${describe} failed: ${e.message}`));
-    this.#onClose = () => this.fail(new Error(`${describe} closed during the handshake`));
+    this.#onClose = () => this.fail(new Error(`${describe} closed`));
     socket.on('data', this.#onData);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
