@@ -360,7 +360,7 @@ class FrameQueue {
             streamed: () => undefined,
         }, { maxFrame: 1 << 20 });
         this.#onError = (e) => this.fail(new Error(`${describe} failed: ${e.message}`));
-        this.#onClose = () => this.fail(new Error(`${describe} closed during the handshake`));
+        this.#onClose = () => this.fail(new Error(`${describe} closed`));
         socket.on('data', this.#onData);
         socket.on('error', this.#onError);
         socket.on('close', this.#onClose);
@@ -1173,28 +1173,36 @@ class Catalog {
         this.#connection = undefined;
     }
     #query(sql) {
-        const run = this.#queue.then(async () => {
-            this.#connection ??= CatalogConnection.open(this.#target);
-            let connection;
-            try {
-                connection = await this.#connection;
-            }
-            catch (e) {
-                this.#connection = undefined;
-                throw e;
-            }
-            try {
-                return await connection.query(sql);
-            }
-            catch (e) {
-                if (connection.closed)
-                    this.#connection = undefined;
-                throw e;
-            }
-        });
+        // The target may end the gateway's own connection while it idles (pg_terminate_backend,
+        // idle_session_timeout, a restart): a lookup only reads, so it is asked once more on a new connection.
+        const run = this.#queue.then(() => this.#attempt(sql).catch((e) => (e instanceof ConnectionLost ? this.#attempt(sql) : Promise.reject(e))));
         this.#queue = run.catch(() => undefined);
         return run;
     }
+    async #attempt(sql) {
+        let connection;
+        try {
+            connection = await (this.#connection ??= CatalogConnection.open(this.#target));
+            if (connection.closed)
+                connection = await (this.#connection = CatalogConnection.open(this.#target));
+        }
+        catch (e) {
+            this.#connection = undefined;
+            throw e;
+        }
+        try {
+            return await connection.query(sql);
+        }
+        catch (e) {
+            if (!connection.closed)
+                throw e;
+            this.#connection = undefined;
+            throw new ConnectionLost(e.message);
+        }
+    }
+}
+/** The catalog's connection ended under a query: the query may be asked again on a new one. */
+class ConnectionLost extends Error {
 }
 const literal = (text) => `'${text.replaceAll("'", "''")}'`;
 /** A minimal simple-query client over the gateway's own upstream connection. */
