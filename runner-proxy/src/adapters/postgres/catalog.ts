@@ -190,14 +190,13 @@ export class Catalog {
     try {
       return await connection.query(sql);
     } catch (e) {
-      if (!connection.closed) throw e;
-      this.#connection = undefined;
-      throw new ConnectionLost((e as Error).message);
+      if (e instanceof ConnectionLost) this.#connection = undefined;
+      throw e;
     }
   }
 }
 
-/** The catalog's connection ended under a query: the query may be asked again on a new one. */
+/** The catalog's connection ended under a query, rather than the query failing: it may be asked again on a new one. */
 class ConnectionLost extends Error {}
 
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -224,7 +223,11 @@ class CatalogConnection {
     const rows: (string | null)[][] = [];
     let error: string | undefined;
     for (;;) {
-      const { code, frame } = await this.#frames.next();
+      const { code, frame } = await this.#frames.next().catch((e: Error) => {
+        // The socket failed or closed (a target's FATAL comes just before): this connection is done.
+        this.closed = true;
+        throw new ConnectionLost(e.message);
+      });
       if (code === Backend.DataRow) rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
       else if (code === Backend.ErrorResponse) error = readNotice(frame).get('M') ?? 'catalog query failed';
       else if (code === Backend.ReadyForQuery) {
