@@ -1194,14 +1194,13 @@ class Catalog {
             return await connection.query(sql);
         }
         catch (e) {
-            if (!connection.closed)
-                throw e;
-            this.#connection = undefined;
-            throw new ConnectionLost(e.message);
+            if (e instanceof ConnectionLost)
+                this.#connection = undefined;
+            throw e;
         }
     }
 }
-/** The catalog's connection ended under a query: the query may be asked again on a new one. */
+/** The catalog's connection ended under a query, rather than the query failing: it may be asked again on a new one. */
 class ConnectionLost extends Error {
 }
 const literal = (text) => `'${text.replaceAll("'", "''")}'`;
@@ -1224,7 +1223,11 @@ class CatalogConnection {
         const rows = [];
         let error;
         for (;;) {
-            const { code, frame } = await this.#frames.next();
+            const { code, frame } = await this.#frames.next().catch((e) => {
+                // The socket failed or closed (a target's FATAL comes just before): this connection is done.
+                this.closed = true;
+                throw new ConnectionLost(e.message);
+            });
             if (code === 68 /* Backend.DataRow */)
                 rows.push(readDataRow(frame).map((c) => (c === null ? null : c.toString('utf8'))));
             else if (code === 69 /* Backend.ErrorResponse */)
